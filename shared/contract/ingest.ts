@@ -1,0 +1,80 @@
+// The ingest contract: one calculation as a runner, the uploader or a user's script reports it.
+import { z } from 'zod';
+import {
+  Finite, Geometry, Metadata, Method, MAX_SMILES_LENGTH, Solvent, Tags, Task, Uuid, Vec3,
+} from './common.ts';
+
+export const CALCULATION_STATUSES = ['pending', 'running', 'completed', 'failed'] as const;
+export const IngestStatus = z.enum(['running', 'completed', 'failed']);
+
+export const MoleculeInput = z.object({
+  /** The SMILES as the user typed it; the server canonicalises it with RDKit. */
+  smiles: z.string().trim().min(1).max(MAX_SMILES_LENGTH, `at most ${MAX_SMILES_LENGTH} characters`),
+  name: z.string().max(500).nullish(),
+});
+
+export const Results = z.object({
+  total_energy_eh: Finite,
+  homo_lumo_gap_ev: Finite.min(0).nullish(),
+  dipole_debye: Finite.min(0).nullish(),
+  /** Dipole vector in atomic units (e·Bohr). */
+  dipole_au: Vec3.nullish(),
+  converged: z.boolean().nullish(),
+  gradient_norm_eh_bohr: Finite.min(0).nullish(),
+  wall_time_s: Finite.min(0).nullish(),
+  xtb_version: z.string().max(100).nullish(),
+});
+export type Results = z.infer<typeof Results>;
+
+export const IngestCalculation = z.object({
+  molecule: MoleculeInput,
+  charge: z.number().int().default(0),
+  multiplicity: z.number().int().min(1).default(1),
+  method: Method,
+  task: Task,
+  solvent: Solvent.default(null),
+  status: IngestStatus,
+  /** The input geometry in Ångström; its canonical hash is part of the calculation's identity. */
+  geometry: Geometry,
+  results: Results.nullish(),
+  /** Final geometry for `opt`, in Ångström, in the order of `geometry`. */
+  final_geometry: Geometry.nullish(),
+  /** Per-atom partial charges (e), in atom order. */
+  charges: z.array(Finite).nullish(),
+  /** Per-atom gradient (Eh/Bohr), in atom order. */
+  gradient: z.array(Vec3).nullish(),
+  error_message: z.string().max(10_000).nullish(),
+  batch_item_id: Uuid.nullish(),
+  source: z.string().max(1000).nullish(),
+  tags: Tags.default([]),
+  metadata: Metadata.default({}),
+  started_at: z.iso.datetime({ offset: true }).nullish(),
+  completed_at: z.iso.datetime({ offset: true }).nullish(),
+}).superRefine((c, ctx) => {
+  const n = c.geometry.length;
+  if (c.status === 'completed' && !c.results) {
+    ctx.addIssue({ code: 'custom', path: ['results'], message: 'a completed calculation needs results' });
+  }
+  if (c.status === 'failed' && !c.error_message) {
+    ctx.addIssue({ code: 'custom', path: ['error_message'], message: 'a failed calculation needs error_message' });
+  }
+  if (c.final_geometry) {
+    if (c.final_geometry.length !== n) {
+      ctx.addIssue({ code: 'custom', path: ['final_geometry'], message: `has ${c.final_geometry.length} atoms, geometry has ${n}` });
+    } else {
+      c.final_geometry.forEach((a, i) => {
+        if (a.element !== c.geometry[i].element) {
+          ctx.addIssue({ code: 'custom', path: ['final_geometry', i, 'element'], message: `is ${a.element}, geometry has ${c.geometry[i].element}` });
+        }
+      });
+    }
+  }
+  if (c.charges && c.charges.length !== n) {
+    ctx.addIssue({ code: 'custom', path: ['charges'], message: `has ${c.charges.length} values for ${n} atoms` });
+  }
+  if (c.gradient && c.gradient.length !== n) {
+    ctx.addIssue({ code: 'custom', path: ['gradient'], message: `has ${c.gradient.length} rows for ${n} atoms` });
+  }
+});
+export type IngestCalculationInput = z.input<typeof IngestCalculation>;
+export type IngestCalculation = z.output<typeof IngestCalculation>;

@@ -1,0 +1,38 @@
+// The app factory every function starts from: base path, JSON errors for everything (including
+// unknown routes and wrong methods), and the per-isolate pool and token verifier.
+import { Hono } from 'hono';
+import { createVerifier, type AuthEnv, type TokenVerifier } from './auth.ts';
+import { createPool, type Sql } from './db.ts';
+import { readEnv, type FunctionEnv } from './env.ts';
+import { ApiError, ErrorCode, jsonError, toErrorResponse } from './errors.ts';
+
+export interface Deps {
+  env: FunctionEnv;
+  sql: Sql;
+  verify: TokenVerifier;
+}
+
+let shared: Deps | undefined;
+
+/** The isolate's dependencies, built on first use from the environment. */
+export function defaultDeps(): Deps {
+  if (!shared) {
+    const env = readEnv();
+    shared = { env, sql: createPool(env), verify: createVerifier(env) };
+  }
+  return shared;
+}
+
+export function createApp(name: string) {
+  const app = new Hono<AuthEnv>().basePath(`/${name}`);
+  app.onError((err) => toErrorResponse(err));
+  app.notFound((c) => jsonError(404, ErrorCode.notFound, `no route ${c.req.method} ${new URL(c.req.url).pathname}`));
+  return app;
+}
+
+/** Registered after a path's routes: any other method on it is a 405, not a 404. */
+export function methodNotAllowed(allowed: string[]) {
+  return () => {
+    throw new ApiError(405, ErrorCode.methodNotAllowed, `method not allowed; use ${allowed.join(', ')}`);
+  };
+}

@@ -1,0 +1,34 @@
+// The environment a function reads, gathered in one object so tests can inject their own.
+export interface FunctionEnv {
+  /** Postgres connection string (injected by the platform on hosted projects). */
+  dbUrl?: string;
+  /** HS256 secret: local stack and legacy projects. */
+  jwtSecret?: string;
+  /** A JSON Web Key Set, inline, for asymmetric signing keys. */
+  jwks?: string;
+  /** The project URL; its `/auth/v1/.well-known/jwks.json` is the fallback key source. */
+  supabaseUrl?: string;
+  poolMax: number;
+  statementTimeoutMs: number;
+}
+
+const read = (name: string): string | undefined => {
+  const value = Deno.env.get(name);
+  return value === undefined || value === '' ? undefined : value;
+};
+
+const positiveInt = (name: string, fallback: number): number => {
+  const value = Number(read(name) ?? fallback);
+  return Number.isInteger(value) && value > 0 ? value : fallback;
+};
+
+export function readEnv(): FunctionEnv {
+  return {
+    dbUrl: read('SUPABASE_DB_URL') ?? read('DATABASE_URL'),
+    jwtSecret: read('SUPABASE_JWT_SECRET') ?? read('JWT_SECRET'),
+    jwks: read('SUPABASE_JWKS'),
+    supabaseUrl: read('SUPABASE_URL'),
+    poolMax: positiveInt('DB_POOL_MAX', 5),
+    statementTimeoutMs: positiveInt('DB_STATEMENT_TIMEOUT_MS', 20_000),
+  };
+}

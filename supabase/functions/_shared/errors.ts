@@ -1,0 +1,86 @@
+// The one error shape of every function, and the one place that turns failures into responses.
+// Handlers throw ApiError (or let zod / Postgres errors escape); `toErrorResponse` answers for all.
+import type { ErrorBody, ErrorDetail } from '../../../shared/contract/common.ts';
+
+export const ErrorCode = {
+  invalidJson: 'invalid_json',
+  invalidParameter: 'invalid_parameter',
+  invalidPayload: 'invalid_payload',
+  unauthorized: 'unauthorized',
+  forbidden: 'forbidden',
+  notFound: 'not_found',
+  methodNotAllowed: 'method_not_allowed',
+  conflict: 'conflict',
+  payloadTooLarge: 'payload_too_large',
+  unsupportedMediaType: 'unsupported_media_type',
+  unprocessable: 'unprocessable_entity',
+  unavailable: 'database_unavailable',
+  internal: 'internal_error',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 500 | 503,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: ErrorDetail[],
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const badRequest = (message: string, details?: ErrorDetail[]) =>
+  new ApiError(400, ErrorCode.invalidParameter, message, details);
+export const notFound = (what = 'resource') => new ApiError(404, ErrorCode.notFound, `${what} not found`);
+export const unauthorized = (message: string) => new ApiError(401, ErrorCode.unauthorized, message);
+export const forbidden = (message: string) => new ApiError(403, ErrorCode.forbidden, message);
+export const conflict = (message: string, details?: ErrorDetail[]) =>
+  new ApiError(409, ErrorCode.conflict, message, details);
+export const unprocessable = (message: string, details?: ErrorDetail[]) =>
+  new ApiError(422, ErrorCode.unprocessable, message, details);
+
+// SQLSTATE classes that mean "the database could not do it now; the same request may succeed later".
+const RETRYABLE_SQLSTATE = /^(08|53|57P0|57014|40001|40P01|55P03)/;
+// postgres.js' own codes for a connection that is gone or could not be made.
+const CONNECTION_CODES = new Set([
+  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND',
+]);
+
+/** True when an error says the database is unreachable or asked us to come back later. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const code = String((err as { code?: unknown }).code ?? '');
+  if (CONNECTION_CODES.has(code) || RETRYABLE_SQLSTATE.test(code)) return true;
+  // Deno reports refused sockets as errors whose name, not code, says so.
+  const name = String((err as { name?: unknown }).name ?? '');
+  return name === 'ConnectionRefused' || name === 'ConnectionReset' || name === 'BrokenPipe';
+}
+
+export function errorBody(code: string, message: string, details?: ErrorDetail[]): ErrorBody {
+  return { error: details?.length ? { code, message, details } : { code, message } };
+}
+
+export function jsonError(status: number, code: string, message: string, details?: ErrorDetail[]): Response {
+  return new Response(JSON.stringify(errorBody(code, message, details)), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+  });
+}
+
+/** Turns anything thrown by a handler into the JSON error shape. */
+export function toErrorResponse(err: unknown): Response {
+  if (err instanceof ApiError) return jsonError(err.status, err.code, err.message, err.details);
+  if (isDatabaseUnavailable(err)) {
+    return jsonError(503, ErrorCode.unavailable, 'the database is unavailable; retry the request');
+  }
+  const status = (err as { status?: unknown })?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    // A Hono HTTPException raised by a framework helper.
+    return jsonError(status, status === 404 ? ErrorCode.notFound : ErrorCode.invalidPayload, (err as Error).message);
+  }
+  console.error('unhandled error', err);
+  return jsonError(500, ErrorCode.internal, 'internal error');
+}

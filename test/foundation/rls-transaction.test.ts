@@ -1,0 +1,51 @@
+// The per-request transaction helper (_shared/db.ts) really applies RLS: a throw-away table with a
+// policy on (select auth.uid()) shows each user only their own rows through it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { createPool, withCaller, type Sql } from '../../supabase/functions/_shared/db.ts';
+import { adminSql } from '../support/db.ts';
+
+const table = `rls_probe_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+const alice = randomUUID();
+const bob = randomUUID();
+let pool: Sql;
+
+beforeAll(async () => {
+  const sql = adminSql();
+  await sql.unsafe(`
+    create table public.${table} (id int generated always as identity primary key, user_id uuid not null, note text);
+    alter table public.${table} enable row level security;
+    create policy ${table}_own on public.${table} for all to authenticated
+      using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
+    grant select, insert on public.${table} to authenticated, service_role;
+    insert into public.${table} (user_id, note) values ('${alice}', 'a1'), ('${alice}', 'a2'), ('${bob}', 'b1');
+  `);
+  pool = createPool({ dbUrl: inject('stack').dbUrl, poolMax: 2 });
+});
+
+afterAll(async () => {
+  await pool?.end();
+  await adminSql().unsafe(`drop table if exists public.${table}`);
+});
+
+const notes = (rows: { note: string }[]) => rows.map((r) => r.note).sort();
+
+describe('withCaller', () => {
+  it('shows each user only their rows, anon none, service_role all', async () => {
+    const q = (tx: any) => tx.unsafe(`select note from public.${table}`);
+    expect(notes(await withCaller(pool, { role: 'authenticated', sub: alice }, q))).toEqual(['a1', 'a2']);
+    expect(notes(await withCaller(pool, { role: 'authenticated', sub: bob }, q))).toEqual(['b1']);
+    await expect(withCaller(pool, { role: 'anon' }, q)).rejects.toThrow(/permission denied/);
+    expect(notes(await withCaller(pool, { role: 'service_role' }, q))).toEqual(['a1', 'a2', 'b1']);
+    expect(notes(await withCaller(pool, { role: 'service_role' }, q, { actAs: bob }))).toEqual(['b1']);
+  });
+
+  it('refuses to write a row for another user, and leaves no setting behind', async () => {
+    await expect(withCaller(pool, { role: 'authenticated', sub: alice }, (tx) =>
+      tx.unsafe(`insert into public.${table} (user_id, note) values ('${bob}', 'forged')`))).rejects.toThrow(/row-level security/);
+    const [after] = await pool`select current_user as role, current_setting('request.jwt.claims', true) as claims`;
+    expect(after.role).toBe('postgres');
+    expect(after.claims ?? '').toBe('');
+  });
+});

@@ -1,0 +1,83 @@
+// `npm start` as a user runs it: starts from nothing, stops cleanly on SIGTERM with no orphan
+// Postgres or Deno, and a second start keeps the data.
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { repoPath } from '../../scripts/stack/paths.ts';
+import { loadStackEnv } from '../../scripts/stack/stack-env.ts';
+import { freePort } from '../support/ports.ts';
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function runStart(localDir: string, port: number, dbPort: number) {
+  const child = spawn(repoPath('node_modules/.bin/tsx'), ['scripts/start.ts', '--port', String(port), '--db-port', String(dbPort)], {
+    cwd: repoPath('.'),
+    env: { ...process.env, QF_LOCAL_DIR: localDir, SUPABASE_DB_URL: '', DATABASE_URL: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const deadline = Date.now() + 90_000;
+  while (!output.includes('is running')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start failed:\n${output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    output,
+    stop: async () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+describe('npm start', () => {
+  it('keeps the data across two starts and leaves no process behind', async () => {
+    const localDir = await mkdtemp(path.join(os.tmpdir(), 'qf-start-'));
+    await chmod(localDir, 0o755);
+    const [port, dbPort] = [await freePort(), await freePort()];
+    try {
+      const first = await runStart(localDir, port, dbPort);
+      expect(first.output).toContain('SUPABASE_ANON_KEY=');
+      const env = await loadStackEnv(path.join(localDir, 'stack.env'));
+      expect(Object.keys(env).sort()).toEqual([
+        'SUPABASE_ANON_KEY', 'SUPABASE_DB_URL', 'SUPABASE_JWT_SECRET', 'SUPABASE_SERVICE_ROLE_KEY', 'SUPABASE_URL',
+      ]);
+      const health = await fetch(`${env.SUPABASE_URL}/functions/v1/health`, { headers: { authorization: `Bearer ${env.SUPABASE_ANON_KEY}` } });
+      expect(health.status).toBe(200);
+
+      const sql = postgres(env.SUPABASE_DB_URL, { max: 1 });
+      await sql`insert into auth.users (id, email) values ('00000000-0000-4000-8000-00000000abcd', 'keep@test.local')`;
+      await sql.end();
+      const postmaster = Number((await readFile(path.join(localDir, 'pgdata', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+
+      expect(await first.stop()).toBe(0);
+      expect(alive(postmaster)).toBe(false);
+      await expect(fetch(`${env.SUPABASE_URL}/functions/v1/health`)).rejects.toThrow();
+
+      const second = await runStart(localDir, port, dbPort);
+      const again = postgres(env.SUPABASE_DB_URL, { max: 1 });
+      const rows = await again`select email from auth.users where id = '00000000-0000-4000-8000-00000000abcd'`;
+      await again.end();
+      expect(rows).toEqual([{ email: 'keep@test.local' }]);
+      // The keys printed the first time are still valid: the secret lives beside the data.
+      const env2 = await loadStackEnv(path.join(localDir, 'stack.env'));
+      expect(env2.SUPABASE_JWT_SECRET).toBe(env.SUPABASE_JWT_SECRET);
+      expect(await second.stop()).toBe(0);
+    } finally {
+      await rm(localDir, { recursive: true, force: true });
+    }
+  }, 240_000);
+});
