@@ -1,5 +1,6 @@
 // Building blocks of the API contract shared by every function, script and test.
 import { z } from 'zod';
+import { atomicNumber } from '../chem/elements.ts';
 
 export const METHODS = ['GFN2-xTB', 'GFN1-xTB', 'GFN0-xTB', 'GFN-FF'] as const;
 export const TASKS = ['sp', 'grad', 'opt'] as const;
@@ -20,7 +21,7 @@ export type Vec3 = z.infer<typeof Vec3>;
 export const Uuid = z.uuid();
 
 /** Element symbols as written by xtb and ASE: one capital and an optional lower-case letter. */
-export const ElementSymbol = z.string().regex(/^[A-Z][a-z]?$/, 'must be an element symbol such as C or Cl');
+export const ElementSymbol = z.string().refine((s) => atomicNumber(s) !== undefined, 'must be an element symbol such as C or Cl');
 
 export const GeometryAtom = z.object({
   element: ElementSymbol,

@@ -78,3 +78,36 @@ export const IngestCalculation = z.object({
 });
 export type IngestCalculationInput = z.input<typeof IngestCalculation>;
 export type IngestCalculation = z.output<typeof IngestCalculation>;
+
+// ---------------------------------------------------------------------------------------------
+// The request and the response of POST /functions/v1/ingest.
+
+export const INGEST_DEFAULT_MAX_ITEMS = 1000;
+export const INGEST_DEFAULT_MAX_BYTES = 25 * 1024 * 1024;
+
+/** Items are validated one by one (each may be native or QCSchema), so the envelope keeps them opaque. */
+export const IngestRequest = z.object({
+  /** Required with the service-role key: the user the rows belong to. Refused for user tokens. */
+  user_id: Uuid.optional(),
+  calculations: z.array(z.unknown()).min(1, 'send at least one calculation'),
+});
+export type IngestRequest = { user_id?: string; calculations: unknown[] };
+
+export const INGEST_OUTCOMES = ['created', 'duplicate', 'updated', 'rejected'] as const;
+
+export const IngestItemResult = z.object({
+  index: z.number().int(),
+  outcome: z.enum(INGEST_OUTCOMES),
+  calculation_id: Uuid.nullable(),
+  molecule_id: Uuid.nullable(),
+  errors: z.array(z.object({ path: z.string(), issue: z.string() })).optional(),
+});
+export type IngestItemResult = z.infer<typeof IngestItemResult>;
+
+export const IngestResponse = z.object({
+  results: z.array(IngestItemResult),
+  counts: z.record(z.enum(INGEST_OUTCOMES), z.number().int()),
+  atoms_written: z.number().int(),
+  ms: z.number(),
+});
+export type IngestResponse = z.infer<typeof IngestResponse>;

@@ -17,7 +17,7 @@ let shared: Deps | undefined;
 /** The isolate's dependencies, built on first use from the environment. */
 export function defaultDeps(): Deps {
   if (!shared) {
-    const env = readEnv();
+    const env = readEnv((name) => Deno.env.get(name));
     shared = { env, sql: createPool(env), verify: createVerifier(env) };
   }
   return shared;

@@ -10,19 +10,22 @@ export interface FunctionEnv {
   supabaseUrl?: string;
   poolMax: number;
   statementTimeoutMs: number;
+  /** Largest request body ingest accepts (413 beyond). */
+  ingestMaxBytes: number;
+  /** Most calculations in one ingest request (413 beyond). */
+  ingestMaxItems: number;
 }
 
-const read = (name: string): string | undefined => {
-  const value = Deno.env.get(name);
-  return value === undefined || value === '' ? undefined : value;
-};
-
-const positiveInt = (name: string, fallback: number): number => {
-  const value = Number(read(name) ?? fallback);
-  return Number.isInteger(value) && value > 0 ? value : fallback;
-};
-
-export function readEnv(): FunctionEnv {
+/** Builds the environment from a lookup (Deno.env.get in functions, an object in tests). */
+export function readEnv(get: (name: string) => string | undefined): FunctionEnv {
+  const read = (name: string): string | undefined => {
+    const value = get(name);
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const positiveInt = (name: string, fallback: number): number => {
+    const value = Number(read(name) ?? fallback);
+    return Number.isInteger(value) && value > 0 ? value : fallback;
+  };
   return {
     dbUrl: read('SUPABASE_DB_URL') ?? read('DATABASE_URL'),
     jwtSecret: read('SUPABASE_JWT_SECRET') ?? read('JWT_SECRET'),
@@ -30,5 +33,7 @@ export function readEnv(): FunctionEnv {
     supabaseUrl: read('SUPABASE_URL'),
     poolMax: positiveInt('DB_POOL_MAX', 5),
     statementTimeoutMs: positiveInt('DB_STATEMENT_TIMEOUT_MS', 20_000),
+    ingestMaxBytes: positiveInt('INGEST_MAX_BYTES', 25 * 1024 * 1024),
+    ingestMaxItems: positiveInt('INGEST_MAX_ITEMS', 1000),
   };
 }

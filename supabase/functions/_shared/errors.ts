@@ -76,6 +76,8 @@ export function toErrorResponse(err: unknown): Response {
   if (isDatabaseUnavailable(err)) {
     return jsonError(503, ErrorCode.unavailable, 'the database is unavailable; retry the request');
   }
+  const pg = postgresClientError(err);
+  if (pg) return jsonError(pg.status, pg.code, pg.message, pg.details);
   const status = (err as { status?: unknown })?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     // A Hono HTTPException raised by a framework helper.
@@ -83,4 +85,23 @@ export function toErrorResponse(err: unknown): Response {
   }
   console.error('unhandled error', err);
   return jsonError(500, ErrorCode.internal, 'internal error');
+}
+
+/**
+ * Postgres errors that a client's data caused and the validation could not foresee (a user id
+ * that does not exist, a check constraint): 422 naming the constraint. Everything else stays 500.
+ */
+function postgresClientError(err: unknown): ApiError | undefined {
+  const e = err as { code?: string; constraint_name?: string; message?: string; column_name?: string };
+  if (typeof e?.code !== 'string' || !/^(23|22)/.test(e.code)) return undefined;
+  const constraint = e.constraint_name ?? '';
+  if (e.code === '23503' && /user_id/.test(constraint)) {
+    return unprocessable('user_id: no such user', [{ path: 'user_id', issue: 'no such user' }]);
+  }
+  if (e.code === '23503' || e.code === '23514' || e.code === '23502' || e.code.startsWith('22')) {
+    const path = e.column_name ?? constraint ?? 'body';
+    return unprocessable(`refused by the database (${constraint || e.code}): ${e.message}`, [{ path, issue: e.message ?? '' }]);
+  }
+  if (e.code === '23505') return conflict(`conflicts with a stored row (${constraint})`);
+  return undefined;
 }

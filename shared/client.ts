@@ -1,0 +1,108 @@
+// The typed client of the functions, over supabase-js `functions.invoke`, with the same zod types as
+// the server. `ingest` splits large inputs under the server's limits and retries 503s and network
+// errors with backoff: safe, because ingest is idempotent.
+import type { SupabaseClient } from '@supabase/supabase-js';
+import type { ErrorBody } from './contract/common.ts';
+import {
+  INGEST_DEFAULT_MAX_BYTES, INGEST_DEFAULT_MAX_ITEMS,
+  type IngestCalculationInput, type IngestItemResult, type IngestResponse,
+} from './contract/ingest.ts';
+import type { QcSchemaAtomicResult } from './contract/qcschema.ts';
+
+export type Invoker = Pick<SupabaseClient, 'functions'>;
+
+/** A 4xx (or a 5xx that outlived the retries) from a function, with its JSON error body. */
+export class QfApiError extends Error {
+  constructor(readonly status: number, readonly body: ErrorBody | undefined, message: string) {
+    super(message);
+    this.name = 'QfApiError';
+  }
+}
+
+export interface ClientOptions {
+  /** Most items per ingest request (the server refuses more than its own limit). */
+  maxItemsPerRequest?: number;
+  /** Approximate JSON bytes per ingest request. */
+  maxBytesPerRequest?: number;
+  /** Attempts per request for 503s and network errors. */
+  attempts?: number;
+  /** First backoff in ms; doubles each attempt, with jitter. */
+  backoffMs?: number;
+  /** Called before each retry, e.g. to count retries in a test or log them. */
+  onRetry?: (info: { attempt: number; status: number | null; error: string }) => void;
+}
+
+type IngestItem = IngestCalculationInput | QcSchemaAtomicResult | Record<string, unknown>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class QfClient {
+  private readonly opts: Required<Omit<ClientOptions, 'onRetry'>> & Pick<ClientOptions, 'onRetry'>;
+
+  constructor(private readonly supabase: Invoker, opts: ClientOptions = {}) {
+    this.opts = {
+      maxItemsPerRequest: opts.maxItemsPerRequest ?? Math.min(500, INGEST_DEFAULT_MAX_ITEMS),
+      maxBytesPerRequest: opts.maxBytesPerRequest ?? Math.floor(INGEST_DEFAULT_MAX_BYTES * 0.8),
+      attempts: opts.attempts ?? 8,
+      backoffMs: opts.backoffMs ?? 200,
+      onRetry: opts.onRetry,
+    };
+  }
+
+  /**
+   * Calls a function route and returns its JSON, retrying 503s and network failures.
+   * `path` is `<function>[/<route>][?query]`.
+   */
+  async call<T>(path: string, init: { method?: 'GET' | 'POST' | 'PATCH' | 'DELETE'; body?: unknown; retry?: boolean } = {}): Promise<T> {
+    const attempts = init.retry === false ? 1 : this.opts.attempts;
+    for (let attempt = 1; ; attempt++) {
+      const { data, error } = await this.supabase.functions.invoke(path, {
+        method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+        body: init.body as Record<string, unknown> | undefined,
+      });
+      if (!error) return data as T;
+      const response: Response | undefined = (error as { context?: unknown }).context instanceof Response
+        ? (error as { context: Response }).context
+        : undefined;
+      const status = response?.status ?? null;
+      const body = response ? await response.json().catch(() => undefined) as ErrorBody | undefined : undefined;
+      // 503: the database is away; no status: the request never got an answer.
+      const retryable = status === 503 || status === 502 || status === 504 || status === null;
+      if (!retryable || attempt >= attempts) {
+        throw new QfApiError(status ?? 0, body, body?.error?.message ?? error.message);
+      }
+      this.opts.onRetry?.({ attempt, status, error: body?.error?.message ?? error.message });
+      const delay = this.opts.backoffMs * 2 ** (attempt - 1);
+      await sleep(Math.min(10_000, delay / 2 + Math.random() * delay));
+    }
+  }
+
+  /** Splits `items` into requests under the limits and returns one result per item, in order. */
+  async ingest(items: readonly IngestItem[], opts: { userId?: string } = {}): Promise<IngestItemResult[]> {
+    const results: IngestItemResult[] = [];
+    for (const chunk of this.chunks(items)) {
+      const response = await this.call<IngestResponse>('ingest', {
+        method: 'POST',
+        body: opts.userId ? { user_id: opts.userId, calculations: chunk.items } : { calculations: chunk.items },
+      });
+      for (const r of response.results) results.push({ ...r, index: r.index + chunk.offset });
+    }
+    return results;
+  }
+
+  private *chunks(items: readonly IngestItem[]): Generator<{ offset: number; items: IngestItem[] }> {
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < items.length; i++) {
+      const size = JSON.stringify(items[i]).length;
+      const full = i - start >= this.opts.maxItemsPerRequest || (bytes + size > this.opts.maxBytesPerRequest && i > start);
+      if (full) {
+        yield { offset: start, items: items.slice(start, i) };
+        start = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    if (start < items.length) yield { offset: start, items: items.slice(start) };
+  }
+}

@@ -1,0 +1,80 @@
+// The only module that touches the file system: reads one job directory's known files and streams the
+// job directories of a tree. Uses node:fs/promises and node:path, which Deno provides as well.
+import { lstat, opendir, readFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { JOB_FILES, type JobFileName, type JobFiles } from './job.ts';
+
+const KNOWN = new Set<string>(JOB_FILES);
+
+/**
+ * Reads the files of one job directory that the parser knows (see JOB_FILES), as UTF-8 text.
+ * Unknown files (xtbopt.log, gfnff_topo, notes) and symlinks are never opened.
+ */
+export async function readJobFiles(dir: string): Promise<JobFiles> {
+  const files: JobFiles = {};
+  const handle = await opendir(dir);
+  for await (const entry of handle) {
+    if (entry.isFile() && KNOWN.has(entry.name)) {
+      files[entry.name as JobFileName] = await readFile(join(dir, entry.name), 'utf8');
+    }
+  }
+  return files;
+}
+
+export type WalkEvent =
+  /** A job: `path` is relative to the root, `/`-separated, e.g. `2025-03/qf-20250301-00001`. */
+  | { kind: 'job'; dir: string; path: string }
+  /** A directory below the root without metadata.json: not a job, its subdirectories are still searched. */
+  | { kind: 'skipped_dir'; dir: string; path: string }
+  /** A directory that could not be read (permissions, vanished while walking). */
+  | { kind: 'error'; dir: string; path: string; error: string };
+
+export interface WalkCounts {
+  jobs: number;
+  skippedDirs: number;
+  symlinksIgnored: number;
+  errors: number;
+}
+
+export const newWalkCounts = (): WalkCounts => ({ jobs: 0, skippedDirs: 0, symlinksIgnored: 0, errors: 0 });
+
+async function isJobDir(dir: string): Promise<boolean> {
+  try {
+    return (await lstat(join(dir, 'metadata.json'))).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Streams the job directories below `root`, depth first. A directory holding metadata.json is a job and
+ * is not descended into. Only one open directory handle per level is held, so trees of millions of jobs
+ * never sit in memory; symlinks are not followed. Order is the file system's, not sorted.
+ */
+export async function* walkJobs(root: string, counts: WalkCounts = newWalkCounts()): AsyncGenerator<WalkEvent> {
+  const rel = (dir: string) => relative(root, dir).split(sep).join('/');
+  async function* visit(dir: string, isRoot: boolean): AsyncGenerator<WalkEvent> {
+    if (await isJobDir(dir)) {
+      counts.jobs++;
+      yield { kind: 'job', dir, path: rel(dir) };
+      return;
+    }
+    if (!isRoot) {
+      counts.skippedDirs++;
+      yield { kind: 'skipped_dir', dir, path: rel(dir) };
+    }
+    let handle;
+    try {
+      handle = await opendir(dir);
+    } catch (e) {
+      counts.errors++;
+      yield { kind: 'error', dir, path: rel(dir), error: (e as Error).message };
+      return;
+    }
+    for await (const entry of handle) {
+      if (entry.isSymbolicLink()) counts.symlinksIgnored++;
+      else if (entry.isDirectory()) yield* visit(join(dir, entry.name), false);
+    }
+  }
+  yield* visit(root, true);
+}
