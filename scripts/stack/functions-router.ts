@@ -14,7 +14,14 @@ const hostname = Deno.env.get('FUNCTIONS_HOST') ?? '127.0.0.1';
 const apps = new Map<string, Fetch>();
 for await (const entry of Deno.readDir(functionsDir)) {
   if (!entry.isDirectory || entry.name.startsWith('_') || entry.name.startsWith('.')) continue;
-  const mod = await import(join(functionsDir, entry.name, 'app.ts'));
+  const appFile = join(functionsDir, entry.name, 'app.ts');
+  try {
+    await Deno.stat(appFile);
+  } catch {
+    console.error(`skipping ${entry.name}: it has no app.ts exporting its Hono app`);
+    continue;
+  }
+  const mod = await import(appFile);
   apps.set(entry.name, mod.app.fetch.bind(mod.app));
 }
 

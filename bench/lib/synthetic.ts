@@ -1,0 +1,49 @@
+// Synthetic but realistic calculations for benchmarks: C6H14 isomers (20 atoms each) with
+// perturbed geometries and values, so every item is a distinct calculation identity.
+import type { IngestCalculationInput } from '../../shared/contract/ingest.ts';
+
+export const HEXANES = ['CCCCCC', 'CC(C)CCC', 'CCC(C)CC', 'CC(C)(C)CC', 'CC(C)C(C)C'];
+const ELEMENTS = [...Array(6).fill('C'), ...Array(14).fill('H')] as string[];
+
+/** A small, fast, seeded PRNG (mulberry32): the same seed gives the same data set. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function syntheticCalculation(i: number, random: () => number): IngestCalculationInput {
+  const geometry = ELEMENTS.map((element, k) => ({
+    element,
+    xyz: [k * 0.9 + random() * 0.1, (k % 3) * 1.1 + random() * 0.1, i * 1e-4 + random() * 0.1] as [number, number, number],
+  }));
+  const withGradient = i % 2 === 0;
+  return {
+    molecule: { smiles: HEXANES[i % HEXANES.length], name: null },
+    charge: 0,
+    multiplicity: 1,
+    method: 'GFN2-xTB',
+    task: withGradient ? 'grad' : 'sp',
+    solvent: i % 3 === 0 ? 'water' : null,
+    status: 'completed',
+    geometry,
+    results: {
+      total_energy_eh: -20.5 + random() * 0.5,
+      homo_lumo_gap_ev: 10 + random() * 5,
+      dipole_debye: random(),
+      dipole_au: [random() * 0.1, random() * 0.1, random() * 0.1],
+      converged: true,
+      wall_time_s: 0.05 + random() * 0.05,
+      xtb_version: '6.5.1',
+    },
+    charges: geometry.map((a) => (a.element === 'C' ? -0.1 : 0.04) + random() * 0.01),
+    gradient: withGradient ? geometry.map(() => [random() * 1e-3, random() * 1e-3, random() * 1e-3] as [number, number, number]) : null,
+    source: 'bench',
+    tags: ['bench'],
+  };
+}

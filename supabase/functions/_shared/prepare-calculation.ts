@@ -1,0 +1,59 @@
+// Turns each raw item of an ingest request into a row-ready calculation, or into its errors:
+// schema validation (native or QCSchema), RDKit identity, formula check, geometry hash.
+import { IngestCalculation, type IngestCalculation as Calc } from '../../../shared/contract/ingest.ts';
+import { isQcSchemaLike, QcSchemaAtomicResult, qcschemaToIngest } from '../../../shared/contract/qcschema.ts';
+import type { ErrorDetail } from '../../../shared/contract/common.ts';
+import { elementCounts, hillFormula } from '../../../shared/chem/elements.ts';
+import { geometrySha256 } from '../../../shared/chem/geometry.ts';
+import type { MoleculeCache, MoleculeIdentity } from '../../../shared/chem/molecule.ts';
+import { zodDetails } from './validate.ts';
+
+export interface PreparedItem {
+  index: number;
+  calc: Calc;
+  molecule: MoleculeIdentity;
+  geometrySha256: string;
+}
+
+export interface RejectedItem {
+  index: number;
+  errors: ErrorDetail[];
+}
+
+const sameCounts = (a: Map<string, number>, b: Map<string, number>) =>
+  a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
+
+export async function prepareItem(
+  raw: unknown,
+  index: number,
+  molecules: MoleculeCache,
+): Promise<PreparedItem | RejectedItem> {
+  const at = ['calculations', index] as const;
+  let candidate: unknown = raw;
+  if (isQcSchemaLike(raw)) {
+    const qc = QcSchemaAtomicResult.safeParse(raw);
+    if (!qc.success) return { index, errors: zodDetails(qc.error, at) };
+    candidate = qcschemaToIngest(qc.data);
+  }
+  const parsed = IngestCalculation.safeParse(candidate);
+  if (!parsed.success) return { index, errors: zodDetails(parsed.error, at) };
+  const calc = parsed.data;
+
+  const molecule = molecules.identify(calc.molecule.smiles);
+  if (!molecule) {
+    return { index, errors: [{ path: `calculations[${index}].molecule.smiles`, issue: `RDKit cannot parse the SMILES ${JSON.stringify(calc.molecule.smiles)}` }] };
+  }
+  const fromGeometry = elementCounts(calc.geometry.map((a) => a.element));
+  if (!sameCounts(fromGeometry, molecule.elements)) {
+    return {
+      index,
+      errors: [{
+        path: `calculations[${index}].geometry`,
+        issue: `the geometry is ${hillFormula(fromGeometry)} but the SMILES ${calc.molecule.smiles} is ${molecule.formula} (with hydrogens)`,
+      }],
+    };
+  }
+  return { index, calc, molecule, geometrySha256: await geometrySha256(calc.geometry) };
+}
+
+export const isRejected = (item: PreparedItem | RejectedItem): item is RejectedItem => 'errors' in item;

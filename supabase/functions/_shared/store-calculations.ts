@@ -1,0 +1,85 @@
+// Writes prepared items with one call of public.ingest_calculations: the calculations as one jsonb
+// array, the atoms as column arrays that the function unnests in a single insert.
+import { atomicNumber } from '../../../shared/chem/elements.ts';
+import type { Tx } from './db.ts';
+import type { PreparedItem } from './prepare-calculation.ts';
+
+export interface StoredRow {
+  idx: number;
+  outcome: 'created' | 'updated' | 'duplicate';
+  calculation_id: string;
+  molecule_id: string;
+  atoms_written: number;
+}
+
+function calculationRow(p: PreparedItem) {
+  const { calc, molecule } = p;
+  const r = calc.results;
+  return {
+    idx: p.index,
+    inchikey: molecule.inchikey,
+    canonical_smiles: molecule.canonical_smiles,
+    formula: molecule.formula,
+    n_atoms: molecule.n_atoms,
+    name: calc.molecule.name ?? null,
+    input_smiles: calc.molecule.smiles,
+    method: calc.method,
+    task: calc.task,
+    solvent: calc.solvent,
+    charge: calc.charge,
+    multiplicity: calc.multiplicity,
+    geometry_sha256: p.geometrySha256,
+    status: calc.status,
+    total_energy_eh: r?.total_energy_eh ?? null,
+    homo_lumo_gap_ev: r?.homo_lumo_gap_ev ?? null,
+    dipole_debye: r?.dipole_debye ?? null,
+    dipole_au: r?.dipole_au ?? null,
+    converged: r?.converged ?? null,
+    gradient_norm_eh_bohr: r?.gradient_norm_eh_bohr ?? null,
+    wall_time_s: r?.wall_time_s ?? null,
+    xtb_version: r?.xtb_version ?? null,
+    batch_item_id: calc.batch_item_id ?? null,
+    source: calc.source ?? null,
+    tags: calc.tags,
+    metadata: calc.metadata,
+    error_message: calc.error_message ?? null,
+    started_at: calc.started_at ?? null,
+    completed_at: calc.completed_at ?? null,
+  };
+}
+
+/** Atoms are stored for results only: the final geometry for `opt`, the input geometry otherwise. */
+function hasAtoms(p: PreparedItem): boolean {
+  return p.calc.status !== 'running' && (p.calc.status === 'completed' || !!p.calc.charges || !!p.calc.gradient);
+}
+
+export async function storeItems(tx: Tx, items: PreparedItem[]): Promise<StoredRow[]> {
+  const calc: number[] = [], index: number[] = [], element: string[] = [], z: number[] = [];
+  const x: number[] = [], y: number[] = [], zc: number[] = [];
+  const q: (number | null)[] = [], gx: (number | null)[] = [], gy: (number | null)[] = [], gz: (number | null)[] = [];
+  for (const p of items) {
+    if (!hasAtoms(p)) continue;
+    const geometry = p.calc.final_geometry ?? p.calc.geometry;
+    const { charges, gradient } = p.calc;
+    geometry.forEach((atom, i) => {
+      calc.push(p.index);
+      index.push(i);
+      element.push(atom.element);
+      z.push(atomicNumber(atom.element) ?? 0);
+      x.push(atom.xyz[0]);
+      y.push(atom.xyz[1]);
+      zc.push(atom.xyz[2]);
+      q.push(charges ? charges[i] : null);
+      gx.push(gradient ? gradient[i][0] : null);
+      gy.push(gradient ? gradient[i][1] : null);
+      gz.push(gradient ? gradient[i][2] : null);
+    });
+  }
+  return await tx<StoredRow[]>`
+    select idx, outcome, calculation_id, molecule_id, atoms_written
+      from public.ingest_calculations(
+        ${tx.json(items.map(calculationRow) as never)}::jsonb,
+        ${calc}::int[], ${index}::int[], ${element}::text[], ${z}::int[],
+        ${x}::float8[], ${y}::float8[], ${zc}::float8[], ${q}::float8[],
+        ${gx}::float8[], ${gy}::float8[], ${gz}::float8[])`;
+}

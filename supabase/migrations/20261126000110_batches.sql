@@ -1,0 +1,182 @@
+-- Batch jobs and their items: a queue of calculations for runners to claim.
+--
+--   batch_jobs   a named set of molecules to compute with default parameters. Its item counters
+--                (total/pending/claimed/completed/failed/cancelled_items) and its status are kept
+--                by triggers on batch_items (migration batch_counters), never by application code.
+--   batch_items  one molecule to compute; claimed by a runner under a lease, retried up to the
+--                batch's max_attempts, linked to the calculation it produced.
+--
+-- Also adds calculations.batch_item_id's foreign key, now that batch_items exists. As in
+-- migration molecules_calculations, children reference parents by (user_id, parent_id), RLS is
+-- enabled and the API roles' privileges are revoked here.
+
+-- ---------------------------------------------------------------------------------------------
+-- batch_jobs
+-- ---------------------------------------------------------------------------------------------
+create table public.batch_jobs (
+  id              uuid        not null default gen_random_uuid(),
+  user_id         uuid        not null default auth.uid(),
+  name            text        not null,
+  status          text        not null default 'pending',
+  method          text        not null default 'GFN2-xTB',
+  task            text        not null default 'sp',
+  solvent         text,
+  max_attempts    integer     not null default 3,
+  priority        integer     not null default 0,
+  total_items     integer     not null default 0,
+  pending_items   integer     not null default 0,
+  claimed_items   integer     not null default 0,
+  completed_items integer     not null default 0,
+  failed_items    integer     not null default 0,
+  cancelled_items integer     not null default 0,
+  started_at      timestamptz,
+  completed_at    timestamptz,
+  metadata        jsonb       not null default '{}',
+  created_at      timestamptz not null default now(),
+  updated_at      timestamptz not null default now(),
+
+  constraint batch_jobs_pkey primary key (id),
+  constraint batch_jobs_user_id_id_key unique (user_id, id),
+  constraint batch_jobs_user_id_fkey foreign key (user_id)
+    references auth.users (id) on delete cascade,
+  constraint batch_jobs_name_length check (char_length(name) between 1 and 200),
+  constraint batch_jobs_status_valid
+    check (status in ('pending', 'running', 'completed', 'failed', 'cancelled')),
+  constraint batch_jobs_method_valid check (method in ('GFN2-xTB', 'GFN1-xTB', 'GFN0-xTB', 'GFN-FF')),
+  constraint batch_jobs_task_valid check (task in ('sp', 'grad', 'opt')),
+  constraint batch_jobs_solvent_format check (solvent ~ '^[a-z0-9][a-z0-9_,-]{0,63}$'),
+  constraint batch_jobs_max_attempts_range check (max_attempts between 1 and 100),
+  constraint batch_jobs_item_counts_nonnegative
+    check (pending_items >= 0 and claimed_items >= 0 and completed_items >= 0
+           and failed_items >= 0 and cancelled_items >= 0),
+  constraint batch_jobs_item_counts_sum
+    check (total_items = pending_items + claimed_items + completed_items + failed_items + cancelled_items),
+  constraint batch_jobs_metadata_object check (jsonb_typeof(metadata) = 'object')
+);
+
+comment on table public.batch_jobs is
+  'A named set of molecules to compute. Item counters and status are kept by triggers on batch_items.';
+comment on column public.batch_jobs.status is
+  'pending: no item claimed yet. running: at least one item claimed or finished, some still pending or claimed. '
+  'completed: no pending or claimed items left and none failed. failed: no pending or claimed items left and at least '
+  'one failed past its attempts. cancelled: set by the owner; stops the remaining items. Only cancelled may be set '
+  'directly; the others follow the items.';
+comment on column public.batch_jobs.method is 'Default method for the items'' calculations.';
+comment on column public.batch_jobs.max_attempts is 'How many times an item may be claimed before it fails for good.';
+comment on column public.batch_jobs.priority is 'Higher is claimed first.';
+comment on column public.batch_jobs.started_at is 'When the batch became running (first claim).';
+comment on column public.batch_jobs.completed_at is 'When the batch became completed, failed or cancelled.';
+
+create trigger batch_jobs_set_updated_at
+  before update on public.batch_jobs
+  for each row when (old.* is distinct from new.*)
+  execute function public.set_updated_at();
+
+alter table public.batch_jobs enable row level security;
+revoke all on table public.batch_jobs from public, anon, authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------------
+-- batch_items
+-- ---------------------------------------------------------------------------------------------
+create table public.batch_items (
+  id               uuid        not null default gen_random_uuid(),
+  user_id          uuid        not null default auth.uid(),
+  batch_job_id     uuid        not null,
+  molecule_id      uuid        not null,
+  input_geometry   jsonb,
+  charge           integer     not null default 0,
+  multiplicity     integer     not null default 1,
+  status           text        not null default 'pending',
+  attempts         integer     not null default 0,
+  claimed_by       text,
+  lease_expires_at timestamptz,
+  calculation_id   uuid,
+  last_error       text,
+  attempt_history  jsonb       not null default '[]',
+  completed_at     timestamptz,
+  created_at       timestamptz not null default now(),
+  updated_at       timestamptz not null default now(),
+
+  constraint batch_items_pkey primary key (id),
+  constraint batch_items_user_id_id_key unique (user_id, id),
+  constraint batch_items_batch_job_fkey foreign key (user_id, batch_job_id)
+    references public.batch_jobs (user_id, id) on delete cascade,
+  constraint batch_items_molecule_fkey foreign key (user_id, molecule_id)
+    references public.molecules (user_id, id) on delete cascade,
+  -- Deleting the calculation keeps the item (and its user_id); only the link is cleared.
+  constraint batch_items_calculation_fkey foreign key (user_id, calculation_id)
+    references public.calculations (user_id, id) on delete set null (calculation_id),
+  constraint batch_items_status_valid
+    check (status in ('pending', 'claimed', 'completed', 'failed', 'cancelled')),
+  constraint batch_items_multiplicity_positive check (multiplicity >= 1),
+  constraint batch_items_attempts_nonnegative check (attempts >= 0),
+  constraint batch_items_claim_has_lease
+    check (status <> 'claimed' or (claimed_by is not null and lease_expires_at is not null)),
+  constraint batch_items_input_geometry_array check (jsonb_typeof(input_geometry) = 'array'),
+  constraint batch_items_attempt_history_array check (jsonb_typeof(attempt_history) = 'array')
+);
+
+comment on table public.batch_items is
+  'One molecule of a batch to compute. Changes here keep batch_jobs'' counters and status (statement-level triggers).';
+comment on column public.batch_items.status is
+  'pending: waiting to be claimed (again). claimed: a runner holds it until lease_expires_at. completed: its '
+  'calculation completed. failed: failed on its last allowed attempt. cancelled: its batch was cancelled.';
+comment on column public.batch_items.input_geometry is
+  'Optional input geometry: [{"element": "C", "xyz": [x, y, z]}, ...] with coordinates in Å; null means generate one.';
+comment on column public.batch_items.attempt_history is
+  'One object per attempt: {"runner", "started_at", "ended_at", "outcome", "error"}.';
+comment on column public.batch_items.completed_at is
+  'When the item became completed or failed (set by trigger); drives batch_progress.items_per_minute.';
+
+-- Items of a batch: foreign key (user_id, batch_job_id), RLS, and batch_progress's finished-lately count.
+create index batch_items_user_id_batch_job_id_completed_at_idx
+  on public.batch_items (user_id, batch_job_id, completed_at);
+-- Foreign key (user_id, molecule_id): deleting a molecule finds its items.
+create index batch_items_user_id_molecule_id_idx on public.batch_items (user_id, molecule_id);
+-- Foreign key (user_id, calculation_id): deleting a calculation finds the item that points at it.
+create index batch_items_user_id_calculation_id_idx on public.batch_items (user_id, calculation_id)
+  where calculation_id is not null;
+-- The claim index belongs with the claim query (migration batch_queue_columns orders claims by
+-- priority and creation sequence), so none is guessed here.
+
+create function public.batch_items_stamp_completed_at()
+  returns trigger
+  language plpgsql
+  set search_path = ''
+as $$
+begin
+  -- Unless the writer sets completed_at itself, it is now() when the item finishes and null otherwise.
+  if new.completed_at is not distinct from old.completed_at then
+    new.completed_at := case when new.status in ('completed', 'failed') then now() end;
+  end if;
+  return new;
+end;
+$$;
+
+comment on function public.batch_items_stamp_completed_at() is
+  'BEFORE UPDATE OF status row trigger: stamps batch_items.completed_at when an item finishes, clears it on retry.';
+revoke execute on function public.batch_items_stamp_completed_at() from public, anon, authenticated, service_role;
+
+create trigger batch_items_stamp_completed_at
+  before update of status on public.batch_items
+  for each row when (old.status is distinct from new.status)
+  execute function public.batch_items_stamp_completed_at();
+
+create trigger batch_items_set_updated_at
+  before update on public.batch_items
+  for each row when (old.* is distinct from new.*)
+  execute function public.set_updated_at();
+
+alter table public.batch_items enable row level security;
+revoke all on table public.batch_items from public, anon, authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------------
+-- calculations.batch_item_id
+-- ---------------------------------------------------------------------------------------------
+alter table public.calculations
+  add constraint calculations_batch_item_fkey foreign key (user_id, batch_item_id)
+    references public.batch_items (user_id, id) on delete set null (batch_item_id);
+
+-- Foreign key (user_id, batch_item_id): deleting an item finds its calculation.
+create index calculations_user_id_batch_item_id_idx on public.calculations (user_id, batch_item_id)
+  where batch_item_id is not null;

@@ -1,0 +1,146 @@
+-- event_logs: the append-only history of what happened to a user's data.
+--
+-- Rows are written by `security definer` trigger functions (migration event_triggers) and, for
+-- `performance_metric`, by public.log_performance_metric(). No API role may insert, update or
+-- delete rows directly. Updates and deletes are refused even for the table owner by a trigger;
+-- only public.purge_event_logs() (retention, owner-only) may delete old rows.
+--
+-- Indexes: BRIN on created_at for the retention scan over an append-only, time-ordered table;
+-- btree (user_id, created_at) for row-level security and "events in the last 24 hours".
+-- No foreign key to auth.users: the history of a deleted user stays until retention removes it
+-- (a cascade would also collide with the append-only rule).
+
+create table public.event_logs (
+  id          bigint      generated always as identity,
+  event_type  text        not null,
+  entity_type text        not null,
+  entity_id   uuid,
+  user_id     uuid        not null,
+  payload     jsonb       not null default '{}',
+  created_at  timestamptz not null default now(),
+
+  constraint event_logs_pkey primary key (id),
+  constraint event_logs_event_type_valid check (event_type in (
+    'calculation_started',    -- a calculation became running
+    'calculation_completed',  -- a calculation became completed
+    'calculation_failed',     -- a calculation became failed
+    'calculation_deleted',    -- a calculation was deleted
+    'batch_started',          -- a batch went from pending to running (first claim)
+    'batch_completed',        -- a batch finished with no failed item
+    'batch_failed',           -- a batch finished with at least one failed item
+    'batch_cancelled',        -- a batch was cancelled
+    'batch_deleted',          -- a batch was deleted
+    'molecule_created',       -- a molecule was inserted
+    'molecule_deleted',       -- a molecule was deleted
+    'error',                  -- an error worth keeping, reported by the system
+    'performance_metric'      -- timings reported by a function (public.log_performance_metric)
+  )),
+  constraint event_logs_entity_type_valid
+    check (entity_type in ('molecule', 'calculation', 'batch_job', 'batch_item', 'function')),
+  constraint event_logs_payload_object check (jsonb_typeof(payload) = 'object')
+);
+
+comment on table public.event_logs is
+  'Append-only history, written by triggers. Never updated; deleted only by public.purge_event_logs().';
+comment on column public.event_logs.entity_id is 'Id of the row in the table named by entity_type; null for entity_type function.';
+
+create index event_logs_created_at_brin on public.event_logs using brin (created_at);
+create index event_logs_user_id_created_at_idx on public.event_logs (user_id, created_at);
+
+alter table public.event_logs enable row level security;
+revoke all on table public.event_logs from public, anon, authenticated, service_role;
+-- Only the owner's triggers and functions insert, so no API role needs the identity sequence.
+revoke all on sequence public.event_logs_id_seq from public, anon, authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------------
+-- Append-only: refuse update, delete and truncate, unless the retention function is deleting.
+-- ---------------------------------------------------------------------------------------------
+create function public.event_logs_refuse_changes()
+  returns trigger
+  language plpgsql
+  set search_path = ''
+as $$
+begin
+  if tg_op = 'DELETE' and current_setting('quantum_forge.purging_event_logs', true) = 'on' then
+    return null;
+  end if;
+  raise exception 'event_logs is append-only: % is not allowed', tg_op
+    using errcode = 'insufficient_privilege',
+          hint = 'Old events are removed only by public.purge_event_logs(older_than).';
+end;
+$$;
+
+comment on function public.event_logs_refuse_changes() is
+  'BEFORE UPDATE/DELETE/TRUNCATE statement trigger on event_logs: refuses the change unless purge_event_logs() is running.';
+revoke execute on function public.event_logs_refuse_changes() from public, anon, authenticated, service_role;
+
+create trigger event_logs_append_only
+  before update or delete or truncate on public.event_logs
+  for each statement
+  execute function public.event_logs_refuse_changes();
+
+-- ---------------------------------------------------------------------------------------------
+-- Retention, for the database owner only.
+-- ---------------------------------------------------------------------------------------------
+create function public.purge_event_logs(older_than interval)
+  returns bigint
+  language plpgsql
+  security definer
+  set search_path = ''
+as $$
+declare
+  purged bigint;
+begin
+  if older_than is null or older_than < interval '0' then
+    raise exception 'purge_event_logs: older_than must be a non-negative interval, got %', older_than
+      using errcode = 'invalid_parameter_value';
+  end if;
+  -- Transaction-local: the flag dies with this transaction (or subtransaction) whatever happens.
+  perform set_config('quantum_forge.purging_event_logs', 'on', true);
+  delete from public.event_logs where created_at < now() - older_than;
+  get diagnostics purged = row_count;
+  perform set_config('quantum_forge.purging_event_logs', 'off', true);
+  return purged;
+end;
+$$;
+
+comment on function public.purge_event_logs(interval) is
+  'Retention: deletes events older than the interval and returns how many. Owner only; not granted to API roles.';
+revoke execute on function public.purge_event_logs(interval) from public, anon, authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------------
+-- The one insert path for API callers: a performance metric of the calling user.
+-- ---------------------------------------------------------------------------------------------
+create function public.log_performance_metric(payload jsonb)
+  returns bigint
+  language plpgsql
+  security definer
+  set search_path = ''
+as $$
+declare
+  caller uuid := auth.uid();
+  event_id bigint;
+begin
+  if caller is null then
+    raise exception 'log_performance_metric: no user in the request claims'
+      using errcode = 'insufficient_privilege';
+  end if;
+  if payload is null or jsonb_typeof(payload) <> 'object' then
+    raise exception 'log_performance_metric: payload must be a JSON object'
+      using errcode = 'invalid_parameter_value';
+  end if;
+  if octet_length(payload::text) > 16384 then
+    raise exception 'log_performance_metric: payload is larger than 16 kB'
+      using errcode = 'program_limit_exceeded';
+  end if;
+  insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
+  values ('performance_metric', 'function', null, caller, payload)
+  returning id into event_id;
+  return event_id;
+end;
+$$;
+
+comment on function public.log_performance_metric(jsonb) is
+  'Appends a performance_metric event (at most 16 kB of JSON) for the calling user (auth.uid()). Returns its id.';
+revoke execute on function public.log_performance_metric(jsonb) from public, anon, authenticated, service_role;
+grant execute on function public.log_performance_metric(jsonb) to authenticated, service_role;

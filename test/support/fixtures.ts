@@ -1,0 +1,15 @@
+// The real job sample in ../shared/fixtures/jobs, parsed with the shared parser.
+import path from 'node:path';
+import { parseJobFiles, readJobFiles, walkJobs, type ParsedJob } from '../../shared/xtb/index.ts';
+import { REPO_ROOT } from '../../scripts/stack/paths.ts';
+
+export const FIXTURE_JOBS = path.resolve(REPO_ROOT, '..', 'shared', 'fixtures', 'jobs');
+
+export async function parsedFixtureJobs(): Promise<ParsedJob[]> {
+  const jobs: ParsedJob[] = [];
+  for await (const event of walkJobs(FIXTURE_JOBS)) {
+    if (event.kind !== 'job') continue;
+    jobs.push(parseJobFiles(event.path, await readJobFiles(event.dir)));
+  }
+  return jobs.sort((a, b) => a.path.localeCompare(b.path));
+}
