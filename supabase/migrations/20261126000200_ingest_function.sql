@@ -12,6 +12,16 @@
 -- concurrent transactions committed while this one waited on a unique index, so the look-ups
 -- after each `on conflict do nothing` find the winner's row instead of missing it.
 
+-- One ingest item as the function receives it (a jsonb array of these): the molecule's identity
+-- computed by the caller with RDKit, then the calculation's columns.
+create type public.ingest_item as (
+  idx int, inchikey text, canonical_smiles text, formula text, name text, input_smiles text, n_atoms int,
+  method text, task text, solvent text, charge int, multiplicity int, geometry_sha256 text, status text,
+  total_energy_eh float8, homo_lumo_gap_ev float8, dipole_debye float8, dipole_au float8[], converged boolean,
+  gradient_norm_eh_bohr float8, wall_time_s float8, xtb_version text, batch_item_id uuid, source text,
+  tags text[], metadata jsonb, error_message text, started_at timestamptz, completed_at timestamptz
+);
+
 create or replace function public.ingest_calculations(
   p_calculations jsonb,
   p_atom_calc int[],
@@ -47,20 +57,14 @@ begin
   -- 1. Molecules: insert the new ones, in key order so concurrent requests lock alike.
   insert into public.molecules (user_id, canonical_smiles, inchikey, formula, name, input_smiles, n_atoms)
   select distinct on (c.inchikey) v_user, c.canonical_smiles, c.inchikey, c.formula, c.name, c.input_smiles, c.n_atoms
-    from jsonb_to_recordset(p_calculations) as c(
-           idx int, inchikey text, canonical_smiles text, formula text, name text, input_smiles text, n_atoms int)
+    from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
    order by c.inchikey, c.idx
   on conflict (user_id, inchikey) do nothing;
 
   -- 2. Calculations: insert those whose identity is new; the first item of a repeated identity wins.
   with input as (
     select c.*, m.id as mol_id
-      from jsonb_to_recordset(p_calculations) as c(
-             idx int, inchikey text, method text, task text, solvent text, charge int, multiplicity int,
-             geometry_sha256 text, status text, total_energy_eh float8, homo_lumo_gap_ev float8,
-             dipole_debye float8, dipole_au float8[], converged boolean, gradient_norm_eh_bohr float8,
-             wall_time_s float8, xtb_version text, batch_item_id uuid, source text, tags text[],
-             metadata jsonb, error_message text, started_at timestamptz, completed_at timestamptz)
+      from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
       join public.molecules m on m.user_id = v_user and m.inchikey = c.inchikey
   ),
   firsts as (
@@ -96,9 +100,7 @@ begin
   --    backward step the status rules allow (a retry), so the transition stays on the record.
   with input as (
     select c.*, m.id as mol_id
-      from jsonb_to_recordset(p_calculations) as c(
-             idx int, inchikey text, method text, task text, solvent text, charge int, multiplicity int,
-             geometry_sha256 text, status text)
+      from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
       join public.molecules m on m.user_id = v_user and m.inchikey = c.inchikey
      where c.idx <> all (v_created_idx)
   )
@@ -112,12 +114,7 @@ begin
 
   with input as (
     select c.*, m.id as mol_id
-      from jsonb_to_recordset(p_calculations) as c(
-             idx int, inchikey text, method text, task text, solvent text, charge int, multiplicity int,
-             geometry_sha256 text, status text, total_energy_eh float8, homo_lumo_gap_ev float8,
-             dipole_debye float8, dipole_au float8[], converged boolean, gradient_norm_eh_bohr float8,
-             wall_time_s float8, xtb_version text, batch_item_id uuid, source text, tags text[],
-             metadata jsonb, error_message text, started_at timestamptz, completed_at timestamptz)
+      from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
       join public.molecules m on m.user_id = v_user and m.inchikey = c.inchikey
      where c.idx <> all (v_created_idx)
   ),
@@ -176,9 +173,7 @@ begin
   return query
   with input as (
     select c.idx, m.id as mol_id, c.method, c.task, c.solvent, c.charge, c.multiplicity, c.geometry_sha256
-      from jsonb_to_recordset(p_calculations) as c(
-             idx int, inchikey text, method text, task text, solvent text, charge int, multiplicity int,
-             geometry_sha256 text)
+      from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
       join public.molecules m on m.user_id = v_user and m.inchikey = c.inchikey
   ),
   atom_counts as (
