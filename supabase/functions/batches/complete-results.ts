@@ -1,0 +1,165 @@
+// The core of POST /complete and /complete-many: runners' results stored exactly as ingest stores
+// them (prepareItem, then storeItems → public.ingest_calculations), linked with their items, and
+// the items marked completed (public.complete_batch_items), in the caller's one transaction.
+//
+// Per item: only the runner that holds it may complete it (an expired lease nobody took yet still
+// counts, as does an item its batch's cancellation caught mid-run); the result must be a completed
+// run of that item (same molecule, method, task, solvent, charge, multiplicity). An item that
+// fails these checks gets its own outcome and nothing is written for it.
+import type { CompleteManyResponse, ItemStatus } from '../../../shared/contract/batches.ts';
+import type { ErrorDetail } from '../../../shared/contract/common.ts';
+import type { MoleculeCache } from '../../../shared/chem/molecule.ts';
+import type { Claims } from '../_shared/auth.ts';
+import type { Tx } from '../_shared/db.ts';
+import { isRejected, prepareItem, type PreparedItem } from '../_shared/prepare-calculation.ts';
+import { storeItems } from '../_shared/store-calculations.ts';
+import { continueAsOwner, type Scope } from './scope.ts';
+
+export type EntryOutcome = CompleteManyResponse['results'][number];
+
+export interface ResultEntry {
+  itemId: string;
+  /** Where the result sits in the request, for error paths: `result` or `items[3].result`. */
+  at: string;
+  prepared: PreparedItem | { errors: ErrorDetail[] };
+}
+
+interface LockedItem {
+  id: string; user_id: string; status: ItemStatus; claimed_by: string | null; charge: number; multiplicity: number;
+  calculation_id: string | null; molecule_id: string; inchikey: string; method: string; task: string; solvent: string | null;
+}
+
+/** Validates each raw result as ingest would (outside the transaction: RDKit, zod, hashing). */
+export async function prepareResults(
+  raw: { item_id: string; result: unknown; at: string }[],
+  molecules: MoleculeCache,
+): Promise<ResultEntry[]> {
+  return await Promise.all(raw.map(async (r, i) => {
+    const prepared = await prepareItem(r.result, i, molecules);
+    return {
+      itemId: r.item_id.toLowerCase(),
+      at: r.at,
+      prepared: isRejected(prepared)
+        ? { errors: prepared.errors.map((e) => ({ ...e, path: e.path.replace(/^calculations\[\d+\]/, r.at) })) }
+        : prepared,
+    };
+  }));
+}
+
+/** Differences between a result and the item it claims to complete. */
+function mismatches(p: PreparedItem, item: LockedItem, at: string): ErrorDetail[] {
+  const out: ErrorDetail[] = [];
+  const want = (path: string, got: unknown, expected: unknown) => {
+    if (got !== expected) out.push({ path: `${at}.${path}`, issue: `is ${JSON.stringify(got)}; the item's is ${JSON.stringify(expected)}` });
+  };
+  if (p.calc.status !== 'completed') {
+    out.push({ path: `${at}.status`, issue: 'must be completed; report a failed run with POST /batches/fail' });
+  }
+  if (p.molecule.inchikey !== item.inchikey) {
+    out.push({ path: `${at}.molecule.smiles`, issue: `is ${p.molecule.canonical_smiles}, not the item's molecule` });
+  }
+  want('method', p.calc.method, item.method);
+  want('task', p.calc.task, item.task);
+  want('solvent', p.calc.solvent, item.solvent);
+  want('charge', p.calc.charge, item.charge);
+  want('multiplicity', p.calc.multiplicity, item.multiplicity);
+  if (p.calc.batch_item_id && p.calc.batch_item_id.toLowerCase() !== item.id) {
+    out.push({ path: `${at}.batch_item_id`, issue: 'is another item; leave it out or send this item\'s id' });
+  }
+  return out;
+}
+
+const outcome = (itemId: string, o: Partial<EntryOutcome> & Pick<EntryOutcome, 'outcome'>): EntryOutcome => ({
+  item_id: itemId, status: null, calculation_id: null, molecule_id: null, stored: null, ...o,
+});
+
+/** One user's entries: lock, check, store, link and complete. */
+async function completeForOneUser(tx: Tx, runnerId: string, entries: ResultEntry[]): Promise<Map<string, EntryOutcome>> {
+  const out = new Map<string, EntryOutcome>();
+  const ids = entries.map((e) => e.itemId);
+  const locked = new Map((await tx<LockedItem[]>`
+    select i.id, i.user_id, i.status, i.claimed_by, i.charge, i.multiplicity, i.calculation_id, i.molecule_id,
+           m.inchikey, b.method, b.task, b.solvent
+      from public.batch_items i
+      join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
+      join public.molecules m on m.id = i.molecule_id and m.user_id = i.user_id
+     where i.id = any (${ids}::uuid[])
+     order by i.id
+       for update of i`).map((r) => [r.id, r]));
+
+  const writable: { entry: ResultEntry; prepared: PreparedItem }[] = [];
+  for (const entry of entries) {
+    const item = locked.get(entry.itemId);
+    if (!item) {
+      out.set(entry.itemId, outcome(entry.itemId, { outcome: 'not_found' }));
+      continue;
+    }
+    const mine = item.claimed_by === runnerId;
+    if (item.status === 'completed' && mine && item.calculation_id) {
+      out.set(entry.itemId, outcome(entry.itemId, {
+        outcome: 'already_completed', status: 'completed', calculation_id: item.calculation_id, molecule_id: item.molecule_id,
+      }));
+      continue;
+    }
+    if (!(mine && (item.status === 'claimed' || (item.status === 'cancelled' && !item.calculation_id)))) {
+      out.set(entry.itemId, outcome(entry.itemId, {
+        outcome: 'not_held', status: item.status,
+        errors: [{ path: 'item_id', issue: item.status === 'claimed' ? 'held by another runner' : `item is ${item.status}` }],
+      }));
+      continue;
+    }
+    if ('errors' in entry.prepared) {
+      out.set(entry.itemId, outcome(entry.itemId, { outcome: 'invalid', status: item.status, errors: entry.prepared.errors }));
+      continue;
+    }
+    const wrong = mismatches(entry.prepared, item, entry.at);
+    if (wrong.length) {
+      out.set(entry.itemId, outcome(entry.itemId, { outcome: 'invalid', status: item.status, errors: wrong }));
+      continue;
+    }
+    entry.prepared.calc.batch_item_id = item.id;
+    entry.prepared.calc.source ??= `runner:${runnerId}`;
+    writable.push({ entry, prepared: entry.prepared });
+  }
+  if (writable.length === 0) return out;
+
+  const stored = new Map((await storeItems(tx, writable.map((w) => w.prepared))).map((r) => [r.idx, r]));
+  const rows = writable.map((w) => ({ w, s: stored.get(w.prepared.index)! }));
+  await tx`
+    select item_id from public.complete_batch_items(
+      ${runnerId}, ${rows.map((r) => r.w.entry.itemId)}::uuid[], ${rows.map((r) => r.s.calculation_id)}::uuid[])`;
+  for (const { w, s } of rows) {
+    out.set(w.entry.itemId, outcome(w.entry.itemId, {
+      outcome: 'completed', status: 'completed', calculation_id: s.calculation_id, molecule_id: s.molecule_id, stored: s.outcome,
+    }));
+  }
+  return out;
+}
+
+/**
+ * Completes the entries in the caller's transaction and returns one outcome per entry, in order.
+ * With all_users (service_role), items are found across users and each user's are stored as that
+ * user, under row-level security, one user after another in the same transaction.
+ */
+export async function completeResults(
+  tx: Tx, claims: Claims, scope: Scope, runnerId: string, entries: ResultEntry[],
+): Promise<EntryOutcome[]> {
+  const outcomes = new Map<string, EntryOutcome>();
+  if (!scope.allUsers) {
+    for (const [id, o] of await completeForOneUser(tx, runnerId, entries)) outcomes.set(id, o);
+  } else {
+    const owners = new Map((await tx<{ id: string; user_id: string }[]>`
+      select id, user_id from public.batch_items where id = any (${entries.map((e) => e.itemId)}::uuid[])`).map((r) => [r.id, r.user_id]));
+    const byUser = new Map<string, ResultEntry[]>();
+    for (const e of entries) {
+      const owner = owners.get(e.itemId);
+      if (!owner) outcomes.set(e.itemId, outcome(e.itemId, { outcome: 'not_found' }));
+      else byUser.set(owner, [...(byUser.get(owner) ?? []), e]);
+    }
+    for (const [user, group] of [...byUser].sort(([a], [b]) => a.localeCompare(b))) {
+      await continueAsOwner(tx, claims, user);
+      for (const [id, o] of await completeForOneUser(tx, runnerId, group)) outcomes.set(id, o);
+    }
+  }
+  return entries.map((e) => outcomes.get(e.itemId)!);
+}

@@ -1,0 +1,44 @@
+// Whose rows a batches request works on. A user token: its own, always. The service-role key must
+// say so explicitly: `user_id` runs the transaction as that user under row-level security, and
+// `all_users: true` runs it as service_role, which bypasses RLS (the SQL functions refuse
+// all_users for any role that does not). A user token asking for all_users gets 403.
+import type { Claims } from '../_shared/auth.ts';
+import type { Tx } from '../_shared/db.ts';
+import { ApiError, ErrorCode, forbidden } from '../_shared/errors.ts';
+
+export interface Scope {
+  /** Run as this user (a service-role caller acting for a user). */
+  actAs?: string;
+  /** Run as service_role across every user's rows. */
+  allUsers: boolean;
+}
+
+export function resolveScope(
+  claims: Claims,
+  fields: { user_id?: string; all_users?: boolean },
+  kind: 'body' | 'query' = 'body',
+): Scope {
+  const invalid = (issue: string) =>
+    kind === 'query'
+      ? new ApiError(400, ErrorCode.invalidParameter, `user_id: ${issue}`, [{ path: 'user_id', issue }])
+      : new ApiError(422, ErrorCode.invalidPayload, `user_id: ${issue}`, [{ path: 'user_id', issue }]);
+  if (claims.role === 'service_role') {
+    if (fields.all_users && fields.user_id) throw invalid('give user_id or all_users: true, not both');
+    if (fields.all_users) return { allUsers: true };
+    if (fields.user_id) return { actAs: fields.user_id, allUsers: false };
+    throw invalid('the service-role key must name the user (user_id) or ask for all_users: true');
+  }
+  if (fields.all_users) throw forbidden('all_users: only the service-role key may work across users');
+  if (fields.user_id && fields.user_id !== claims.sub) throw forbidden('user_id: a user token works only on its own rows');
+  return { allUsers: false };
+}
+
+/**
+ * Inside a service-role transaction, continues as the owner of a row found across users: from
+ * here on the statements run as `authenticated` with that user's id, exactly as withCaller's actAs.
+ */
+export async function continueAsOwner(tx: Tx, claims: Claims, userId: string): Promise<void> {
+  const effective = { ...claims, role: 'authenticated', sub: userId, acting_service_role: true };
+  await tx`select set_config('request.jwt.claims', ${JSON.stringify(effective)}, true),
+                  set_config('role', 'authenticated', true)`;
+}
