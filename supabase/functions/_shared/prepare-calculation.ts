@@ -3,7 +3,7 @@
 import { IngestCalculation, type IngestCalculation as Calc } from '../../../shared/contract/ingest.ts';
 import { isQcSchemaLike, QcSchemaAtomicResult, qcschemaToIngest } from '../../../shared/contract/qcschema.ts';
 import type { ErrorDetail } from '../../../shared/contract/common.ts';
-import { elementCounts, hillFormula } from '../../../shared/chem/elements.ts';
+import { checkMolecule } from '../../../shared/chem/formula-check.ts';
 import { geometrySha256 } from '../../../shared/chem/geometry.ts';
 import type { MoleculeCache, MoleculeIdentity } from '../../../shared/chem/molecule.ts';
 import { zodDetails } from './validate.ts';
@@ -19,9 +19,6 @@ export interface RejectedItem {
   index: number;
   errors: ErrorDetail[];
 }
-
-const sameCounts = (a: Map<string, number>, b: Map<string, number>) =>
-  a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
 
 export async function prepareItem(
   raw: unknown,
@@ -39,20 +36,9 @@ export async function prepareItem(
   if (!parsed.success) return { index, errors: zodDetails(parsed.error, at) };
   const calc = parsed.data;
 
-  const molecule = molecules.identify(calc.molecule.smiles);
-  if (!molecule) {
-    return { index, errors: [{ path: `calculations[${index}].molecule.smiles`, issue: `RDKit cannot parse the SMILES ${JSON.stringify(calc.molecule.smiles)}` }] };
-  }
-  const fromGeometry = elementCounts(calc.geometry.map((a) => a.element));
-  if (!sameCounts(fromGeometry, molecule.elements)) {
-    return {
-      index,
-      errors: [{
-        path: `calculations[${index}].geometry`,
-        issue: `the geometry is ${hillFormula(fromGeometry)} but the SMILES ${calc.molecule.smiles} is ${molecule.formula} (with hydrogens)`,
-      }],
-    };
-  }
+  const check = checkMolecule((smiles) => molecules.identify(smiles), calc.molecule.smiles, calc.geometry.map((a) => a.element));
+  if (!check.ok) return { index, errors: [{ path: `calculations[${index}].${check.path}`, issue: check.issue }] };
+  const molecule = check.molecule;
   return { index, calc, molecule, geometrySha256: await geometrySha256(calc.geometry) };
 }
 

@@ -3,7 +3,8 @@
 // the molecule with hydrogens, and whether the charge and multiplicity fit its electron count.
 import { CreateBatchItem } from '../../../shared/contract/batches.ts';
 import type { ErrorDetail, Geometry } from '../../../shared/contract/common.ts';
-import { atomicNumber, elementCounts, hillFormula } from '../../../shared/chem/elements.ts';
+import { atomicNumber } from '../../../shared/chem/elements.ts';
+import { geometryFormulaIssue } from '../../../shared/chem/formula-check.ts';
 import type { MoleculeCache, MoleculeIdentity } from '../../../shared/chem/molecule.ts';
 import type { Tx } from '../_shared/db.ts';
 import { ApiError, ErrorCode } from '../_shared/errors.ts';
@@ -46,9 +47,6 @@ export interface PreparedBatch {
   errors: ErrorDetail[];
 }
 
-const sameCounts = (a: Map<string, number>, b: Map<string, number>) =>
-  a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
-
 /** The molecule-level checks shared by SMILES items and items that name an existing molecule. */
 export function checkItemAgainstMolecule(
   index: number,
@@ -58,13 +56,8 @@ export function checkItemAgainstMolecule(
 ): ErrorDetail[] {
   const at = `items[${index}]`;
   if (item.geometry) {
-    const fromGeometry = elementCounts(item.geometry.map((a) => a.element));
-    if (!sameCounts(fromGeometry, molecule.elements)) {
-      return [{
-        path: `${at}.geometry`,
-        issue: `the geometry is ${hillFormula(fromGeometry)} but ${label} is ${molecule.formula} (with hydrogens)`,
-      }];
-    }
+    const issue = geometryFormulaIssue(item.geometry.map((a) => a.element), molecule, label);
+    if (issue) return [{ path: `${at}.geometry`, issue }];
   }
   let protons = 0;
   for (const [element, n] of molecule.elements) protons += (atomicNumber(element) ?? 0) * n;
