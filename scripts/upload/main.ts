@@ -5,7 +5,7 @@
 import { loadStackEnv } from '../stack/stack-env.ts';
 import { dryRunChecks } from './dry-run-checks.ts';
 import { checkJobsRoot, parseUploadArgs, USAGE, UsageError, type UploadArgs } from './args.ts';
-import { clientFor, preflight, resolveConnection, UnreachableError, type Connection, type Env } from './connection.ts';
+import { clientFor, preflight, resolveConnection, UnreachableError, type Connection, type Env } from '../lib/connection.ts';
 import type { JobReport } from './outcomes.ts';
 import { runPipeline } from './pipeline.ts';
 import { startProgress } from './progress.ts';

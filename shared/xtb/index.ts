@@ -9,3 +9,4 @@ export * from './metadata.ts';
 export * from './results-json.ts';
 export * from './job.ts';
 export * from './read-job.ts';
+export * from './classify-failure.ts';

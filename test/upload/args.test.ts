@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkJobsRoot, parseUploadArgs, UsageError } from '../../scripts/upload/args.ts';
-import { jwtClaims, resolveConnection } from '../../scripts/upload/connection.ts';
+import { jwtClaims, resolveConnection } from '../../scripts/lib/connection.ts';
 
 const USER = '0b8f2c1e-4a5d-4e6f-9a7b-1c2d3e4f5a6b';
 const jwt = (claims: object) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;

@@ -1,10 +1,10 @@
-// Where the uploader sends and as whom. The environment is injected (process.env, then
+// Where the uploader and the runner send, and as whom. The environment is injected (process.env, then
 // .local/stack.env): SUPABASE_ACCESS_TOKEN uploads as the token's user; otherwise the service-role
 // key uploads as --user-id. A preflight call to `health` turns an unreachable server, a refused key
 // or a database without its tables into exit 2 before any job is read.
 import { QfApiError, QfClient, type ClientOptions } from '../../shared/client.ts';
-import { nodeSupabase } from '../lib/supabase.ts';
-import { UsageError } from './args.ts';
+import { nodeSupabase } from './supabase.ts';
+import { UsageError } from './usage-error.ts';
 
 export type Env = Record<string, string | undefined>;
 

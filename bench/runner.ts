@@ -1,0 +1,174 @@
+// npm run bench:runner — the xTB runner on 100 small molecules (GFN2, sp), through its CLI as
+// users start it, with 1 runner and with 2 runners side by side (each `--concurrency 1`), and 1
+// runner with `--concurrency 2`. Each scenario has its own batch. Items carry geometries made once
+// with obabel beforehand, so the figures are about xtb and the runner, not Open Babel.
+// Reports molecules per minute (from spawning the runners to their exit), and the time outside
+// xtb: what the runners measured (claim, files and parse, post) as a share of their total, and the
+// share of their slot time (wall × concurrency) not spent in xtb. A direct serial loop of the same
+// xtb runs is the floor.
+//
+// Environment: BENCH_N (100), BENCH_RECORD (1: append the table to bench/RESULTS.md; 0: print only).
+// A fresh stack is started unless BENCH_STACK_ENV names a stack.env file of a running one.
+import { execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import postgres from 'postgres';
+import { QfClient } from '../shared/client.ts';
+import { createBatch } from '../shared/client-batches.ts';
+import type { CreateBatchItemInput } from '../shared/contract/batches.ts';
+import type { Geometry } from '../shared/contract/common.ts';
+import { geometryFor, toXyz } from '../scripts/runner/geometry.ts';
+import type { RunnerStats } from '../scripts/runner/summary.ts';
+import { nodeSupabase } from '../scripts/lib/supabase.ts';
+import { mintToken } from '../scripts/stack/keys.ts';
+import { loadStackEnv } from '../scripts/stack/stack-env.ts';
+import { repoPath } from '../scripts/stack/paths.ts';
+import { startTestStack } from '../test/support/test-stack.ts';
+import { appendResults } from './lib/results.ts';
+import { table } from './lib/table.ts';
+
+const N = Number(process.env.BENCH_N ?? 100);
+const RECORD = process.env.BENCH_RECORD !== '0';
+const SMILES = ['O', 'C', 'N', 'CO', 'CC', 'C=C', 'C#C', 'C=O', 'CCO', 'CCC', 'CN', 'C#N', 'O=C=O', 'CC(=O)O', 'CC(C)=O', 'OO', 'CF', 'CCl', 'CS', 'COC'];
+
+const run = promisify(execFile);
+
+async function connect() {
+  if (process.env.BENCH_STACK_ENV) {
+    const env = await loadStackEnv(process.env.BENCH_STACK_ENV);
+    return { url: env.SUPABASE_URL, dbUrl: env.SUPABASE_DB_URL, jwtSecret: env.SUPABASE_JWT_SECRET, serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY, destroy: async () => {} };
+  }
+  return await startTestStack();
+}
+
+/** Item i: molecule i mod 20, shifted so that every item of every scenario is its own calculation. */
+function items(geometries: Map<string, Geometry>, scenario: number): CreateBatchItemInput[] {
+  return Array.from({ length: N }, (_, i) => {
+    const smiles = SMILES[i % SMILES.length];
+    const shift = (scenario * N + i) * 1e-4;
+    return { smiles, name: `bench ${i}`, geometry: geometries.get(smiles)!.map((a) => ({ element: a.element, xyz: [a.xyz[0] + shift, a.xyz[1], a.xyz[2]] as [number, number, number] })) };
+  });
+}
+
+interface Spawned {
+  code: number | null;
+  stats: RunnerStats;
+  stderr: string;
+}
+
+function spawnRunner(args: string[], env: Record<string, string>): Promise<Spawned> {
+  return new Promise((resolve, reject) => {
+    const statsFile = path.join(os.tmpdir(), `qf-bench-runner-${randomUUID()}.json`);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/runner.ts', ...args], {
+      cwd: repoPath(), env: { ...process.env, ...env, QF_RUNNER_STATS_FILE: statsFile }, stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', async (code) => {
+      try {
+        const stats = JSON.parse(await readFile(statsFile, 'utf8')) as RunnerStats;
+        await rm(statsFile, { force: true });
+        resolve({ code, stats, stderr });
+      } catch (err) {
+        reject(new Error(`runner exited ${code} without stats: ${stderr}\n${(err as Error).message}`));
+      }
+    });
+  });
+}
+
+/** The floor: the same xtb runs one after another, each in a fresh directory, no runner at all. */
+async function directLoop(geometries: Map<string, Geometry>): Promise<number> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'qf-bench-direct-'));
+  const t = performance.now();
+  try {
+    for (const item of items(geometries, 99)) {
+      const d = await mkdtemp(path.join(dir, 'run-'));
+      await writeFile(path.join(d, 'input.xyz'), toXyz(item.geometry!));
+      await run('xtb', ['input.xyz', '--gfn', '2', '--chrg', '0', '--uhf', '0', '--json'], {
+        cwd: d, env: { ...process.env, OMP_NUM_THREADS: '1', XTBPATH: '/usr/share/xtb' }, maxBuffer: 64 << 20,
+      });
+      await rm(d, { recursive: true, force: true });
+    }
+    return (performance.now() - t) / 1000;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const stack = await connect();
+const sql = postgres(stack.dbUrl, { max: 2, onnotice: () => {} });
+try {
+  const userId = randomUUID();
+  await sql`insert into auth.users (id) values (${userId})`;
+  const token = await mintToken({ secret: stack.jwtSecret, role: 'authenticated', sub: userId });
+  const client = new QfClient(nodeSupabase(stack.url, token));
+
+  const geometries = new Map<string, Geometry>();
+  for (const smiles of SMILES) {
+    const g = await geometryFor({ smiles, geometry: null }, { obabel: 'obabel', cwd: os.tmpdir(), timeoutMs: 120_000 });
+    if (!g.ok) throw new Error(`obabel ${smiles}: ${g.message}`);
+    geometries.set(smiles, g.atoms);
+  }
+
+  const directS = await directLoop(geometries);
+  console.log(`direct xtb loop: ${N} molecules in ${directS.toFixed(1)} s`);
+
+  const scenarios = [
+    { label: '1 runner × 1', runners: 1, concurrency: 1 },
+    { label: '2 runners × 1', runners: 2, concurrency: 1 },
+    { label: '1 runner × 2', runners: 1, concurrency: 2 },
+  ];
+  const rows: (string | number)[][] = [['direct xtb loop (floor)', N, directS, (60 * N) / directS, '', '', '', '', '', '']];
+  const failures: string[] = [];
+  for (const [k, s] of scenarios.entries()) {
+    const batch = (await createBatch(client, { name: `bench runner ${s.label}`, items: items(geometries, k) })).batch.id;
+    const t = performance.now();
+    const runs = await Promise.all(Array.from({ length: s.runners }, (_, r) => spawnRunner(
+      ['--once', '--batch', batch, '--concurrency', String(s.concurrency), '--runner-id', `bench-${k}-${r}`],
+      { SUPABASE_URL: stack.url, SUPABASE_ACCESS_TOKEN: token },
+    )));
+    const wall = (performance.now() - t) / 1000;
+    const [{ done }] = await sql<{ done: number }[]>`select count(*)::int as done from public.batch_items where batch_job_id = ${batch} and status = 'completed'`;
+    if (done !== N || runs.some((r) => r.code !== 0)) failures.push(`${s.label}: ${done} of ${N} completed; exits ${runs.map((r) => r.code).join(', ')}`);
+    const sum = (f: (x: RunnerStats) => number) => runs.reduce((a, r) => a + f(r.stats), 0);
+    const xtb = sum((x) => x.xtb_s + x.geometry_s);
+    const loopSlots = sum((x) => x.loop_s * x.concurrency);
+    const allSlots = sum((x) => x.wall_s * x.concurrency);
+    rows.push([
+      s.label, done, wall, (60 * done) / wall, xtb,
+      `${sum((x) => x.claim_s).toFixed(1)} / ${sum((x) => x.local_s).toFixed(1)} / ${sum((x) => x.post_s).toFixed(1)}`,
+      runs.map((r) => r.stats.startup_s.toFixed(1)).join(' + '),
+      `${((100 * (loopSlots - xtb)) / loopSlots).toFixed(1)}%`,
+      `${((100 * (allSlots - xtb)) / allSlots).toFixed(1)}%`,
+      runs.map((r) => r.stats.items).join(' + '),
+    ]);
+  }
+  const out = table(
+    ['scenario', 'molecules', 'wall s', 'molecules/min', 'xtb s', 'claim / files+parse / post s', 'start-up s', 'outside xtb (loop)', 'outside xtb (with start-up)', 'items per runner'],
+    rows,
+  );
+  const notes = [
+    '- wall s: from spawning the runner CLI(s) to their exit, node start-up included; molecules/min from it.',
+    '- claim / files+parse / post: summed per call or item; they run beside other items\' xtb, so they add up to more than the time they cost.',
+    '- start-up: from the runner\'s main() to its first claim (xtb and obabel checks, health preflight); node and tsx loading come before it.',
+    '- outside xtb (loop): the share of slot time (loop seconds × concurrency, summed over runners) in which no xtb ran: claims, files, parse, posts and waiting, as they cost.',
+    '- outside xtb (with start-up): the same from main() on.',
+    `- load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(', ')}`,
+  ];
+  console.log(notes.join('\n'));
+  if (failures.length) {
+    console.error(`FAILED:\n${failures.join('\n')}`);
+    process.exitCode = 1;
+  } else if (RECORD) {
+    const { stdout } = await run('xtb', ['--version']).catch(() => ({ stdout: '' }));
+    const version = /xtb version\s+(\S+)/.exec(stdout)?.[1] ?? 'unknown';
+    await appendResults('bench:runner', `${N} small molecules (GFN2 sp, 1–10 atoms, geometries given), xtb ${version}, runners with --once and a user token`, `${out}\n\n${notes.join('\n')}`);
+  }
+} finally {
+  await sql.end();
+  await stack.destroy();
+}

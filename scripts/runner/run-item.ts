@@ -1,0 +1,135 @@
+// One claimed item on this machine, no network: a fresh temporary directory (a leftover xtbrestart
+// or charges file would poison the run), the geometry, xtb, the shared parser, the failure class.
+// The directory is removed whatever happens.
+// `stageItem` does the cheap part ahead (directory, and the input file when the item carries its
+// geometry) while another item's xtb runs, so a free slot goes straight to starting xtb; Open Babel
+// stays inside the slot, as it needs the CPU.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ClaimedItem, ErrorClass } from '../../shared/contract/batches.ts';
+import type { IngestCalculationInput } from '../../shared/contract/ingest.ts';
+import { classifyXtbFailure } from '../../shared/xtb/classify-failure.ts';
+import { parseXtbOut, parseXtbRun, readJobFiles } from '../../shared/xtb/index.ts';
+import { geometryFor, toXyz } from './geometry.ts';
+import { runProcess } from './process.ts';
+import { INPUT_FILE, OUTPUT_FILE, runSpec, xtbArgs, xtbEnv } from './xtb-command.ts';
+
+export interface RunItemOptions {
+  xtb: string;
+  obabel: string;
+  timeoutS: number;
+  runnerId: string;
+  /** Aborted when the lease is lost or on a hard stop: xtb is killed and nothing is reported. */
+  signal?: AbortSignal;
+  /**
+   * Called once, as soon as xtb has exited (or the item failed before starting it): the CPU is
+   * free for the next item while this one is parsed, reported and cleaned up.
+   */
+  onProcessDone?: () => void;
+  /** Made by stageItem beforehand; without it the directory is made here. */
+  staged?: Promise<StagedItem>;
+  /** Parent of the per-run directories (default: the OS temp dir). */
+  tmpRoot?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Seconds spent in each part, for the log line and the overhead figures. */
+export interface ItemTimes {
+  geometryS: number;
+  xtbS: number;
+  /** Temp dir, files, parse, classification: the runner's own time on this machine. */
+  localS: number;
+  totalS: number;
+}
+
+export type ItemRun =
+  | { kind: 'completed'; calculation: IngestCalculationInput; warnings: string[]; times: ItemTimes }
+  | { kind: 'failed'; error_class: ErrorClass; message: string; times: ItemTimes }
+  /** Stopped from outside (lease lost, hard stop): report nothing, the lease decides. */
+  | { kind: 'abandoned'; times: ItemTimes };
+
+type WithoutTimes<T> = T extends unknown ? Omit<T, 'times'> : never;
+
+/** Time limit for Open Babel, separate from xtb's: a slow --gen3d is not the calculation timing out. */
+const OBABEL_TIMEOUT_MS = 120_000;
+
+export interface StagedItem {
+  dir: string;
+  /** input.xyz is written (the item carried its geometry). */
+  inputWritten: boolean;
+  seconds: number;
+}
+
+export async function stageItem(item: ClaimedItem, opts: Pick<RunItemOptions, 'tmpRoot'>): Promise<StagedItem> {
+  const t = performance.now();
+  const dir = await mkdtemp(path.join(opts.tmpRoot ?? os.tmpdir(), 'qf-runner-'));
+  try {
+    if (item.geometry) await writeFile(path.join(dir, INPUT_FILE), toXyz(item.geometry, item.smiles));
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return { dir, inputWritten: item.geometry !== null, seconds: (performance.now() - t) / 1000 };
+}
+
+/** Removes a staged directory whose item will not run (lost before it started, or a hard stop). */
+export async function discardStaged(staged: Promise<StagedItem>): Promise<void> {
+  const s = await staged.catch(() => null);
+  if (s) await rm(s.dir, { recursive: true, force: true });
+}
+
+export async function runItem(item: ClaimedItem, opts: RunItemOptions): Promise<ItemRun> {
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  const times: ItemTimes = { geometryS: 0, xtbS: 0, localS: 0, totalS: 0 };
+  // `times` is filled in once the directory is gone, so removing it counts too.
+  const done = (r: WithoutTimes<ItemRun>): ItemRun => ({ ...r, times }) as ItemRun;
+  let released = false;
+  const release = () => {
+    if (!released) opts.onProcessDone?.();
+    released = true;
+  };
+  let staged: StagedItem;
+  try {
+    staged = await (opts.staged ?? stageItem(item, opts));
+  } catch (err) {
+    release();
+    throw err;
+  }
+  const { dir } = staged;
+  try {
+    const env = opts.env ?? process.env;
+    if (!staged.inputWritten) {
+      const geo = await geometryFor(item, { obabel: opts.obabel, cwd: dir, timeoutMs: OBABEL_TIMEOUT_MS, signal: opts.signal, env });
+      times.geometryS = geo.seconds;
+      if (opts.signal?.aborted) return done({ kind: 'abandoned' });
+      if (!geo.ok) return done({ kind: 'failed', error_class: geo.error_class, message: geo.message });
+      await writeFile(path.join(dir, INPUT_FILE), toXyz(geo.atoms, item.smiles));
+    }
+
+    const run = await runProcess(opts.xtb, xtbArgs(item), {
+      cwd: dir, env: xtbEnv(env), timeoutMs: opts.timeoutS * 1000, signal: opts.signal, outputFile: path.join(dir, OUTPUT_FILE),
+    });
+    times.xtbS = run.seconds;
+    release();
+    if (run.aborted) return done({ kind: 'abandoned' });
+    if (run.spawnError) return done({ kind: 'failed', error_class: 'crash', message: `cannot run ${opts.xtb}: ${run.spawnError}` });
+
+    const files = await readJobFiles(dir);
+    const spec = runSpec(item, { runnerId: opts.runnerId, startedAt, completedAt: new Date().toISOString() });
+    const log = files['xtb.out'] !== undefined ? parseXtbOut(files['xtb.out']) : null;
+    const parse = run.timedOut ? null : parseXtbRun(files, spec);
+    const failure = classifyXtbFailure(
+      { task: item.task, exitCode: run.exitCode, signal: run.signal, timedOut: run.timedOut, timeoutS: opts.timeoutS },
+      log, parse,
+    );
+    if (failure) return done({ kind: 'failed', ...failure });
+    return done({ kind: 'completed', calculation: parse!.calculation!, warnings: parse!.warnings });
+  } finally {
+    release();
+    await rm(dir, { recursive: true, force: true });
+    times.totalS = (performance.now() - t0) / 1000 + (opts.staged ? staged.seconds : 0);
+    times.localS = Math.max(0, times.totalS - times.geometryS - times.xtbS);
+  }
+}

@@ -1,0 +1,134 @@
+// Shared by the runner tests: is xtb here (skip loudly, or fail under CI=true), the runner's CLI in a
+// child process as users start it, direct xtb runs to compare against, and a few small molecules.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, inject } from 'vitest';
+import type { Geometry } from '../../shared/contract/common.ts';
+import type { CreateBatchItemInput } from '../../shared/contract/batches.ts';
+import { parseXtbOut } from '../../shared/xtb/index.ts';
+import { GEOMETRIES } from '../support/payloads.ts';
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+function found(program: string, args: string[]): boolean {
+  try {
+    execFileSync(program, args, { stdio: 'ignore', timeout: 30_000 });
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as { status?: number }).status !== undefined;
+  }
+}
+
+export const HAVE_XTB = found('xtb', ['--version']);
+export const HAVE_OBABEL = found('obabel', ['-V']);
+
+/**
+ * `describe` when xtb and Open Babel are installed. Without them the suite is skipped with a
+ * message saying so, except under CI=true, where a missing program fails the run.
+ */
+export function describeWithXtb(name: string, body: () => void): void {
+  const missing = [HAVE_XTB ? null : 'xtb', HAVE_OBABEL ? null : 'obabel'].filter(Boolean).join(' and ');
+  if (!missing) {
+    describe(name, body);
+    return;
+  }
+  if (process.env.CI === 'true') {
+    throw new Error(`${missing} not found on PATH, and CI=true: the runner's tests must run with the real programs (apt-get install xtb openbabel)`);
+  }
+  console.warn(`SKIPPED "${name}": ${missing} not found on PATH (install Debian's xtb and openbabel to run the runner's tests)`);
+  describe.skip(`${name} (skipped: ${missing} not installed)`, body);
+}
+
+export interface RunnerRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SUPABASE_|QF_)/.test(k)));
+  return { ...base, ...env };
+}
+
+/** The runner's CLI (node + tsx, no npm in between, so a signal reaches the runner itself). */
+export function spawnRunner(args: string[], env: Record<string, string>): ChildProcess & { startedAt: number } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/runner.ts', ...args], {
+    cwd: REPO, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return Object.assign(child, { startedAt: performance.now() });
+}
+
+export function finished(child: ChildProcess & { startedAt: number }): Promise<RunnerRun> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => { stdout += d; });
+  child.stderr!.on('data', (d) => { stderr += d; });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, seconds: (performance.now() - child.startedAt) / 1000 }));
+  });
+}
+
+export const runRunner = (args: string[], env: Record<string, string>) => finished(spawnRunner(args, env));
+
+export function userEnv(token: string): Record<string, string> {
+  return { SUPABASE_URL: inject('stack').url, SUPABASE_ACCESS_TOKEN: token };
+}
+
+export function serviceEnv(): Record<string, string> {
+  const { url, serviceRoleKey } = inject('stack');
+  return { SUPABASE_URL: url, SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey };
+}
+
+/** The per-item lines of a run's stdout. */
+export const itemLines = (run: RunnerRun) => run.stdout.split('\n').filter((l) => l.startsWith('item '));
+
+/** Item `i` of a set of small molecules with geometries (water, methane, ethanol, shifted by i). */
+export function smallItem(i: number): CreateBatchItemInput {
+  const smiles = (['O', 'C', 'CCO'] as const)[i % 3];
+  const shift = i * 1e-3;
+  return {
+    smiles,
+    name: `small ${i}`,
+    geometry: GEOMETRIES[smiles].map((a) => ({ element: a.element, xyz: [a.xyz[0] + shift, a.xyz[1], a.xyz[2]] as [number, number, number] })),
+  };
+}
+
+export interface DirectRun {
+  energyEh: number;
+  gradient: string | null;
+  out: string;
+}
+
+/** xtb on this geometry with flags written out here (not the runner's builder), in a fresh directory. */
+export function directXtb(geometry: Geometry, flags: string[]): DirectRun {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'qf-direct-xtb-'));
+  try {
+    const xyz = `${geometry.length}\n\n${geometry.map((a) => `${a.element} ${a.xyz.join(' ')}`).join('\n')}\n`;
+    writeFileSync(path.join(dir, 'in.xyz'), xyz);
+    let out: string;
+    try {
+      out = execFileSync('xtb', ['in.xyz', ...flags], {
+        cwd: dir, env: { ...process.env, OMP_NUM_THREADS: '1', XTBPATH: '/usr/share/xtb' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      throw new Error(`direct xtb ${flags.join(' ')} failed: ${(err as { stderr?: string }).stderr ?? err}`);
+    }
+    const energy = parseXtbOut(out).totalEnergyEh;
+    if (energy === null) throw new Error(`direct xtb ${flags.join(' ')}: no TOTAL ENERGY`);
+    let gradient: string | null = null;
+    try {
+      gradient = readFileSync(path.join(dir, 'gradient'), 'utf8');
+    } catch {
+      // not a gradient run
+    }
+    return { energyEh: energy, gradient, out };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
