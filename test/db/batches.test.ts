@@ -1,23 +1,9 @@
 // Batches: counters and status on batch_jobs follow batch_items by trigger, stay right when two
 // connections change items at once, and log batch_started / _completed / _failed / _cancelled.
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { adminSql, asRole } from '../support/db.ts';
 import { newUser } from '../support/users.ts';
-
-function fakeInchikey(): string {
-  const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(65 + (b % 26))).join('');
-  return `${letters(14)}-${letters(10)}-${letters(1)}`;
-}
-
-async function errorOf(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the statement to fail');
-}
+import { fakeInchikey, errorOf } from '../support/sql-helpers.ts';
 
 function deferred<T = void>() {
   let resolve!: (value: T) => void;

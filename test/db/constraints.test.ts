@@ -1,25 +1,11 @@
 // Constraints: bad results are refused by the database itself, each with the name of the
 // constraint it broke, whatever code writes them.
-import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { asRole } from '../support/db.ts';
 import { newUser, type TestUser } from '../support/users.ts';
-
-function fakeInchikey(): string {
-  const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(65 + (b % 26))).join('');
-  return `${letters(14)}-${letters(10)}-${letters(1)}`;
-}
+import { fakeInchikey, errorOf } from '../support/sql-helpers.ts';
 
 const sha = (n: number) => n.toString(16).padStart(64, '0');
-
-async function errorOf(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the statement to fail');
-}
 
 describe('calculation constraints', () => {
   let user: TestUser;

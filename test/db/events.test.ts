@@ -1,24 +1,10 @@
 // Event logging by triggers: one event per state change, written by statement-level triggers
 // (a 5,000-row insert is one trigger call), none for a no-op update, and an append-only log.
-import { randomBytes } from 'node:crypto';
 import type postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { adminSql, asRole } from '../support/db.ts';
 import { newUser } from '../support/users.ts';
-
-function fakeInchikey(): string {
-  const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(65 + (b % 26))).join('');
-  return `${letters(14)}-${letters(10)}-${letters(1)}`;
-}
-
-async function errorOf(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the statement to fail');
-}
+import { fakeInchikey, errorOf } from '../support/sql-helpers.ts';
 
 async function newMolecule(userId: string): Promise<string> {
   const [m] = await asRole('authenticated', userId, (tx) => tx`

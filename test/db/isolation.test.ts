@@ -4,25 +4,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adminSql, asRole, type Role } from '../support/db.ts';
 import { newUser, type TestUser } from '../support/users.ts';
+import { fakeInchikey, errorOf } from '../support/sql-helpers.ts';
 
 const TABLES = ['molecules', 'calculations', 'atomic_properties', 'batch_jobs', 'batch_items', 'event_logs', 'user_stats'] as const;
 const VIEWS = ['database_stats', 'calculation_summary', 'batch_progress'] as const;
-
-/** A well-formed, random InChIKey (14-10-1 capital letters). */
-function fakeInchikey(): string {
-  const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(65 + (b % 26))).join('');
-  return `${letters(14)}-${letters(10)}-${letters(1)}`;
-}
-
-/** The error a promise rejects with; fails the test if it resolves. */
-async function errorOf(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the statement to fail');
-}
 
 interface Owned {
   moleculeId: string;

@@ -1,15 +1,10 @@
 // Stats views: database_stats (trigger-kept counters) agrees with a plain recount after inserts,
 // status and method changes, deletes and concurrent writers; calculation_summary and
 // batch_progress show what they promise.
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { adminSql, asRole } from '../support/db.ts';
 import { newUser } from '../support/users.ts';
-
-function fakeInchikey(): string {
-  const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(65 + (b % 26))).join('');
-  return `${letters(14)}-${letters(10)}-${letters(1)}`;
-}
+import { fakeInchikey } from '../support/sql-helpers.ts';
 
 /** database_stats as the user sees it, numbers as numbers. */
 async function statsOf(userId: string) {
