@@ -53,12 +53,19 @@ export class QfClient {
    * Calls a function route and returns its JSON, retrying 503s and network failures.
    * `path` is `<function>[/<route>][?query]`.
    */
-  async call<T>(path: string, init: { method?: 'GET' | 'POST' | 'PATCH' | 'DELETE'; body?: unknown; retry?: boolean } = {}): Promise<T> {
+  async call<T>(
+    path: string,
+    init: { method?: 'GET' | 'POST' | 'PATCH' | 'DELETE'; body?: unknown; json?: string; retry?: boolean } = {},
+  ): Promise<T> {
     const attempts = init.retry === false ? 1 : this.opts.attempts;
+    const hasBody = init.body !== undefined || init.json !== undefined;
     for (let attempt = 1; ; attempt++) {
       const { data, error } = await this.supabase.functions.invoke(path, {
-        method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-        body: init.body as Record<string, unknown> | undefined,
+        method: init.method ?? (hasBody ? 'POST' : 'GET'),
+        // A body already serialised (`json`) is sent as is, with its content type.
+        ...(init.json !== undefined
+          ? { body: init.json, headers: { 'Content-Type': 'application/json' } }
+          : { body: init.body as Record<string, unknown> | undefined }),
       });
       if (!error) return data as T;
       const response: Response | undefined = (error as { context?: unknown }).context instanceof Response
@@ -80,29 +87,31 @@ export class QfClient {
   /** Splits `items` into requests under the limits and returns one result per item, in order. */
   async ingest(items: readonly IngestItem[], opts: { userId?: string } = {}): Promise<IngestItemResult[]> {
     const results: IngestItemResult[] = [];
+    const head = opts.userId ? `{"user_id":${JSON.stringify(opts.userId)},"calculations":[` : '{"calculations":[';
     for (const chunk of this.chunks(items)) {
-      const response = await this.call<IngestResponse>('ingest', {
-        method: 'POST',
-        body: opts.userId ? { user_id: opts.userId, calculations: chunk.items } : { calculations: chunk.items },
-      });
+      const response = await this.call<IngestResponse>('ingest', { method: 'POST', json: `${head}${chunk.json.join(',')}]}` });
       for (const r of response.results) results.push({ ...r, index: r.index + chunk.offset });
     }
     return results;
   }
 
-  private *chunks(items: readonly IngestItem[]): Generator<{ offset: number; items: IngestItem[] }> {
+  /** Serialises each item once: its size decides the split, and the text becomes the body. */
+  private *chunks(items: readonly IngestItem[]): Generator<{ offset: number; json: string[] }> {
     let start = 0;
     let bytes = 0;
+    let json: string[] = [];
     for (let i = 0; i < items.length; i++) {
-      const size = JSON.stringify(items[i]).length;
-      const full = i - start >= this.opts.maxItemsPerRequest || (bytes + size > this.opts.maxBytesPerRequest && i > start);
+      const text = JSON.stringify(items[i]);
+      const full = json.length >= this.opts.maxItemsPerRequest || (bytes + text.length > this.opts.maxBytesPerRequest && json.length > 0);
       if (full) {
-        yield { offset: start, items: items.slice(start, i) };
+        yield { offset: start, json };
         start = i;
         bytes = 0;
+        json = [];
       }
-      bytes += size;
+      bytes += text.length;
+      json.push(text);
     }
-    if (start < items.length) yield { offset: start, items: items.slice(start) };
+    if (json.length > 0) yield { offset: start, json };
   }
 }

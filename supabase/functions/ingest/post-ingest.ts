@@ -36,6 +36,7 @@ export function postIngest(deps: Deps) {
       }
     }
 
+    const prepareMs = performance.now() - started;
     let atoms = 0;
     if (valid.length > 0) {
       await withCaller(deps.sql, claims, async (tx) => {
@@ -48,6 +49,7 @@ export function postIngest(deps: Deps) {
           };
         }
         if (writable.length === 0) return;
+        const storing = performance.now();
         for (const row of await storeItems(tx, writable)) {
           results[row.idx] = { index: row.idx, outcome: row.outcome, calculation_id: row.calculation_id, molecule_id: row.molecule_id };
           atoms += row.atoms_written;
@@ -55,6 +57,8 @@ export function postIngest(deps: Deps) {
         await tx`select public.log_performance_metric(${tx.json({
           route: 'ingest', items: body.calculations.length, stored: writable.length, atoms,
           ms: Math.round(performance.now() - started),
+          prepare_ms: Math.round(prepareMs),
+          store_ms: Math.round(performance.now() - storing),
         })}::jsonb)`;
       }, { actAs: owner, statementTimeoutMs: deps.env.statementTimeoutMs });
     }
