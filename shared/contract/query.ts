@@ -1,0 +1,347 @@
+// The query contract: the parameters of GET /functions/v1/query/... as they travel in the URL
+// (strings, validated and converted here, so a bad one is a 400 naming it) and the JSON they answer.
+// The server parses with these schemas; the typed client (shared/client-query.ts) writes the same
+// parameters from their parsed types, so both sides read one definition.
+import { z } from 'zod';
+import { atomicNumber } from '../chem/elements.ts';
+import { METHODS, TASKS, Uuid } from './common.ts';
+import { CALCULATION_STATUSES } from './ingest.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Scalar parameters (URL strings in, typed values out)
+
+const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+const INTEGER = /^[-+]?\d+$/;
+/** A date (midnight UTC) or a date-time with its offset: `2026-11-26`, `2026-11-26T10:00:00Z`. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
+
+export const NumberParam = z.string().trim()
+  .regex(NUMBER, 'must be a number')
+  .transform(Number)
+  .refine(Number.isFinite, 'must be a finite number');
+
+export const IntParam = (min: number, max: number) => z.string().trim()
+  .regex(INTEGER, 'must be an integer')
+  .transform(Number)
+  .refine((n) => n >= min && n <= max, `must be between ${min} and ${max}`);
+
+export const BoolParam = z.enum(['true', 'false', '1', '0'], 'must be true or false')
+  .transform((v) => v === 'true' || v === '1');
+
+export const TimeParam = z.string().trim()
+  .refine((s) => ISO_TIME.test(s) && !Number.isNaN(Date.parse(s.length === 10 ? `${s}T00:00:00Z` : s)),
+    'must be an ISO 8601 date or date-time with offset, e.g. 2026-11-26 or 2026-11-26T10:00:00Z')
+  .transform((s) => (s.length === 10 ? `${s}T00:00:00Z` : s));
+
+export const InchikeyParam = z.string().trim().toUpperCase()
+  .regex(/^[A-Z]{14}-[A-Z]{10}-[A-Z]$/, 'must be an InChIKey (14-10-1 letters)');
+
+export const FormulaParam = z.string().trim()
+  .regex(/^[A-Z][A-Za-z0-9]*([+-][0-9]*)?$/, 'must be a formula in Hill order, e.g. C2H6O');
+
+/** `C,N,O`: every element must be present (any order, duplicates ignored). */
+export const ElementsParam = z.string().trim()
+  .transform((s) => [...new Set(s.split(',').map((e) => e.trim()).filter(Boolean))])
+  .refine((list) => list.length > 0, 'name at least one element, e.g. C,N,O')
+  .refine((list) => list.every((e) => atomicNumber(e) !== undefined), 'must be element symbols separated by commas, e.g. C,N,O');
+
+export const TagParam = z.string().trim().min(1, 'must not be empty').max(100);
+export const SmilesParam = z.string().trim().min(1, 'must not be empty').max(2000);
+/** zod 4: a default is an output value and skips parsing. */
+export const LimitParam = (max: number, fallback: number) => IntParam(1, max).default(fallback);
+
+export const MAX_PAGE_LIMIT = 1000;
+export const DEFAULT_PAGE_LIMIT = 100;
+export const MAX_BINS = 1000;
+export const DEFAULT_BINS = 20;
+/** Most calculations one export request streams; a client pages on with X-Next-Cursor. */
+export const MAX_EXPORT_LIMIT = 1_000_000;
+
+/** Header of an export response with `limit`: the cursor that continues after its last row. */
+export const NEXT_CURSOR_HEADER = 'x-next-cursor';
+
+// ---------------------------------------------------------------------------------------------
+// Calculations: filters shared by /calculations and /export
+
+export const SORT_KEYS = ['created_at', 'energy', 'gap', 'dipole'] as const;
+export type SortKey = (typeof SORT_KEYS)[number];
+export const ORDERS = ['asc', 'desc'] as const;
+export type Order = (typeof ORDERS)[number];
+
+const range = <T extends Record<string, unknown>>(value: T, ctx: z.RefinementCtx, min: keyof T & string, max: keyof T & string) => {
+  const lo = value[min];
+  const hi = value[max];
+  if (lo === undefined || hi === undefined) return;
+  const a = typeof lo === 'string' ? Date.parse(lo) : (lo as number);
+  const b = typeof hi === 'string' ? Date.parse(hi) : (hi as number);
+  if (a > b) ctx.addIssue({ code: 'custom', path: [min], message: `must not be greater than ${max}` });
+};
+
+const filterShape = {
+  /** Total energy range, Eh (inclusive). */
+  energy_min: NumberParam.optional(),
+  energy_max: NumberParam.optional(),
+  /** HOMO-LUMO gap range, eV (inclusive). */
+  gap_min: NumberParam.optional(),
+  gap_max: NumberParam.optional(),
+  /** Dipole moment range, Debye (inclusive). */
+  dipole_min: NumberParam.optional(),
+  dipole_max: NumberParam.optional(),
+  method: z.enum(METHODS).optional(),
+  task: z.enum(TASKS).optional(),
+  /** A solvent name, or `gas` for the gas phase (no solvent). */
+  solvent: z.string().trim().toLowerCase().regex(/^[a-z0-9][a-z0-9_,-]{0,63}$/, 'must be a solvent name or gas').optional(),
+  status: z.enum(CALCULATION_STATUSES).optional(),
+  molecule_id: Uuid.optional(),
+  inchikey: InchikeyParam.optional(),
+  /** Any SMILES of the molecule: canonicalised by RDKit on the server, so `OCC` finds ethanol. */
+  smiles: SmilesParam.optional(),
+  formula: FormulaParam.optional(),
+  elements: ElementsParam.optional(),
+  n_atoms_min: IntParam(0, 1_000_000).optional(),
+  n_atoms_max: IntParam(0, 1_000_000).optional(),
+  /** Calculations produced by the items of this batch job. */
+  batch_id: Uuid.optional(),
+  tag: TagParam.optional(),
+  /** created_at range: `created_after` inclusive, `created_before` exclusive. */
+  created_after: TimeParam.optional(),
+  created_before: TimeParam.optional(),
+  /** With the service-role key: the user whose rows to read (required then). */
+  user_id: Uuid.optional(),
+};
+
+type FilterValues = { [K in keyof typeof filterShape]: z.output<(typeof filterShape)[K]> };
+
+function checkRanges(v: Partial<FilterValues>, ctx: z.RefinementCtx) {
+  range(v, ctx, 'energy_min', 'energy_max');
+  range(v, ctx, 'gap_min', 'gap_max');
+  range(v, ctx, 'dipole_min', 'dipole_max');
+  range(v, ctx, 'n_atoms_min', 'n_atoms_max');
+  range(v, ctx, 'created_after', 'created_before');
+}
+
+export const CalculationFilters = z.object(filterShape).strict().superRefine(checkRanges);
+export type CalculationFilters = z.output<typeof CalculationFilters>;
+
+const pagingShape = {
+  sort: z.enum(SORT_KEYS, `must be one of ${SORT_KEYS.join(', ')}`).optional(),
+  order: z.enum(ORDERS, 'must be asc or desc').optional(),
+  /** The `next_cursor` of the previous page; it carries the sort and order it was made with. */
+  cursor: z.string().trim().min(1).max(2000).optional(),
+};
+
+export const ListCalculationsQuery = z.object({
+  ...filterShape,
+  ...pagingShape,
+  limit: LimitParam(MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT),
+}).strict().superRefine(checkRanges);
+export type ListCalculationsQuery = z.output<typeof ListCalculationsQuery>;
+
+export const EXPORT_FORMATS = ['extxyz', 'ndjson', 'csv'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export const ExportQuery = z.object({
+  ...filterShape,
+  ...pagingShape,
+  format: z.enum(EXPORT_FORMATS, `must be one of ${EXPORT_FORMATS.join(', ')}`),
+  /** extxyz only: write REF_energy / REF_forces / REF_charges (MACE and other trainers). */
+  ref_keys: BoolParam.default(false),
+  /** Most calculations in this response; the rest follows with the X-Next-Cursor header's cursor. */
+  limit: IntParam(1, MAX_EXPORT_LIMIT).optional(),
+}).strict().superRefine(checkRanges);
+export type ExportQuery = z.output<typeof ExportQuery>;
+
+export const GetByIdQuery = z.object({ user_id: Uuid.optional() }).strict();
+
+// ---------------------------------------------------------------------------------------------
+// Molecules, stats, events
+
+export const ListMoleculesQuery = z.object({
+  inchikey: InchikeyParam.optional(),
+  smiles: SmilesParam.optional(),
+  formula: FormulaParam.optional(),
+  /** Case-insensitive substring of the molecule's name. */
+  name: z.string().trim().min(1, 'must not be empty').max(500).optional(),
+  tag: TagParam.optional(),
+  cursor: pagingShape.cursor,
+  limit: LimitParam(MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT),
+  user_id: Uuid.optional(),
+}).strict();
+export type ListMoleculesQuery = z.output<typeof ListMoleculesQuery>;
+
+export const StatsQuery = z.object({
+  bins: IntParam(1, MAX_BINS).default(DEFAULT_BINS),
+  user_id: Uuid.optional(),
+}).strict();
+export type StatsQuery = z.output<typeof StatsQuery>;
+
+export const EVENT_TYPES = [
+  'calculation_started', 'calculation_completed', 'calculation_failed', 'calculation_deleted',
+  'batch_started', 'batch_completed', 'batch_failed', 'batch_cancelled', 'batch_deleted',
+  'molecule_created', 'molecule_deleted', 'error', 'performance_metric',
+] as const;
+export const ENTITY_TYPES = ['molecule', 'calculation', 'batch_job', 'batch_item', 'function'] as const;
+
+export const ListEventsQuery = z.object({
+  event_type: z.enum(EVENT_TYPES, `must be one of ${EVENT_TYPES.join(', ')}`).optional(),
+  entity_type: z.enum(ENTITY_TYPES, `must be one of ${ENTITY_TYPES.join(', ')}`).optional(),
+  entity_id: Uuid.optional(),
+  /** created_at range: `created_after` inclusive, `created_before` exclusive. */
+  created_after: TimeParam.optional(),
+  created_before: TimeParam.optional(),
+  /** Newest first by default. */
+  order: z.enum(ORDERS, 'must be asc or desc').optional(),
+  cursor: pagingShape.cursor,
+  limit: LimitParam(MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT),
+  user_id: Uuid.optional(),
+}).strict().superRefine((v, ctx) => range(v, ctx, 'created_after', 'created_before'));
+export type ListEventsQuery = z.output<typeof ListEventsQuery>;
+
+// ---------------------------------------------------------------------------------------------
+// Responses. Times are ISO 8601 strings in UTC with microseconds, as stored.
+
+export interface Page<T> {
+  data: T[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next_cursor: string | null;
+}
+
+export interface CalculationRow {
+  id: string;
+  molecule_id: string;
+  canonical_smiles: string;
+  inchikey: string;
+  formula: string;
+  n_atoms: number;
+  molecule_name: string | null;
+  batch_item_id: string | null;
+  method: (typeof METHODS)[number];
+  task: (typeof TASKS)[number];
+  solvent: string | null;
+  charge: number;
+  multiplicity: number;
+  status: (typeof CALCULATION_STATUSES)[number];
+  total_energy_eh: number | null;
+  homo_lumo_gap_ev: number | null;
+  dipole_debye: number | null;
+  dipole_au: [number, number, number] | null;
+  converged: boolean | null;
+  gradient_norm_eh_bohr: number | null;
+  wall_time_s: number | null;
+  xtb_version: string | null;
+  geometry_sha256: string | null;
+  source: string | null;
+  tags: string[];
+  metadata: Record<string, unknown>;
+  error_message: string | null;
+  started_at: string | null;
+  completed_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AtomRow {
+  atom_index: number;
+  element: string;
+  atomic_number: number;
+  /** Position, Å. */
+  xyz_ang: [number, number, number];
+  partial_charge_e: number | null;
+  /** Energy gradient, Eh/Bohr (forces are its negative). */
+  gradient_eh_bohr: [number, number, number] | null;
+}
+
+export interface CalculationDetail extends CalculationRow {
+  /** In atom order; empty for a calculation stored without atoms (running, or failed without results). */
+  atoms: AtomRow[];
+}
+
+export interface MoleculeRow {
+  id: string;
+  canonical_smiles: string;
+  inchikey: string;
+  formula: string;
+  name: string | null;
+  input_smiles: string;
+  n_atoms: number;
+  tags: string[];
+  metadata: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Most calculations listed inline by GET /molecules/:id; the rest are paged by /calculations. */
+export const MOLECULE_CALCULATIONS_INLINE = 1000;
+
+export interface MoleculeDetail extends MoleculeRow {
+  /** Oldest first, at most MOLECULE_CALCULATIONS_INLINE. */
+  calculations: CalculationRow[];
+  /** Continues the list with GET /calculations?molecule_id=<id>&cursor=…; null when all are listed. */
+  calculations_next_cursor: string | null;
+}
+
+export interface Histogram {
+  /** What is counted, with its unit. */
+  quantity: string;
+  bins: number;
+  /** Values counted (calculations with the quantity). */
+  count: number;
+  min: number | null;
+  max: number | null;
+  /** bins + 1 edges; bin i holds edges[i] <= v < edges[i+1], the last bin also holds max. */
+  edges: number[];
+  counts: number[];
+}
+
+export interface DatabaseStats {
+  molecules: number;
+  calculations_total: number;
+  calculations_pending: number;
+  calculations_running: number;
+  calculations_completed: number;
+  calculations_failed: number;
+  calculations_gfn2_xtb: number;
+  calculations_gfn1_xtb: number;
+  calculations_gfn0_xtb: number;
+  calculations_gfn_ff: number;
+  atoms: number;
+  batches_total: number;
+  batches_pending: number;
+  batches_running: number;
+  batches_completed: number;
+  batches_failed: number;
+  batches_cancelled: number;
+  events_last_24h: number;
+}
+
+export interface StatsResponse {
+  stats: DatabaseStats;
+  histograms: {
+    /** total_energy_eh / n_atoms of completed calculations. */
+    energy_per_atom_eh: Histogram;
+    homo_lumo_gap_ev: Histogram;
+  };
+}
+
+export interface EventRow {
+  id: number;
+  event_type: (typeof EVENT_TYPES)[number];
+  entity_type: (typeof ENTITY_TYPES)[number];
+  entity_id: string | null;
+  payload: Record<string, unknown>;
+  created_at: string;
+}
+
+export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
+  extxyz: 'chemical/x-extxyz; charset=utf-8',
+  ndjson: 'application/x-ndjson; charset=utf-8',
+  csv: 'text/csv; charset=utf-8; header=present',
+};
+
+/** Columns of the CSV export, in order (one calculation per row, no atoms). */
+export const CSV_COLUMNS = [
+  'id', 'molecule_id', 'inchikey', 'canonical_smiles', 'formula', 'n_atoms', 'method', 'task', 'solvent',
+  'charge', 'multiplicity', 'status', 'total_energy_eh', 'homo_lumo_gap_ev', 'dipole_debye',
+  'dipole_x_au', 'dipole_y_au', 'dipole_z_au', 'converged', 'gradient_norm_eh_bohr', 'wall_time_s',
+  'xtb_version', 'batch_item_id', 'source', 'tags', 'created_at', 'completed_at',
+] as const;

@@ -1,0 +1,59 @@
+// The filters of a calculations selection as one `where` fragment over `calculations c join
+// molecules m`, shared by /query (lists, exports) and /ingest's bulk delete. Row-level security,
+// not these clauses, limits the rows to the caller's: nothing here mentions user_id.
+import type postgres from 'postgres';
+import type { CalculationFilters } from '../../../shared/contract/query.ts';
+import type { Tx } from './db.ts';
+import { badRequest } from './errors.ts';
+import { moleculeCache } from './molecules.ts';
+
+export type Fragment = postgres.PendingQuery<postgres.Row[]>;
+
+/** Filters after the server-side steps: a SMILES becomes the InChIKey RDKit gives it. */
+export type ResolvedFilters = Omit<CalculationFilters, 'smiles' | 'user_id'> & { smiles_inchikey?: string };
+
+export async function resolveSmiles(smiles: string | undefined): Promise<string | undefined> {
+  if (smiles === undefined) return undefined;
+  const identity = (await moleculeCache()).identify(smiles);
+  if (!identity) {
+    throw badRequest(`invalid query parameter smiles: RDKit cannot parse "${smiles}"`, [{ path: 'smiles', issue: 'RDKit cannot parse this SMILES' }]);
+  }
+  return identity.inchikey;
+}
+
+export async function resolveFilters(f: CalculationFilters): Promise<ResolvedFilters> {
+  const { smiles, user_id: _, ...rest } = f;
+  return { ...rest, smiles_inchikey: await resolveSmiles(smiles) };
+}
+
+/** The conjunction of the parts (`true` for none). */
+export const and = (tx: Tx, parts: Fragment[]): Fragment =>
+  parts.length === 0 ? tx`true` : parts.reduce((acc, p) => tx`${acc} and ${p}`);
+
+export function filterClause(tx: Tx, f: ResolvedFilters): Fragment {
+  const w: Fragment[] = [];
+  if (f.energy_min !== undefined) w.push(tx`c.total_energy_eh >= ${f.energy_min}::float8`);
+  if (f.energy_max !== undefined) w.push(tx`c.total_energy_eh <= ${f.energy_max}::float8`);
+  if (f.gap_min !== undefined) w.push(tx`c.homo_lumo_gap_ev >= ${f.gap_min}::float8`);
+  if (f.gap_max !== undefined) w.push(tx`c.homo_lumo_gap_ev <= ${f.gap_max}::float8`);
+  if (f.dipole_min !== undefined) w.push(tx`c.dipole_debye >= ${f.dipole_min}::float8`);
+  if (f.dipole_max !== undefined) w.push(tx`c.dipole_debye <= ${f.dipole_max}::float8`);
+  if (f.method !== undefined) w.push(tx`c.method = ${f.method}`);
+  if (f.task !== undefined) w.push(tx`c.task = ${f.task}`);
+  if (f.solvent !== undefined) w.push(f.solvent === 'gas' ? tx`c.solvent is null` : tx`c.solvent = ${f.solvent}`);
+  if (f.status !== undefined) w.push(tx`c.status = ${f.status}`);
+  if (f.molecule_id !== undefined) w.push(tx`c.molecule_id = ${f.molecule_id}::uuid`);
+  if (f.inchikey !== undefined) w.push(tx`m.inchikey = ${f.inchikey}`);
+  if (f.smiles_inchikey !== undefined) w.push(tx`m.inchikey = ${f.smiles_inchikey}`);
+  if (f.formula !== undefined) w.push(tx`m.formula = ${f.formula}`);
+  if (f.elements !== undefined) w.push(tx`public.formula_elements(m.formula) @> ${f.elements}::text[]`);
+  if (f.n_atoms_min !== undefined) w.push(tx`m.n_atoms >= ${f.n_atoms_min}::int`);
+  if (f.n_atoms_max !== undefined) w.push(tx`m.n_atoms <= ${f.n_atoms_max}::int`);
+  if (f.batch_id !== undefined) {
+    w.push(tx`c.batch_item_id in (select i.id from public.batch_items i where i.batch_job_id = ${f.batch_id}::uuid)`);
+  }
+  if (f.tag !== undefined) w.push(tx`c.tags @> ${[f.tag]}::text[]`);
+  if (f.created_after !== undefined) w.push(tx`c.created_at >= ${f.created_after}::text::timestamptz`);
+  if (f.created_before !== undefined) w.push(tx`c.created_at < ${f.created_before}::text::timestamptz`);
+  return and(tx, w);
+}

@@ -1,0 +1,48 @@
+// Query-string parsing for every route: unknown and repeated parameters are refused by name, then
+// the route's zod schema (shared/contract/query.ts) converts and checks the values (400 naming the
+// parameter). Also the acting user: the service-role key must say whose rows it reads.
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import { Uuid } from '../../../shared/contract/common.ts';
+import type { Claims } from '../_shared/auth.ts';
+import { badRequest, forbidden } from '../_shared/errors.ts';
+import { parseOr } from '../_shared/validate.ts';
+
+export function parseQuery<S extends z.ZodObject>(schema: S, c: Context): z.output<S> {
+  const known = Object.keys(schema.shape);
+  const values: Record<string, string> = {};
+  for (const [key, value] of new URL(c.req.url).searchParams) {
+    if (!known.includes(key)) {
+      throw badRequest(`unknown query parameter ${key}`, [{ path: key, issue: `unknown parameter; use ${known.join(', ')}` }]);
+    }
+    if (key in values) throw badRequest(`query parameter ${key} is given more than once`, [{ path: key, issue: 'given more than once' }]);
+    values[key] = value;
+  }
+  return parseOr(schema, values, 'query');
+}
+
+/** A path parameter that must be a UUID: anything else is a 400 naming it, never a 404 or 500. */
+export function uuidParam(c: Context, name = 'id'): string {
+  const value = c.req.param(name) ?? '';
+  if (!Uuid.safeParse(value).success) {
+    throw badRequest(`invalid path parameter ${name}: must be a UUID`, [{ path: name, issue: 'must be a UUID' }]);
+  }
+  return value.toLowerCase();
+}
+
+/**
+ * Whom the request reads as: a user's token reads its own rows; the service-role key must name the
+ * user (`user_id`) and then reads as that user, under the same row-level security.
+ */
+export function readerFor(claims: Claims, userId: string | undefined): string | undefined {
+  if (claims.role === 'service_role') {
+    if (!userId) {
+      throw badRequest('invalid query parameter user_id: required with the service-role key', [
+        { path: 'user_id', issue: 'required with the service-role key' },
+      ]);
+    }
+    return userId;
+  }
+  if (userId && userId !== claims.sub) throw forbidden('user_id: a user token reads only its own rows');
+  return undefined;
+}
