@@ -72,7 +72,7 @@ interface Health {
 
 /** One `health` call, retried briefly. Throws UnreachableError with a one-line reason. */
 export async function preflight(conn: Connection, opts: ClientOptions = {}): Promise<void> {
-  const client = clientFor(conn, { attempts: 3, backoffMs: 300, ...opts });
+  const client = clientFor(conn, { attempts: 6, backoffMs: 300, ...opts });
   let health: Health;
   try {
     health = await client.call<Health>('health', { method: 'GET' });

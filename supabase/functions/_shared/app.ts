@@ -14,9 +14,28 @@ export interface Deps {
 
 let shared: Deps | undefined;
 
+// When the database dies mid-write, postgres.js (under Deno) can throw from a socket callback
+// (`socket.write` on a closed socket). That error belongs to one connection, which postgres.js
+// drops and replaces; it must not end the isolate, or every later request would find no server.
+// Requests in flight on that connection still fail, as CONNECTION_CLOSED, and get a 503.
+let guarded = false;
+function guardIsolate(): void {
+  if (guarded || typeof globalThis.addEventListener !== 'function') return;
+  guarded = true;
+  globalThis.addEventListener('error', (event) => {
+    console.error('uncaught error, isolate kept alive:', (event as ErrorEvent).error ?? (event as ErrorEvent).message);
+    event.preventDefault();
+  });
+  globalThis.addEventListener('unhandledrejection', (event) => {
+    console.error('unhandled rejection, isolate kept alive:', (event as PromiseRejectionEvent).reason);
+    event.preventDefault();
+  });
+}
+
 /** The isolate's dependencies, built on first use from the environment. */
 export function defaultDeps(): Deps {
   if (!shared) {
+    guardIsolate();
     const env = readEnv((name) => Deno.env.get(name));
     shared = { env, sql: createPool(env), verify: createVerifier(env) };
   }

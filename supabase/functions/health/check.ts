@@ -19,7 +19,7 @@ export interface Health {
   };
 }
 
-export async function checkHealth(sql: Sql, timeoutMs = 1500): Promise<Health> {
+export async function checkHealth(sql: Sql, timeoutMs = 2500): Promise<Health> {
   const started = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {

@@ -1,0 +1,185 @@
+// Load: LOAD_CLIENTS (50) concurrent clients on loopback for LOAD_SECONDS (60) against a private
+// stack, in a mix of 40% ingest batches of 20, 40% queries, 15% claim + complete, 5% exports.
+// Reports throughput, p50/p95/p99 per route, errors, and peak RSS of Postgres (postmaster and its
+// backends, shared memory counted per process) and Deno; then checks that the database holds exactly
+// the calculations that were acknowledged. Appends the table to bench/RESULTS.md.
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
+import postgres from 'postgres';
+import { mintToken } from '../scripts/stack/keys.ts';
+import { repoPath } from '../scripts/stack/paths.ts';
+import { calc, GEOMETRIES } from '../test/support/payloads.ts';
+import { startTestStack } from '../test/support/test-stack.ts';
+import { appendResults } from './lib/results.ts';
+import { percentile, table } from './lib/table.ts';
+
+const CLIENTS = Number(process.env.LOAD_CLIENTS ?? 50);
+const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
+const HAS_QUERY = existsSync(repoPath('supabase/functions/query/app.ts'));
+const SMILES = ['O', 'C', 'CCO'] as const;
+
+const stack = await startTestStack();
+const sql = postgres(stack.dbUrl, { max: 4, onnotice: () => {} });
+
+interface Client { userId: string; token: string; batchId: string; acked: Set<string>; seed: number }
+const samples = new Map<string, number[]>();
+const errors = new Map<string, Map<string, number>>();
+
+function record(route: string, ms: number, error?: string) {
+  if (!samples.has(route)) samples.set(route, []);
+  samples.get(route)!.push(ms);
+  if (error) {
+    const e = errors.get(route) ?? new Map<string, number>();
+    e.set(error, (e.get(error) ?? 0) + 1);
+    errors.set(route, e);
+  }
+}
+
+async function req(route: string, c: Client, path: string, body?: unknown): Promise<any> {
+  const started = performance.now();
+  try {
+    const res = await fetch(`${stack.url}/functions/v1/${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { authorization: `Bearer ${c.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(60_000),
+    });
+    const text = await res.text();
+    record(route, performance.now() - started, res.ok ? undefined : `${res.status}`);
+    if (!res.ok) return undefined;
+    return route === 'export' ? text : JSON.parse(text);
+  } catch (err) {
+    record(route, performance.now() - started, (err as Error).name);
+    return undefined;
+  }
+}
+
+async function setup(i: number): Promise<Client> {
+  const userId = randomUUID();
+  await sql`insert into auth.users (id, email) values (${userId}, ${`${userId}@load.local`})`;
+  const token = await mintToken({ secret: stack.jwtSecret, role: 'authenticated', sub: userId });
+  const items = Array.from({ length: 500 }, (_, k) => ({
+    smiles: 'C',
+    geometry: GEOMETRIES.C.map((a) => ({ element: a.element, xyz: [a.xyz[0] + 50 + k * 1e-3, a.xyz[1], a.xyz[2]] })),
+  }));
+  const c: Client = { userId, token, batchId: '', acked: new Set(), seed: i * 1_000_000 };
+  const created = await req('setup', c, 'batches', { name: `load ${i}`, items });
+  c.batchId = created.batch.id;
+  return c;
+}
+
+async function ingest(c: Client) {
+  const calculations = Array.from({ length: 20 }, () => calc({ smiles: SMILES[c.seed % 3], seed: c.seed++ }));
+  const body = await req('ingest (20)', c, 'ingest', { calculations });
+  for (const r of body?.results ?? []) if (r.calculation_id) c.acked.add(r.calculation_id);
+}
+
+async function query(c: Client) {
+  const paths = ['query/molecules?limit=20', 'query/calculations?limit=50&sort=energy', 'query/stats', 'query/events?limit=50'];
+  const path = paths[Math.floor(Math.random() * paths.length)];
+  await req(`query ${path.split('?')[0].slice(6)}`, c, path);
+}
+
+async function claimComplete(c: Client) {
+  const claimed = await req('claim', c, 'batches/claim', { runner_id: `load-${c.userId}`, batch_id: c.batchId, limit: 1 });
+  const it = claimed?.items?.[0];
+  if (!it) return;
+  const geometry = it.geometry;
+  const done = await req('complete', c, 'batches/complete', {
+    runner_id: `load-${c.userId}`, item_id: it.item_id,
+    result: {
+      molecule: { smiles: it.smiles }, charge: it.charge, multiplicity: it.multiplicity, method: it.method, task: it.task,
+      solvent: it.solvent, status: 'completed', geometry,
+      results: { total_energy_eh: -4.1 - geometry[0].xyz[0] * 1e-3, homo_lumo_gap_ev: 12, dipole_debye: 0.1, wall_time_s: 0.01, xtb_version: '6.5.1' },
+      charges: geometry.map((_: unknown, i: number) => (i === 0 ? -0.4 : 0.1)),
+    },
+  });
+  if (done?.calculation_id) c.acked.add(done.calculation_id);
+}
+
+async function exportSome(c: Client) {
+  await req('export', c, 'query/export?format=ndjson&limit=200');
+}
+
+async function rss(pid: number | undefined): Promise<number> {
+  if (!pid) return 0;
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+async function postgresRss(pid: number | undefined): Promise<number> {
+  if (!pid) return 0;
+  let total = await rss(pid);
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) total += await rss(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+
+try {
+  console.log(`setting up ${CLIENTS} users with a 500-item batch each…`);
+  const clients: Client[] = [];
+  for (let i = 0; i < CLIENTS; i++) clients.push(await setup(i));
+  samples.delete('setup');
+
+  let peakDeno = 0;
+  let peakPg = 0;
+  const sampler = setInterval(async () => {
+    peakDeno = Math.max(peakDeno, await rss(stack.functions.pid()));
+    peakPg = Math.max(peakPg, await postgresRss(stack.postgres?.pid()));
+  }, 500);
+
+  console.log(`running ${CLIENTS} clients for ${SECONDS} s${HAS_QUERY ? '' : ' (no query function: queries and exports skipped)'}…`);
+  const end = Date.now() + SECONDS * 1000;
+  const started = performance.now();
+  await Promise.all(clients.map(async (c) => {
+    while (Date.now() < end) {
+      const r = Math.random();
+      if (r < 0.40) await ingest(c);
+      else if (r < 0.80) { if (HAS_QUERY) await query(c); else await ingest(c); }
+      else if (r < 0.95) await claimComplete(c);
+      else if (HAS_QUERY) await exportSome(c);
+      else await claimComplete(c);
+    }
+  }));
+  const elapsed = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+
+  const rows = [...samples.entries()].sort().map(([route, ms]) => {
+    const sorted = [...ms].sort((a, b) => a - b);
+    const errs = [...(errors.get(route) ?? new Map()).entries()].map(([k, v]) => `${k}×${v}`).join(' ') || '0';
+    return [route, ms.length, ms.length / elapsed, percentile(sorted, 50), percentile(sorted, 95), percentile(sorted, 99), errs];
+  });
+  const out = table(['route', 'requests', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors'], rows);
+
+  // What the database holds is exactly what was acknowledged.
+  let missing = 0;
+  let extra = 0;
+  for (const c of clients) {
+    const stored = new Set((await sql<{ id: string }[]>`select id from public.calculations where user_id = ${c.userId}`).map((r) => r.id));
+    for (const id of c.acked) if (!stored.has(id)) missing++;
+    for (const id of stored) if (!c.acked.has(id)) extra++;
+  }
+  const acked = clients.reduce((s, c) => s + c.acked.size, 0);
+  const check = `acknowledged calculations: ${acked}; missing from the database: ${missing}; stored but not acknowledged: ${extra}`;
+  const memory = `peak RSS: Deno ${Math.round(peakDeno / 1024)} MB; Postgres (postmaster + backends, shared buffers counted per process) ${Math.round(peakPg / 1024)} MB`;
+  console.log(check);
+  console.log(memory);
+  await appendResults('load (npm run bench:load)',
+    `${CLIENTS} clients for ${SECONDS} s on loopback; mix 40% ingest of 20, 40% queries, 15% claim+complete, 5% export${HAS_QUERY ? '' : ' (no query function)'}.`,
+    `${out}\n\n${check}\n\n${memory}`);
+  if (missing || extra) process.exitCode = 1;
+} finally {
+  await sql.end({ timeout: 5 });
+  await stack.destroy();
+}
