@@ -12,16 +12,11 @@ import { call } from '../support/http.ts';
 import { calc, GEOMETRIES } from '../support/payloads.ts';
 import { TABLES, userCounts } from '../support/snapshot.ts';
 import { newUser, type TestUser } from '../support/users.ts';
+import { fixture, type Fixture } from './helpers.ts';
 
 export const PRINCIPALS = ['none', 'expired', 'otherKey', 'algNone', 'badSub', 'anon', 'A', 'B', 'svc', 'svcA'] as const;
 type Principal = (typeof PRINCIPALS)[number];
 
-interface Fixture {
-  moleculeId: string;
-  calculationId: string;
-  batchId: string;
-  held: ClaimedItem;
-}
 
 interface Route {
   name: string;
@@ -50,27 +45,6 @@ let A: TestUser;
 let B: TestUser;
 const tokens = {} as Record<Principal, string | null>;
 
-async function fixture(user: TestUser): Promise<Fixture> {
-  const seed = nextSeed();
-  const ing = await call('ingest', { token: user.token, body: { calculations: [calc({ smiles: 'CCO', seed })] } });
-  expect(ing.status, JSON.stringify(ing.body)).toBe(200);
-  const shift = seed * 1e-3;
-  const items = [0, 1].map((k) => ({
-    smiles: 'C',
-    geometry: GEOMETRIES.C.map((a) => ({ element: a.element, xyz: [a.xyz[0] + shift + k * 1e-4, a.xyz[1], a.xyz[2]] })),
-  }));
-  const created = await call('batches', { token: user.token, body: { name: `matrix ${seed}`, items } });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const batchId = created.body.batch.id;
-  const claimed = await call('batches/claim', { token: user.token, body: { runner_id: `runner-${user.id}`, batch_id: batchId, limit: 1 } });
-  expect(claimed.status, JSON.stringify(claimed.body)).toBe(200);
-  return {
-    moleculeId: ing.body.results[0].molecule_id,
-    calculationId: ing.body.results[0].calculation_id,
-    batchId,
-    held: claimed.body.items[0],
-  };
-}
 
 const runner = (f: Fixture) => `runner-${f.held.user_id}`;
 
