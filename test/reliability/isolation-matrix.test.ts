@@ -9,7 +9,7 @@ import { mintToken, newJwtSecret } from '../../scripts/stack/keys.ts';
 import { resultFor } from '../batches/batch-helpers.ts';
 import { adminSql, asRole } from '../support/db.ts';
 import { call } from '../support/http.ts';
-import { calc, GEOMETRIES } from '../support/payloads.ts';
+import { calc } from '../support/payloads.ts';
 import { TABLES, userCounts } from '../support/snapshot.ts';
 import { newUser, type TestUser } from '../support/users.ts';
 import { fixture, type Fixture } from './helpers.ts';
