@@ -39,6 +39,7 @@ const BAD: [string, string][] = [
   [`calculations?cursor=${b64([1, 2, 3])}`, 'cursor'],
   ['calculations?method=GFN3-xTB', 'method'],
   ['calculations?task=md', 'task'],
+  ['calculations?=x', '(unnamed parameter)'],
   ['calculations?status=done', 'status'],
   ['calculations?solvent=water%20vapour', 'solvent'],
   ['calculations?molecule_id=123', 'molecule_id'],

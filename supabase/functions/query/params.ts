@@ -13,7 +13,9 @@ export function parseQuery<S extends z.ZodObject>(schema: S, c: Context): z.outp
   const values: Record<string, string> = {};
   for (const [key, value] of new URL(c.req.url).searchParams) {
     if (!known.includes(key)) {
-      throw badRequest(`unknown query parameter ${key}`, [{ path: key, issue: `unknown parameter; use ${known.join(', ')}` }]);
+      // `?=x` has a parameter with no name: say so, so that the error still names something.
+      const path = key === '' ? '(unnamed parameter)' : key;
+      throw badRequest(`unknown query parameter ${path}`, [{ path, issue: `unknown parameter; use ${known.join(', ')}` }]);
     }
     if (key in values) throw badRequest(`query parameter ${key} is given more than once`, [{ path: key, issue: 'given more than once' }]);
     values[key] = value;
