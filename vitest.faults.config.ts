@@ -6,6 +6,7 @@ process.env.FAULT_CALCS ??= '5000';
 
 export default defineConfig({
   test: {
+    reporters: ['default', './test/support/closing-line-reporter.ts'],
     include: ['test/reliability/faults.test.ts'],
     testTimeout: 600_000,
     hookTimeout: 180_000,

@@ -5,6 +5,7 @@ process.env.FUZZ_RUNS ??= '2000';
 
 export default defineConfig({
   test: {
+    reporters: ['default', './test/support/closing-line-reporter.ts'],
     include: ['test/reliability/fuzz.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60 * 60_000,
