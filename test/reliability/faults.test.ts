@@ -13,6 +13,7 @@ import { nodeSupabase } from '../../scripts/lib/supabase.ts';
 import { mintToken } from '../../scripts/stack/keys.ts';
 import { calc } from '../support/payloads.ts';
 import { startTestStack, type TestStack } from '../support/test-stack.ts';
+import { alive, killPostmaster, sleep } from './postmaster.ts';
 
 const CALCS = Number(process.env.FAULT_CALCS ?? 2000);
 const CLIENTS = 4;
@@ -118,33 +119,8 @@ async function healthStatus(): Promise<number> {
   return res?.status ?? 0;
 }
 
-function alive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Set when a fault leaves the stack unable to finish: the clients stop instead of hanging. */
 const aborted: { reason?: string } = {};
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function processGone(pid: number, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await sleep(50);
-  }
-  throw new Error(`process ${pid} still alive`);
-}
 
 describe('(c) a statement fails mid-transaction', () => {
   async function counts(userId: string) {
@@ -275,16 +251,7 @@ describe(`faults during an ingest stream of ${CALCS} calculations by ${CLIENTS} 
     const denoPid = stack.functions.pid();
     const timeline: string[] = [];
     const res = await ingestStream(u.token, 1, CALCS, async () => {
-      const pid = stack.postgres!.pid()!;
-      process.kill(pid, 'SIGKILL');
-      timeline.push(`killed postmaster ${pid}`);
-      await processGone(pid, 10_000);
-      // Orphaned backends notice the postmaster's death and exit; the new postmaster needs them gone.
-      await sleep(1500);
-      const down = await healthStatus();
-      timeline.push(`health while down: ${down}`);
-      await stack.postgres!.restart();
-      timeline.push(`restarted postmaster ${stack.postgres!.pid()}`);
+      timeline.push(...await killPostmaster(stack, async () => `health while down: ${await healthStatus()}`));
       await sleep(3000);
       if (!alive(denoPid)) {
         timeline.push('the Deno functions process died');

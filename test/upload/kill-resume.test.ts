@@ -2,15 +2,15 @@
 // the rows of one clean run. The tree is 2,000 generated jobs (bench/make-jobs.ts: fixture copies
 // with perturbed geometries, so no two are duplicates, in the sample's mix of outcomes); the kill
 // comes after a random number of finished jobs, while other requests are in flight.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeJobs } from '../../bench/make-jobs.ts';
 import { adminSql } from '../support/db.ts';
-import { userCounts } from '../support/snapshot.ts';
 import { newUser } from '../support/users.ts';
-import { finished, readReport, runUpload, serviceEnv, spawnUpload } from './run-upload.ts';
+import { finished, readReport, reportedLines, runUpload, serviceEnv, spawnUpload } from './run-upload.ts';
+import { dataCounts, identities } from './stored-rows.ts';
 
 const JOBS = 2000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -23,28 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(tree, { recursive: true, force: true });
 });
-
-const lineCount = async (file: string) => {
-  try {
-    return (await readFile(file, 'utf8')).split('\n').length - 1;
-  } catch {
-    return 0;
-  }
-};
-
-/** Rows a user owns, without the ingest requests' own timing events (one per request, however many). */
-async function dataCounts(userId: string) {
-  const counts = await userCounts(userId);
-  const [{ n }] = await adminSql()`select count(*)::int as n from public.event_logs where user_id = ${userId} and event_type <> 'performance_metric'`;
-  return { ...counts, event_logs: n };
-}
-
-const identities = (userId: string) => adminSql()`
-  select m.inchikey, c.method, c.task, c.solvent, c.charge, c.multiplicity, c.geometry_sha256, c.status, c.total_energy_eh,
-         (select count(*)::int from public.atomic_properties a where a.calculation_id = c.id) as atoms
-    from public.calculations c join public.molecules m on m.id = c.molecule_id
-   where c.user_id = ${userId}
-   order by c.geometry_sha256, c.method, c.task`;
 
 describe('kill and resume', () => {
   it(`SIGKILL at a random point of a ${JOBS}-job upload, then a resumed run, stores exactly what one clean run does`, async () => {
@@ -64,7 +42,7 @@ describe('kill and resume', () => {
     const exit = finished(child);
     let exited = false;
     void exit.then(() => { exited = true; });
-    while (!exited && (await lineCount(firstReport)) < killAt) await sleep(5);
+    while (!exited && (await reportedLines(firstReport)) < killAt) await sleep(5);
     child.kill('SIGKILL');
     const first = await exit;
     const reportedBeforeKill = readReport(firstReport).length;
@@ -78,8 +56,8 @@ describe('kill and resume', () => {
     expect(resumedReport.filter((l) => l.outcome === 'error')).toEqual([]);
 
     const context = `killed after ${reportedBeforeKill} reported jobs (aimed at ${killAt})`;
-    expect(await dataCounts(killed.id), context).toEqual(await dataCounts(clean.id));
-    expect(await identities(killed.id), context).toEqual(await identities(clean.id));
+    expect(await dataCounts(adminSql(), killed.id), context).toEqual(await dataCounts(adminSql(), clean.id));
+    expect(await identities(adminSql(), killed.id), context).toEqual(await identities(adminSql(), clean.id));
     // Every job stored by the clean run is stored after the resume: now either new or already there.
     const stored = (lines: typeof cleanReport) => lines.filter((l) => l.calculation_id).map((l) => l.path).sort();
     expect(stored(resumedReport)).toEqual(stored(cleanReport));

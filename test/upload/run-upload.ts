@@ -2,6 +2,7 @@
 // signal reaches the uploader itself), with only the environment the test gives it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
@@ -64,3 +65,12 @@ export function readReport(file: string): ReportLine[] {
 }
 
 export const byPath = (lines: ReportLine[]) => Object.fromEntries(lines.map((l) => [l.path, l]));
+
+/** Lines written so far to a report that a running upload is appending to (0 before it exists). */
+export async function reportedLines(file: string): Promise<number> {
+  try {
+    return (await readFile(file, 'utf8')).split('\n').length - 1;
+  } catch {
+    return 0;
+  }
+}
