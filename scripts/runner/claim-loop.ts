@@ -94,6 +94,8 @@ export async function runLoop(o: LoopOptions): Promise<void> {
   let busy = 0;
   /** Items not yet reported: running, or being parsed and posted. */
   const inHand = new Set<Promise<void>>();
+  /** Items reported so far: a report may put its item back to pending for another attempt. */
+  let reported = 0;
   /** Resolves at the next change (a slot freed, an item reported); taken before looking at the state. */
   let notify!: () => void;
   let changed = new Promise<void>((r) => { notify = r; });
@@ -166,6 +168,7 @@ export async function runLoop(o: LoopOptions): Promise<void> {
     inHand.add(p);
     const settled = () => {
       inHand.delete(p);
+      reported++;
       poke();
     };
     p.then(settled, (err) => {
@@ -191,6 +194,7 @@ export async function runLoop(o: LoopOptions): Promise<void> {
       }
       let items: ClaimedItem[];
       const t = performance.now();
+      const reportedBefore = reported;
       try {
         const res = await o.api.claim({
           runner_id: o.runnerId, limit: want, lease_seconds: o.leaseSeconds,
@@ -212,6 +216,9 @@ export async function runLoop(o: LoopOptions): Promise<void> {
       if (items.length > 0) backoff = poll.min;
       if (items.length === want || halt.aborted) continue;
       if (inHand.size === 0 && queue.length === 0) {
+        // A report that landed while the claim was in flight may have put its item back to
+        // pending after the claim looked: claim again before deciding there is no work.
+        if (reported !== reportedBefore) continue;
         if (o.once) break;
         await sleep(backoff, halt);
         backoff = Math.min(backoff * 2, poll.max);

@@ -52,9 +52,9 @@ export const ROUTES: Route[] = [
   { name: 'GET health', method: 'GET', path: () => 'health', ok: 200, other: 200, svc: 200, anon: 200 },
   { name: 'POST ingest', method: 'POST', path: () => 'ingest', body: () => ({ calculations: [calc({ seed: nextSeed() })] }), ok: 200, other: 200, svc: 422, mutates: true },
   { name: 'PATCH ingest/molecules/:id', method: 'PATCH', path: (f) => `ingest/molecules/${f.moleculeId}`, body: () => ({ tags: ['patched'] }), ok: 200, other: 404, svc: 422, mutates: true },
-  { name: 'DELETE ingest/molecules/:id', method: 'DELETE', path: (f) => `ingest/molecules/${f.moleculeId}`, ok: 200, other: 404, svc: 422, mutates: true },
+  { name: 'DELETE ingest/molecules/:id', method: 'DELETE', path: (f) => `ingest/molecules/${f.moleculeId}`, ok: 200, other: 404, svc: 400, mutates: true },
   { name: 'PATCH ingest/calculations/:id', method: 'PATCH', path: (f) => `ingest/calculations/${f.calculationId}`, body: () => ({ tags: ['patched'] }), ok: 200, other: 404, svc: 422, mutates: true },
-  { name: 'DELETE ingest/calculations/:id', method: 'DELETE', path: (f) => `ingest/calculations/${f.calculationId}`, ok: 200, other: 404, svc: 422, mutates: true },
+  { name: 'DELETE ingest/calculations/:id', method: 'DELETE', path: (f) => `ingest/calculations/${f.calculationId}`, ok: 200, other: 404, svc: 400, mutates: true },
   // B deletes everything it can see for real: only its own rows may go.
   { name: 'POST ingest/delete', method: 'POST', path: () => 'ingest/delete', body: () => ({ confirm: 'all', dry_run: false }), ok: 200, other: 200, svc: 422, mutates: true },
   { name: 'POST batches', method: 'POST', path: () => 'batches', body: () => ({ name: 'm', items: [{ smiles: 'O' }] }), ok: 201, other: 201, svc: 422, mutates: true },

@@ -210,6 +210,32 @@ describe('the claim loop', () => {
     expect(most).toBeLessThanOrEqual(6);
   });
 
+  it('--once: a failure reported while a claim is in flight is claimed again, not left behind', async () => {
+    const server = fakeServer(1);
+    // The claim looks at the queue when it is sent and answers late; the failure is recorded
+    // (its item back in the queue) meanwhile, so that claim comes back empty.
+    const api: BatchesApi = {
+      ...server.api,
+      claim: async (req) => {
+        server.claims.push(req);
+        const items = server.queue.splice(0, req.limit ?? 10);
+        await sleep(30);
+        return { runner_id: req.runner_id, items };
+      },
+      fail: async (req) => {
+        await sleep(5);
+        return server.api.fail(req);
+      },
+    };
+    let runs = 0;
+    const { done } = loop(api, async () => (++runs === 1
+      ? { kind: 'failed', error_class: 'timeout', message: 'slow', times }
+      : { kind: 'completed', calculation: {} as never, warnings: [], times }), { concurrency: 1 });
+    await done;
+    expect(server.failed).toEqual([ID(1)]);
+    expect(server.completed).toEqual([ID(1)]);
+  });
+
   it('stop: the items claimed ahead are run too, not left to expire', async () => {
     const server = fakeServer(10);
     const stop = new AbortController();

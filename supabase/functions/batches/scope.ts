@@ -4,7 +4,8 @@
 // all_users for any role that does not). A user token asking for all_users gets 403.
 import type { Claims } from '../_shared/auth.ts';
 import type { Tx } from '../_shared/db.ts';
-import { ApiError, ErrorCode, forbidden } from '../_shared/errors.ts';
+import { forbidden } from '../_shared/errors.ts';
+import { invalidUserId, type OwnerSource } from '../_shared/owner.ts';
 
 export interface Scope {
   /** Run as this user (a service-role caller acting for a user). */
@@ -16,12 +17,9 @@ export interface Scope {
 export function resolveScope(
   claims: Claims,
   fields: { user_id?: string; all_users?: boolean },
-  kind: 'body' | 'query' = 'body',
+  from: OwnerSource = 'body',
 ): Scope {
-  const invalid = (issue: string) =>
-    kind === 'query'
-      ? new ApiError(400, ErrorCode.invalidParameter, `user_id: ${issue}`, [{ path: 'user_id', issue }])
-      : new ApiError(422, ErrorCode.invalidPayload, `user_id: ${issue}`, [{ path: 'user_id', issue }]);
+  const invalid = (issue: string) => invalidUserId(from, issue);
   if (claims.role === 'service_role') {
     if (fields.all_users && fields.user_id) throw invalid('give user_id or all_users: true, not both');
     if (fields.all_users) return { allUsers: true };

@@ -18,5 +18,5 @@ export const routeId = (c: Context<AuthEnv>): string => parseOr(IdParam, { id: c
 /** `?user_id=` (service role) and `?force=` of DELETE routes. */
 export function deleteQuery(c: Context<AuthEnv>): { actAs: string | undefined; force: boolean } {
   const q = parseOr(OwnerQuery, c.req.query(), 'query');
-  return { actAs: resolveOwner(c.get('claims'), q.user_id), force: q.force === 'true' };
+  return { actAs: resolveOwner(c.get('claims'), q.user_id, 'query'), force: q.force === 'true' };
 }

@@ -7,7 +7,8 @@ import type { AuthEnv } from '../_shared/auth.ts';
 import { withCaller } from '../_shared/db.ts';
 import { notFound } from '../_shared/errors.ts';
 import { calculationColumns, fromCalculations } from './calculation-sql.ts';
-import { parseQuery, readerFor, uuidParam } from './params.ts';
+import { resolveOwner } from '../_shared/owner.ts';
+import { parseQuery, uuidParam } from './params.ts';
 
 export function getCalculation(deps: Deps) {
   return async (c: Context<AuthEnv>) => {
@@ -27,7 +28,7 @@ export function getCalculation(deps: Deps) {
          where a.calculation_id = ${id}::uuid
          order by a.atom_index`;
       return { ...row, atoms: [...atoms] } as CalculationDetail;
-    }, { actAs: readerFor(claims, q.user_id), statementTimeoutMs: deps.env.statementTimeoutMs });
+    }, { actAs: resolveOwner(claims, q.user_id, 'query'), statementTimeoutMs: deps.env.statementTimeoutMs });
     if (!detail) throw notFound('calculation');
     return c.json(detail, 200);
   };

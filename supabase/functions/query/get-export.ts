@@ -12,7 +12,8 @@ import {
 } from './calculation-sql.ts';
 import { decodeCalculationCursor, encodeCursor } from './cursor.ts';
 import { EXPORT_FORMATS } from './export-formats.ts';
-import { parseQuery, readerFor } from './params.ts';
+import { resolveOwner } from '../_shared/owner.ts';
+import { parseQuery } from './params.ts';
 import { streamRows } from './row-stream.ts';
 
 /**
@@ -30,7 +31,7 @@ export function getExport(deps: Deps) {
       throw badRequest('invalid query parameter ref_keys: only for format=extxyz', [{ path: 'ref_keys', issue: 'only for format=extxyz' }]);
     }
     const claims = c.get('claims');
-    const actAs = readerFor(claims, q.user_id);
+    const actAs = resolveOwner(claims, q.user_id, 'query');
     const cursor = q.cursor ? decodeCalculationCursor(q.cursor, q.sort, q.order) : undefined;
     const keyset = keysetFrom(q.sort, q.order, cursor);
     const filters = await resolveFilters(q);

@@ -9,7 +9,8 @@ import { withCaller } from '../_shared/db.ts';
 import { notFound } from '../_shared/errors.ts';
 import { calculationPage } from './list-calculations.ts';
 import { moleculeColumns } from './list-molecules.ts';
-import { parseQuery, readerFor, uuidParam } from './params.ts';
+import { resolveOwner } from '../_shared/owner.ts';
+import { parseQuery, uuidParam } from './params.ts';
 
 export function getMolecule(deps: Deps) {
   return async (c: Context<AuthEnv>) => {
@@ -24,7 +25,7 @@ export function getMolecule(deps: Deps) {
         ...molecule, calculations: JSON.parse(page.json) as CalculationRow[], calculations_next_cursor: page.next_cursor,
       };
       return result;
-    }, { actAs: readerFor(claims, q.user_id), statementTimeoutMs: deps.env.statementTimeoutMs });
+    }, { actAs: resolveOwner(claims, q.user_id, 'query'), statementTimeoutMs: deps.env.statementTimeoutMs });
     if (!detail) throw notFound('molecule');
     return c.json(detail, 200);
   };

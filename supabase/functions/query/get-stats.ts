@@ -5,7 +5,8 @@ import { StatsQuery, type DatabaseStats, type StatsResponse } from '../../../sha
 import type { Deps } from '../_shared/app.ts';
 import type { AuthEnv } from '../_shared/auth.ts';
 import { withCaller } from '../_shared/db.ts';
-import { parseQuery, readerFor } from './params.ts';
+import { resolveOwner } from '../_shared/owner.ts';
+import { parseQuery } from './params.ts';
 
 const STAT_KEYS: (keyof DatabaseStats)[] = [
   'molecules', 'calculations_total', 'calculations_pending', 'calculations_running', 'calculations_completed',
@@ -27,7 +28,7 @@ export function getStats(deps: Deps) {
       const stats = Object.fromEntries(STAT_KEYS.map((k) => [k, Number(row?.[k] ?? 0)])) as unknown as DatabaseStats;
       const result: StatsResponse = { stats, histograms };
       return result;
-    }, { actAs: readerFor(claims, q.user_id), statementTimeoutMs: deps.env.statementTimeoutMs });
+    }, { actAs: resolveOwner(claims, q.user_id, 'query'), statementTimeoutMs: deps.env.statementTimeoutMs });
     return c.json(response, 200);
   };
 }

@@ -10,7 +10,8 @@ import {
   type Keyset, type ResolvedFilters,
 } from './calculation-sql.ts';
 import { decodeCalculationCursor, encodeCursor } from './cursor.ts';
-import { parseQuery, readerFor } from './params.ts';
+import { resolveOwner } from '../_shared/owner.ts';
+import { parseQuery } from './params.ts';
 
 /**
  * One page of calculations as JSON text, written by PostgreSQL (row_to_json: no per-column parsing
@@ -41,7 +42,7 @@ export function listCalculations(deps: Deps) {
   return async (c: Context<AuthEnv>) => {
     const q = parseQuery(ListCalculationsQuery, c);
     const claims = c.get('claims');
-    const actAs = readerFor(claims, q.user_id);
+    const actAs = resolveOwner(claims, q.user_id, 'query');
     const cursor = q.cursor ? decodeCalculationCursor(q.cursor, q.sort, q.order) : undefined;
     const keyset = keysetFrom(q.sort, q.order, cursor);
     const filters = await resolveFilters(q);

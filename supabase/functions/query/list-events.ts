@@ -7,13 +7,14 @@ import type { AuthEnv } from '../_shared/auth.ts';
 import { withCaller } from '../_shared/db.ts';
 import { iso, type Fragment } from './calculation-sql.ts';
 import { decodeEventCursor, encodeCursor } from './cursor.ts';
-import { parseQuery, readerFor } from './params.ts';
+import { resolveOwner } from '../_shared/owner.ts';
+import { parseQuery } from './params.ts';
 
 export function listEvents(deps: Deps) {
   return async (c: Context<AuthEnv>) => {
     const q = parseQuery(ListEventsQuery, c);
     const claims = c.get('claims');
-    const actAs = readerFor(claims, q.user_id);
+    const actAs = resolveOwner(claims, q.user_id, 'query');
     const cursor = q.cursor ? decodeEventCursor(q.cursor, q.order) : undefined;
     const order = cursor?.o ?? q.order ?? 'desc';
     const page = await withCaller(deps.sql, claims, async (tx) => {

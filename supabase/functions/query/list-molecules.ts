@@ -7,7 +7,8 @@ import type { AuthEnv } from '../_shared/auth.ts';
 import { withCaller, type Tx } from '../_shared/db.ts';
 import { iso, resolveSmiles, type Fragment } from './calculation-sql.ts';
 import { decodeMoleculeCursor, encodeCursor } from './cursor.ts';
-import { parseQuery, readerFor } from './params.ts';
+import { resolveOwner } from '../_shared/owner.ts';
+import { parseQuery } from './params.ts';
 
 export const moleculeColumns = (tx: Tx) => tx`
   m.id, m.canonical_smiles, m.inchikey, m.formula, m.name, m.input_smiles, m.n_atoms, m.tags, m.metadata,
@@ -20,7 +21,7 @@ export function listMolecules(deps: Deps) {
   return async (c: Context<AuthEnv>) => {
     const q = parseQuery(ListMoleculesQuery, c);
     const claims = c.get('claims');
-    const actAs = readerFor(claims, q.user_id);
+    const actAs = resolveOwner(claims, q.user_id, 'query');
     const cursor = q.cursor ? decodeMoleculeCursor(q.cursor) : undefined;
     const smilesInchikey = await resolveSmiles(q.smiles);
     const page = await withCaller(deps.sql, claims, async (tx) => {

@@ -4,8 +4,7 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { Uuid } from '../../../shared/contract/common.ts';
-import type { Claims } from '../_shared/auth.ts';
-import { badRequest, forbidden } from '../_shared/errors.ts';
+import { badRequest } from '../_shared/errors.ts';
 import { parseOr } from '../_shared/validate.ts';
 
 export function parseQuery<S extends z.ZodObject>(schema: S, c: Context): z.output<S> {
@@ -32,19 +31,3 @@ export function uuidParam(c: Context, name = 'id'): string {
   return value.toLowerCase();
 }
 
-/**
- * Whom the request reads as: a user's token reads its own rows; the service-role key must name the
- * user (`user_id`) and then reads as that user, under the same row-level security.
- */
-export function readerFor(claims: Claims, userId: string | undefined): string | undefined {
-  if (claims.role === 'service_role') {
-    if (!userId) {
-      throw badRequest('invalid query parameter user_id: required with the service-role key', [
-        { path: 'user_id', issue: 'required with the service-role key' },
-      ]);
-    }
-    return userId;
-  }
-  if (userId && userId !== claims.sub) throw forbidden('user_id: a user token reads only its own rows');
-  return undefined;
-}
