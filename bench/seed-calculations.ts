@@ -212,7 +212,9 @@ export async function seedCalculations(sql: postgres.Sql, opts: SeedOptions): Pr
     atomConn.release();
   }
   // What the atomic_properties row trigger would have counted.
-  await sql`update public.user_stats set atoms = atoms + ${atoms} where user_id = ${user}`;
+  await sql`
+    insert into public.user_stats_slots as s (user_id, slot, atoms) values (${user}, 0, ${atoms})
+    on conflict (user_id, slot) do update set atoms = s.atoms + excluded.atoms`;
   return { molecules: mols.length, calculations: opts.n, atoms, seconds: (performance.now() - started) / 1000 };
 }
 

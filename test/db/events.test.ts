@@ -43,8 +43,9 @@ describe('event logging', () => {
 
     expect(ids).toHaveLength(5000);
     // However many rows: one call of each statement-level trigger on calculations (events and
-    // counters), and one updated_at stamp on the one user_stats row those counters moved.
-    expect(calls).toEqual({ calculations_log_events: 1, calculations_count_user_stats: 1, set_updated_at: 1 });
+    // counters, which look up their counter slot once), and one updated_at stamp on the one
+    // user_stats_slots row those counters moved.
+    expect(calls).toEqual({ calculations_log_events: 1, calculations_count_user_stats: 1, user_stats_slot: 1, set_updated_at: 1 });
 
     const [events] = await adminSql()`
       select count(*)::int as n, count(distinct entity_id)::int as distinct_ids,

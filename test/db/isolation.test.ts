@@ -6,8 +6,8 @@ import { adminSql, asRole, type Role } from '../support/db.ts';
 import { newUser, type TestUser } from '../support/users.ts';
 import { fakeInchikey, errorOf } from '../support/sql-helpers.ts';
 
-const TABLES = ['molecules', 'calculations', 'atomic_properties', 'batch_jobs', 'batch_items', 'event_logs', 'user_stats'] as const;
-const VIEWS = ['database_stats', 'calculation_summary', 'batch_progress'] as const;
+const TABLES = ['molecules', 'calculations', 'atomic_properties', 'batch_jobs', 'batch_items', 'event_logs', 'user_stats_slots'] as const;
+const VIEWS = ['user_stats', 'database_stats', 'calculation_summary', 'batch_progress'] as const;
 
 interface Owned {
   moleculeId: string;
@@ -85,13 +85,17 @@ describe('row-level security', () => {
       expect(err.code, table).toBe('42501');
       expect(err.message, table).toMatch(/row-level security/);
     }
-    // event_logs and user_stats take no inserts from API roles at all.
-    for (const table of ['event_logs', 'user_stats']) {
+    // event_logs and the counters take no inserts from API roles at all.
+    for (const table of ['event_logs', 'user_stats_slots']) {
       const err = await errorOf(asRole('authenticated', alice.id, (tx) =>
         tx`insert into ${tx('public')}.${tx(table)} (user_id) values (${alice.id})`));
       expect(err.code, table).toBe('42501');
       expect(err.message, table).toMatch(/permission denied/);
     }
+    // The user_stats view (sums over the slots) cannot be written at all.
+    const viaView = await errorOf(asRole('authenticated', alice.id, (tx) =>
+      tx`insert into public.user_stats (user_id) values (${alice.id})`));
+    expect(viaView.message).toMatch(/cannot insert into view "user_stats"/);
   });
 
   it('a child row cannot point at another user\'s parent, even when it is owned by the writer', async () => {
@@ -150,7 +154,7 @@ describe('row-level security', () => {
       (tx: any) => tx`update public.atomic_properties set x_ang = 1 where calculation_id = ${alices.calculationId}`,
       (tx: any) => tx`update public.event_logs set payload = '{}' where user_id = ${alice.id}`,
       (tx: any) => tx`delete from public.event_logs where user_id = ${alice.id}`,
-      (tx: any) => tx`update public.user_stats set molecules = 0 where user_id = ${alice.id}`,
+      (tx: any) => tx`update public.user_stats_slots set molecules = 0 where user_id = ${alice.id}`,
       (tx: any) => tx`update public.batch_jobs set completed_items = 99 where id = ${alices.batchJobId}`,
     ]) {
       const denied = await errorOf(asRole('authenticated', alice.id, statement));

@@ -1,7 +1,8 @@
 // Stats views: database_stats (trigger-kept counters) agrees with a plain recount after inserts,
 // status and method changes, deletes and concurrent writers; calculation_summary and
 // batch_progress show what they promise.
-import { describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { describe, expect, inject, it } from 'vitest';
 import { adminSql, asRole } from '../support/db.ts';
 import { newUser } from '../support/users.ts';
 import { fakeInchikey } from '../support/sql-helpers.ts';
@@ -101,6 +102,38 @@ describe('database_stats', () => {
     expect(stats).toMatchObject({ molecules: 16, calculations_total: 400, atoms: 1200, calculations_gfn2_xtb: 200 });
   });
 
+  it('lets two sessions of one user write at once: neither waits on the other\'s counters', async () => {
+    const user = await newUser();
+    // Two sessions in different counter slots (backend pid modulo 16), as pooled connections are.
+    const sql = postgres(inject('stack').dbUrl, { max: 8, onnotice: () => {} });
+    try {
+      const reserved = await Promise.all(Array.from({ length: 8 }, () => sql.reserve()));
+      const pids = await Promise.all(reserved.map(async (c) => (await c`select pg_backend_pid() as pid`)[0].pid as number));
+      const first = 0;
+      const second = pids.findIndex((p) => p % 16 !== pids[first] % 16);
+      const [a, b] = [reserved[first], reserved[second]];
+      const claims = JSON.stringify({ role: 'authenticated', sub: user.id });
+      const insertMolecule = (c: postgres.ReservedSql) => c`
+        insert into public.molecules (canonical_smiles, inchikey, formula, input_smiles, n_atoms)
+        values ('O', ${fakeInchikey()}, 'H2O', 'O', 3)`;
+      for (const c of [a, b]) {
+        await c`begin`;
+        await c`select set_config('request.jwt.claims', ${claims}, true), set_config('role', 'authenticated', true)`;
+      }
+      // A holds its counter row until it commits; B's insert must not queue behind it.
+      await insertMolecule(a);
+      await b`set local lock_timeout = '2s'`;
+      await insertMolecule(b);
+      await b`commit`;
+      await a`commit`;
+      for (const c of reserved) c.release();
+      expect(await statsOf(user.id)).toEqual(await recount(user.id));
+      expect((await statsOf(user.id)).molecules).toBe(2);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  });
+
   it('lists a user who has only batches, with zero counts', async () => {
     const user = await newUser();
     await asRole('authenticated', user.id, (tx) => tx`insert into public.batch_jobs (name) values ('empty')`);
@@ -116,7 +149,7 @@ describe('database_stats', () => {
       return JSON.stringify(rows[0]['QUERY PLAN']);
     });
     const relations = new Set([...plan.matchAll(/"Relation Name":"(\w+)"/g)].map((m) => m[1]));
-    expect([...relations].sort()).toEqual(['batch_jobs', 'event_logs', 'user_stats']);
+    expect([...relations].sort()).toEqual(['batch_jobs', 'event_logs', 'user_stats_slots']);
   });
 });
 

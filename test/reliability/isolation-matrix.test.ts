@@ -176,7 +176,7 @@ describe('isolation matrix: every route × every caller', () => {
 });
 
 describe('direct SQL as authenticated with B\'s claims', () => {
-  const RELATIONS = [...TABLES, 'user_stats', 'database_stats', 'calculation_summary', 'batch_progress'] as const;
+  const RELATIONS = [...TABLES, 'user_stats_slots', 'user_stats', 'database_stats', 'calculation_summary', 'batch_progress'] as const;
 
   it.each(RELATIONS.map((r) => [r]))('%s holds none of A\'s rows for B', async (relation) => {
     await fixture(A);
