@@ -6,8 +6,8 @@ import type { Deps } from '../_shared/app.ts';
 import type { AuthEnv } from '../_shared/auth.ts';
 import { withCaller } from '../_shared/db.ts';
 import { notFound } from '../_shared/errors.ts';
-import { calculationColumns, fromCalculations } from './calculation-sql.ts';
 import { resolveOwner } from '../_shared/owner.ts';
+import { calculationColumns, fromCalculations } from './calculation-sql.ts';
 import { parseQuery, uuidParam } from './params.ts';
 
 export function getCalculation(deps: Deps) {

@@ -7,12 +7,12 @@ import { EXPORT_CONTENT_TYPES, ExportQuery, NEXT_CURSOR_HEADER } from '../../../
 import type { Deps } from '../_shared/app.ts';
 import type { AuthEnv } from '../_shared/auth.ts';
 import { badRequest } from '../_shared/errors.ts';
+import { resolveOwner } from '../_shared/owner.ts';
 import {
   cursorValueColumn, filterClause, fromCalculations, keysetClause, keysetFrom, orderClause, resolveFilters,
 } from './calculation-sql.ts';
 import { decodeCalculationCursor, encodeCursor } from './cursor.ts';
 import { EXPORT_FORMATS } from './export-formats.ts';
-import { resolveOwner } from '../_shared/owner.ts';
 import { parseQuery } from './params.ts';
 import { streamRows } from './row-stream.ts';
 

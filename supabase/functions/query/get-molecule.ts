@@ -7,9 +7,9 @@ import type { Deps } from '../_shared/app.ts';
 import type { AuthEnv } from '../_shared/auth.ts';
 import { withCaller } from '../_shared/db.ts';
 import { notFound } from '../_shared/errors.ts';
+import { resolveOwner } from '../_shared/owner.ts';
 import { calculationPage } from './list-calculations.ts';
 import { moleculeColumns } from './list-molecules.ts';
-import { resolveOwner } from '../_shared/owner.ts';
 import { parseQuery, uuidParam } from './params.ts';
 
 export function getMolecule(deps: Deps) {

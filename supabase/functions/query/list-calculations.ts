@@ -5,12 +5,12 @@ import { ListCalculationsQuery } from '../../../shared/contract/query.ts';
 import type { Deps } from '../_shared/app.ts';
 import type { AuthEnv } from '../_shared/auth.ts';
 import { withCaller, type Tx } from '../_shared/db.ts';
+import { resolveOwner } from '../_shared/owner.ts';
 import {
   calculationColumns, filterClause, fromCalculations, keysetClause, keysetFrom, orderClause, resolveFilters, SORT_COLUMNS,
   type Keyset, type ResolvedFilters,
 } from './calculation-sql.ts';
 import { decodeCalculationCursor, encodeCursor } from './cursor.ts';
-import { resolveOwner } from '../_shared/owner.ts';
 import { parseQuery } from './params.ts';
 
 /**

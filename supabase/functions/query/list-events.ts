@@ -5,9 +5,9 @@ import { ListEventsQuery, type EventRow, type Page } from '../../../shared/contr
 import type { Deps } from '../_shared/app.ts';
 import type { AuthEnv } from '../_shared/auth.ts';
 import { withCaller } from '../_shared/db.ts';
+import { resolveOwner } from '../_shared/owner.ts';
 import { iso, type Fragment } from './calculation-sql.ts';
 import { decodeEventCursor, encodeCursor } from './cursor.ts';
-import { resolveOwner } from '../_shared/owner.ts';
 import { parseQuery } from './params.ts';
 
 export function listEvents(deps: Deps) {

@@ -5,9 +5,9 @@ import { ListMoleculesQuery, type MoleculeRow, type Page } from '../../../shared
 import type { Deps } from '../_shared/app.ts';
 import type { AuthEnv } from '../_shared/auth.ts';
 import { withCaller, type Tx } from '../_shared/db.ts';
+import { resolveOwner } from '../_shared/owner.ts';
 import { iso, resolveSmiles, type Fragment } from './calculation-sql.ts';
 import { decodeMoleculeCursor, encodeCursor } from './cursor.ts';
-import { resolveOwner } from '../_shared/owner.ts';
 import { parseQuery } from './params.ts';
 
 export const moleculeColumns = (tx: Tx) => tx`
