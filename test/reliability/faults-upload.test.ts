@@ -7,13 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeJobs } from '../../bench/make-jobs.ts';
 import { startTestStack, type TestStack } from '../support/test-stack.ts';
 import { finished, readReport, reportedLines, runUpload, spawnUpload, type ReportLine } from '../upload/run-upload.ts';
 import { dataCounts, identities } from '../upload/stored-rows.ts';
-import { alive, killPostmaster, sleep } from './postmaster.ts';
+import { alive, killPostmaster } from './postmaster.ts';
 
 const JOBS = Number(process.env.FAULT_JOBS ?? 1000);
 

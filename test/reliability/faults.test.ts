@@ -4,7 +4,10 @@
 // lost, nothing is stored twice, clients see 503s or network errors but never a 500 or a hang, the
 // typed client's retries finish the job, and a failed transaction leaves no trace.
 // FAULT_CALCS (default 2,000; `npm run test:faults` uses 5,000) sets the calculations per scenario.
+// (d) the database restarting during an upload is in faults-upload.test.ts, (e) a runner killed
+// holding leases in runner-killed.test.ts.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QfClient, QfApiError } from '../../shared/client.ts';
@@ -13,7 +16,7 @@ import { nodeSupabase } from '../../scripts/lib/supabase.ts';
 import { mintToken } from '../../scripts/stack/keys.ts';
 import { calc } from '../support/payloads.ts';
 import { startTestStack, type TestStack } from '../support/test-stack.ts';
-import { alive, killPostmaster, sleep } from './postmaster.ts';
+import { alive, killPostmaster } from './postmaster.ts';
 
 const CALCS = Number(process.env.FAULT_CALCS ?? 2000);
 const CLIENTS = 4;

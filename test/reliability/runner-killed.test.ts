@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BATCH_LIMITS } from '../../shared/contract/batches.ts';
 import { createBatch } from '../../shared/client-batches.ts';
@@ -16,7 +17,6 @@ import { describeWithXtb, finished, itemLines, runRunner, smallItem, spawnRunner
 import { clientFor } from '../support/client.ts';
 import { adminSql } from '../support/db.ts';
 import { newUser } from '../support/users.ts';
-import { sleep } from './postmaster.ts';
 
 const HELD = 10;
 const LEASE_S = BATCH_LIMITS.leaseSeconds.min;
