@@ -69,6 +69,25 @@ describe('ingest', () => {
     expect(row).toEqual({ status: 'completed', error_message: null });
   });
 
+  it('tells a solvent from the gas phase: each is its own calculation, found again on rerun, updated in place', async () => {
+    const user = await newUser();
+    const client = clientFor(user.token);
+    const gas = calc({ seed: 11, status: 'running' });
+    const water = { ...calc({ seed: 11, status: 'running' }), solvent: 'water' };
+    const first = await client.ingest([gas, water]);
+    expect(first.map((r) => r.outcome)).toEqual(['created', 'created']);
+    expect(first[0].calculation_id).not.toBe(first[1].calculation_id);
+    // The same two in one request, each twice, and in the other order: found, never confused.
+    const rerun = await client.ingest([water, gas, water, gas]);
+    expect(rerun.map((r) => r.outcome)).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate']);
+    expect(rerun.map((r) => r.calculation_id)).toEqual([first[1], first[0], first[1], first[0]].map((r) => r.calculation_id));
+    // Completing the one in water moves that row only.
+    const [done] = await client.ingest([{ ...calc({ seed: 11 }), solvent: 'water' }]);
+    expect(done).toMatchObject({ outcome: 'updated', calculation_id: first[1].calculation_id });
+    const rows = await adminSql()`select solvent, status from public.calculations where user_id = ${user.id} order by solvent nulls first`;
+    expect(rows).toEqual([{ solvent: null, status: 'running' }, { solvent: 'water', status: 'completed' }]);
+  });
+
   it('stores per-atom values exactly as sent', async () => {
     const user = await newUser();
     const item = calc({ smiles: 'C', seed: 3, withGradient: true, energy: -4.17496221985 });
