@@ -5,15 +5,16 @@
 // The killed runner runs a stand-in for xtb that never finishes, so that the kill finds all 10
 // items in hand; what runs after it is the real program.
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BATCH_LIMITS } from '../../shared/contract/batches.ts';
 import { createBatch } from '../../shared/client-batches.ts';
 import { countersAndCounts, itemStates } from '../batches/batch-helpers.ts';
-import { describeWithXtb, finished, itemLines, runRunner, smallItem, spawnRunner, userEnv } from '../runner/helpers.ts';
+import {
+  describeWithXtb, finished, itemLines, runRunner, smallItem, spawnRunner, userEnv, waitFor, writeSleepingXtb,
+} from '../runner/helpers.ts';
 import { clientFor } from '../support/client.ts';
 import { adminSql } from '../support/db.ts';
 import { newUser } from '../support/users.ts';
@@ -39,14 +40,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function waitFor(check: () => Promise<boolean>, what: string, ms: number) {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 describeWithXtb('a runner killed while it holds leases', () => {
   it(`SIGKILL with ${HELD} leases held: after expiry another runner completes each item exactly once`, async () => {
     const user = await newUser();
@@ -57,8 +50,7 @@ describeWithXtb('a runner killed while it holds leases', () => {
     // Answers --version like xtb, then sleeps (with a child of its own) until it is killed.
     const fake = path.join(dir, 'xtb');
     await mkdir(path.join(dir, 'pids'));
-    await writeFile(fake, `#!/bin/sh\nif [ "$1" = "--version" ]; then echo "   * xtb version 6.5.1 (fake)"; exit 0; fi\nsleep 600 &\necho "$$ $!" > ${dir}/pids/$$\nwait\n`);
-    await chmod(fake, 0o755);
+    await writeSleepingXtb(fake, `${dir}/pids/$$`, 600);
 
     const doomed = spawnRunner(['--concurrency', String(HELD), '--lease', String(LEASE_S), '--xtb', fake, '--runner-id', 'doomed'], userEnv(user.token));
     const doomedRun = finished(doomed);

@@ -2,6 +2,7 @@
 // child process as users start it, direct xtb runs to compare against, and a few small molecules.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmod, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,4 +132,23 @@ export function directXtb(geometry: Geometry, flags: string[]): DirectRun {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Polls `check` every 50 ms until it holds; after `ms`, fails naming `what`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Writes a stand-in for xtb at `file`: it answers --version like xtb, and otherwise sleeps for
+ * `sleepS` seconds with a child of its own, after writing "<its pid> <the child's pid>" to
+ * `pidFile` (a shell word, so `$$` may name one file per run).
+ */
+export async function writeSleepingXtb(file: string, pidFile: string, sleepS: number): Promise<void> {
+  await writeFile(file, `#!/bin/sh\nif [ "$1" = "--version" ]; then echo "   * xtb version 6.5.1 (fake)"; exit 0; fi\nsleep ${sleepS} &\necho "$$ $!" > ${pidFile}\nwait\n`);
+  await chmod(file, 0o755);
 }

@@ -2,7 +2,7 @@
 // exits 0, and another runner finishes the rest (no attempt lost to an expired lease). A second
 // SIGTERM kills xtb at once (exit 130), the whole process group with it.
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
@@ -11,15 +11,9 @@ import { itemStates } from '../batches/batch-helpers.ts';
 import { clientFor } from '../support/client.ts';
 import { GEOMETRIES } from '../support/payloads.ts';
 import { newUser } from '../support/users.ts';
-import { describeWithXtb, finished, itemLines, runRunner, smallItem, spawnRunner, userEnv } from './helpers.ts';
-
-const waitFor = async (check: () => boolean | Promise<boolean>, what: string, ms = 60_000) => {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
+import {
+  describeWithXtb, finished, itemLines, runRunner, smallItem, spawnRunner, userEnv, waitFor, writeSleepingXtb,
+} from './helpers.ts';
 
 describeWithXtb('stopping a runner', () => {
   it('SIGTERM mid-batch: exits 0 after reporting its items; another runner finishes the rest', async () => {
@@ -59,8 +53,7 @@ describeWithXtb('stopping a runner', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'qf-runner-fake-xtb-'));
     const fake = path.join(dir, 'xtb');
     const pids = path.join(dir, 'pids');
-    await writeFile(fake, `#!/bin/sh\nif [ "$1" = "--version" ]; then echo "   * xtb version 6.5.1 (fake)"; exit 0; fi\nsleep 120 &\necho "$$ $!" > ${pids}\nwait\n`);
-    await chmod(fake, 0o755);
+    await writeSleepingXtb(fake, pids, 120);
 
     const child = spawnRunner(['--once', '--xtb', fake, '--runner-id', 'killed'], userEnv(user.token));
     const run = finished(child);
