@@ -12,7 +12,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeJobs } from '../../bench/make-jobs.ts';
 import { startTestStack, type TestStack } from '../support/test-stack.ts';
-import { finished, readReport, reportedLines, runUpload, spawnUpload, type ReportLine } from '../upload/run-upload.ts';
+import { finished, readReport, reportedLines, runUpload, serviceEnv, spawnUpload, type ReportLine } from '../upload/run-upload.ts';
 import { dataCounts, identities } from '../upload/stored-rows.ts';
 import { alive, killPostmaster } from './postmaster.ts';
 
@@ -40,8 +40,6 @@ async function newOwner(): Promise<string> {
   return id;
 }
 
-const serviceEnv = () => ({ SUPABASE_URL: stack.url, SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey });
-
 /** Per job: stored or not, and what kind of job it was. `created` and `duplicate` are one kind
  * here: a request committed just before the kill and retried after it is a duplicate the second time. */
 const settled = (lines: ReportLine[]) => Object.fromEntries(lines.map((l) => [
@@ -55,14 +53,14 @@ describe(`(d) the database restarts during an upload of ${JOBS} jobs`, () => {
     const clean = await newOwner();
     const faulted = await newOwner();
 
-    const cleanRun = await runUpload(['--jobs-root', jobs, '--user-id', clean, '--report', path.join(tree, 'clean.jsonl')], serviceEnv());
+    const cleanRun = await runUpload(['--jobs-root', jobs, '--user-id', clean, '--report', path.join(tree, 'clean.jsonl')], serviceEnv(stack));
     expect(cleanRun.code, cleanRun.stderr).toBe(0);
     const cleanReport = readReport(path.join(tree, 'clean.jsonl'));
     expect(cleanReport).toHaveLength(JOBS);
 
     const denoPid = stack.functions.pid();
     const report = path.join(tree, 'faulted.jsonl');
-    const child = spawnUpload(['--jobs-root', jobs, '--user-id', faulted, '--report', report], serviceEnv());
+    const child = spawnUpload(['--jobs-root', jobs, '--user-id', faulted, '--report', report], serviceEnv(stack));
     const run = finished(child);
     let exited = false;
     void run.then(() => { exited = true; });

@@ -44,10 +44,9 @@ export function finished(child: ChildProcess): Promise<UploadRun> {
 
 export const runUpload = (args: string[], env: Record<string, string> = {}) => finished(spawnUpload(args, env));
 
-/** Service-role settings for the test stack. */
-export function serviceEnv(): Record<string, string> {
-  const { url, serviceRoleKey } = inject('stack');
-  return { SUPABASE_URL: url, SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey };
+/** Service-role settings for a stack: the shared test stack unless another is given. */
+export function serviceEnv(stack: { url: string; serviceRoleKey: string } = inject('stack')): Record<string, string> {
+  return { SUPABASE_URL: stack.url, SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey };
 }
 
 export interface ReportLine {
