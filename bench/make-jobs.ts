@@ -1,5 +1,5 @@
 // Writes a tree of N synthetic Quantum Forge job directories by copying real fixture jobs
-// (../shared/fixtures/jobs) round-robin and perturbing each copy, so that no two jobs are duplicates:
+// (test/fixtures/jobs) round-robin and perturbing each copy, so that no two jobs are duplicates:
 //   - input.xyz: job i moves its coordinates by the base-99 digits of i+1, one digit per coordinate,
 //     in steps of 1e-6 Å (at most 9.8e-5 Å: below the parser's 1e-4 Å cross-checks, above the
 //     geometry hash's 1e-6 Å rounding), so every copy has its own identity;
@@ -13,10 +13,10 @@
 import { mkdir, opendir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { walkJobs } from '../shared/xtb/index.ts';
+import { FIXTURE_JOBS } from '../test/support/fixtures.ts';
 
-export const FIXTURE_JOBS = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'shared', 'fixtures', 'jobs');
 export const JOBS_PER_DIR = 1000;
 const STEP_A = 1e-6;
 const BASE = 99;

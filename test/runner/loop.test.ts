@@ -14,9 +14,8 @@ import { LeaseKeeper } from '../../scripts/runner/heartbeat.ts';
 import type { BatchesApi } from '../../scripts/runner/report.ts';
 import type { ItemRun, RunItemOptions } from '../../scripts/runner/run-item.ts';
 import { Tally, type ItemReport } from '../../scripts/runner/summary.ts';
-import { REPO } from './helpers.ts';
+import { FIXTURE_JOBS as FIXTURES } from '../support/fixtures.ts';
 
-const FIXTURES = path.resolve(REPO, '..', 'shared', 'fixtures', 'jobs');
 function fixture(job: string): JobFiles {
   const files: JobFiles = {};
   for (const name of ['metadata.json', 'input.xyz', 'xtb.out', 'charges', 'xtbout.json'] as const) {

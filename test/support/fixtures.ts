@@ -1,9 +1,10 @@
-// The real job sample in ../shared/fixtures/jobs, parsed with the shared parser.
+// The real job sample in test/fixtures/jobs, parsed with the shared parser.
 import path from 'node:path';
 import { parseJobFiles, readJobFiles, walkJobs, type ParsedJob } from '../../shared/xtb/index.ts';
 import { REPO_ROOT } from '../../scripts/stack/paths.ts';
 
-export const FIXTURE_JOBS = path.resolve(REPO_ROOT, '..', 'shared', 'fixtures', 'jobs');
+/** The real job sample (xtb 6.5.1 output), kept byte for byte in the repository. */
+export const FIXTURE_JOBS = path.join(REPO_ROOT, 'test', 'fixtures', 'jobs');
 
 export async function parsedFixtureJobs(): Promise<ParsedJob[]> {
   const jobs: ParsedJob[] = [];

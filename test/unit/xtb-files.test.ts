@@ -1,13 +1,11 @@
 // charges / gfnff_charges, Turbomole gradient and xtbout.json, on the real fixture files.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseCharges, parseGradient, parseXtbOutJson } from '../../shared/xtb/index.ts';
 import { bohrToAngstrom } from '../../shared/units.ts';
+import { FIXTURE_JOBS as FIXTURES } from '../support/fixtures.ts';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const FIXTURES = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'jobs');
 const read = (p: string) => readFileSync(path.join(FIXTURES, p), 'utf8');
 const dosify = (t: string) => '\uFEFF' + t.replace(/\n/g, '\r\n');
 

@@ -2,15 +2,13 @@
 // column of shared/tools/fixtures.csv), values equal to xtb's native files, and the damage cases.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IngestCalculation } from '../../shared/contract/ingest.ts';
 import {
   geometrySha256, newWalkCounts, parseJobFiles, parseXtbRun, readJobFiles, walkJobs, type JobFiles, type JobOutcome, type ParsedJob,
 } from '../../shared/xtb/index.ts';
+import { FIXTURE_JOBS as FIXTURES } from '../support/fixtures.ts';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const FIXTURES = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'jobs');
 
 interface Expected {
   path: string;

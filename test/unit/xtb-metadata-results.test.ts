@@ -1,12 +1,10 @@
 // metadata.json (schema 2 and legacy 1) and results.json (schema 2, legacy 1, truncated, NaN), on the real fixture files.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseMetadata, parseResultsJson } from '../../shared/xtb/index.ts';
+import { FIXTURE_JOBS as FIXTURES } from '../support/fixtures.ts';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const FIXTURES = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'jobs');
 const read = (p: string) => readFileSync(path.join(FIXTURES, p), 'utf8');
 const dosify = (t: string) => '\uFEFF' + t.replace(/\n/g, '\r\n');
 

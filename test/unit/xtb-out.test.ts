@@ -1,12 +1,10 @@
 // xtb.out: results, termination, xtb's error stack and runtime crashes, on real GFN2/GFN1/GFN-FF/opt/solvent/failed logs.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseProgramCall, parseXtbOut, xtbErrorMessage, xtbFinished } from '../../shared/xtb/index.ts';
+import { FIXTURE_JOBS as FIXTURES } from '../support/fixtures.ts';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const FIXTURES = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'jobs');
 const log = (job: string) => parseXtbOut(readFileSync(path.join(FIXTURES, job, 'xtb.out'), 'utf8'));
 
 describe('xtb.out', () => {

@@ -1,14 +1,12 @@
 // Text clean-up, XYZ parsing and the canonical geometry hash, on the real fixture files.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   canonicalGeometryText, formulaOf, geometrySha256, normalizeText, parseJsonLenient, parseReal, parseXtbOptComment, parseXyz, textLines,
 } from '../../shared/xtb/index.ts';
+import { FIXTURE_JOBS as FIXTURES } from '../support/fixtures.ts';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const FIXTURES = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'jobs');
 const read = (p: string) => readFileSync(path.join(FIXTURES, p), 'utf8');
 const dosify = (t: string) => '\uFEFF' + t.replace(/\n/g, '\r\n');
 

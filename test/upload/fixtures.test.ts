@@ -1,4 +1,4 @@
-// The fixture sample (../shared/fixtures/jobs, real xtb 6.5.1 output with every documented kind of
+// The fixture sample (test/fixtures/jobs, real xtb 6.5.1 output with every documented kind of
 // damage) uploaded through the CLI into the real stack: the exact outcome of every job, stored
 // values equal to xtb's native files within 1e-8, one molecule for OCC/CCO, the rerun a duplicate;
 // then a second run, as the token's user, that finds everything stored and writes nothing.

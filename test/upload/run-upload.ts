@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
-export const FIXTURES = path.resolve(REPO, '..', 'shared', 'fixtures', 'jobs');
+export { FIXTURE_JOBS as FIXTURES } from '../support/fixtures.ts';
 
 export interface UploadRun {
   code: number | null;
