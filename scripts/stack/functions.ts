@@ -1,6 +1,7 @@
 // Serves the edge functions with Deno (npm `deno`) at http://HOST:PORT/functions/v1/<name>.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { repoPath } from './paths.ts';
+import { describePortInUse, portInUse } from './port-owner.ts';
 
 export interface RunningFunctions {
   url: string;
@@ -36,6 +37,9 @@ export async function startFunctions(opts: FunctionsOptions): Promise<RunningFun
   const base = `http://127.0.0.1:${opts.port}`;
   const log = opts.log ?? (() => {});
   let child: ChildProcess;
+
+  // Another server on the port would answer the readiness probe below and pass for this one.
+  if (await portInUse(opts.port)) throw new Error(await describePortInUse(opts.port, 'the functions'));
 
   const launch = async () => {
     child = spawn(DENO_BIN, [
