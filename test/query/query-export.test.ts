@@ -5,7 +5,6 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { seedCalculations } from '../../bench/seed-calculations.ts';
@@ -14,12 +13,12 @@ import { CSV_COLUMNS } from '../../shared/contract/query.ts';
 import { gradientToForceEvA, hartreeToEv, auDipoleToEAngstrom } from '../../shared/units.ts';
 import { parseJobFiles, readJobFiles, walkJobs } from '../../shared/xtb/index.ts';
 import { clientFor } from '../support/client.ts';
+import { FIXTURE_JOBS as FIXTURES } from '../support/fixtures.ts';
 import { adminSql } from '../support/db.ts';
 import { newUser, type TestUser } from '../support/users.ts';
 import { item } from './query-helpers.ts';
 
 const run = promisify(execFile);
-const FIXTURES = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)), 'shared', 'fixtures', 'jobs');
 const PYTHON = '/usr/bin/python3';
 
 let user: TestUser;

@@ -9,16 +9,18 @@ export default class ClosingLineReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     for (const module of testModules) {
-      let tests = 0;
+      let failedInModule = false;
       for (const test of module.children.allTests()) {
-        tests += 1;
         const state = test.result().state;
         if (state === 'passed') passed += 1;
-        else if (state === 'failed') failed += 1;
-        else skipped += 1;
+        else if (state === 'failed') {
+          failed += 1;
+          failedInModule = true;
+        } else skipped += 1;
       }
-      // A file that failed to load has no tests to count, but it is a failure all the same.
-      if (tests === 0 && module.state() === 'failed') failed += 1;
+      // A file that failed to load, or whose beforeAll failed (its tests then count as skipped),
+      // has no failed test to count, but it is a failure all the same.
+      if (module.state() === 'failed' && !failedInModule) failed += 1;
     }
     failed += unhandledErrors.length;
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
