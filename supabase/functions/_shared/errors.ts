@@ -15,6 +15,7 @@ export const ErrorCode = {
   unsupportedMediaType: 'unsupported_media_type',
   unprocessable: 'unprocessable_entity',
   unavailable: 'database_unavailable',
+  authUnavailable: 'auth_unavailable',
   internal: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
