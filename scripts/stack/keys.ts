@@ -1,5 +1,8 @@
 // Tokens signed the way the stack verifies them (HS256 with the project's JWT secret), with the
-// claims a Supabase access token carries. Used by `npm start`, `npm run token` and the tests.
+// claims Supabase puts in them: a user token has `aud: authenticated` and the Auth issuer
+// `<SUPABASE_URL>/auth/v1` (here that of `npm start`'s default port, as in the Supabase CLI); the
+// anon and service-role keys are legacy API keys, issued by "supabase". The local functions are
+// told this issuer (AUTH_ISSUER) by the stack. Used by `npm start`, `npm run token` and the tests.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 
@@ -16,6 +19,11 @@ export interface MintOptions {
 
 const TEN_YEARS = 10 * 365 * 24 * 3600;
 
+/** The Auth issuer of the local stack's user tokens. */
+export const LOCAL_AUTH_ISSUER = 'http://127.0.0.1:54321/auth/v1';
+/** The issuer of legacy anon and service-role keys. */
+export const API_KEY_ISSUER = 'supabase';
+
 export async function mintToken(opts: MintOptions): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const ttl = opts.ttlSeconds ?? (opts.role === 'authenticated' ? 3600 : TEN_YEARS);
@@ -31,7 +39,7 @@ export async function mintToken(opts: MintOptions): Promise<string> {
   }
   const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setIssuer(opts.issuer ?? 'supabase-local')
+    .setIssuer(opts.issuer ?? (opts.role === 'authenticated' ? LOCAL_AUTH_ISSUER : API_KEY_ISSUER))
     .setIssuedAt(now)
     .setExpirationTime(now + ttl);
   if (opts.sub) jwt.setSubject(opts.sub);

@@ -3,7 +3,7 @@
 import { startPostgres, type RunningPostgres } from './postgres.ts';
 import { applyBootstrap, pushMigrations } from './migrate.ts';
 import { startFunctions, type RunningFunctions } from './functions.ts';
-import { mintToken } from './keys.ts';
+import { LOCAL_AUTH_ISSUER, mintToken } from './keys.ts';
 
 export interface StackOptions {
   /** An existing Postgres to use instead of the embedded one. */
@@ -42,7 +42,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     log('migrations', await pushMigrations(dbUrl));
     const functions = await startFunctions({
       port: opts.functionsPort,
-      env: { SUPABASE_DB_URL: dbUrl, SUPABASE_JWT_SECRET: opts.jwtSecret, ...opts.functionsEnv },
+      env: { SUPABASE_DB_URL: dbUrl, SUPABASE_JWT_SECRET: opts.jwtSecret, AUTH_ISSUER: LOCAL_AUTH_ISSUER, ...opts.functionsEnv },
       log: (l) => log('functions', l),
     });
     const stack: Stack = {

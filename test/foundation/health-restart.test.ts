@@ -11,9 +11,9 @@ afterAll(async () => {
   await stack?.destroy();
 });
 
-async function health() {
+async function health(key = stack.serviceRoleKey) {
   const started = Date.now();
-  const res = await fetch(`${stack.url}/functions/v1/health`, { headers: { authorization: `Bearer ${stack.anonKey}` } });
+  const res = await fetch(`${stack.url}/functions/v1/health`, { headers: { authorization: `Bearer ${key}` } });
   return { status: res.status, body: await res.json(), ms: Date.now() - started };
 }
 
@@ -28,6 +28,11 @@ describe('health across a database restart', () => {
     expect(down.ms).toBeLessThan(3000);
     expect(down.body.status).toBe('unavailable');
     expect(down.body.database.reachable).toBe(false);
+    expect(down.body.database.error).toBeTypeOf('string');
+    // The anon key hears that it is down, not why.
+    const anonDown = await health(stack.anonKey);
+    expect(anonDown.status).toBe(503);
+    expect(anonDown.body).toEqual({ status: 'unavailable' });
 
     await stack.postgres!.restart();
     let up = await health();

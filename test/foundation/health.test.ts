@@ -1,8 +1,10 @@
-// health over real HTTP on the shared stack: 200 with the migration version, JSON errors elsewhere.
-import { describe, expect, it } from 'vitest';
+// health over real HTTP on the shared stack: the service role gets the database facts (versions,
+// tables), the anon key and users only up or down; JSON errors elsewhere.
+import { describe, expect, inject, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { call } from '../support/http.ts';
 import { repoPath } from '../../scripts/stack/paths.ts';
+import { newUser } from '../support/users.ts';
 
 const latestMigration = readdirSync(repoPath('supabase/migrations'))
   .filter((f) => f.endsWith('.sql'))
@@ -11,8 +13,8 @@ const latestMigration = readdirSync(repoPath('supabase/migrations'))
   .at(-1) ?? null;
 
 describe('health', () => {
-  it('answers 200 to the anon key with the database facts', async () => {
-    const res = await call('health');
+  it('answers 200 to the service role with the database facts', async () => {
+    const res = await call('health', { token: inject('stack').serviceRoleKey });
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('ok');
     expect(res.body.database.reachable).toBe(true);
@@ -20,6 +22,15 @@ describe('health', () => {
     expect(res.body.database.latency_ms).toBeGreaterThan(0);
     expect(res.body.database.migration_version).toBe(latestMigration);
     expect(res.body.database.all_tables_present).toBe(latestMigration !== null);
+  });
+
+  it('tells the anon key and a user up or down, and nothing more', async () => {
+    for (const token of [inject('stack').anonKey, (await newUser()).token]) {
+      const res = await call('health', { token });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ status: 'ok' });
+      expect(JSON.stringify(res.body)).not.toMatch(/17\.|version|database|error/);
+    }
   });
 
   it('refuses a request without a token with a JSON 401', async () => {

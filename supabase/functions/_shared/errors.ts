@@ -15,6 +15,7 @@ export const ErrorCode = {
   unsupportedMediaType: 'unsupported_media_type',
   unprocessable: 'unprocessable_entity',
   unavailable: 'database_unavailable',
+  authUnavailable: 'auth_unavailable',
   internal: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -87,21 +88,85 @@ export function toErrorResponse(err: unknown): Response {
   return jsonError(500, ErrorCode.internal, 'internal error');
 }
 
-/**
- * Postgres errors that a client's data caused and the validation could not foresee (a user id
- * that does not exist, a check constraint): 422 naming the constraint. Everything else stays 500.
- */
+// Postgres errors that a client's data caused and the validation could not foresee. The client
+// gets a message written here, naming the field where the error tells us which; the database's own
+// text (values, types, internals) goes to the log only.
+
+/** What a check rule named `<table>_<column>_<rule>` demands, by its last word(s). */
+const RULES: [suffix: string, issue: string][] = [
+  ['no_nulls', 'must not contain nulls'],
+  ['nonnegative', 'must not be negative'],
+  ['positive', 'must be positive'],
+  ['finite', 'must be a finite number'],
+  ['range', 'is out of range'],
+  ['length', 'is too long or empty'],
+  ['format', 'is not in the expected format'],
+  ['valid', 'is not an accepted value'],
+  ['object', 'must be a JSON object'],
+  ['array', 'must be a JSON array'],
+  ['whitelist', 'holds an option that is not allowed'],
+  ['transition', 'this status change is not allowed'],
+];
+
+/** `calculations_total_energy_eh_finite` on `calculations` → field `total_energy_eh`, rule `finite`. */
+function ruleOf(table: string, constraint: string): { field?: string; issue: string } {
+  const rest = table && constraint.startsWith(`${table}_`) ? constraint.slice(table.length + 1) : constraint;
+  if (rest === 'completed_has_energy') return { field: 'total_energy_eh', issue: 'a completed calculation needs a total energy' };
+  for (const [suffix, issue] of RULES) {
+    if (rest === suffix) return { issue };
+    if (rest.endsWith(`_${suffix}`)) return { field: rest.slice(0, -suffix.length - 1), issue };
+  }
+  return { issue: 'breaks a rule of the stored data' };
+}
+
+/** Data exceptions (class 22) in our words. */
+const DATA_EXCEPTIONS: Record<string, string> = {
+  '22P02': 'is not in the form its type needs',
+  '22001': 'is too long',
+  '22003': 'is out of range',
+  '22007': 'is not a valid date or time',
+  '22008': 'is not a valid date or time',
+  '22023': 'is not an accepted value',
+  '2201B': 'is not a valid pattern',
+  '22P05': 'holds a character that cannot be stored',
+};
+
+interface PgError {
+  code: string;
+  message?: string;
+  constraint_name?: string;
+  table_name?: string;
+  column_name?: string;
+}
+
 function postgresClientError(err: unknown): ApiError | undefined {
-  const e = err as { code?: string; constraint_name?: string; message?: string; column_name?: string };
+  const e = err as PgError;
   if (typeof e?.code !== 'string' || !/^(23|22)/.test(e.code)) return undefined;
+  console.error('database refused the request:', JSON.stringify({
+    code: e.code, constraint: e.constraint_name, table: e.table_name, column: e.column_name, message: e.message,
+  }));
   const constraint = e.constraint_name ?? '';
-  if (e.code === '23503' && /user_id/.test(constraint)) {
-    return unprocessable('user_id: no such user', [{ path: 'user_id', issue: 'no such user' }]);
+  const table = e.table_name ?? '';
+  const refused = (field: string | undefined, issue: string) =>
+    unprocessable(field ? `${field}: ${issue}` : `refused by the database: a value ${issue}`, [{ path: field ?? 'request', issue }]);
+  switch (e.code) {
+    case '23503': {
+      if (/user_id/.test(constraint)) return refused('user_id', 'no such user');
+      // `<table>_<thing>_fkey` names what is referred to: calculations_molecule_fkey → molecule_id.
+      const thing = table && constraint.startsWith(`${table}_`) && constraint.endsWith('_fkey')
+        ? constraint.slice(table.length + 1, -'_fkey'.length)
+        : undefined;
+      return refused(thing ? `${thing}_id` : e.column_name, 'refers to a row that does not exist or is not yours');
+    }
+    case '23505':
+      return conflict('conflicts with a stored row');
+    case '23502':
+      return refused(e.column_name, 'must not be null');
+    case '23514': {
+      const rule = ruleOf(table, constraint);
+      return refused(e.column_name ?? rule.field, rule.issue);
+    }
+    default:
+      return refused(e.column_name, DATA_EXCEPTIONS[e.code] ?? (e.code.startsWith('22') ? 'was refused' : 'breaks a rule of the stored data'));
   }
-  if (e.code === '23503' || e.code === '23514' || e.code === '23502' || e.code.startsWith('22')) {
-    const path = e.column_name ?? constraint ?? 'body';
-    return unprocessable(`refused by the database (${constraint || e.code}): ${e.message}`, [{ path, issue: e.message ?? '' }]);
-  }
-  if (e.code === '23505') return conflict(`conflicts with a stored row (${constraint})`);
-  return undefined;
 }

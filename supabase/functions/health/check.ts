@@ -1,5 +1,6 @@
 // The health check: is the database reachable, how fast, which migration is applied, and do the
 // tables exist. Bounded by a short timeout so a dead database answers 503 instead of hanging.
+// The full report is for the service role; `publicHealth` is what anyone else may see.
 import type { Sql } from '../_shared/db.ts';
 
 export const EXPECTED_TABLES = [
@@ -17,6 +18,11 @@ export interface Health {
     all_tables_present: boolean;
     error?: string;
   };
+}
+
+/** Up or down, and nothing else. */
+export function publicHealth(health: Health): Pick<Health, 'status'> {
+  return { status: health.status };
 }
 
 export async function checkHealth(sql: Sql, timeoutMs = 2500): Promise<Health> {
@@ -51,6 +57,7 @@ export async function checkHealth(sql: Sql, timeoutMs = 2500): Promise<Health> {
       },
     };
   } catch (err) {
+    console.error('health: database check failed:', (err as Error).message);
     return {
       status: 'unavailable',
       database: {

@@ -6,7 +6,8 @@
 //   extxyz  see below;
 //   ndjson  one object per line, atoms as arrays (elements, positions_ang, charges_e,
 //           gradient_eh_bohr), values in the stored units;
-//   csv     one row per calculation, CSV_COLUMNS, RFC 4180 quoting.
+//   csv     one row per calculation, CSV_COLUMNS, RFC 4180 quoting; text that would start a
+//           spreadsheet formula gets a leading ' (csvField).
 import type postgres from 'postgres';
 import { CSV_COLUMNS, type ExportFormat } from '../../../shared/contract/query.ts';
 import { BOHR_ANGSTROM, HARTREE_EV, HARTREE_PER_BOHR_EV_PER_ANGSTROM } from '../../../shared/units.ts';
@@ -151,10 +152,24 @@ const ndjson: ExportFormatSql = {
   extension: 'ndjson',
 };
 
-/** RFC 4180: quote a field holding a comma, a quote or a line break. */
-function csvField(v: unknown): string {
+// A text cell starting with one of these is run as a formula by spreadsheets (CSV injection).
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * One cell. Text (strings, and tags joined with `;`) that a spreadsheet would read as a formula
+ * gets a leading `'`, as OWASP advises; numbers come from the database as numbers and are written
+ * as they are, so -40.1 stays a number. Then RFC 4180: quote a cell holding a comma, a quote or a
+ * line break.
+ */
+export function csvField(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = Array.isArray(v) ? v.join(';') : String(v);
+  let s: string;
+  if (typeof v === 'string' || Array.isArray(v)) {
+    s = Array.isArray(v) ? v.join(';') : v;
+    if (FORMULA_START.test(s)) s = `'${s}`;
+  } else {
+    s = String(v);
+  }
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
