@@ -386,6 +386,7 @@ grant select, insert, update, delete on table public.molecules to authenticated,
 
 create table public.user_stats_slots (
   user_id                uuid not null,
+  slot                   smallint default 0 not null,
   molecules              bigint default 0 not null,
   calculations_pending   bigint default 0 not null,
   calculations_running   bigint default 0 not null,
@@ -398,14 +399,13 @@ create table public.user_stats_slots (
   atoms                  bigint default 0 not null,
   created_at             timestamp with time zone default now() not null,
   updated_at             timestamp with time zone default now() not null,
-  slot                   smallint default 0 not null,
   constraint user_stats_slots_calculations_consistent CHECK ((calculations_pending + calculations_running + calculations_completed + calculations_failed) = (calculations_gfn2_xtb + calculations_gfn1_xtb + calculations_gfn0_xtb + calculations_gfn_ff)),
   constraint user_stats_slots_pkey PRIMARY KEY (user_id, slot),
   constraint user_stats_slots_slot_range CHECK (slot >= 0 AND slot <= 15)
 );
 comment on table public.user_stats_slots is 'Per-user counters (molecules, calculations by status and by method, atoms) in up to 16 slots per user, kept by statement-level triggers; a user''s figures are the sums over the slots (public.user_stats).';
-comment on column public.user_stats_slots.atoms is 'Rows of atomic_properties.';
 comment on column public.user_stats_slots.slot is 'The writing session''s slot (public.user_stats_slot()); spreads one user''s concurrent writers over several rows.';
+comment on column public.user_stats_slots.atoms is 'Rows of atomic_properties.';
 alter table public.user_stats_slots enable row level security;
 CREATE TRIGGER user_stats_slots_set_updated_at BEFORE UPDATE ON public.user_stats_slots FOR EACH ROW WHEN (old.* IS DISTINCT FROM new.*) EXECUTE FUNCTION public.set_updated_at();
 create policy user_stats_slots_select_own on public.user_stats_slots as permissive for select to authenticated
@@ -1868,7 +1868,7 @@ begin
       on a.user_id = m.user_id;
 end;
 $function$;
-comment on function public.refresh_user_stats() is 'Rebuilds user_stats from molecules, calculations and atomic_properties under share locks. Owner only (repair).';
+comment on function public.refresh_user_stats() is 'Rebuilds user_stats_slots from molecules, calculations and atomic_properties under share locks: every user''s figures into slot 0, the other slots emptied. Owner only (repair).';
 
 CREATE OR REPLACE FUNCTION public.retry_batch(p_batch_id uuid, p_all_users boolean DEFAULT false)
  RETURNS TABLE(outcome text, retried_items integer)
