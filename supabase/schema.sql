@@ -100,9 +100,12 @@ create table public.batch_items (
   user_id          uuid default auth.uid() not null,
   batch_job_id     uuid not null,
   molecule_id      uuid not null,
+  name             text,
   input_geometry   jsonb,
   charge           integer default 0 not null,
   multiplicity     integer default 1 not null,
+  priority         integer default 0 not null,
+  seq              bigint generated always as identity,
   status           text default 'pending'::text not null,
   attempts         integer default 0 not null,
   claimed_by       text,
@@ -113,9 +116,6 @@ create table public.batch_items (
   completed_at     timestamp with time zone,
   created_at       timestamp with time zone default now() not null,
   updated_at       timestamp with time zone default now() not null,
-  name             text,
-  priority         integer default 0 not null,
-  seq              bigint generated always as identity,
   constraint batch_items_attempt_history_array CHECK (jsonb_typeof(attempt_history) = 'array'::text),
   constraint batch_items_attempts_nonnegative CHECK (attempts >= 0),
   constraint batch_items_batch_job_fkey FOREIGN KEY (user_id, batch_job_id) REFERENCES public.batch_jobs(user_id, id) ON DELETE CASCADE,
@@ -131,13 +131,13 @@ create table public.batch_items (
   constraint batch_items_user_id_id_key UNIQUE (user_id, id)
 );
 comment on table public.batch_items is 'One molecule of a batch to compute. Changes here keep batch_jobs'' counters and status (statement-level triggers).';
+comment on column public.batch_items.name is 'The item''s label as given when the batch was created.';
 comment on column public.batch_items.input_geometry is 'Optional input geometry: [{"element": "C", "xyz": [x, y, z]}, ...] with coordinates in Å; null means generate one.';
+comment on column public.batch_items.priority is 'The batch''s priority when the item was created; higher is claimed first.';
+comment on column public.batch_items.seq is 'Creation order (identity): the claim''s "oldest first" and the cursor of item pages.';
 comment on column public.batch_items.status is 'pending: waiting to be claimed (again). claimed: a runner holds it until lease_expires_at. completed: its calculation completed. failed: failed on its last allowed attempt. cancelled: its batch was cancelled.';
 comment on column public.batch_items.attempt_history is 'One object per attempt: {"runner", "started_at", "ended_at", "outcome", "error"}.';
 comment on column public.batch_items.completed_at is 'When the item became completed or failed (set by trigger); drives batch_progress.items_per_minute.';
-comment on column public.batch_items.name is 'The item''s label as given when the batch was created.';
-comment on column public.batch_items.priority is 'The batch''s priority when the item was created; higher is claimed first.';
-comment on column public.batch_items.seq is 'Creation order (identity): the claim''s "oldest first" and the cursor of item pages.';
 alter table public.batch_items enable row level security;
 CREATE INDEX batch_items_claim_order_idx ON public.batch_items USING btree (((- priority)), seq) WHERE (status = ANY (ARRAY['pending'::text, 'claimed'::text]));
 CREATE INDEX batch_items_user_id_batch_job_id_completed_at_idx ON public.batch_items USING btree (user_id, batch_job_id, completed_at);
@@ -169,6 +169,7 @@ create table public.batch_jobs (
   method          text default 'GFN2-xTB'::text not null,
   task            text default 'sp'::text not null,
   solvent         text,
+  xtb_args        text[] default '{}'::text[] not null,
   max_attempts    integer default 3 not null,
   priority        integer default 0 not null,
   total_items     integer default 0 not null,
@@ -179,11 +180,10 @@ create table public.batch_jobs (
   cancelled_items integer default 0 not null,
   started_at      timestamp with time zone,
   completed_at    timestamp with time zone,
+  tags            text[] default '{}'::text[] not null,
   metadata        jsonb default '{}'::jsonb not null,
   created_at      timestamp with time zone default now() not null,
   updated_at      timestamp with time zone default now() not null,
-  xtb_args        text[] default '{}'::text[] not null,
-  tags            text[] default '{}'::text[] not null,
   constraint batch_jobs_item_counts_nonnegative CHECK (pending_items >= 0 AND claimed_items >= 0 AND completed_items >= 0 AND failed_items >= 0 AND cancelled_items >= 0),
   constraint batch_jobs_item_counts_sum CHECK (total_items = (pending_items + claimed_items + completed_items + failed_items + cancelled_items)),
   constraint batch_jobs_max_attempts_range CHECK (max_attempts >= 1 AND max_attempts <= 100),
@@ -202,11 +202,11 @@ create table public.batch_jobs (
 comment on table public.batch_jobs is 'A named set of molecules to compute. Item counters and status are kept by triggers on batch_items.';
 comment on column public.batch_jobs.status is 'pending: no item claimed yet. running: at least one item claimed or finished, some still pending or claimed. completed: no pending or claimed items left and none failed. failed: no pending or claimed items left and at least one failed past its attempts. cancelled: set by the owner; stops the remaining items. Only cancelled may be set directly; the others follow the items.';
 comment on column public.batch_jobs.method is 'Default method for the items'' calculations.';
+comment on column public.batch_jobs.xtb_args is 'Extra xtb options as argv words, e.g. {--iterations,1}; only --iterations, --cycles, --acc and --etemp.';
 comment on column public.batch_jobs.max_attempts is 'How many times an item may be claimed before it fails for good.';
 comment on column public.batch_jobs.priority is 'Higher is claimed first.';
 comment on column public.batch_jobs.started_at is 'When the batch became running (first claim).';
 comment on column public.batch_jobs.completed_at is 'When the batch became completed, failed or cancelled.';
-comment on column public.batch_jobs.xtb_args is 'Extra xtb options as argv words, e.g. {--iterations,1}; only --iterations, --cycles, --acc and --etemp.';
 comment on column public.batch_jobs.tags is 'Free labels of the batch.';
 alter table public.batch_jobs enable row level security;
 CREATE TRIGGER batch_jobs_cancel_items_after_update AFTER UPDATE ON public.batch_jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_jobs_cancel_items();
@@ -224,8 +224,8 @@ create policy batch_jobs_update_own on public.batch_jobs as permissive for updat
   using ((user_id = ( SELECT auth.uid() AS uid)))
   with check ((user_id = ( SELECT auth.uid() AS uid)));
 grant select, delete on table public.batch_jobs to authenticated, service_role;
-grant insert (id, user_id, name, method, task, solvent, max_attempts, priority, metadata, xtb_args, tags) on table public.batch_jobs to authenticated, service_role;
-grant update (name, status, method, task, solvent, max_attempts, priority, metadata, tags) on table public.batch_jobs to authenticated, service_role;
+grant insert (id, user_id, name, method, task, solvent, xtb_args, max_attempts, priority, tags, metadata) on table public.batch_jobs to authenticated, service_role;
+grant update (name, status, method, task, solvent, max_attempts, priority, tags, metadata) on table public.batch_jobs to authenticated, service_role;
 
 create table public.calculations (
   id                    uuid default gen_random_uuid() not null,

@@ -74,9 +74,9 @@ create policy atomic_properties_delete_own on public.atomic_properties
 -- batch_jobs (counters, status timestamps and created/updated_at are kept by triggers)
 -- ---------------------------------------------------------------------------------------------
 grant select, delete on table public.batch_jobs to authenticated, service_role;
-grant insert (id, user_id, name, method, task, solvent, max_attempts, priority, metadata)
+grant insert (id, user_id, name, method, task, solvent, xtb_args, max_attempts, priority, tags, metadata)
   on table public.batch_jobs to authenticated, service_role;
-grant update (name, status, method, task, solvent, max_attempts, priority, metadata)
+grant update (name, status, method, task, solvent, max_attempts, priority, tags, metadata)
   on table public.batch_jobs to authenticated, service_role;
 
 create policy batch_jobs_select_own on public.batch_jobs
