@@ -16,7 +16,7 @@ create extension if not exists pgcrypto with schema extensions;
 -- Schemas
 -- ---------------------------------------------------------------------------------------------
 
--- public (exists in every database)
+-- public (exists in every database; its grants belong to the platform)
 
 -- ---------------------------------------------------------------------------------------------
 -- Types

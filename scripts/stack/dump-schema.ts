@@ -1,7 +1,8 @@
 // The schema as one normalised text (`supabase/schema.sql`), read from the catalogs of a migrated
 // database. pg_dump would do, but none of version 17 installs here (the embedded server ships
 // without it, and Debian's pg_dump 15 refuses a 17 server), so the definitions come from the
-// server's own pg_get_*def functions, the same ones pg_dump uses.
+// server's own pg_get_functiondef, pg_get_viewdef, pg_get_constraintdef, pg_get_indexdef and
+// pg_get_triggerdef; policies, grants and comments from the catalogs.
 //
 // Normalised: objects sorted by name (per table: constraints, indexes, triggers, policies), every
 // name schema-qualified (the dump runs with an empty search_path), and nothing that differs
@@ -32,41 +33,35 @@ interface Grant { grantee: string; privilege: string; grantable: boolean; column
 
 /**
  * `grant …;` lines: one per set of privileges (in a fixed order), naming every grantee that holds
- * exactly that set; column grants one per privilege and column list.
+ * exactly that set; then column grants, one per privilege and column list (columns as declared).
  */
 function grantLines(kind: string, qname: string, grants: Grant[]): string[] {
-  const order = (p: string) => PRIVILEGE_ORDER.indexOf(p);
-  const suffix = (grantable: boolean) => (grantable ? ' with grant option' : '');
-  const groups = new Map<string, Set<string>>(); // "privileges on …" -> grantees
-  const add = (what: string, grantee: string) => groups.set(what, (groups.get(what) ?? new Set()).add(grantee));
-
-  const objectPrivileges = new Map<string, string[]>(); // grantee+grantable -> privileges
-  const columnLists = new Map<string, string[]>(); // grantee+privilege+grantable -> columns
-  for (const g of [...grants].sort((a, b) => (a.attnum ?? 0) - (b.attnum ?? 0))) {
-    const map = g.column === null ? objectPrivileges : columnLists;
-    const key = g.column === null ? `${g.grantee}\u0000${g.grantable}` : `${g.grantee}\u0000${g.privilege}\u0000${g.grantable}`;
-    map.set(key, [...(map.get(key) ?? []), g.column ?? g.privilege]);
-  }
-  for (const [key, privileges] of objectPrivileges) {
-    const [grantee, grantable] = key.split('\u0000');
-    const list = [...privileges].sort((a, b) => order(a) - order(b)).join(', ').toLowerCase();
-    add(`${list} on ${kind} ${qname}\u0000${suffix(grantable === 'true')}`, grantee);
-  }
-  for (const [key, columns] of columnLists) {
-    const [grantee, privilege, grantable] = key.split('\u0000');
-    add(`${privilege.toLowerCase()} (${columns.join(', ')}) on ${kind} ${qname}\u0000${suffix(grantable === 'true')}`, grantee);
-  }
-  return [...groups.entries()]
-    .map(([what, grantees]) => {
-      const [privileges, tail] = what.split('\u0000');
-      return `grant ${privileges} to ${[...grantees].sort().join(', ')}${tail};`;
-    })
-    .sort((a, b) => {
-      // Object grants before column grants, then by text.
-      const ca = a.includes(' (') ? 1 : 0;
-      const cb = b.includes(' (') ? 1 : 0;
-      return ca - cb || (a < b ? -1 : a > b ? 1 : 0);
-    });
+  const rank = (p: string) => PRIVILEGE_ORDER.indexOf(p);
+  /** Groups `rows` per grantee and `key`, renders each group's privileges, then merges grantees. */
+  const render = (rows: Grant[], key: (g: Grant) => string, privileges: (group: Grant[]) => string): string[] => {
+    const groups = new Map<string, Grant[]>();
+    for (const g of rows) {
+      const k = `${g.grantee}\u0000${key(g)}\u0000${g.grantable}`;
+      groups.set(k, [...(groups.get(k) ?? []), g]);
+    }
+    const grantees = new Map<string, string[]>(); // "privileges\u0000grantable" -> grantees
+    for (const group of groups.values()) {
+      const k = `${privileges(group)}\u0000${group[0].grantable}`;
+      grantees.set(k, [...(grantees.get(k) ?? []), group[0].grantee]);
+    }
+    return [...grantees.entries()]
+      .map(([k, names]) => {
+        const [what, grantable] = k.split('\u0000');
+        return `grant ${what} on ${kind} ${qname} to ${names.sort().join(', ')}${grantable === 'true' ? ' with grant option' : ''};`;
+      })
+      .sort();
+  };
+  return [
+    ...render(grants.filter((g) => g.column === null), () => '',
+      (group) => group.map((g) => g.privilege).sort((a, b) => rank(a) - rank(b)).join(', ').toLowerCase()),
+    ...render(grants.filter((g) => g.column !== null).sort((a, b) => a.attnum! - b.attnum!), (g) => g.privilege,
+      (group) => `${group[0].privilege.toLowerCase()} (${group.map((g) => g.column).join(', ')})`),
+  ];
 }
 
 function commentLine(target: string, comment: string | null | undefined): string[] {
@@ -134,12 +129,13 @@ async function dumpInTransaction(sql: Sql): Promise<string> {
      order by n.nspname`;
   out.push('', section('Schemas'), '');
   for (const s of schemaRows) {
-    if (s.nspname !== 'public') out.push(`create schema ${quoteIdent(s.nspname)};`);
-    else out.push('-- public (exists in every database)');
-    if (s.nspname !== 'public') out.push(...commentLine(`schema ${quoteIdent(s.nspname)}`, s.comment));
-    if (s.nspname !== 'public') {
-      out.push(...grantLines('schema', quoteIdent(s.nspname), await aclGrants(sql, 'pg_namespace', s.oid, 'n')));
+    if (s.nspname === 'public') {
+      out.push('-- public (exists in every database; its grants belong to the platform)');
+      continue;
     }
+    out.push(`create schema ${quoteIdent(s.nspname)};`);
+    out.push(...commentLine(`schema ${quoteIdent(s.nspname)}`, s.comment));
+    out.push(...grantLines('schema', quoteIdent(s.nspname), await aclGrants(sql, 'pg_namespace', s.oid, 'n')));
   }
   const defaultAcls = await sql<{ line: string }[]>`
     select format('-- default privileges of role %I%s on %s: %s', r.rolname,
