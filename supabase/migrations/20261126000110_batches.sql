@@ -6,6 +6,19 @@
 --   batch_items  one molecule to compute; claimed by a runner under a lease, retried up to the
 --                batch's max_attempts, linked to the calculation it produced.
 --
+-- What the queue needs beyond that:
+--   batch_jobs.xtb_args      extra xtb options the runner appends, from a whitelist
+--                            (--iterations N, --cycles N, --acc X, --etemp T); the API checks the
+--                            values, the constraint keeps anything else out of the table.
+--   batch_jobs.tags          free labels, as on molecules and calculations.
+--   batch_items.name         the item's label as given at creation (the molecule keeps its own).
+--   batch_items.priority     the batch's priority, copied at creation: the claim orders by it
+--                            without joining batch_jobs row by row.
+--   batch_items.seq          creation order across all items (identity); ties within a request
+--                            follow the order the items were sent in. Also the cursor of item pages.
+--   so that "highest priority first, then oldest" is one ordered index scan for the claim
+--   (migration batch_claim).
+--
 -- Also adds calculations.batch_item_id's foreign key, now that batch_items exists. As in
 -- migration molecules_calculations, children reference parents by (user_id, parent_id), RLS is
 -- enabled and the API roles' privileges are revoked here.
@@ -21,6 +34,7 @@ create table public.batch_jobs (
   method          text        not null default 'GFN2-xTB',
   task            text        not null default 'sp',
   solvent         text,
+  xtb_args        text[]      not null default '{}',
   max_attempts    integer     not null default 3,
   priority        integer     not null default 0,
   total_items     integer     not null default 0,
@@ -31,6 +45,7 @@ create table public.batch_jobs (
   cancelled_items integer     not null default 0,
   started_at      timestamptz,
   completed_at    timestamptz,
+  tags            text[]      not null default '{}',
   metadata        jsonb       not null default '{}',
   created_at      timestamptz not null default now(),
   updated_at      timestamptz not null default now(),
@@ -45,12 +60,19 @@ create table public.batch_jobs (
   constraint batch_jobs_method_valid check (method in ('GFN2-xTB', 'GFN1-xTB', 'GFN0-xTB', 'GFN-FF')),
   constraint batch_jobs_task_valid check (task in ('sp', 'grad', 'opt')),
   constraint batch_jobs_solvent_format check (solvent ~ '^[a-z0-9][a-z0-9_,-]{0,63}$'),
+  constraint batch_jobs_xtb_args_whitelist check (
+    array_position(xtb_args, null) is null
+    and position(' ' in array_to_string(xtb_args, '')) = 0
+    and (cardinality(xtb_args) = 0
+         or array_to_string(xtb_args, ' ') ~
+              '^(--(iterations|cycles) [0-9]{1,6}|--(acc|etemp) [0-9.][0-9.eE+-]{0,23})( --(iterations|cycles) [0-9]{1,6}| --(acc|etemp) [0-9.][0-9.eE+-]{0,23})*$')),
   constraint batch_jobs_max_attempts_range check (max_attempts between 1 and 100),
   constraint batch_jobs_item_counts_nonnegative
     check (pending_items >= 0 and claimed_items >= 0 and completed_items >= 0
            and failed_items >= 0 and cancelled_items >= 0),
   constraint batch_jobs_item_counts_sum
     check (total_items = pending_items + claimed_items + completed_items + failed_items + cancelled_items),
+  constraint batch_jobs_tags_no_nulls check (array_position(tags, null) is null),
   constraint batch_jobs_metadata_object check (jsonb_typeof(metadata) = 'object')
 );
 
@@ -62,10 +84,13 @@ comment on column public.batch_jobs.status is
   'one failed past its attempts. cancelled: set by the owner; stops the remaining items. Only cancelled may be set '
   'directly; the others follow the items.';
 comment on column public.batch_jobs.method is 'Default method for the items'' calculations.';
+comment on column public.batch_jobs.xtb_args is
+  'Extra xtb options as argv words, e.g. {--iterations,1}; only --iterations, --cycles, --acc and --etemp.';
 comment on column public.batch_jobs.max_attempts is 'How many times an item may be claimed before it fails for good.';
 comment on column public.batch_jobs.priority is 'Higher is claimed first.';
 comment on column public.batch_jobs.started_at is 'When the batch became running (first claim).';
 comment on column public.batch_jobs.completed_at is 'When the batch became completed, failed or cancelled.';
+comment on column public.batch_jobs.tags is 'Free labels of the batch.';
 
 create trigger batch_jobs_set_updated_at
   before update on public.batch_jobs
@@ -83,9 +108,12 @@ create table public.batch_items (
   user_id          uuid        not null default auth.uid(),
   batch_job_id     uuid        not null,
   molecule_id      uuid        not null,
+  name             text,
   input_geometry   jsonb,
   charge           integer     not null default 0,
   multiplicity     integer     not null default 1,
+  priority         integer     not null default 0,
+  seq              bigint      generated always as identity,
   status           text        not null default 'pending',
   attempts         integer     not null default 0,
   claimed_by       text,
@@ -108,7 +136,9 @@ create table public.batch_items (
     references public.calculations (user_id, id) on delete set null (calculation_id),
   constraint batch_items_status_valid
     check (status in ('pending', 'claimed', 'completed', 'failed', 'cancelled')),
+  constraint batch_items_name_length check (char_length(name) <= 500),
   constraint batch_items_multiplicity_positive check (multiplicity >= 1),
+  constraint batch_items_priority_range check (priority between -1000000 and 1000000),
   constraint batch_items_attempts_nonnegative check (attempts >= 0),
   constraint batch_items_claim_has_lease
     check (status <> 'claimed' or (claimed_by is not null and lease_expires_at is not null)),
@@ -118,6 +148,9 @@ create table public.batch_items (
 
 comment on table public.batch_items is
   'One molecule of a batch to compute. Changes here keep batch_jobs'' counters and status (statement-level triggers).';
+comment on column public.batch_items.name is 'The item''s label as given when the batch was created.';
+comment on column public.batch_items.priority is 'The batch''s priority when the item was created; higher is claimed first.';
+comment on column public.batch_items.seq is 'Creation order (identity): the claim''s "oldest first" and the cursor of item pages.';
 comment on column public.batch_items.status is
   'pending: waiting to be claimed (again). claimed: a runner holds it until lease_expires_at. completed: its '
   'calculation completed. failed: failed on its last allowed attempt. cancelled: its batch was cancelled.';
@@ -136,8 +169,25 @@ create index batch_items_user_id_molecule_id_idx on public.batch_items (user_id,
 -- Foreign key (user_id, calculation_id): deleting a calculation finds the item that points at it.
 create index batch_items_user_id_calculation_id_idx on public.batch_items (user_id, calculation_id)
   where calculation_id is not null;
--- The claim index belongs with the claim query (migration batch_queue_columns orders claims by
--- priority and creation sequence), so none is guessed here.
+
+-- The claim of a user's runner: the user's waiting or claimed items in claim order. Claimed items
+-- stay in the index so that an expired lease is found in its place; live ones are few (runners ×
+-- limit) and skipped cheaply.
+create index batch_items_user_id_claim_order_idx
+  on public.batch_items (user_id, priority desc, seq)
+  where status in ('pending', 'claimed');
+
+-- The claim of a service-role runner with all_users: the same order across users, spelled
+-- (-priority, seq) so that only that claim can use it. Were it (priority desc, seq), the planner
+-- would also walk it for a single user's claim (its LIMIT estimate assumes the user's rows are
+-- spread evenly) and filter out every other user's backlog on each claim.
+create index batch_items_claim_order_idx
+  on public.batch_items ((-priority), seq)
+  where status in ('pending', 'claimed');
+
+-- Pages of a batch's items (GET /batches/:id), in creation order.
+create index batch_items_user_id_batch_job_id_seq_idx
+  on public.batch_items (user_id, batch_job_id, seq);
 
 create function public.batch_items_stamp_completed_at()
   returns trigger

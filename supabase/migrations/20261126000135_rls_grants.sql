@@ -12,7 +12,7 @@
 --
 -- What nobody gets through the API:
 --   * event_logs: insert, update, delete (triggers and public.log_performance_metric write it);
---   * user_stats: insert, update, delete (triggers keep it);
+--   * user_stats_slots: insert, update, delete (triggers keep it);
 --   * atomic_properties: update (written once with its calculation);
 --   * batch_jobs: the *_items counters and timestamps (triggers keep them); the status column is
 --     updatable, but only to `cancelled` (trigger batch_jobs_status_transition).
@@ -74,9 +74,9 @@ create policy atomic_properties_delete_own on public.atomic_properties
 -- batch_jobs (counters, status timestamps and created/updated_at are kept by triggers)
 -- ---------------------------------------------------------------------------------------------
 grant select, delete on table public.batch_jobs to authenticated, service_role;
-grant insert (id, user_id, name, method, task, solvent, max_attempts, priority, metadata)
+grant insert (id, user_id, name, method, task, solvent, xtb_args, max_attempts, priority, tags, metadata)
   on table public.batch_jobs to authenticated, service_role;
-grant update (name, status, method, task, solvent, max_attempts, priority, metadata)
+grant update (name, status, method, task, solvent, max_attempts, priority, tags, metadata)
   on table public.batch_jobs to authenticated, service_role;
 
 create policy batch_jobs_select_own on public.batch_jobs
@@ -122,10 +122,11 @@ create policy event_logs_select_own on public.event_logs
   using (user_id = (select auth.uid()));
 
 -- ---------------------------------------------------------------------------------------------
--- user_stats (read-only for API roles)
+-- user_stats_slots and its view user_stats (read-only for API roles; the view is security
+-- invoker, so this policy limits it too)
 -- ---------------------------------------------------------------------------------------------
-grant select on table public.user_stats to authenticated, service_role;
+grant select on table public.user_stats_slots, public.user_stats to authenticated, service_role;
 
-create policy user_stats_select_own on public.user_stats
+create policy user_stats_slots_select_own on public.user_stats_slots
   for select to authenticated
   using (user_id = (select auth.uid()));

@@ -3,8 +3,9 @@
 --
 --   database_stats       per user: molecules, calculations by status and by method, atoms,
 --                        batches by status, events in the last 24 hours. Reads the trigger-kept
---                        user_stats row (O(1) per user), the user's few batch_jobs, and an index
---                        range of event_logs (user_id, created_at).
+--                        counters through the user_stats view (at most 16 slot rows per user),
+--                        the user's few batch_jobs, and an index range of event_logs
+--                        (user_id, created_at).
 --   calculation_summary  a calculation with its molecule's SMILES, InChIKey, formula and name.
 --   batch_progress       per batch: the trigger-kept counters, percent done, items finished per
 --                        minute over the last 10 minutes, and the ETA at that rate.

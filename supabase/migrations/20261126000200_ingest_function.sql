@@ -11,6 +11,13 @@
 -- Each statement below is separate on purpose: under READ COMMITTED, a statement sees rows that
 -- concurrent transactions committed while this one waited on a unique index, so the look-ups
 -- after each `on conflict do nothing` find the winner's row instead of missing it.
+--
+-- Look-ups of stored rows are index probes: the stored row of each item that was not created is
+-- found once, right after the insert (step 3), by comparing the solvent with `=` or `is null` in
+-- two branches, each a unique probe of calculations_identity_key; the later steps join by id.
+-- (A join with `k.solvent is not distinct from i.solvent` cannot use an index: each look-up then
+-- walked every calculation of the same molecule, method and task, so a conformer sweep of one
+-- molecule got slower with every geometry stored.)
 
 -- One ingest item as the function receives it (a jsonb array of these): the molecule's identity
 -- computed by the caller with RDKit, then the calculation's columns.
@@ -22,7 +29,7 @@ create type public.ingest_item as (
   tags text[], metadata jsonb, error_message text, started_at timestamptz, completed_at timestamptz
 );
 
-create or replace function public.ingest_calculations(
+create function public.ingest_calculations(
   p_calculations jsonb,
   p_atom_calc int[],
   p_atom_index int[],
@@ -49,6 +56,8 @@ declare
   v_created_id uuid[];
   v_updated_idx int[];
   v_updated_id uuid[];
+  v_found_idx int[];
+  v_found_id uuid[];
 begin
   if v_user is null then
     raise exception 'ingest_calculations needs a user (auth.uid() is null)' using errcode = '28000';
@@ -95,37 +104,50 @@ begin
      and f.solvent is not distinct from i.solvent and f.charge = i.charge
      and f.multiplicity = i.multiplicity and f.geometry_sha256 = i.geometry_sha256;
 
-  -- 3. Existing rows that this request moves forward: running/pending → completed/failed, and a
+  -- 3. The stored row of every item not created above (already there, or repeated within this
+  --    request), found through calculations_identity_key. Solvent is compared with `=` or as
+  --    null in two branches, because `is not distinct from` cannot use an index: with it, the
+  --    look-up read every calculation of the molecule, method and task.
+  select coalesce(array_agg(i.idx order by i.idx), '{}'), coalesce(array_agg(x.id order by i.idx), '{}')
+    into v_found_idx, v_found_id
+    from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as i
+    join public.molecules m on m.user_id = v_user and m.inchikey = i.inchikey
+   cross join lateral (
+     select k.id
+       from public.calculations k
+      where k.user_id = v_user and k.molecule_id = m.id and k.method = i.method and k.task = i.task
+        and k.solvent = i.solvent and k.charge = i.charge and k.multiplicity = i.multiplicity
+        and k.geometry_sha256 = i.geometry_sha256
+     union all
+     select k.id
+       from public.calculations k
+      where i.solvent is null
+        and k.user_id = v_user and k.molecule_id = m.id and k.method = i.method and k.task = i.task
+        and k.solvent is null and k.charge = i.charge and k.multiplicity = i.multiplicity
+        and k.geometry_sha256 = i.geometry_sha256
+   ) x
+   where i.idx <> all (v_created_idx);
+
+  -- 4. Existing rows that this request moves forward: running/pending → completed/failed, and a
   --    completed result for a failed one. A failed row first goes back to pending, the only
   --    backward step the status rules allow (a retry), so the transition stays on the record.
-  with input as (
-    select c.*, m.id as mol_id
-      from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
-      join public.molecules m on m.user_id = v_user and m.inchikey = c.inchikey
-     where c.idx <> all (v_created_idx)
-  )
   update public.calculations k
      set status = 'pending'
-    from input i
-   where k.user_id = v_user and k.molecule_id = i.mol_id and k.method = i.method and k.task = i.task
-     and k.solvent is not distinct from i.solvent and k.charge = i.charge
-     and k.multiplicity = i.multiplicity and k.geometry_sha256 = i.geometry_sha256
+    from unnest(v_found_idx, v_found_id) as e(idx, id)
+    join jsonb_populate_recordset(null::public.ingest_item, p_calculations) as i on i.idx = e.idx
+   where k.id = e.id and k.user_id = v_user
      and k.status = 'failed' and i.status = 'completed';
 
   with input as (
-    select c.*, m.id as mol_id
+    select c.*
       from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
-      join public.molecules m on m.user_id = v_user and m.inchikey = c.inchikey
-     where c.idx <> all (v_created_idx)
   ),
   -- One update per row even if the request repeats the identity: the first such item wins.
   movers as (
     select distinct on (k.id) k.id, i.*
-      from input i
-      join public.calculations k
-        on k.user_id = v_user and k.molecule_id = i.mol_id and k.method = i.method and k.task = i.task
-       and k.solvent is not distinct from i.solvent and k.charge = i.charge
-       and k.multiplicity = i.multiplicity and k.geometry_sha256 = i.geometry_sha256
+      from unnest(v_found_idx, v_found_id) as e(idx, id)
+      join input i on i.idx = e.idx
+      join public.calculations k on k.id = e.id and k.user_id = v_user
      where k.status in ('pending', 'running') and i.status in ('completed', 'failed')
      order by k.id, i.idx
   ),
@@ -155,7 +177,7 @@ begin
     into v_updated_idx, v_updated_id
     from updated u join movers m on m.id = u.id;
 
-  -- 4. Atoms of the rows written above, in one set-based statement. An updated row's atoms are
+  -- 5. Atoms of the rows written above, in one set-based statement. An updated row's atoms are
   --    replaced: a running registration has none, and a superseded failure's are stale.
   delete from public.atomic_properties a where a.calculation_id = any (v_updated_id);
 
@@ -169,12 +191,12 @@ begin
            as a(calc_idx, atom_index, element, atomic_number, x, y, z, q, gx, gy, gz)
       on a.calc_idx = w.idx;
 
-  -- 5. One row per input item, in input order.
+  -- 6. One row per input item, in input order.
   return query
-  with input as (
-    select c.idx, m.id as mol_id, c.method, c.task, c.solvent, c.charge, c.multiplicity, c.geometry_sha256
-      from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
-      join public.molecules m on m.user_id = v_user and m.inchikey = c.inchikey
+  with written as (
+    select w.idx, w.id from unnest(v_created_idx, v_created_id) as w(idx, id)
+    union all
+    select e.idx, e.id from unnest(v_found_idx, v_found_id) as e(idx, id)
   ),
   atom_counts as (
     select a.calc_idx, count(*)::int as n from unnest(p_atom_calc) as a(calc_idx) group by a.calc_idx
@@ -183,14 +205,12 @@ begin
          case when i.idx = any (v_created_idx) then 'created'
               when i.idx = any (v_updated_idx) then 'updated'
               else 'duplicate' end,
-         k.id,
-         i.mol_id,
+         w.id,
+         m.id,
          case when i.idx = any (v_created_idx) or i.idx = any (v_updated_idx) then coalesce(n.n, 0) else 0 end
-    from input i
-    join public.calculations k
-      on k.user_id = v_user and k.molecule_id = i.mol_id and k.method = i.method and k.task = i.task
-     and k.solvent is not distinct from i.solvent and k.charge = i.charge
-     and k.multiplicity = i.multiplicity and k.geometry_sha256 = i.geometry_sha256
+    from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as i
+    join public.molecules m on m.user_id = v_user and m.inchikey = i.inchikey
+    join written w on w.idx = i.idx
     left join atom_counts n on n.calc_idx = i.idx
    order by i.idx;
 end

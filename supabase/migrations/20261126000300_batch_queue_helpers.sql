@@ -1,0 +1,95 @@
+-- The batch queue's multi-row work is one SQL function per step, so that each step is atomic and
+-- one round trip, in one migration per step of an item's life: batch_create, batch_claim,
+-- batch_heartbeat, batch_complete, batch_fail, batch_cancel_retry. The `batches` edge function
+-- calls them. This migration holds what they share: the rules below, and two helpers.
+--
+--   public.batch_caller(all_users)   the user whose items a step may touch, or null for all users.
+--   public.batch_item_close_attempt  attempt_history with its open attempt closed.
+--
+-- Who runs them: every function is `security invoker`, so row-level security and the table
+-- grants apply exactly as to the caller's own statements.
+--   * A user (or the service-role key acting for one) runs as `authenticated`: RLS limits every
+--     statement to that user's rows, and each function also filters on auth.uid() explicitly.
+--   * The service-role key may work across users only by passing p_all_users => true. Then the
+--     transaction runs as `service_role`, which bypasses RLS; public.batch_caller() refuses
+--     p_all_users for any role that does not bypass RLS, so a user can never widen its reach.
+--
+-- Leases: a claimed item belongs to `claimed_by` until `lease_expires_at`. No cron is needed: the
+-- claim query treats an expired claimed item as pending, closes its open attempt as
+-- `lease_expired` in attempt_history, and claims it again (or fails it, when the attempt was its
+-- last). Until someone claims it again, its runner may still heartbeat, complete or fail it.
+--
+-- attempt_history holds one object per attempt:
+--   {"attempt": n, "runner": "...", "started_at": ..., "ended_at": ..., "outcome": "...", "error": ...}
+-- appended at claim time with outcome `claimed` and closed by the step that ends the attempt.
+--
+-- Lock order, as in the counter triggers (migration batch_counters): items first, then their
+-- batch row (taken by the counter trigger when an item's status changes). Cancel and retry lock
+-- the items they will touch before the batch row for the same reason.
+
+create function public.batch_caller(p_all_users boolean)
+  returns uuid
+  language plpgsql
+  stable
+  security invoker
+  set search_path = ''
+as $$
+declare
+  v_user uuid := (select auth.uid());
+begin
+  if p_all_users then
+    if not coalesce((select r.rolbypassrls from pg_catalog.pg_roles r where r.rolname = current_user), false) then
+      raise exception 'all_users is only for the service_role key; % may work only on its own rows', current_user
+        using errcode = 'insufficient_privilege';
+    end if;
+    return null;
+  end if;
+  if v_user is null then
+    raise exception 'no user: a user token works on its own rows, the service-role key must act for a user or pass all_users'
+      using errcode = 'invalid_authorization_specification';
+  end if;
+  return v_user;
+end;
+$$;
+
+comment on function public.batch_caller(boolean) is
+  'The user whose items a batch function may touch (auth.uid()), or null for all users, which only a role that '
+  'bypasses RLS (service_role) may ask for.';
+
+create function public.batch_item_close_attempt(
+  p_history  jsonb,
+  p_runner   text,
+  p_outcome  text,
+  p_error    text,
+  p_ended_at timestamptz
+)
+  returns jsonb
+  language sql
+  immutable
+  set search_path = ''
+as $$
+  -- Closes the open attempt (or one closed as `cancelled` by this runner, which a late result
+  -- supersedes); without one, records a closed attempt of its own.
+  select case
+    when jsonb_array_length(p_history) > 0
+         and ((p_history -> -1 ->> 'ended_at') is null
+              or (p_history -> -1 ->> 'outcome' = 'cancelled' and p_history -> -1 ->> 'runner' = p_runner))
+      then jsonb_set(p_history, '{-1}', (p_history -> -1) || jsonb_build_object(
+             'ended_at', p_ended_at, 'outcome', p_outcome, 'error', p_error))
+    else p_history || jsonb_build_array(jsonb_build_object(
+           'attempt', null, 'runner', p_runner, 'started_at', null, 'ended_at', p_ended_at,
+           'outcome', p_outcome, 'error', p_error))
+  end
+$$;
+
+comment on function public.batch_item_close_attempt(jsonb, text, text, text, timestamptz) is
+  'attempt_history with its open attempt closed with the given outcome and error.';
+
+revoke execute on function
+  public.batch_caller(boolean),
+  public.batch_item_close_attempt(jsonb, text, text, text, timestamptz)
+  from public, anon;
+grant execute on function
+  public.batch_caller(boolean),
+  public.batch_item_close_attempt(jsonb, text, text, text, timestamptz)
+  to authenticated, service_role;

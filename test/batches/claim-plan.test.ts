@@ -1,0 +1,82 @@
+// The claim's plan, read from inside claim_batch_items with auto_explain: a user's claim walks
+// batch_items_user_id_claim_order_idx, an all-users claim walks batch_items_claim_order_idx, and
+// both keep doing so on every call: the session asks for generic plans (plan_cache_mode =
+// force_generic_plan, what PostgreSQL may choose by itself after five calls), and the function's
+// own setting must overrule it. Everything happens in one transaction that is rolled back: the items, the ANALYZE
+// and the claims are never seen by other tests.
+import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { newUser } from '../support/users.ts';
+
+const ITEMS_PER_USER = 2_000;
+const CALLS = 8;
+const USER_INDEX = /Index Scan using batch_items_user_id_claim_order_idx on batch_items i\b/;
+const ALL_USERS_INDEX = /Index Scan using batch_items_claim_order_idx on batch_items i\b/;
+
+const notices: string[] = [];
+const sql = postgres(inject('stack').dbUrl, { max: 1, onnotice: (n) => notices.push(String(n.message)) });
+afterAll(() => sql.end());
+
+class Rollback extends Error {}
+
+/** As `role` with `sub`'s claims inside `tx` (the way the functions run a request). */
+async function actAs(tx: postgres.TransactionSql, role: string, sub?: string): Promise<void> {
+  const claims = JSON.stringify(sub ? { role, sub } : { role });
+  await tx`select set_config('request.jwt.claims', ${claims}, true), set_config('role', ${role}, true)`;
+}
+
+/** A batch of `n` pending items of one molecule for `userId`, created with create_batch. */
+async function createBatch(tx: postgres.TransactionSql, userId: string, n: number): Promise<void> {
+  await actAs(tx, 'authenticated', userId);
+  const molecules = [{ inchikey: 'XLYOFNOQVPJJNP-UHFFFAOYSA-N', canonical_smiles: 'O', formula: 'H2O', name: 'water', input_smiles: 'O', n_atoms: 3 }];
+  const items = Array.from({ length: n }, (_, idx) => ({ idx, inchikey: molecules[0].inchikey, charge: 0, multiplicity: 1 }));
+  await tx`select * from public.create_batch(${tx.json({ name: `plan ${userId.slice(0, 8)}`, method: 'GFN2-xTB', task: 'sp', max_attempts: 3, priority: 0 })}, ${tx.json(molecules)}, ${tx.json(items)})`;
+  await tx`reset role`;
+}
+
+/** The plans of the claim statement over `CALLS` calls in one session, one mode. */
+async function claimPlans(tx: postgres.TransactionSql, mode: 'user' | 'all_users', userId: string): Promise<string[]> {
+  notices.length = 0;
+  if (mode === 'user') await actAs(tx, 'authenticated', userId);
+  else await actAs(tx, 'service_role');
+  for (let call = 0; call < CALLS; call += 1) {
+    const rows = await tx`select item_id from public.claim_batch_items(${`plan-${randomUUID()}`}, 5, 60, null, null, ${mode === 'all_users'})`;
+    expect(rows.length).toBe(5);
+  }
+  await tx`reset role`;
+  return notices.filter((n) => n.includes('Query Text:') && n.includes('with candidate as'));
+}
+
+describe('claim_batch_items plan', () => {
+  it('walks the user index for a user and the all-users index for all users, on every call', async () => {
+    const busy = await newUser();
+    const quiet = await newUser();
+    let plans: { user: string[]; allUsers: string[] } | undefined;
+    await sql.begin(async (tx) => {
+      await createBatch(tx, busy.id, ITEMS_PER_USER);
+      await createBatch(tx, quiet.id, ITEMS_PER_USER);
+      await tx`analyze public.batch_items, public.batch_jobs`;
+      await tx`load 'auto_explain'`;
+      await tx`select set_config('auto_explain.log_min_duration', '0', true),
+                      set_config('auto_explain.log_nested_statements', 'on', true),
+                      set_config('auto_explain.log_level', 'notice', true),
+                      set_config('plan_cache_mode', 'force_generic_plan', true)`;
+      plans = { user: await claimPlans(tx, 'user', quiet.id), allUsers: await claimPlans(tx, 'all_users', busy.id) };
+      throw new Rollback();
+    }).catch((err) => {
+      if (!(err instanceof Rollback)) throw err;
+    });
+
+    expect(plans!.user).toHaveLength(CALLS);
+    expect(plans!.allUsers).toHaveLength(CALLS);
+    for (const plan of plans!.user) {
+      expect(plan).toMatch(USER_INDEX);
+      expect(plan).not.toMatch(ALL_USERS_INDEX);
+    }
+    for (const plan of plans!.allUsers) {
+      expect(plan).toMatch(ALL_USERS_INDEX);
+      expect(plan).not.toMatch(USER_INDEX);
+    }
+  }, 120_000);
+});
