@@ -1,4 +1,7 @@
-// The environment a function reads, gathered in one object so tests can inject their own.
+// The environment a function reads, gathered in one object so tests can inject their own. The
+// ingest limits default to the contract's, which clients read too.
+import { INGEST_DEFAULT_MAX_BYTES, INGEST_DEFAULT_MAX_ITEMS } from '../../../shared/contract/ingest.ts';
+
 export interface FunctionEnv {
   /** Postgres connection string (injected by the platform on hosted projects). */
   dbUrl?: string;
@@ -33,7 +36,7 @@ export function readEnv(get: (name: string) => string | undefined): FunctionEnv 
     supabaseUrl: read('SUPABASE_URL'),
     poolMax: positiveInt('DB_POOL_MAX', 5),
     statementTimeoutMs: positiveInt('DB_STATEMENT_TIMEOUT_MS', 20_000),
-    ingestMaxBytes: positiveInt('INGEST_MAX_BYTES', 25 * 1024 * 1024),
-    ingestMaxItems: positiveInt('INGEST_MAX_ITEMS', 1000),
+    ingestMaxBytes: positiveInt('INGEST_MAX_BYTES', INGEST_DEFAULT_MAX_BYTES),
+    ingestMaxItems: positiveInt('INGEST_MAX_ITEMS', INGEST_DEFAULT_MAX_ITEMS),
   };
 }
