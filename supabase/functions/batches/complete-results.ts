@@ -10,10 +10,10 @@ import type { CompleteManyResponse, ItemStatus } from '../../../shared/contract/
 import type { ErrorDetail } from '../../../shared/contract/common.ts';
 import type { MoleculeCache } from '../../../shared/chem/molecule.ts';
 import type { Claims } from '../_shared/auth.ts';
-import type { Tx } from '../_shared/db.ts';
+import type { Owner } from '../_shared/caller.ts';
+import { effectiveClaims, switchCaller, type Tx } from '../_shared/db.ts';
 import { isRejected, prepareItem, type PreparedItem } from '../_shared/prepare-calculation.ts';
 import { storeItems } from '../_shared/store-calculations.ts';
-import { continueAsOwner, type Scope } from './scope.ts';
 
 export type EntryOutcome = CompleteManyResponse['results'][number];
 
@@ -142,7 +142,7 @@ async function completeForOneUser(tx: Tx, runnerId: string, entries: ResultEntry
  * user, under row-level security, one user after another in the same transaction.
  */
 export async function completeResults(
-  tx: Tx, claims: Claims, scope: Scope, runnerId: string, entries: ResultEntry[],
+  tx: Tx, claims: Claims, scope: Owner, runnerId: string, entries: ResultEntry[],
 ): Promise<EntryOutcome[]> {
   const outcomes = new Map<string, EntryOutcome>();
   if (!scope.allUsers) {
@@ -157,7 +157,8 @@ export async function completeResults(
       else byUser.set(owner, [...(byUser.get(owner) ?? []), e]);
     }
     for (const [user, group] of [...byUser].sort(([a], [b]) => a.localeCompare(b))) {
-      await continueAsOwner(tx, claims, user);
+      // From here on, the statements run as that user under RLS, as withCaller's actAs would.
+      await switchCaller(tx, effectiveClaims(claims, user));
       for (const [id, o] of await completeForOneUser(tx, runnerId, group)) outcomes.set(id, o);
     }
   }
