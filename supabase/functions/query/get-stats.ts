@@ -1,15 +1,9 @@
 // GET /stats: the caller's database_stats row (trigger-kept counters) and the histograms of energy
 // per atom and of the HOMO-LUMO gap (public.calculation_histograms, computed in SQL).
 import { StatsQuery, type DatabaseStats, type StatsResponse } from '../../../shared/contract/query.ts';
+import { STAT_NAMES, type StatName } from '../../../shared/contract/stats.ts';
 import type { RequestContext } from '../_shared/caller.ts';
 import { parseQuery } from '../_shared/params.ts';
-
-const STAT_KEYS: (keyof DatabaseStats)[] = [
-  'molecules', 'calculations_total', 'calculations_pending', 'calculations_running', 'calculations_completed',
-  'calculations_failed', 'calculations_gfn2_xtb', 'calculations_gfn1_xtb', 'calculations_gfn0_xtb',
-  'calculations_gfn_ff', 'atoms', 'batches_total', 'batches_pending', 'batches_running', 'batches_completed',
-  'batches_failed', 'batches_cancelled', 'events_last_24h',
-];
 
 export async function getStats(c: RequestContext): Promise<Response> {
   const q = parseQuery(c, StatsQuery);
@@ -21,7 +15,7 @@ export async function getStats(c: RequestContext): Promise<Response> {
     return [stats, h.histograms] as const;
   });
   // bigint counters arrive as strings; they fit a JS number.
-  const stats = Object.fromEntries(STAT_KEYS.map((k) => [k, Number(row?.[k] ?? 0)])) as unknown as DatabaseStats;
+  const stats: DatabaseStats = Object.fromEntries(STAT_NAMES.map((k) => [k, Number(row?.[k] ?? 0)])) as Record<StatName, number>;
   const response: StatsResponse = { stats, histograms };
   return c.json(response, 200);
 }
