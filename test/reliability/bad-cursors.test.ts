@@ -180,6 +180,32 @@ describe('every bad cursor is a 400 naming cursor', () => {
   }, 60_000 + RUNS * 500);
 });
 
+describe('the decoding is no stricter than the database', () => {
+  it('accepts the extreme values a cursor may carry: first and last instants, a leap day, the largest bigint, tiny and huge numbers', async () => {
+    const times = ['0001-01-01T00:00:00.000000Z', '9999-12-31T23:59:59.999999Z', '2024-02-29T12:00:00.000000Z', '2000-02-29T00:00:00.000000Z'];
+    const bigints = ['0', '9223372036854775807'];
+    const numbers = [5e-324, -5e-324, 1.7976931348623157e308, -1.7976931348623157e308, 0];
+    const cases: string[] = [];
+    for (const route of routes) {
+      for (const real of route.own) {
+        const p = open(real);
+        for (const [key, value] of Object.entries(p)) {
+          const extremes = key === 'r' || key === 's' || key === 'o' ? []
+            : key === 'seq' || (key === 'id' && typeof value === 'string' && /^\d+$/.test(value)) ? bigints
+              : key === 'id' ? []
+                : typeof value === 'number' ? numbers : times;
+          for (const extreme of extremes) cases.push(route.path(seal({ ...p, [key]: extreme })));
+        }
+      }
+    }
+    expect(cases.length).toBeGreaterThan(20);
+    for (const path of cases) {
+      const res = await call(path, { token: user.token });
+      expect(res.status, `${path}: ${JSON.stringify(res.body)}`).toBe(200);
+    }
+  }, 120_000);
+});
+
 function safeOpen(cursor: string): unknown {
   try {
     return open(cursor);
