@@ -4,7 +4,7 @@ import { ListCalculationsQuery } from '../../../shared/contract/query.ts';
 import { filterClause, resolveFilters, type ResolvedFilters } from '../_shared/calculation-filters.ts';
 import type { RequestContext } from '../_shared/caller.ts';
 import type { Tx } from '../_shared/db.ts';
-import { fetchPage, type KeysetPage } from '../_shared/page.ts';
+import { fetchPage } from '../_shared/page.ts';
 import { parseQuery } from '../_shared/params.ts';
 import {
   calculationColumns, cursorAfter, fromCalculations, keysetClause, keysetFrom, orderClause, SORT_COLUMNS, type Keyset,
@@ -18,14 +18,14 @@ export async function calculationPage(
   tx: Tx, filters: ResolvedFilters, keyset: Keyset, limit: number,
 ): Promise<{ json: string; next_cursor: string | null }> {
   const key = keyset.sort === 'created_at' ? 'created_at' : SORT_COLUMNS[keyset.sort];
-  const page: KeysetPage<{ json: string; id: string; k: number | string }> = await fetchPage(limit, (n) => tx`
+  // The subquery's order is kept: the outer query only formats each row.
+  const page = await fetchPage(limit, (n) => tx<{ json: string; id: string; k: number | string }[]>`
     select row_to_json(r)::text as json, r.id, r.${tx(key)} as k
       from (select ${calculationColumns(tx)}
               from ${fromCalculations(tx)}
              where ${filterClause(tx, filters)} and ${keysetClause(tx, keyset)}
              order by ${orderClause(tx, keyset)}
              limit ${n}) r`, (last) => cursorAfter(keyset, { v: last.k, id: last.id }));
-  // The subquery's order is kept: the outer query only formats each row.
   return { json: '[' + page.rows.map((r) => r.json).join(',') + ']', next_cursor: page.next_cursor };
 }
 
