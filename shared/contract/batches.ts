@@ -17,7 +17,6 @@ export type ItemStatus = z.infer<typeof ItemStatus>;
 export const ERROR_CLASSES = ['scf_not_converged', 'opt_not_converged', 'timeout', 'crash', 'invalid_input'] as const;
 export const ErrorClass = z.enum(ERROR_CLASSES);
 export type ErrorClass = z.infer<typeof ErrorClass>;
-export const RETRYABLE_ERROR_CLASSES: readonly ErrorClass[] = ['scf_not_converged', 'opt_not_converged', 'timeout', 'crash'];
 
 /**
  * How an attempt ended: `claimed` while it runs, then `completed`, one of the error classes,

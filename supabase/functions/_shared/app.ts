@@ -1,7 +1,9 @@
 // The app factory every function starts from: base path, JSON errors for everything (including
-// unknown routes and wrong methods), and the per-isolate pool and token verifier.
+// unknown routes and wrong methods), the per-isolate pool and token verifier, and routes mounted
+// with their methods so that any other method on a path is a 405.
 import { Hono } from 'hono';
-import { createVerifier, type AuthEnv, type TokenVerifier } from './auth.ts';
+import { createVerifier, type TokenVerifier } from './auth.ts';
+import type { RequestEnv, RouteHandler } from './caller.ts';
 import { createPool, type Sql } from './db.ts';
 import { readEnv, type FunctionEnv } from './env.ts';
 import { ApiError, ErrorCode, jsonError, toErrorResponse } from './errors.ts';
@@ -43,7 +45,7 @@ export function defaultDeps(): Deps {
 }
 
 export function createApp(name: string) {
-  const app = new Hono<AuthEnv>().basePath(`/${name}`);
+  const app = new Hono<RequestEnv>().basePath(`/${name}`);
   app.onError((err) => toErrorResponse(err));
   app.notFound((c) => jsonError(404, ErrorCode.notFound, `no route ${c.req.method} ${new URL(c.req.url).pathname}`));
   return app;
@@ -54,4 +56,14 @@ export function methodNotAllowed(allowed: string[]) {
   return () => {
     throw new ApiError(405, ErrorCode.methodNotAllowed, `method not allowed; use ${allowed.join(', ')}`);
   };
+}
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/** Mounts each path's handlers by method, then a 405 for every other method on that path. */
+export function mount(app: ReturnType<typeof createApp>, routes: Record<string, Partial<Record<Method, RouteHandler>>>): void {
+  for (const [path, handlers] of Object.entries(routes)) {
+    for (const [method, handler] of Object.entries(handlers)) app.on(method, path, handler);
+    app.all(path, methodNotAllowed(Object.keys(handlers)));
+  }
 }

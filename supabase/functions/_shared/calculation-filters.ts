@@ -1,13 +1,10 @@
 // The filters of a calculations selection as one `where` fragment over `calculations c join
 // molecules m`, shared by /query (lists, exports) and /ingest's bulk delete. Row-level security,
 // not these clauses, limits the rows to the caller's: nothing here mentions user_id.
-import type postgres from 'postgres';
 import type { CalculationFilters } from '../../../shared/contract/query.ts';
-import type { Tx } from './db.ts';
+import type { Fragment, Tx } from './db.ts';
 import { badRequest } from './errors.ts';
 import { moleculeCache } from './molecules.ts';
-
-export type Fragment = postgres.PendingQuery<postgres.Row[]>;
 
 /** Filters after the server-side steps: a SMILES becomes the InChIKey RDKit gives it. */
 export type ResolvedFilters = Omit<CalculationFilters, 'smiles' | 'user_id'> & { smiles_inchikey?: string };

@@ -6,6 +6,8 @@ import type { FunctionEnv } from './env.ts';
 
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
+/** A piece of SQL to compose into a larger statement. */
+export type Fragment = postgres.PendingQuery<postgres.Row[]>;
 
 export function createPool(env: Pick<FunctionEnv, 'dbUrl' | 'poolMax'>): Sql {
   if (!env.dbUrl) throw new Error('SUPABASE_DB_URL is not set');
@@ -23,10 +25,33 @@ export function createPool(env: Pick<FunctionEnv, 'dbUrl' | 'poolMax'>): Sql {
 }
 
 /**
+ * The claims a transaction runs with: the caller's own, or, when a service-role caller acts for a
+ * user (`actAs`), that user's under RLS, marked so that SQL can tell who really acted.
+ */
+export function effectiveClaims(claims: Claims, actAs?: string): Claims {
+  return actAs ? { ...claims, role: 'authenticated', sub: actAs, acting_service_role: true } : claims;
+}
+
+/**
+ * Makes the rest of the transaction run as `claims`: `request.jwt.claims` and the role, as
+ * PostgREST sets them, and the statement timeout (kept as it is when not given). The one place
+ * this SQL is written; withCaller opens every transaction with it, and a service-role transaction
+ * across users (all_users) calls it again to continue as the owner of the rows it found.
+ */
+export async function switchCaller(tx: Tx, claims: Claims, statementTimeoutMs?: number): Promise<void> {
+  const timeout = statementTimeoutMs === undefined ? null : String(statementTimeoutMs);
+  await tx`
+    select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true),
+           set_config('role', ${claims.role}, true),
+           set_config('statement_timeout', coalesce(${timeout}::text, current_setting('statement_timeout')), true)`;
+}
+
+/**
  * Runs `work` in one transaction as the caller. A user token runs as `authenticated`, the anon key
  * as `anon`, and the service-role key as `service_role` (which bypasses RLS). When a service-role
  * caller acts for a user (`actAs`), the transaction runs as that user under RLS instead, so the
- * same policies guard trusted fleets too.
+ * same policies guard trusted fleets too. Handlers reach it through the request middleware
+ * (`c.var.db`, request.ts), never directly.
  */
 export function withCaller<T>(
   sql: Sql,
@@ -34,14 +59,8 @@ export function withCaller<T>(
   work: (tx: Tx) => Promise<T>,
   opts: { actAs?: string; statementTimeoutMs?: number } = {},
 ): Promise<T> {
-  const effective: Claims = opts.actAs
-    ? { ...claims, role: 'authenticated', sub: opts.actAs, acting_service_role: true }
-    : claims;
   return sql.begin(async (tx) => {
-    await tx`
-      select set_config('request.jwt.claims', ${JSON.stringify(effective)}, true),
-             set_config('role', ${effective.role}, true),
-             set_config('statement_timeout', ${String(opts.statementTimeoutMs ?? 20_000)}, true)`;
+    await switchCaller(tx, effectiveClaims(claims, opts.actAs), opts.statementTimeoutMs ?? 20_000);
     return await work(tx);
   }) as Promise<T>;
 }

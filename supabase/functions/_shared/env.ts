@@ -1,7 +1,10 @@
 // The environment a function reads, gathered in one object so tests can inject their own.
 // Names starting with SUPABASE_ are reserved for secrets on hosted projects, so every setting an
 // operator may add has a plain name (JWT_SECRET, JWKS_URL, AUTH_ISSUER); the SUPABASE_ spellings
-// are read too, for the platform's own variables and the local stack.
+// are read too, for the platform's own variables and the local stack. The ingest limits default
+// to the contract's, which clients read too.
+import { INGEST_DEFAULT_MAX_BYTES, INGEST_DEFAULT_MAX_ITEMS } from '../../../shared/contract/ingest.ts';
+
 export interface FunctionEnv {
   /** Postgres connection string (injected by the platform on hosted projects). */
   dbUrl?: string;
@@ -51,7 +54,7 @@ export function readEnv(get: (name: string) => string | undefined): FunctionEnv 
     jwksCooldownMs: positiveInt('JWKS_REFETCH_COOLDOWN_MS', 30_000),
     poolMax: positiveInt('DB_POOL_MAX', 5),
     statementTimeoutMs: positiveInt('DB_STATEMENT_TIMEOUT_MS', 20_000),
-    ingestMaxBytes: positiveInt('INGEST_MAX_BYTES', 25 * 1024 * 1024),
-    ingestMaxItems: positiveInt('INGEST_MAX_ITEMS', 1000),
+    ingestMaxBytes: positiveInt('INGEST_MAX_BYTES', INGEST_DEFAULT_MAX_BYTES),
+    ingestMaxItems: positiveInt('INGEST_MAX_ITEMS', INGEST_DEFAULT_MAX_ITEMS),
   };
 }

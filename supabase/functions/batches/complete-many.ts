@@ -3,30 +3,21 @@
 // calculation. Items that are not completed get nothing written. Fewer, larger transactions are
 // what lets a fleet complete small items quickly: each commit costs a disk flush, and every
 // completion of a batch updates its one counter row.
-import type { Context } from 'hono';
 import { COMPLETE_OUTCOMES, CompleteManyRequest, type CompleteManyResponse } from '../../../shared/contract/batches.ts';
-import type { Deps } from '../_shared/app.ts';
-import type { AuthEnv } from '../_shared/auth.ts';
-import { withCaller } from '../_shared/db.ts';
+import { ownerOf, type RequestContext } from '../_shared/caller.ts';
 import { moleculeCache } from '../_shared/molecules.ts';
-import { parseOr, readJsonBody } from '../_shared/validate.ts';
+import { parseBody } from '../_shared/params.ts';
 import { completeResults, prepareResults } from './complete-results.ts';
-import { resolveScope } from './scope.ts';
 
-export function completeMany(deps: Deps) {
-  return async (c: Context<AuthEnv>) => {
-    const body = parseOr(CompleteManyRequest, await readJsonBody(c, deps.env.ingestMaxBytes));
-    const claims = c.get('claims');
-    const scope = resolveScope(claims, body);
-    const entries = await prepareResults(
-      body.items.map((it, i) => ({ item_id: it.item_id, result: it.result, at: `items[${i}].result` })),
-      await moleculeCache(),
-    );
-    const results = await withCaller(deps.sql, claims, (tx) => completeResults(tx, claims, scope, body.runner_id, entries),
-      { actAs: scope.actAs, statementTimeoutMs: deps.env.statementTimeoutMs });
-    const counts = Object.fromEntries(COMPLETE_OUTCOMES.map((k) => [k, 0])) as CompleteManyResponse['counts'];
-    for (const r of results) counts[r.outcome]++;
-    const response: CompleteManyResponse = { results, counts };
-    return c.json(response, 200);
-  };
+export async function completeMany(c: RequestContext): Promise<Response> {
+  const body = await parseBody(c, CompleteManyRequest, c.var.env.ingestMaxBytes);
+  const entries = await prepareResults(
+    body.items.map((it, i) => ({ item_id: it.item_id, result: it.result, at: `items[${i}].result` })),
+    await moleculeCache(),
+  );
+  const results = await c.var.db((tx) => completeResults(tx, c.var.claims, ownerOf(c), body.runner_id, entries));
+  const counts = Object.fromEntries(COMPLETE_OUTCOMES.map((k) => [k, 0])) as CompleteManyResponse['counts'];
+  for (const r of results) counts[r.outcome]++;
+  const response: CompleteManyResponse = { results, counts };
+  return c.json(response, 200);
 }

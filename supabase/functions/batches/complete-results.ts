@@ -6,14 +6,22 @@
 // counts, as does an item its batch's cancellation caught mid-run); the result must be a completed
 // run of that item (same molecule, method, task, solvent, charge, multiplicity). An item that
 // fails these checks gets its own outcome and nothing is written for it.
+//
+// "Holds" is SQL's rule: public.complete_batch_items and public.fail_batch_item enforce it. It is
+// read here too (holds(), below) only because no SQL function yet locks the items and answers,
+// per item, whether the runner holds them before anything is stored: complete_batch_items runs
+// after the results are stored and refuses the whole call. Once a function such as
+// public.lock_items_for_completion(runner, item_ids, all_users) returns each item's outcome
+// (completable, already_completed, not_held; absent = not_found) with the columns that
+// mismatches() compares, holds() goes and this file maps that outcome.
 import type { CompleteManyResponse, ItemStatus } from '../../../shared/contract/batches.ts';
 import type { ErrorDetail } from '../../../shared/contract/common.ts';
 import type { MoleculeCache } from '../../../shared/chem/molecule.ts';
 import type { Claims } from '../_shared/auth.ts';
-import type { Tx } from '../_shared/db.ts';
+import type { Owner } from '../_shared/caller.ts';
+import { effectiveClaims, switchCaller, type Tx } from '../_shared/db.ts';
 import { isRejected, prepareItem, type PreparedItem } from '../_shared/prepare-calculation.ts';
 import { storeItems } from '../_shared/store-calculations.ts';
-import { continueAsOwner, type Scope } from './scope.ts';
 
 export type EntryOutcome = CompleteManyResponse['results'][number];
 
@@ -69,6 +77,10 @@ function mismatches(p: PreparedItem, item: LockedItem, at: string): ErrorDetail[
   return out;
 }
 
+/** SQL's "the runner holds the item" (complete_batch_items, fail_batch_item), until SQL answers it per item. */
+const holds = (item: LockedItem, runnerId: string): boolean =>
+  item.claimed_by === runnerId && (item.status === 'claimed' || (item.status === 'cancelled' && !item.calculation_id));
+
 const outcome = (itemId: string, o: Partial<EntryOutcome> & Pick<EntryOutcome, 'outcome'>): EntryOutcome => ({
   item_id: itemId, status: null, calculation_id: null, molecule_id: null, stored: null, ...o,
 });
@@ -94,14 +106,13 @@ async function completeForOneUser(tx: Tx, runnerId: string, entries: ResultEntry
       out.set(entry.itemId, outcome(entry.itemId, { outcome: 'not_found' }));
       continue;
     }
-    const mine = item.claimed_by === runnerId;
-    if (item.status === 'completed' && mine && item.calculation_id) {
+    if (item.status === 'completed' && item.claimed_by === runnerId && item.calculation_id) {
       out.set(entry.itemId, outcome(entry.itemId, {
         outcome: 'already_completed', status: 'completed', calculation_id: item.calculation_id, molecule_id: item.molecule_id,
       }));
       continue;
     }
-    if (!(mine && (item.status === 'claimed' || (item.status === 'cancelled' && !item.calculation_id)))) {
+    if (!holds(item, runnerId)) {
       out.set(entry.itemId, outcome(entry.itemId, {
         outcome: 'not_held', status: item.status,
         errors: [{ path: 'item_id', issue: item.status === 'claimed' ? 'held by another runner' : `item is ${item.status}` }],
@@ -142,7 +153,7 @@ async function completeForOneUser(tx: Tx, runnerId: string, entries: ResultEntry
  * user, under row-level security, one user after another in the same transaction.
  */
 export async function completeResults(
-  tx: Tx, claims: Claims, scope: Scope, runnerId: string, entries: ResultEntry[],
+  tx: Tx, claims: Claims, scope: Owner, runnerId: string, entries: ResultEntry[],
 ): Promise<EntryOutcome[]> {
   const outcomes = new Map<string, EntryOutcome>();
   if (!scope.allUsers) {
@@ -157,7 +168,8 @@ export async function completeResults(
       else byUser.set(owner, [...(byUser.get(owner) ?? []), e]);
     }
     for (const [user, group] of [...byUser].sort(([a], [b]) => a.localeCompare(b))) {
-      await continueAsOwner(tx, claims, user);
+      // From here on, the statements run as that user under RLS, as withCaller's actAs would.
+      await switchCaller(tx, effectiveClaims(claims, user));
       for (const [id, o] of await completeForOneUser(tx, runnerId, group)) outcomes.set(id, o);
     }
   }

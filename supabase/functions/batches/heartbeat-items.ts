@@ -1,15 +1,10 @@
 // POST /batches/heartbeat: extends the leases of the items this runner still holds, and tells it
 // which it no longer holds (and why), so it can stop that work. Any id the caller cannot see
 // (unknown, or another user's) makes the whole request a 404, and nothing is extended.
-import type { Context } from 'hono';
 import { HeartbeatRequest, type HeartbeatResponse, type ItemStatus } from '../../../shared/contract/batches.ts';
-import type { Deps } from '../_shared/app.ts';
-import type { AuthEnv } from '../_shared/auth.ts';
-import { withCaller } from '../_shared/db.ts';
+import { ownerOf, type RequestContext } from '../_shared/caller.ts';
 import { ApiError, ErrorCode } from '../_shared/errors.ts';
-import { parseOr, readJsonBody } from '../_shared/validate.ts';
-import { SMALL_BODY_BYTES } from './params.ts';
-import { resolveScope } from './scope.ts';
+import { parseBody, SMALL_BODY_BYTES } from '../_shared/params.ts';
 
 interface HeartbeatRow {
   item_id: string; held: boolean; status: ItemStatus; claimed_by: string | null; lease_expires_at: Date | null;
@@ -27,30 +22,26 @@ function lostReason(row: HeartbeatRow): LostReason {
   }
 }
 
-export function heartbeatItems(deps: Deps) {
-  return async (c: Context<AuthEnv>) => {
-    const body = parseOr(HeartbeatRequest, await readJsonBody(c, SMALL_BODY_BYTES));
-    const claims = c.get('claims');
-    const scope = resolveScope(claims, body);
-    const ids = [...new Set(body.item_ids.map((id) => id.toLowerCase()))];
-    const rows = await withCaller(deps.sql, claims, async (tx) => {
-      const found = await tx<HeartbeatRow[]>`
-        select * from public.heartbeat_batch_items(${body.runner_id}, ${ids}::uuid[], ${body.lease_seconds}, ${scope.allUsers})`;
-      if (found.length < ids.length) {
-        const seen = new Set(found.map((r) => r.item_id));
-        const missing = ids.filter((id) => !seen.has(id));
-        // Thrown inside the transaction: the leases extended above are rolled back.
-        throw new ApiError(404, ErrorCode.notFound, `${missing.length} batch item(s) not found; no lease was extended`,
-          missing.slice(0, 100).map((id) => ({ path: `item_ids[${body.item_ids.findIndex((x) => x.toLowerCase() === id)}]`, issue: `no such batch item ${id}` })));
-      }
-      return found;
-    }, { actAs: scope.actAs, statementTimeoutMs: deps.env.statementTimeoutMs });
-
-    const response: HeartbeatResponse = { held: [], lost: [] };
-    for (const row of rows) {
-      if (row.held) response.held.push({ item_id: row.item_id, lease_expires_at: row.lease_expires_at!.toISOString() });
-      else response.lost.push({ item_id: row.item_id, status: row.status, reason: lostReason(row) });
+export async function heartbeatItems(c: RequestContext): Promise<Response> {
+  const body = await parseBody(c, HeartbeatRequest, SMALL_BODY_BYTES);
+  const ids = [...new Set(body.item_ids.map((id) => id.toLowerCase()))];
+  const rows = await c.var.db(async (tx) => {
+    const found = await tx<HeartbeatRow[]>`
+      select * from public.heartbeat_batch_items(${body.runner_id}, ${ids}::uuid[], ${body.lease_seconds}, ${ownerOf(c).allUsers})`;
+    if (found.length < ids.length) {
+      const seen = new Set(found.map((r) => r.item_id));
+      const missing = ids.filter((id) => !seen.has(id));
+      // Thrown inside the transaction: the leases extended above are rolled back.
+      throw new ApiError(404, ErrorCode.notFound, `${missing.length} batch item(s) not found; no lease was extended`,
+        missing.slice(0, 100).map((id) => ({ path: `item_ids[${body.item_ids.findIndex((x) => x.toLowerCase() === id)}]`, issue: `no such batch item ${id}` })));
     }
-    return c.json(response, 200);
-  };
+    return found;
+  });
+
+  const response: HeartbeatResponse = { held: [], lost: [] };
+  for (const row of rows) {
+    if (row.held) response.held.push({ item_id: row.item_id, lease_expires_at: row.lease_expires_at!.toISOString() });
+    else response.lost.push({ item_id: row.item_id, status: row.status, reason: lostReason(row) });
+  }
+  return c.json(response, 200);
 }

@@ -8,6 +8,7 @@ import { geometryFormulaIssue } from '../../../shared/chem/formula-check.ts';
 import type { MoleculeCache, MoleculeIdentity } from '../../../shared/chem/molecule.ts';
 import type { Tx } from '../_shared/db.ts';
 import { ApiError, ErrorCode } from '../_shared/errors.ts';
+import { moleculeCache } from '../_shared/molecules.ts';
 import { zodDetails } from '../_shared/validate.ts';
 
 const MAX_DETAILS = 200;
@@ -44,7 +45,9 @@ export interface PreparedBatch {
   items: BatchItemRow[];
   /** Distinct molecules of the SMILES items, by InChIKey (the first spelling and name win). */
   molecules: Map<string, MoleculeRow>;
-  errors: ErrorDetail[];
+  /** Items in the request, valid or not. */
+  total: number;
+  cache: MoleculeCache;
 }
 
 /** The molecule-level checks shared by SMILES items and items that name an existing molecule. */
@@ -72,12 +75,15 @@ export function checkItemAgainstMolecule(
   return [];
 }
 
-export function prepareBatchItems(raw: readonly unknown[], molecules: MoleculeCache): PreparedBatch {
-  const out: PreparedBatch = { items: [], molecules: new Map(), errors: [] };
+/** The items of a new batch (or more items for one), row-ready; a 422 naming every invalid one. */
+export async function prepareBatchItems(raw: readonly unknown[]): Promise<PreparedBatch> {
+  const molecules = await moleculeCache();
+  const out: PreparedBatch = { items: [], molecules: new Map(), total: raw.length, cache: molecules };
+  const errors: ErrorDetail[] = [];
   raw.forEach((value, index) => {
     const parsed = CreateBatchItem.safeParse(value);
     if (!parsed.success) {
-      out.errors.push(...zodDetails(parsed.error, ['items', index]));
+      errors.push(...zodDetails(parsed.error, ['items', index]));
       return;
     }
     const item = parsed.data;
@@ -88,12 +94,12 @@ export function prepareBatchItems(raw: readonly unknown[], molecules: MoleculeCa
     if (item.smiles !== undefined) {
       const identity = molecules.identify(item.smiles);
       if (!identity) {
-        out.errors.push({ path: `items[${index}].smiles`, issue: `RDKit cannot parse the SMILES ${JSON.stringify(item.smiles)}` });
+        errors.push({ path: `items[${index}].smiles`, issue: `RDKit cannot parse the SMILES ${JSON.stringify(item.smiles)}` });
         return;
       }
       const problems = checkItemAgainstMolecule(index, item, identity, `the SMILES ${item.smiles}`);
       if (problems.length) {
-        out.errors.push(...problems);
+        errors.push(...problems);
         return;
       }
       row.inchikey = identity.inchikey;
@@ -106,6 +112,7 @@ export function prepareBatchItems(raw: readonly unknown[], molecules: MoleculeCa
     }
     out.items.push(row);
   });
+  if (errors.length) throw invalidItems(errors, raw.length);
   return out;
 }
 
@@ -113,7 +120,7 @@ export function prepareBatchItems(raw: readonly unknown[], molecules: MoleculeCa
  * Items that name an existing molecule: it must be the caller's (RLS hides the others), and the
  * item must fit it. Runs in the request's transaction; throws invalidItems() otherwise.
  */
-export async function checkMoleculeRefs(tx: Tx, prepared: PreparedBatch, molecules: MoleculeCache, total: number): Promise<void> {
+export async function checkMoleculeRefs(tx: Tx, prepared: PreparedBatch): Promise<void> {
   const byId = prepared.items.filter((i) => i.molecule_id);
   if (byId.length === 0) return;
   const ids = [...new Set(byId.map((i) => i.molecule_id!))];
@@ -122,7 +129,7 @@ export async function checkMoleculeRefs(tx: Tx, prepared: PreparedBatch, molecul
   const errors: ErrorDetail[] = [];
   for (const item of byId) {
     const smiles = found.get(item.molecule_id!);
-    const identity = smiles === undefined ? null : molecules.identify(smiles);
+    const identity = smiles === undefined ? null : prepared.cache.identify(smiles);
     if (!identity) {
       errors.push({ path: `items[${item.idx}].molecule_id`, issue: 'no such molecule' });
       continue;
@@ -131,5 +138,5 @@ export async function checkMoleculeRefs(tx: Tx, prepared: PreparedBatch, molecul
       charge: item.charge, multiplicity: item.multiplicity, geometry: item.input_geometry,
     }, identity, `molecule ${item.molecule_id}`));
   }
-  if (errors.length) throw invalidItems(errors, total);
+  if (errors.length) throw invalidItems(errors, prepared.total);
 }

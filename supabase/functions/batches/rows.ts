@@ -2,9 +2,10 @@
 // database rows (Dates, numerics) to the contract's JSON.
 import type { AttemptRecord, Batch, BatchItem } from '../../../shared/contract/batches.ts';
 import type { Geometry } from '../../../shared/contract/common.ts';
+import { iso } from '../_shared/cursor.ts';
 import type { Tx } from '../_shared/db.ts';
 
-const iso = (d: Date | string | null): string | null =>
+const isoDate = (d: Date | string | null): string | null =>
   d === null ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString();
 
 interface BatchRow {
@@ -24,20 +25,20 @@ export function toBatch(r: BatchRow): Batch {
     completed_items: r.completed_items, failed_items: r.failed_items, cancelled_items: r.cancelled_items,
     progress: {
       percent_done: r.percent_done, items_per_minute: r.items_per_minute, eta_seconds: r.eta_seconds,
-      estimated_completion_at: iso(r.estimated_completion_at),
+      estimated_completion_at: isoDate(r.estimated_completion_at),
     },
-    started_at: iso(r.started_at), completed_at: iso(r.completed_at),
-    created_at: iso(r.created_at)!, updated_at: iso(r.updated_at)!,
+    started_at: isoDate(r.started_at), completed_at: isoDate(r.completed_at),
+    created_at: isoDate(r.created_at)!, updated_at: isoDate(r.updated_at)!,
   };
 }
 
 /**
- * Batches with their batch_progress, newest first. `after` is a cursor from an earlier page
- * (created_at as Postgres text, to keep microseconds, and the id).
+ * Batches with their batch_progress, newest first. `after` is where an earlier page ended: its last
+ * batch's created_at (as iso() text, to keep microseconds) and id, the row's `cursor` and `id`.
  */
 export function selectBatches(
   tx: Tx,
-  filter: { id?: string; status?: string; after?: [string, string]; limit: number },
+  filter: { id?: string; status?: string; after?: { v: string; id: string }; limit: number },
 ): Promise<BatchRow[]> {
   return tx<BatchRow[]>`
     select b.id, b.user_id, b.name, b.status, b.method, b.task, b.solvent, b.max_attempts, b.priority,
@@ -46,13 +47,13 @@ export function selectBatches(
            p.percent_done::float8 as percent_done, p.items_per_minute::float8 as items_per_minute,
            p.eta_seconds::float8 as eta_seconds, p.estimated_completion_at,
            b.started_at, b.completed_at, b.created_at, b.updated_at,
-           b.created_at::text as cursor
+           ${iso(tx, tx`b.created_at`)} as cursor
       from public.batch_jobs b
       join public.batch_progress p on p.batch_job_id = b.id
      where true
        ${filter.id ? tx`and b.id = ${filter.id}` : tx``}
        ${filter.status ? tx`and b.status = ${filter.status}` : tx``}
-       ${filter.after ? tx`and (b.created_at, b.id) < (${filter.after[0]}::timestamptz, ${filter.after[1]}::uuid)` : tx``}
+       ${filter.after ? tx`and (b.created_at, b.id) < (${filter.after.v}::text::timestamptz, ${filter.after.id}::uuid)` : tx``}
      order by b.created_at desc, b.id desc
      limit ${filter.limit}`;
 }
@@ -73,9 +74,9 @@ export function toItem(r: ItemRow): BatchItem {
   return {
     id: r.id, batch_id: r.batch_id, molecule_id: r.molecule_id, smiles: r.smiles, name: r.name, charge: r.charge,
     multiplicity: r.multiplicity, geometry: r.geometry, status: r.status, attempts: r.attempts,
-    claimed_by: r.claimed_by, lease_expires_at: iso(r.lease_expires_at), calculation_id: r.calculation_id,
-    last_error: r.last_error, attempt_history: r.attempt_history, completed_at: iso(r.completed_at),
-    created_at: iso(r.created_at)!, updated_at: iso(r.updated_at)!,
+    claimed_by: r.claimed_by, lease_expires_at: isoDate(r.lease_expires_at), calculation_id: r.calculation_id,
+    last_error: r.last_error, attempt_history: r.attempt_history, completed_at: isoDate(r.completed_at),
+    created_at: isoDate(r.created_at)!, updated_at: isoDate(r.updated_at)!,
   };
 }
 

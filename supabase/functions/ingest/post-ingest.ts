@@ -1,73 +1,67 @@
 // POST /ingest: validates every item on its own, stores the valid ones in one transaction, and
 // answers with one outcome per item, in order. Rejected items never stop the valid ones; a write
 // failure rolls the whole request back so the client can retry it as is.
-import type { Context } from 'hono';
 import { IngestRequest, type IngestItemResult, type IngestResponse } from '../../../shared/contract/ingest.ts';
-import type { Deps } from '../_shared/app.ts';
-import type { AuthEnv } from '../_shared/auth.ts';
-import { withCaller, type Tx } from '../_shared/db.ts';
+import type { RequestContext } from '../_shared/caller.ts';
+import type { Tx } from '../_shared/db.ts';
 import { ApiError, ErrorCode } from '../_shared/errors.ts';
-import { resolveOwner } from '../_shared/owner.ts';
-import { parseOr, readJsonBody } from '../_shared/validate.ts';
 import { moleculeCache } from '../_shared/molecules.ts';
+import { parseBody } from '../_shared/params.ts';
 import { isRejected, prepareItem, type PreparedItem } from '../_shared/prepare-calculation.ts';
 import { storeItems } from '../_shared/store-calculations.ts';
 
-export function postIngest(deps: Deps) {
-  return async (c: Context<AuthEnv>) => {
-    const started = performance.now();
-    const body = parseOr(IngestRequest, await readJsonBody(c, deps.env.ingestMaxBytes));
-    if (body.calculations.length > deps.env.ingestMaxItems) {
-      throw new ApiError(413, ErrorCode.payloadTooLarge,
-        `calculations: ${body.calculations.length} items; at most ${deps.env.ingestMaxItems} per request`);
-    }
-    const claims = c.get('claims');
-    const owner = resolveOwner(claims, body.user_id);
+export async function postIngest(c: RequestContext): Promise<Response> {
+  const started = performance.now();
+  const { ingestMaxBytes, ingestMaxItems } = c.var.env;
+  const body = await parseBody(c, IngestRequest, ingestMaxBytes);
+  if (body.calculations.length > ingestMaxItems) {
+    throw new ApiError(413, ErrorCode.payloadTooLarge,
+      `calculations: ${body.calculations.length} items; at most ${ingestMaxItems} per request`);
+  }
 
-    const cache = await moleculeCache();
-    const results: IngestItemResult[] = new Array(body.calculations.length);
-    const valid: PreparedItem[] = [];
-    for (const [i, raw] of body.calculations.entries()) {
-      const item = await prepareItem(raw, i, cache);
-      if (isRejected(item)) {
-        results[i] = { index: i, outcome: 'rejected', calculation_id: null, molecule_id: null, errors: item.errors };
-      } else {
-        valid.push(item);
+  const cache = await moleculeCache();
+  const results: IngestItemResult[] = new Array(body.calculations.length);
+  const valid: PreparedItem[] = [];
+  for (const [i, raw] of body.calculations.entries()) {
+    const item = await prepareItem(raw, i, cache);
+    if (isRejected(item)) {
+      results[i] = { index: i, outcome: 'rejected', calculation_id: null, molecule_id: null, errors: item.errors };
+    } else {
+      valid.push(item);
+    }
+  }
+
+  const prepareMs = performance.now() - started;
+  let atoms = 0;
+  if (valid.length > 0) {
+    await c.var.db(async (tx) => {
+      const foreign = await unknownBatchItems(tx, valid);
+      const writable = valid.filter((v) => !foreign.has(v.index));
+      for (const index of foreign) {
+        results[index] = {
+          index, outcome: 'rejected', calculation_id: null, molecule_id: null,
+          errors: [{ path: `calculations[${index}].batch_item_id`, issue: 'no such batch item' }],
+        };
       }
-    }
+      if (writable.length === 0) return;
+      const storing = performance.now();
+      for (const row of await storeItems(tx, writable)) {
+        results[row.idx] = { index: row.idx, outcome: row.outcome, calculation_id: row.calculation_id, molecule_id: row.molecule_id };
+        atoms += row.atoms_written;
+      }
+      await tx`select public.log_performance_metric(${tx.json({
+        route: 'ingest', items: body.calculations.length, stored: writable.length, atoms,
+        ms: Math.round(performance.now() - started),
+        prepare_ms: Math.round(prepareMs),
+        store_ms: Math.round(performance.now() - storing),
+      })}::jsonb)`;
+    });
+  }
 
-    const prepareMs = performance.now() - started;
-    let atoms = 0;
-    if (valid.length > 0) {
-      await withCaller(deps.sql, claims, async (tx) => {
-        const foreign = await unknownBatchItems(tx, valid);
-        const writable = valid.filter((v) => !foreign.has(v.index));
-        for (const index of foreign) {
-          results[index] = {
-            index, outcome: 'rejected', calculation_id: null, molecule_id: null,
-            errors: [{ path: `calculations[${index}].batch_item_id`, issue: 'no such batch item' }],
-          };
-        }
-        if (writable.length === 0) return;
-        const storing = performance.now();
-        for (const row of await storeItems(tx, writable)) {
-          results[row.idx] = { index: row.idx, outcome: row.outcome, calculation_id: row.calculation_id, molecule_id: row.molecule_id };
-          atoms += row.atoms_written;
-        }
-        await tx`select public.log_performance_metric(${tx.json({
-          route: 'ingest', items: body.calculations.length, stored: writable.length, atoms,
-          ms: Math.round(performance.now() - started),
-          prepare_ms: Math.round(prepareMs),
-          store_ms: Math.round(performance.now() - storing),
-        })}::jsonb)`;
-      }, { actAs: owner, statementTimeoutMs: deps.env.statementTimeoutMs });
-    }
-
-    const counts = { created: 0, duplicate: 0, updated: 0, rejected: 0 };
-    for (const r of results) counts[r.outcome]++;
-    const response: IngestResponse = { results, counts, atoms_written: atoms, ms: Math.round(performance.now() - started) };
-    return c.json(response, 200);
-  };
+  const counts = { created: 0, duplicate: 0, updated: 0, rejected: 0 };
+  for (const r of results) counts[r.outcome]++;
+  const response: IngestResponse = { results, counts, atoms_written: atoms, ms: Math.round(performance.now() - started) };
+  return c.json(response, 200);
 }
 
 /** Batch items named by the request that the caller cannot see (absent, or another user's). */

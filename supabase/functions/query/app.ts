@@ -1,7 +1,7 @@
 // query: how clients read their data — molecules, calculations (filtered, keyset-paged), stats,
 // events, and streaming exports for ML. Every route reads as the caller, under row-level security.
-import { createApp, defaultDeps, methodNotAllowed, type Deps } from '../_shared/app.ts';
-import { requireAuth } from '../_shared/auth.ts';
+import { createApp, defaultDeps, mount, type Deps } from '../_shared/app.ts';
+import { caller } from '../_shared/caller.ts';
 import { getCalculation } from './get-calculation.ts';
 import { getExport } from './get-export.ts';
 import { getMolecule } from './get-molecule.ts';
@@ -12,20 +12,16 @@ import { listMolecules } from './list-molecules.ts';
 
 export function buildApp(deps: Deps = defaultDeps()) {
   const app = createApp('query');
-  app.use('*', requireAuth(deps.verify, ['authenticated', 'service_role']));
-  const routes = [
-    ['/molecules', listMolecules(deps)],
-    ['/molecules/:id', getMolecule(deps)],
-    ['/calculations', listCalculations(deps)],
-    ['/calculations/:id', getCalculation(deps)],
-    ['/stats', getStats(deps)],
-    ['/events', listEvents(deps)],
-    ['/export', getExport(deps)],
-  ] as const;
-  for (const [path, handler] of routes) {
-    app.get(path, handler);
-    app.all(path, methodNotAllowed(['GET']));
-  }
+  app.use('*', caller(deps, ['authenticated', 'service_role']));
+  mount(app, {
+    '/molecules': { GET: listMolecules },
+    '/molecules/:id': { GET: getMolecule },
+    '/calculations': { GET: listCalculations },
+    '/calculations/:id': { GET: getCalculation },
+    '/stats': { GET: getStats },
+    '/events': { GET: listEvents },
+    '/export': { GET: getExport },
+  });
   return app;
 }
 

@@ -1,17 +1,18 @@
 // The SQL of a calculations selection, shared by /calculations, /molecules/:id and /export: the
-// filters as one `where` fragment over `calculations c join molecules m`, the keyset order and
-// condition, and the columns of a CalculationRow. Row-level security, not these clauses, limits
-// the rows to the caller's: nothing here mentions user_id.
+// keyset (its cursor, order and condition) and the columns of a CalculationRow, over
+// `calculations c join molecules m` with the filters of _shared/calculation-filters.ts. Row-level
+// security, not these clauses, limits the rows to the caller's: nothing here mentions user_id.
 //
 // Sorting by energy, gap or dipole lists only rows that have that value (running and failed
 // calculations have none); sort by created_at (the default) to list every row.
-import type postgres from 'postgres';
-import type { CalculationFilters, Order, SortKey } from '../../../shared/contract/query.ts';
-import type { Tx } from '../_shared/db.ts';
-import type { Fragment } from '../_shared/calculation-filters.ts';
+import { z } from 'zod';
+import { ORDERS, SORT_KEYS, type Order, type SortKey } from '../../../shared/contract/query.ts';
 import { and } from '../_shared/calculation-filters.ts';
-export { filterClause, resolveFilters, resolveSmiles, type Fragment, type ResolvedFilters } from '../_shared/calculation-filters.ts';
-import type { CalculationCursor } from './cursor.ts';
+import { CursorField, cursorCodec, cursorError, iso } from '../_shared/cursor.ts';
+import type { Fragment, Tx } from '../_shared/db.ts';
+import { cursorParam } from '../_shared/params.ts';
+// The export formats build their columns from these too.
+export { iso, type Fragment };
 
 export const SORT_COLUMNS: Record<SortKey, string> = {
   created_at: 'created_at',
@@ -20,12 +21,14 @@ export const SORT_COLUMNS: Record<SortKey, string> = {
   dipole: 'dipole_debye',
 };
 
-/**
- * ISO 8601 in UTC with microseconds: exact (a JS Date would drop the microseconds) and sortable.
- * Times go back to SQL as `${text}::text::timestamptz`: a parameter typed timestamptz would be
- * sent through postgres.js' Date serialiser and lose its microseconds.
- */
-export const iso = (tx: Tx, column: Fragment) => tx`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+/** Where a calculations listing (or export) continues: its sort key, direction, and last row. */
+const calculationCursor = cursorCodec('calculations', {
+  s: z.enum(SORT_KEYS),
+  o: z.enum(ORDERS),
+  /** The last row's sort value: created_at as iso() text, or the number. */
+  v: z.union([CursorField.number, CursorField.time]),
+  id: CursorField.id,
+}, (p) => ((p.s === 'created_at') !== (typeof p.v === 'string') ? 'sort value does not match the sort key' : undefined));
 
 export interface Keyset {
   sort: SortKey;
@@ -36,10 +39,19 @@ export interface Keyset {
   through?: { v: number | string; id: string };
 }
 
-export function keysetFrom(sort: SortKey | undefined, order: Order | undefined, cursor: CalculationCursor | undefined): Keyset {
-  if (cursor) return { sort: cursor.s, order: cursor.o, after: { v: cursor.v, id: cursor.id } };
-  return { sort: sort ?? 'created_at', order: order ?? 'asc' };
+/** The keyset of a request: its cursor's, which `sort`/`order` given with it must agree with. */
+export function keysetFrom(q: { sort?: SortKey; order?: Order; cursor?: string }): Keyset {
+  const cursor = cursorParam(calculationCursor, q.cursor);
+  if (!cursor) return { sort: q.sort ?? 'created_at', order: q.order ?? 'asc' };
+  if ((q.sort && q.sort !== cursor.s) || (q.order && q.order !== cursor.o)) {
+    throw cursorError(`this cursor continues sort=${cursor.s}&order=${cursor.o}; drop sort/order or start without a cursor`);
+  }
+  return { sort: cursor.s, order: cursor.o, after: { v: cursor.v, id: cursor.id } };
 }
+
+/** The cursor that continues a keyset after `last`. */
+export const cursorAfter = (k: Keyset, last: { v: number | string; id: string }): string =>
+  calculationCursor.encode({ s: k.sort, o: k.order, v: last.v, id: last.id });
 
 const sortValue = (tx: Tx, k: Keyset, v: number | string) =>
   k.sort === 'created_at' ? tx`${v as string}::text::timestamptz` : tx`${v as number}::float8`;

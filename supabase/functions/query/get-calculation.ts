@@ -1,35 +1,28 @@
 // GET /calculations/:id: one calculation with its atoms in atom order. Another user's id is a 404,
 // exactly like an id that does not exist (row-level security hides it).
-import type { Context } from 'hono';
 import { GetByIdQuery, type AtomRow, type CalculationDetail, type CalculationRow } from '../../../shared/contract/query.ts';
-import type { Deps } from '../_shared/app.ts';
-import type { AuthEnv } from '../_shared/auth.ts';
-import { withCaller } from '../_shared/db.ts';
+import type { RequestContext } from '../_shared/caller.ts';
 import { notFound } from '../_shared/errors.ts';
-import { resolveOwner } from '../_shared/owner.ts';
+import { parseQuery, uuidParam } from '../_shared/params.ts';
 import { calculationColumns, fromCalculations } from './calculation-sql.ts';
-import { parseQuery, uuidParam } from './params.ts';
 
-export function getCalculation(deps: Deps) {
-  return async (c: Context<AuthEnv>) => {
-    const id = uuidParam(c);
-    const q = parseQuery(GetByIdQuery, c);
-    const claims = c.get('claims');
-    const detail = await withCaller(deps.sql, claims, async (tx) => {
-      const [row] = await tx<CalculationRow[]>`select ${calculationColumns(tx)} from ${fromCalculations(tx)} where c.id = ${id}::uuid`;
-      if (!row) return undefined;
-      const atoms = await tx<AtomRow[]>`
-        select a.atom_index, a.element, a.atomic_number::int as atomic_number,
-               array[a.x_ang, a.y_ang, a.z_ang] as xyz_ang,
-               a.partial_charge_e,
-               case when a.grad_x_eh_bohr is not null
-                    then array[a.grad_x_eh_bohr, a.grad_y_eh_bohr, a.grad_z_eh_bohr] end as gradient_eh_bohr
-          from public.atomic_properties a
-         where a.calculation_id = ${id}::uuid
-         order by a.atom_index`;
-      return { ...row, atoms: [...atoms] } as CalculationDetail;
-    }, { actAs: resolveOwner(claims, q.user_id, 'query'), statementTimeoutMs: deps.env.statementTimeoutMs });
-    if (!detail) throw notFound('calculation');
-    return c.json(detail, 200);
-  };
+export async function getCalculation(c: RequestContext): Promise<Response> {
+  const id = uuidParam(c);
+  parseQuery(c, GetByIdQuery);
+  const detail = await c.var.db(async (tx) => {
+    const [row] = await tx<CalculationRow[]>`select ${calculationColumns(tx)} from ${fromCalculations(tx)} where c.id = ${id}::uuid`;
+    if (!row) return undefined;
+    const atoms = await tx<AtomRow[]>`
+      select a.atom_index, a.element, a.atomic_number::int as atomic_number,
+             array[a.x_ang, a.y_ang, a.z_ang] as xyz_ang,
+             a.partial_charge_e,
+             case when a.grad_x_eh_bohr is not null
+                  then array[a.grad_x_eh_bohr, a.grad_y_eh_bohr, a.grad_z_eh_bohr] end as gradient_eh_bohr
+        from public.atomic_properties a
+       where a.calculation_id = ${id}::uuid
+       order by a.atom_index`;
+    return { ...row, atoms: [...atoms] } as CalculationDetail;
+  });
+  if (!detail) throw notFound('calculation');
+  return c.json(detail, 200);
 }

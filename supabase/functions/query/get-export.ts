@@ -2,18 +2,13 @@
 // server-side cursor (row-stream.ts), in the order of `sort`/`order`. With `limit`, the response
 // holds at most that many calculations and the X-Next-Cursor header continues after its last one,
 // so a long export can be taken in requests that each fit the platform's per-request limits.
-import type { Context } from 'hono';
 import { EXPORT_CONTENT_TYPES, ExportQuery, NEXT_CURSOR_HEADER } from '../../../shared/contract/query.ts';
-import type { Deps } from '../_shared/app.ts';
-import type { AuthEnv } from '../_shared/auth.ts';
+import { filterClause, resolveFilters } from '../_shared/calculation-filters.ts';
+import type { RequestContext } from '../_shared/caller.ts';
 import { badRequest } from '../_shared/errors.ts';
-import { resolveOwner } from '../_shared/owner.ts';
-import {
-  cursorValueColumn, filterClause, fromCalculations, keysetClause, keysetFrom, orderClause, resolveFilters,
-} from './calculation-sql.ts';
-import { decodeCalculationCursor, encodeCursor } from './cursor.ts';
+import { parseQuery } from '../_shared/params.ts';
+import { cursorAfter, cursorValueColumn, fromCalculations, keysetClause, keysetFrom, orderClause } from './calculation-sql.ts';
 import { EXPORT_FORMATS } from './export-formats.ts';
-import { parseQuery } from './params.ts';
 import { streamRows } from './row-stream.ts';
 
 /**
@@ -24,65 +19,57 @@ import { streamRows } from './row-stream.ts';
  */
 export const EXPORT_STATEMENT_TIMEOUT_MS = 15 * 60_000;
 
-export function getExport(deps: Deps) {
-  return async (c: Context<AuthEnv>) => {
-    const q = parseQuery(ExportQuery, c);
-    if (q.ref_keys && q.format !== 'extxyz') {
-      throw badRequest('invalid query parameter ref_keys: only for format=extxyz', [{ path: 'ref_keys', issue: 'only for format=extxyz' }]);
-    }
-    const claims = c.get('claims');
-    const actAs = resolveOwner(claims, q.user_id, 'query');
-    const cursor = q.cursor ? decodeCalculationCursor(q.cursor, q.sort, q.order) : undefined;
-    const keyset = keysetFrom(q.sort, q.order, cursor);
-    const filters = await resolveFilters(q);
-    const format = EXPORT_FORMATS[q.format];
+export async function getExport(c: RequestContext): Promise<Response> {
+  const q = parseQuery(c, ExportQuery);
+  if (q.ref_keys && q.format !== 'extxyz') {
+    throw badRequest('invalid query parameter ref_keys: only for format=extxyz', [{ path: 'ref_keys', issue: 'only for format=extxyz' }]);
+  }
+  const keyset = keysetFrom(q);
+  const filters = await resolveFilters(q);
+  const format = EXPORT_FORMATS[q.format];
 
-    const { body, meta } = await streamRows({
-      sql: deps.sql,
-      claims,
-      actAs,
-      statementTimeoutMs: deps.env.statementTimeoutMs,
-      chunkRows: format.chunkRows,
-      encode: format.encoder({ refKeys: q.ref_keys }),
-      prefix: format.header,
-      prepare: async (tx) => {
-        // Shortest text that reads back as the same double (the server default, made explicit).
-        await tx`select set_config('extra_float_digits', '1', true)`;
-        const where = () => tx`${filterClause(tx, filters)} and ${keysetClause(tx, keyset)} and ${format.where(tx)}`;
-        let next: string | null = null;
-        if (q.limit !== undefined) {
-          // The last row of this response and whether another follows: `limit + 1` index entries
-          // read from where the cursor starts (never the pages before it).
-          const edge = await tx`
-            select c.id, ${cursorValueColumn(tx, keyset)} as k
-              from ${fromCalculations(tx)}
-             where ${where()}
-             order by ${orderClause(tx, keyset)}
-             offset ${q.limit - 1} limit 2`;
-          if (edge.length === 2) {
-            const last = { v: edge[0].k as number | string, id: edge[0].id as string };
-            keyset.through = last;
-            next = encodeCursor({ r: 'calculations', s: keyset.sort, o: keyset.order, ...last });
-          }
-        }
-        await tx`select set_config('statement_timeout', ${String(EXPORT_STATEMENT_TIMEOUT_MS)}, true)`;
-        const select = tx`
-          /* qf:export */
-          select ${format.columns(tx, { refKeys: q.ref_keys })}
-            from ${fromCalculations(tx)} ${format.lateral(tx)}
+  const { body, meta } = await streamRows({
+    db: c.var.db,
+    chunkRows: format.chunkRows,
+    encode: format.encoder({ refKeys: q.ref_keys }),
+    prefix: format.header,
+    prepare: async (tx) => {
+      // Shortest text that reads back as the same double (the server default, made explicit).
+      await tx`select set_config('extra_float_digits', '1', true)`;
+      const where = () => tx`${filterClause(tx, filters)} and ${keysetClause(tx, keyset)} and ${format.where(tx)}`;
+      let next: string | null = null;
+      if (q.limit !== undefined) {
+        // The last row of this response and whether another follows: `limit + 1` index entries
+        // read from where the cursor starts (never the pages before it).
+        const edge = await tx`
+          select c.id, ${cursorValueColumn(tx, keyset)} as k
+            from ${fromCalculations(tx)}
            where ${where()}
            order by ${orderClause(tx, keyset)}
-           ${q.limit !== undefined ? tx`limit ${q.limit}` : tx``}`;
-        return { query: format.raw ? select.raw() : select, meta: { next } };
-      },
-    });
+           offset ${q.limit - 1} limit 2`;
+        if (edge.length === 2) {
+          const last = { v: edge[0].k as number | string, id: edge[0].id as string };
+          keyset.through = last;
+          next = cursorAfter(keyset, last);
+        }
+      }
+      await tx`select set_config('statement_timeout', ${String(EXPORT_STATEMENT_TIMEOUT_MS)}, true)`;
+      const select = tx`
+        /* qf:export */
+        select ${format.columns(tx, { refKeys: q.ref_keys })}
+          from ${fromCalculations(tx)} ${format.lateral(tx)}
+         where ${where()}
+         order by ${orderClause(tx, keyset)}
+         ${q.limit !== undefined ? tx`limit ${q.limit}` : tx``}`;
+      return { query: format.raw ? select.raw() : select, meta: { next } };
+    },
+  });
 
-    const headers = new Headers({
-      'content-type': EXPORT_CONTENT_TYPES[q.format],
-      'content-disposition': `attachment; filename="calculations.${format.extension}"`,
-      'cache-control': 'no-store',
-    });
-    if (meta.next) headers.set(NEXT_CURSOR_HEADER, meta.next);
-    return new Response(body, { status: 200, headers });
-  };
+  const headers = new Headers({
+    'content-type': EXPORT_CONTENT_TYPES[q.format],
+    'content-disposition': `attachment; filename="calculations.${format.extension}"`,
+    'cache-control': 'no-store',
+  });
+  if (meta.next) headers.set(NEXT_CURSOR_HEADER, meta.next);
+  return new Response(body, { status: 200, headers });
 }

@@ -6,14 +6,12 @@
 // The first chunk is fetched before answering, so a query that fails at once is an ordinary JSON
 // error response; a failure later cuts the body short, which HTTP clients report as an error.
 import type postgres from 'postgres';
-import type { Claims } from '../_shared/auth.ts';
-import { withCaller, type Sql, type Tx } from '../_shared/db.ts';
+import type { Db } from '../_shared/caller.ts';
+import type { Tx } from '../_shared/db.ts';
 
 export interface RowStreamOptions<M> {
-  sql: Sql;
-  claims: Claims;
-  actAs?: string;
-  statementTimeoutMs: number;
+  /** The request's runner (c.var.db): the stream lives in its transaction. */
+  db: Db;
   /** Runs first, in the transaction: settings and look-ups; returns the query to stream. */
   prepare: (tx: Tx) => Promise<{ query: StreamableQuery; meta: M }>;
   chunkRows: number;
@@ -37,7 +35,7 @@ const QUEUED_CHUNKS = 4;
 export function streamRows<M>(o: RowStreamOptions<M>): Promise<{ body: ReadableStream<Uint8Array>; meta: M }> {
   return new Promise((resolveReady, rejectReady) => {
     let answered = false;
-    const transaction = withCaller(o.sql, o.claims, async (tx) => {
+    const transaction = o.db(async (tx) => {
       const { query, meta } = await o.prepare(tx);
       const rows = (query as postgres.PendingQuery<postgres.Row[]>).cursor(o.chunkRows)[Symbol.asyncIterator]() as
         AsyncIterator<postgres.Row[], undefined>;
@@ -104,7 +102,7 @@ export function streamRows<M>(o: RowStreamOptions<M>): Promise<{ body: ReadableS
       resolveReady({ body, meta });
       // The transaction stays open until the body is read to its end or cancelled.
       await finished;
-    }, { actAs: o.actAs, statementTimeoutMs: o.statementTimeoutMs });
+    });
 
     transaction.catch((err) => {
       if (!answered) rejectReady(err);
