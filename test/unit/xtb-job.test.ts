@@ -121,6 +121,13 @@ describe('every fixture job', () => {
     } else {
       expect(c.gradient ?? null).toBeNull();
     }
+    if (c.task === 'grad') {
+      // The norm xtb printed, which is sqrt(Σ g²) over the gradient file.
+      const printed = Number([...f['xtb.out']!.matchAll(/\| GRADIENT NORM\s+(\S+) Eh/g)].pop()![1]);
+      expect(r.gradient_norm_eh_bohr).toBe(printed);
+      expect(Math.abs(printed - Math.hypot(...gradientOf(f.gradient!).flat()))).toBeLessThan(1e-10);
+    }
+    if (c.task === 'sp') expect(r.gradient_norm_eh_bohr ?? null).toBeNull();
     const input = xyzOf(f['input.xyz']!);
     expect(c.geometry.map((a) => a.element)).toEqual(input.map((a) => a.element));
     c.geometry.forEach((a, i) => expect(within(a.xyz, input[i].xyz, 1e-8)).toBe(true));

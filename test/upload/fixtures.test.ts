@@ -162,6 +162,8 @@ describe('upload of the fixture sample', () => {
       const gnorm = Number(native(p, 'xtbopt.xyz')!.split(/\r?\n/)[1].trim().split(/\s+/)[3]);
       expect(near(calc.gradient_norm_eh_bohr, gnorm)).toBe(true);
     }
+    // A grad task stores the gradient norm xtb printed.
+    if (calc.task === 'grad') expect(calc.gradient_norm_eh_bohr, p).toBe(lastNumber(out, /\| GRADIENT NORM\s+(\S+) Eh/g));
   });
 });
 
