@@ -39,6 +39,11 @@ try {
 // QF_LOCAL_DIR moves the stack's state elsewhere (tests run several stacks side by side).
 const localDir = process.env.QF_LOCAL_DIR ? path.resolve(process.env.QF_LOCAL_DIR) : repoPath('.local');
 const local = (name: string) => path.join(localDir, name);
+/** A path as the user should type it: relative inside the current directory, absolute elsewhere. */
+const shown = (file: string) => {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+};
 
 /** The JWT secret lives beside the data, so keys printed once stay valid across restarts. */
 async function jwtSecret(): Promise<string> {
@@ -56,7 +61,7 @@ async function jwtSecret(): Promise<string> {
 async function main(): Promise<void> {
   await mkdir(localDir, { recursive: true, mode: 0o755 });
   const external = process.env.SUPABASE_DB_URL || process.env.DATABASE_URL || undefined;
-  console.log(external ? 'Using the database at SUPABASE_DB_URL/DATABASE_URL' : 'Starting embedded PostgreSQL 17 (data in .local/pgdata)');
+  console.log(external ? 'Using the database at SUPABASE_DB_URL/DATABASE_URL' : `Starting embedded PostgreSQL 17 (data in ${shown(local('pgdata'))})`);
   let stack: Stack | undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -86,17 +91,16 @@ async function main(): Promise<void> {
   const env = stackEnvLines(stack) + (demo ? `QF_DEMO_USER_ID=${DEMO_USER_ID}\nSUPABASE_ACCESS_TOKEN=${demo.token}\n` : '');
   const envFile = local('stack.env');
   await writeFile(envFile, env, { mode: 0o600 });
-  const shown = path.relative(process.cwd(), envFile) || envFile;
   console.log(`
 Quantum Forge Data is running.
 
 ${env}
 Functions:   ${stack.url}/functions/v1/<name>   (health, ingest, query, batches)
 ${demo ? `Demo user:   ${DEMO_USER_ID} (${demo.created ? 'created' : 'already'} in auth.users); SUPABASE_ACCESS_TOKEN above is its token, valid ${DEMO_TOKEN_TTL_S / 3600} h
-` : ''}Use it:      set -a; . ${shown}; set +a
+` : ''}Use it:      set -a; . ${shown(envFile)}; set +a
              curl $SUPABASE_URL/functions/v1/query/calculations -H "Authorization: Bearer $SUPABASE_ACCESS_TOKEN"
 More users:  npm run -s token -- --user <uuid> --create
-Written to ${shown}. Ctrl-C stops everything.`);
+Written to ${shown(envFile)}. Ctrl-C stops everything.`);
 }
 
 /** The demo user in auth.users and a token for it; undefined (with a warning) where Auth owns the users. */
