@@ -12,7 +12,7 @@ export const USAGE = [
   '  --limit N          stop after N job directories',
   '  --concurrency N    ingest requests in flight at once (default 4)',
   '  --batch-size N     jobs per ingest request (default 200)',
-  '  --report FILE      write one JSON line per job: path, job_id, outcome, ids, warnings, error',
+  '  --report FILE      write one JSON line per job: path, job_id, outcome, ids, warnings, error, already_stored',
   '  -h, --help         print this help',
   'Auth: SUPABASE_ACCESS_TOKEN (a user\'s token: that user\'s rows) or SUPABASE_SERVICE_ROLE_KEY with --user-id,',
   'with SUPABASE_URL, from the environment or .local/stack.env (written by `npm start`).',

@@ -82,7 +82,10 @@ describe('every fixture job', () => {
     for await (const ev of walkJobs(FIXTURES, counts)) (ev.kind === 'job' ? jobs : skipped).push(ev.path);
     expect(jobs.sort()).toEqual(EXPECTED.map((e) => e.path).sort());
     expect(skipped.sort()).toEqual(NOT_JOBS);
-    expect(counts).toEqual({ jobs: EXPECTED.length, skippedDirs: NOT_JOBS.length, symlinksIgnored: 0, errors: 0 });
+    expect(counts).toEqual({
+      jobs: EXPECTED.length, skippedDirs: NOT_JOBS.length, containerDirs: 3, symlinksIgnored: 0, errors: 0,
+      containerExamples: expect.arrayContaining(['2025-03', '2025-04', 'legacy']), emptyExamples: ['2025-04/scratch'],
+    });
   });
 
   it.each(EXPECTED)('$path ($variant) → $outcome', ({ path: p, outcome, says }) => {
