@@ -12,8 +12,8 @@
 //   npx tsx bench/make-jobs.ts --out DIR --count N [--source DIR]
 import { mkdir, opendir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
+import { cliArgs, exitOnCliError, usageExit, wholeNumberArg } from '../scripts/lib/cli-args.ts';
 import { walkJobs } from '../shared/xtb/index.ts';
 import { FIXTURE_JOBS } from '../test/support/fixtures.ts';
 
@@ -123,11 +123,24 @@ export async function makeJobs(o: MakeJobsOptions): Promise<{ jobs: number; sour
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, count: { type: 'string' }, source: { type: 'string' } } });
-  const count = Number(values.count);
-  if (!values.out || !Number.isInteger(count) || count < 1) {
-    console.error('usage: npx tsx bench/make-jobs.ts --out DIR --count N [--source DIR]');
-    process.exit(2);
+  const USAGE = [
+    'usage: npx tsx bench/make-jobs.ts --out DIR --count N [--source DIR]',
+    '  --out DIR      where to write the job tree',
+    '  --count N      how many job directories to write',
+    '  --source DIR   the jobs to copy (default: test/fixtures/jobs)',
+    '  -h, --help     print this help',
+  ].join('\n');
+  const { values } = cliArgs('make-jobs', USAGE, process.argv.slice(2), {
+    options: { out: { type: 'string' }, count: { type: 'string' }, source: { type: 'string' } },
+  });
+  if (!values.out) usageExit('make-jobs', USAGE, '--out is required');
+  if (!values.count) usageExit('make-jobs', USAGE, '--count is required');
+  let count = 0;
+  try {
+    count = wholeNumberArg('--count', values.count, 1, Number.MAX_SAFE_INTEGER)!;
+  } catch (err) {
+    exitOnCliError(err, 'make-jobs', USAGE);
+    throw err;
   }
   const t0 = performance.now();
   const made = await makeJobs({ out: path.resolve(values.out), count, ...(values.source ? { source: path.resolve(values.source) } : {}) });

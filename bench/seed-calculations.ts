@@ -10,8 +10,8 @@
 // task / solvent mix, gradients on grad tasks, and created_at spread over a year in id order.
 // All tables' triggers fire as for any insert (events, user_stats), in chunks of `chunk` rows.
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import postgres from 'postgres';
+import { cliArgs, usageExit } from '../scripts/lib/cli-args.ts';
 import { atomicNumber } from '../shared/chem/elements.ts';
 import { identifyMolecule, type MoleculeIdentity } from '../shared/chem/molecule.ts';
 import { loadRDKit } from '../shared/chem/rdkit.ts';
@@ -234,7 +234,16 @@ function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
 // CLI
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({
+  const USAGE = [
+    'usage: npx tsx bench/seed-calculations.ts --db-url <postgres url> --user <uuid> [--n 1000000] [--chunk 50000] [--seed 7]',
+    '  --db-url URL   the database (default: SUPABASE_DB_URL or DATABASE_URL)',
+    '  --user UUID    whose calculations; added to auth.users if missing',
+    '  --n N          calculations to add (default 1000000)',
+    '  --chunk N      calculations per COPY transaction (default 50000)',
+    '  --seed N       PRNG seed: the same seed gives the same data (default 7)',
+    '  -h, --help     print this help',
+  ].join('\n');
+  const { values } = cliArgs('seed-calculations', USAGE, process.argv.slice(2), {
     options: {
       'db-url': { type: 'string', default: process.env.SUPABASE_DB_URL ?? process.env.DATABASE_URL },
       user: { type: 'string' },
@@ -243,10 +252,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       seed: { type: 'string', default: '7' },
     },
   });
-  if (!values['db-url'] || !values.user) {
-    console.error('usage: tsx bench/seed-calculations.ts --db-url <postgres url> --user <uuid> [--n 1000000] [--chunk 20000]');
-    process.exit(2);
-  }
+  if (!values.user) usageExit('seed-calculations', USAGE, '--user is required');
+  if (!values['db-url']) usageExit('seed-calculations', USAGE, '--db-url is required (or set SUPABASE_DB_URL)');
   const sql = postgres(values['db-url'], { max: 2, onnotice: () => {} });
   try {
     await sql`insert into auth.users (id) values (${values.user}) on conflict do nothing`;

@@ -1,23 +1,49 @@
 // `npm start`: the local Supabase-shaped stack on the embedded database (or SUPABASE_DB_URL /
-// DATABASE_URL), until Ctrl-C or SIGTERM. Writes the URL and keys to .local/stack.env.
+// DATABASE_URL), until Ctrl-C or SIGTERM. Creates the demo user (idempotently) and writes the URL,
+// the keys, the demo user's id and a token for it to .local/stack.env.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { cliArgs, exitOnCliError, wholeNumberArg } from './lib/cli-args.ts';
+import { DEMO_TOKEN_TTL_S, DEMO_USER_EMAIL, DEMO_USER_ID, ensureLocalUser } from './lib/local-user.ts';
 import { repoPath } from './stack/paths.ts';
-import { newJwtSecret } from './stack/keys.ts';
+import { mintToken, newJwtSecret } from './stack/keys.ts';
 import { startStack, stackEnvLines, type Stack } from './stack/stack.ts';
 
-const { values } = parseArgs({
+const USAGE = [
+  'usage: npm start -- [--port 54321] [--db-port 54322] [--verbose]',
+  '  --port N      port of the functions (http://127.0.0.1:N/functions/v1/<name>; default 54321 or FUNCTIONS_PORT)',
+  '  --db-port N   port of the embedded PostgreSQL (default 54322 or DB_PORT)',
+  '  --verbose     print the output of Postgres and of every function',
+  '  -h, --help    print this help',
+  'Starts PostgreSQL 17 (data in .local/pgdata; SUPABASE_DB_URL or DATABASE_URL to use another), applies the',
+  'migrations, serves the functions, creates the demo user and writes URL, keys, QF_DEMO_USER_ID and',
+  'SUPABASE_ACCESS_TOKEN (the demo user\'s token) to .local/stack.env. Ctrl-C or SIGTERM stops everything.',
+].join('\n');
+
+const { values } = cliArgs('start', USAGE, process.argv.slice(2), {
+  allowPositionals: false,
   options: {
     port: { type: 'string', default: process.env.FUNCTIONS_PORT ?? '54321' },
     'db-port': { type: 'string', default: process.env.DB_PORT ?? '54322' },
     verbose: { type: 'boolean', default: false },
   },
 });
+let ports: { functions: number; db: number };
+try {
+  ports = { functions: wholeNumberArg('--port', values.port, 1, 65535)!, db: wholeNumberArg('--db-port', values['db-port'], 1, 65535)! };
+} catch (err) {
+  exitOnCliError(err, 'start', USAGE);
+  throw err;
+}
 
 // QF_LOCAL_DIR moves the stack's state elsewhere (tests run several stacks side by side).
 const localDir = process.env.QF_LOCAL_DIR ? path.resolve(process.env.QF_LOCAL_DIR) : repoPath('.local');
 const local = (name: string) => path.join(localDir, name);
+/** A path as the user should type it: relative inside the current directory, absolute elsewhere. */
+const shown = (file: string) => {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+};
 
 /** The JWT secret lives beside the data, so keys printed once stay valid across restarts. */
 async function jwtSecret(): Promise<string> {
@@ -35,7 +61,7 @@ async function jwtSecret(): Promise<string> {
 async function main(): Promise<void> {
   await mkdir(localDir, { recursive: true, mode: 0o755 });
   const external = process.env.SUPABASE_DB_URL || process.env.DATABASE_URL || undefined;
-  console.log(external ? 'Using the database at SUPABASE_DB_URL/DATABASE_URL' : 'Starting embedded PostgreSQL 17 (data in .local/pgdata)');
+  console.log(external ? 'Using the database at SUPABASE_DB_URL/DATABASE_URL' : `Starting embedded PostgreSQL 17 (data in ${shown(local('pgdata'))})`);
   let stack: Stack | undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -52,8 +78,8 @@ async function main(): Promise<void> {
   stack = await startStack({
     dbUrl: external,
     dataDir: local('pgdata'),
-    dbPort: Number(values['db-port']),
-    functionsPort: Number(values.port),
+    dbPort: ports.db,
+    functionsPort: ports.functions,
     jwtSecret: await jwtSecret(),
     log: (source, line) => {
       if (values.verbose || source === 'migrations' || (source === 'functions' && /error/i.test(line))) {
@@ -61,16 +87,32 @@ async function main(): Promise<void> {
       }
     },
   });
-  const env = stackEnvLines(stack);
-  await writeFile(local('stack.env'), env, { mode: 0o600 });
+  const demo = await demoUser(stack);
+  const env = stackEnvLines(stack) + (demo ? `QF_DEMO_USER_ID=${DEMO_USER_ID}\nSUPABASE_ACCESS_TOKEN=${demo.token}\n` : '');
+  const envFile = local('stack.env');
+  await writeFile(envFile, env, { mode: 0o600 });
   console.log(`
 Quantum Forge Data is running.
 
 ${env}
-Functions:   ${stack.url}/functions/v1/<name>   (health, …)
-Try:         curl ${stack.url}/functions/v1/health -H "Authorization: Bearer $SUPABASE_ANON_KEY"
-User token:  npm run token -- --user <uuid>
-Written to .local/stack.env. Ctrl-C stops everything.`);
+Functions:   ${stack.url}/functions/v1/<name>   (health, ingest, query, batches)
+${demo ? `Demo user:   ${DEMO_USER_ID} (${demo.created ? 'created' : 'already'} in auth.users); SUPABASE_ACCESS_TOKEN above is its token, valid ${DEMO_TOKEN_TTL_S / 3600} h
+` : ''}Use it:      set -a; . ${shown(envFile)}; set +a
+             curl $SUPABASE_URL/functions/v1/query/calculations -H "Authorization: Bearer $SUPABASE_ACCESS_TOKEN"
+More users:  npm run -s token -- --user <uuid> --create
+Written to ${shown(envFile)}. Ctrl-C stops everything.`);
+}
+
+/** The demo user in auth.users and a token for it; undefined (with a warning) where Auth owns the users. */
+async function demoUser(stack: Stack): Promise<{ token: string; created: boolean } | undefined> {
+  try {
+    const created = (await ensureLocalUser(stack.dbUrl, DEMO_USER_ID, DEMO_USER_EMAIL)) === 'created';
+    const token = await mintToken({ secret: stack.jwtSecret, role: 'authenticated', sub: DEMO_USER_ID, ttlSeconds: DEMO_TOKEN_TTL_S });
+    return { token, created };
+  } catch (err) {
+    console.error(`No demo user: ${(err as Error).message}`);
+    return undefined;
+  }
 }
 
 main().catch((err) => {

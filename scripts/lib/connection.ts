@@ -65,6 +65,14 @@ export function clientFor(conn: Connection, opts: ClientOptions = {}): QfClient 
   return new QfClient(nodeSupabase(conn.url, conn.key), opts);
 }
 
+/** No answer at all: on a developer's machine that is almost always a stack that is not running. */
+export function notReachable(url: string): string {
+  const local = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$)/.test(url);
+  return `the stack is not reachable at ${url}: ` +
+    (local ? 'start it with `npm start` (it writes .local/stack.env), or set SUPABASE_URL to a running one'
+      : 'check SUPABASE_URL and the network (for the local stack, start it with `npm start`)');
+}
+
 interface Health {
   status: string;
   database?: { all_tables_present?: boolean; tables?: Record<string, boolean>; error?: string };
@@ -77,8 +85,7 @@ export async function preflight(conn: Connection, opts: ClientOptions = {}): Pro
   try {
     health = await client.call<Health>('health', { method: 'GET' });
   } catch (err) {
-    if (!(err instanceof QfApiError)) throw new UnreachableError(`cannot reach ${conn.url}: ${(err as Error).message}`);
-    if (err.status === 0) throw new UnreachableError(`cannot reach ${conn.url}: ${err.message}`);
+    if (!(err instanceof QfApiError) || err.status === 0) throw new UnreachableError(notReachable(conn.url));
     if (err.status === 401 || err.status === 403) throw new UnreachableError(`${conn.url} refused the key (HTTP ${err.status}): ${err.message}`);
     if (err.status === 503) throw new UnreachableError(`${conn.url}: the database is unavailable (HTTP 503): ${err.message}`);
     throw new UnreachableError(`${conn.url}/functions/v1/health answered HTTP ${err.status}: ${err.message}`);

@@ -1,10 +1,9 @@
 // The runner's command line: strict parsing (an unknown flag is an error), one-line messages, the
 // usage text. Pure: defaults that depend on the machine (cores) are passed in.
-import { parseArgs } from 'node:util';
 import { BATCH_LIMITS } from '../../shared/contract/batches.ts';
-import { UsageError } from '../lib/usage-error.ts';
+import { HelpRequested, parseCli, UsageError, wholeNumberArg } from '../lib/cli-args.ts';
 
-export { UsageError };
+export { HelpRequested, UsageError };
 
 export const USAGE = [
   'usage: npm run runner -- [--batch ID] [--concurrency N] [--runner-id NAME] [--lease 300] [--timeout 600] [--once] [--xtb PATH]',
@@ -16,6 +15,7 @@ export const USAGE = [
   '  --once             drain what is claimable now, then exit (default: keep polling)',
   '  --xtb PATH         the xtb program (default: xtb on PATH)',
   '  --obabel PATH      the Open Babel program, for items without a geometry (default: obabel on PATH)',
+  '  -h, --help         print this help',
   'Auth: SUPABASE_ACCESS_TOKEN (a user\'s token: that user\'s items) or SUPABASE_SERVICE_ROLE_KEY (every user\'s items),',
   'with SUPABASE_URL, from the environment or .local/stack.env.',
 ].join('\n');
@@ -34,15 +34,6 @@ export interface RunnerArgs {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RUNNER_ID = /^[\x21-\x7e][\x20-\x7e]{0,199}$/;
 
-function wholeNumber(flag: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`);
-  }
-  return n;
-}
-
 function seconds(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -57,28 +48,21 @@ export interface ArgDefaults {
   runnerId: string;
 }
 
-/** Parses argv (without node and the script). Throws UsageError. */
+/** Parses argv (without node and the script). Throws HelpRequested or UsageError. */
 export function parseRunnerArgs(argv: readonly string[], defaults: ArgDefaults): RunnerArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        batch: { type: 'string' },
-        concurrency: { type: 'string' },
-        'runner-id': { type: 'string' },
-        lease: { type: 'string' },
-        timeout: { type: 'string' },
-        once: { type: 'boolean', default: false },
-        xtb: { type: 'string' },
-        obabel: { type: 'string' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0].trim());
-  }
+  const { values } = parseCli(argv, {
+    allowPositionals: false,
+    options: {
+      batch: { type: 'string' },
+      concurrency: { type: 'string' },
+      'runner-id': { type: 'string' },
+      lease: { type: 'string' },
+      timeout: { type: 'string' },
+      once: { type: 'boolean', default: false },
+      xtb: { type: 'string' },
+      obabel: { type: 'string' },
+    },
+  });
   const batchId = values.batch;
   if (batchId !== undefined && !UUID.test(batchId)) throw new UsageError(`--batch must be a batch id (a UUID), not ${JSON.stringify(batchId)}`);
   const runnerId = values['runner-id'] ?? defaults.runnerId;
@@ -88,9 +72,9 @@ export function parseRunnerArgs(argv: readonly string[], defaults: ArgDefaults):
   const { min, max } = BATCH_LIMITS.leaseSeconds;
   return {
     ...(batchId ? { batchId: batchId.toLowerCase() } : {}),
-    concurrency: wholeNumber('--concurrency', values.concurrency, 1, BATCH_LIMITS.claimLimit.max) ?? Math.max(1, defaults.cores),
+    concurrency: wholeNumberArg('--concurrency', values.concurrency, 1, BATCH_LIMITS.claimLimit.max) ?? Math.max(1, defaults.cores),
     runnerId,
-    leaseSeconds: wholeNumber('--lease', values.lease, min, max) ?? BATCH_LIMITS.leaseSeconds.default,
+    leaseSeconds: wholeNumberArg('--lease', values.lease, min, max) ?? BATCH_LIMITS.leaseSeconds.default,
     timeoutS: seconds('--timeout', values.timeout) ?? 600,
     once: values.once ?? false,
     xtb: values.xtb ?? 'xtb',

@@ -1,6 +1,6 @@
 // The runner from argv to exit code, with its environment, output streams and signals injected:
 // arguments → connection → xtb present? → health preflight → claim loop → summary.
-// Exit 0: the loop ended (drained with --once, or stopped by a signal) and every item was reported;
+// Exit 0: --help, or the loop ended (drained with --once, or stopped by a signal) and every item was reported;
 // 1: some results could not be reported; 2: bad arguments, no xtb, a server it cannot use;
 // 130: stopped hard by a second signal.
 // Environment beyond the connection: QF_RUNNER_STATS_FILE (write the run's totals there as JSON, for
@@ -8,7 +8,7 @@
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { loadStackEnv } from '../stack/stack-env.ts';
-import { parseRunnerArgs, USAGE, UsageError, type RunnerArgs } from './args.ts';
+import { HelpRequested, parseRunnerArgs, USAGE, UsageError, type RunnerArgs } from './args.ts';
 import { FatalError, runLoop } from './claim-loop.ts';
 import { preflight, resolveRunnerConnection, runnerClient, UnreachableError, type Env, type RunnerConnection } from './connection.ts';
 import { runProcess } from './process.ts';
@@ -54,6 +54,10 @@ export async function main(argv: readonly string[], io: RunnerIo): Promise<numbe
     args = parseRunnerArgs(argv, { cores: os.availableParallelism(), runnerId: `${os.hostname()}-${process.pid}` });
     conn = resolveRunnerConnection(io.env, await (io.stackEnv ?? loadStackEnv)());
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      io.stdout.write(`${USAGE}\n`);
+      return EXIT.ok;
+    }
     if (err instanceof UsageError) return fail(EXIT.usage, err.message, true);
     throw err;
   }

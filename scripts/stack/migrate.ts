@@ -1,5 +1,7 @@
 // Puts the schema on a database: the local platform bootstrap (never on hosted projects), then the
 // migrations with the pinned Supabase CLI's `db push`, the same command ops run against a project.
+// The CLI's own output reads like an interactive session (`Do you want to push these migrations?
+// [Y/n] y`), so the start log gets a one-line summary counted from the migration history instead.
 import { readFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -34,6 +36,31 @@ export async function supabaseCli(args: string[]): Promise<string> {
   return stdout + stderr;
 }
 
+/** The versions recorded in the CLI's migration history, oldest first; none before the first push. */
+async function appliedVersions(dbUrl: string): Promise<string[]> {
+  const sql = postgres(dbUrl, { max: 1, onnotice: () => {} });
+  try {
+    const [{ present }] = await sql<{ present: boolean }[]>`
+      select to_regclass('supabase_migrations.schema_migrations') is not null as present`;
+    if (!present) return [];
+    const rows = await sql<{ version: string }[]>`select version from supabase_migrations.schema_migrations order by version`;
+    return rows.map((r) => r.version);
+  } finally {
+    await sql.end();
+  }
+}
+
+/**
+ * Applies the pending migrations and answers with a summary line: `applied 2 migrations (…)` or
+ * `schema up to date (…)`. A failing push throws with the CLI's output in its message.
+ */
 export async function pushMigrations(dbUrl: string): Promise<string> {
-  return supabaseCli(['db', 'push', '--db-url', cliDbUrl(dbUrl), '--yes']);
+  const before = new Set(await appliedVersions(dbUrl));
+  await supabaseCli(['db', 'push', '--db-url', cliDbUrl(dbUrl), '--yes']);
+  const after = await appliedVersions(dbUrl);
+  const added = after.filter((v) => !before.has(v));
+  const plural = (n: number) => `${n} migration${n === 1 ? '' : 's'}`;
+  if (added.length === 0) return `schema up to date (${plural(after.length)}, latest ${after.at(-1) ?? 'none'})\n`;
+  const which = added.length <= 3 ? added.join(', ') : `${added[0]} … ${added.at(-1)}`;
+  return `applied ${plural(added.length)} (${which})${added.length < after.length ? `; ${after.length} in all` : ''}\n`;
 }

@@ -2,8 +2,7 @@
 // one-line messages, and the usage text. Pure apart from checking that the jobs root is a directory.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { UsageError } from '../lib/usage-error.ts';
+import { HelpRequested, parseCli, UsageError, wholeNumberArg } from '../lib/cli-args.ts';
 
 export const USAGE = [
   'usage: npm run upload -- --jobs-root DIR [--user-id UUID] [--dry-run] [--limit N] [--concurrency N] [--report FILE]',
@@ -13,7 +12,10 @@ export const USAGE = [
   '  --limit N          stop after N job directories',
   '  --concurrency N    ingest requests in flight at once (default 4)',
   '  --batch-size N     jobs per ingest request (default 200)',
-  '  --report FILE      write one JSON line per job: path, job_id, outcome, ids, warnings, error',
+  '  --report FILE      write one JSON line per job: path, job_id, outcome, ids, warnings, error, already_stored',
+  '  -h, --help         print this help',
+  'Auth: SUPABASE_ACCESS_TOKEN (a user\'s token: that user\'s rows) or SUPABASE_SERVICE_ROLE_KEY with --user-id,',
+  'with SUPABASE_URL, from the environment or .local/stack.env (written by `npm start`).',
 ].join('\n');
 
 export interface UploadArgs {
@@ -26,41 +28,26 @@ export interface UploadArgs {
   report?: string;
 }
 
-export { UsageError };
+export { HelpRequested, UsageError };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function positiveInt(flag: string, value: string | undefined, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1 || n > max) {
-    throw new UsageError(`${flag} must be a whole number from 1 to ${max}, not ${JSON.stringify(value)}`);
-  }
-  return n;
-}
+const positiveInt = (flag: string, value: string | undefined, max: number) => wholeNumberArg(flag, value, 1, max);
 
-/** Parses argv (without node and the script). Throws UsageError. */
+/** Parses argv (without node and the script). Throws HelpRequested or UsageError. */
 export function parseUploadArgs(argv: readonly string[]): UploadArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'jobs-root': { type: 'string' },
-        'user-id': { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        limit: { type: 'string' },
-        concurrency: { type: 'string' },
-        'batch-size': { type: 'string' },
-        report: { type: 'string' },
-      },
-    }));
-  } catch (err) {
-    // node's messages run over several lines ("To specify a positional argument…"): keep the first.
-    throw new UsageError((err as Error).message.split('\n')[0].trim());
-  }
+  const { values } = parseCli(argv, {
+    allowPositionals: false,
+    options: {
+      'jobs-root': { type: 'string' },
+      'user-id': { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      limit: { type: 'string' },
+      concurrency: { type: 'string' },
+      'batch-size': { type: 'string' },
+      report: { type: 'string' },
+    },
+  });
   const jobsRoot = values['jobs-root'];
   if (!jobsRoot) throw new UsageError('--jobs-root is required');
   const userId = values['user-id'];

@@ -1,10 +1,10 @@
 // The uploader from argv to exit code, with its environment and output streams injected:
 // arguments → connection and preflight (not in a dry run) → pipeline → report, progress, summary.
-// Exit 0: every job got an outcome other than `error`; 1: some did not; 2: bad arguments, an
+// Exit 0: every job got an outcome other than `error` (or --help); 1: some did not; 2: bad arguments, an
 // unreachable server or a refused key.
 import { loadStackEnv } from '../stack/stack-env.ts';
 import { dryRunChecks } from './dry-run-checks.ts';
-import { checkJobsRoot, parseUploadArgs, USAGE, UsageError, type UploadArgs } from './args.ts';
+import { checkJobsRoot, HelpRequested, parseUploadArgs, USAGE, UsageError, type UploadArgs } from './args.ts';
 import { clientFor, preflight, resolveConnection, UnreachableError, type Connection, type Env } from '../lib/connection.ts';
 import type { JobReport } from './outcomes.ts';
 import { runPipeline } from './pipeline.ts';
@@ -39,6 +39,10 @@ export async function main(argv: readonly string[], io: UploadIo): Promise<numbe
     await checkJobsRoot(args.jobsRoot);
     if (!args.dryRun) conn = resolveConnection(args.userId, io.env, await (io.stackEnv ?? loadStackEnv)());
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      io.stdout.write(`${USAGE}\n`);
+      return EXIT.ok;
+    }
     if (err instanceof UsageError) return fail(EXIT.usage, err.message, true);
     throw err;
   }

@@ -1,6 +1,8 @@
 // One outcome per job, and the report line that says it: from the parse alone (running, invalid),
 // from the server's per-item answer (created, duplicate, failed_calculation, invalid), from a request
-// that failed for good (error), or, in a dry run, from the local checks.
+// that failed for good (error), or, in a dry run, from the local checks. A job whose xtb run failed
+// is `failed_calculation` whether or not it was stored before; `already_stored` says which, so a
+// re-run does not count failed jobs as `duplicate`.
 import type { IngestItemResult } from '../../shared/contract/ingest.ts';
 import type { ParsedJob } from '../../shared/xtb/index.ts';
 
@@ -18,10 +20,12 @@ export interface JobReport {
   molecule_id: string | null;
   warnings: string[];
   error: string | null;
+  /** The server had this calculation already (it answered `duplicate`): nothing was written. */
+  already_stored: boolean;
 }
 
 const base = (job: Pick<ParsedJob, 'path' | 'job_id' | 'warnings'>) => ({
-  path: job.path, job_id: job.job_id, calculation_id: null, molecule_id: null, warnings: job.warnings,
+  path: job.path, job_id: job.job_id, calculation_id: null, molecule_id: null, warnings: job.warnings, already_stored: false,
 });
 
 /** A job that is never sent: skipped_running or invalid, as the parser decided. */
@@ -51,7 +55,9 @@ export function fromIngest(job: ParsedJob, result: IngestItemResult): JobReport 
     case 'rejected':
       return { ...base(job), outcome: 'invalid', error: issueText(result.errors) };
     case 'duplicate':
-      return { ...base(job), ...ids, outcome: 'duplicate', error: failed ? job.calculation?.error_message ?? null : null };
+      return failed
+        ? { ...base(job), ...ids, outcome: 'failed_calculation', error: job.calculation?.error_message ?? null, already_stored: true }
+        : { ...base(job), ...ids, outcome: 'duplicate', error: null, already_stored: true };
     case 'created':
     case 'updated':
       // `updated`: this result completed (or superseded a failed) row of the same identity: it is now stored.

@@ -26,7 +26,7 @@ export class ReportWriter {
     const line: JobReport = {
       path: report.path, job_id: report.job_id, outcome: report.outcome,
       calculation_id: report.calculation_id, molecule_id: report.molecule_id,
-      warnings: report.warnings, error: report.error,
+      warnings: report.warnings, error: report.error, already_stored: report.already_stored,
     };
     if (!this.stream.write(JSON.stringify(line) + '\n')) await once(this.stream, 'drain');
   }

@@ -9,6 +9,8 @@ export class Tally {
   readonly counts: OutcomeCounts = newCounts();
   done = 0;
   withWarnings = 0;
+  /** failed_calculation jobs the server had stored before this run. */
+  failedAlreadyStored = 0;
   /** The first few invalid/error jobs, for the summary. */
   readonly problems: JobReport[] = [];
 
@@ -16,6 +18,7 @@ export class Tally {
     this.done++;
     this.counts[r.outcome]++;
     if (r.warnings.length) this.withWarnings++;
+    if (r.outcome === 'failed_calculation' && r.already_stored) this.failedAlreadyStored++;
     if ((r.outcome === 'invalid' || r.outcome === 'error') && this.problems.length < SHOWN_PROBLEMS) this.problems.push(r);
   }
 }
@@ -31,6 +34,12 @@ export interface SummaryInput {
   reportFile?: string;
 }
 
+/** `a, b, c` or `a, b, c and 12 more`: the first few names, sorted, then how many are not shown. */
+function named(examples: readonly string[], count: number): string {
+  const shown = [...examples].sort().join(', ');
+  return count > examples.length ? `${shown} and ${count - examples.length} more` : shown;
+}
+
 const pad = (s: string, n: number) => s + ' '.repeat(Math.max(0, n - s.length));
 const lpad = (s: string, n: number) => ' '.repeat(Math.max(0, n - s.length)) + s;
 
@@ -40,12 +49,19 @@ export function formatSummary(s: SummaryInput): string {
   const width = Math.max(8, String(tally.done).length);
   const lines = [s.dryRun ? 'dry run (nothing was sent): what the upload would do' : 'upload summary', ''];
   lines.push(`${pad('outcome', 20)}${lpad('jobs', width)}`);
-  for (const name of names) lines.push(`${pad(name, 20)}${lpad(String(tally.counts[name]), width)}`);
+  for (const name of names) {
+    const note = name === 'failed_calculation' && tally.failedAlreadyStored ? `  (${tally.failedAlreadyStored} already stored)` : '';
+    lines.push(`${pad(name, 20)}${lpad(String(tally.counts[name]), width)}${note}`);
+  }
   lines.push(`${pad('total', 20)}${lpad(String(tally.done), width)}`, '');
   if (s.dryRun) {
     lines.push(`would send ${tally.counts.completed + tally.counts.failed_calculation} calculations (${tally.counts.completed} completed, ${tally.counts.failed_calculation} failed)`);
   }
-  lines.push(`directories without metadata.json (skipped): ${s.walk.skippedDirs}; symlinks not followed: ${s.walk.symlinksIgnored}; unreadable directories: ${s.walk.errors}`);
+  const { walk } = s;
+  if (walk.containerDirs) lines.push(`folders searched for job directories: ${walk.containerDirs} (${named(walk.containerExamples, walk.containerDirs)})`);
+  const empty = walk.skippedDirs - walk.containerDirs;
+  if (empty) lines.push(`directories without metadata.json and without jobs below (skipped): ${empty} (${named(walk.emptyExamples, empty)})`);
+  lines.push(`symlinks not followed: ${walk.symlinksIgnored}; unreadable directories: ${walk.errors}`);
   if (tally.withWarnings) lines.push(`${tally.withWarnings} jobs have warnings${s.reportFile ? ` (see ${s.reportFile})` : ' (use --report FILE to see them)'}`);
   if (tally.problems.length) {
     const more = tally.counts.invalid + tally.counts.error - tally.problems.length;

@@ -159,6 +159,24 @@ function readGradient(files: JobFiles, spec: RunSpec, atoms: Geometry, energy: n
   return g.value.gradient;
 }
 
+/** sqrt(Σ g²) over every component: what xtb prints as GRADIENT NORM (Eh/Bohr). */
+export const gradientNorm = (gradient: readonly Vec3[]): number => Math.sqrt(gradient.reduce((s, g) => s + g[0] ** 2 + g[1] ** 2 + g[2] ** 2, 0));
+
+/**
+ * The gradient norm of a run that has a gradient: every `opt` (its last step), and any task whose
+ * gradient is stored (`grad`, or a stray gradient file that matched). xtb's printed value first (it
+ * has 12 digits); else the one in xtbopt.xyz or results.json; else computed from the stored gradient.
+ */
+function gradientNormOf(task: Task, log: XtbLog | null, optComment: number | null, fallback: ResultsJson | null, gradient: Vec3[] | null, warn: (w: string) => void): number | null {
+  if (task !== 'opt' && !gradient) return null;
+  const computed = gradient ? gradientNorm(gradient) : null;
+  const printed = log?.gradientNormEhBohr ?? null;
+  if (task !== 'opt' && printed !== null && computed !== null && Math.abs(printed - computed) > 1e-6 * Math.max(1, printed)) {
+    warn(`xtb.out's GRADIENT NORM ${printed} differs from the stored gradient's norm ${computed.toPrecision(12)}`);
+  }
+  return printed ?? optComment ?? fallback?.gradientNormEhBohr ?? computed;
+}
+
 function dipoleOf(log: XtbLog | null, json: XtbOutJson | null, task: Task): Pick<Results, 'dipole_debye' | 'dipole_au'> {
   const printed = log?.dipole;
   if (printed) {
@@ -213,7 +231,7 @@ function completedResults(files: JobFiles, spec: RunSpec, log: XtbLog | null, fa
     homo_lumo_gap_ev: ff ? null : log?.homoLumoGapEv ?? json?.homoLumoGapEv ?? fallback?.gapEv ?? null,
     ...(ff ? { dipole_debye: null, dipole_au: null } : dipoleOf(log, json, spec.task)),
     converged,
-    gradient_norm_eh_bohr: spec.task === 'opt' ? log?.gradientNormEhBohr ?? geo.comment?.gradientNormEhBohr ?? fallback?.gradientNormEhBohr ?? null : null,
+    gradient_norm_eh_bohr: gradientNormOf(spec.task, log, geo.comment?.gradientNormEhBohr ?? null, fallback, gradient, warn),
     wall_time_s: log?.wallTimeS ?? fallback?.wallTimeS ?? null,
     xtb_version: log?.xtbVersion ?? json?.xtbVersion ?? geo.comment?.xtbVersion ?? fallback?.xtbVersion ?? null,
   };

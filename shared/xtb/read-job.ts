@@ -31,12 +31,23 @@ export type WalkEvent =
 
 export interface WalkCounts {
   jobs: number;
+  /** Directories below the root without metadata.json: not jobs themselves. */
   skippedDirs: number;
+  /** Of those, the ones with job directories somewhere below (month folders and the like). */
+  containerDirs: number;
+  /** The first few (WALK_EXAMPLES) paths of each kind, in walk order, so that messages can name them. */
+  containerExamples: string[];
+  /** Directories without metadata.json and without any job below them (`scratch`, empty ones). */
+  emptyExamples: string[];
   symlinksIgnored: number;
   errors: number;
 }
 
-export const newWalkCounts = (): WalkCounts => ({ jobs: 0, skippedDirs: 0, symlinksIgnored: 0, errors: 0 });
+export const WALK_EXAMPLES = 5;
+
+export const newWalkCounts = (): WalkCounts => ({
+  jobs: 0, skippedDirs: 0, containerDirs: 0, containerExamples: [], emptyExamples: [], symlinksIgnored: 0, errors: 0,
+});
 
 async function isJobDir(dir: string): Promise<boolean> {
   try {
@@ -59,21 +70,32 @@ export async function* walkJobs(root: string, counts: WalkCounts = newWalkCounts
       yield { kind: 'job', dir, path: rel(dir) };
       return;
     }
-    if (!isRoot) {
-      counts.skippedDirs++;
-      yield { kind: 'skipped_dir', dir, path: rel(dir) };
-    }
-    let handle;
+    const jobsBefore = counts.jobs;
     try {
-      handle = await opendir(dir);
-    } catch (e) {
-      counts.errors++;
-      yield { kind: 'error', dir, path: rel(dir), error: (e as Error).message };
-      return;
-    }
-    for await (const entry of handle) {
-      if (entry.isSymbolicLink()) counts.symlinksIgnored++;
-      else if (entry.isDirectory()) yield* visit(join(dir, entry.name), false);
+      if (!isRoot) {
+        counts.skippedDirs++;
+        yield { kind: 'skipped_dir', dir, path: rel(dir) };
+      }
+      let handle;
+      try {
+        handle = await opendir(dir);
+      } catch (e) {
+        counts.errors++;
+        yield { kind: 'error', dir, path: rel(dir), error: (e as Error).message };
+        return;
+      }
+      for await (const entry of handle) {
+        if (entry.isSymbolicLink()) counts.symlinksIgnored++;
+        else if (entry.isDirectory()) yield* visit(join(dir, entry.name), false);
+      }
+    } finally {
+      // Also when the consumer stops early: a directory is classified by the jobs seen below it so far.
+      if (!isRoot) {
+        const container = counts.jobs > jobsBefore;
+        if (container) counts.containerDirs++;
+        const examples = container ? counts.containerExamples : counts.emptyExamples;
+        if (examples.length < WALK_EXAMPLES) examples.push(rel(dir));
+      }
     }
   }
   yield* visit(root, true);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { repoPath } from '../../scripts/stack/paths.ts';
 import { loadStackEnv } from '../../scripts/stack/stack-env.ts';
+import { calc } from '../support/payloads.ts';
 import { freePort } from '../support/ports.ts';
 
 const alive = (pid: number) => {
@@ -53,10 +54,21 @@ describe('npm start', () => {
       expect(first.output).toContain('SUPABASE_ANON_KEY=');
       const env = await loadStackEnv(path.join(localDir, 'stack.env'));
       expect(Object.keys(env).sort()).toEqual([
-        'SUPABASE_ANON_KEY', 'SUPABASE_DB_URL', 'SUPABASE_JWT_SECRET', 'SUPABASE_SERVICE_ROLE_KEY', 'SUPABASE_URL',
+        'QF_DEMO_USER_ID', 'SUPABASE_ACCESS_TOKEN', 'SUPABASE_ANON_KEY', 'SUPABASE_DB_URL', 'SUPABASE_JWT_SECRET', 'SUPABASE_SERVICE_ROLE_KEY', 'SUPABASE_URL',
       ]);
       const health = await fetch(`${env.SUPABASE_URL}/functions/v1/health`, { headers: { authorization: `Bearer ${env.SUPABASE_ANON_KEY}` } });
       expect(health.status).toBe(200);
+      // The log is a summary, not the CLI's interactive-looking transcript.
+      expect(first.output).toMatch(/^\[migrations\] applied \d+ migrations /m);
+      expect(first.output).not.toMatch(/\[Y\/n\]/);
+      // The demo user exists and its token writes at once.
+      expect(first.output).toContain(`Demo user:   ${env.QF_DEMO_USER_ID} (created in auth.users)`);
+      const ingest = await fetch(`${env.SUPABASE_URL}/functions/v1/ingest`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${env.SUPABASE_ACCESS_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ calculations: [calc()] }),
+      });
+      expect(ingest.status, await ingest.clone().text()).toBe(200);
 
       const sql = postgres(env.SUPABASE_DB_URL, { max: 1 });
       await sql`insert into auth.users (id, email) values ('00000000-0000-4000-8000-00000000abcd', 'keep@test.local')`;
@@ -68,6 +80,8 @@ describe('npm start', () => {
       await expect(fetch(`${env.SUPABASE_URL}/functions/v1/health`)).rejects.toThrow();
 
       const second = await runStart(localDir, port, dbPort);
+      expect(second.output).toMatch(/^\[migrations\] schema up to date \(\d+ migrations, latest \d{14}\)$/m);
+      expect(second.output).toContain(`Demo user:   ${env.QF_DEMO_USER_ID} (already in auth.users)`);
       const again = postgres(env.SUPABASE_DB_URL, { max: 1 });
       const rows = await again`select email from auth.users where id = '00000000-0000-4000-8000-00000000abcd'`;
       await again.end();

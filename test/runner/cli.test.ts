@@ -50,7 +50,9 @@ describe.concurrent('exit 2 before any work', () => {
   it('a server that does not answer', async () => {
     const r = await runRunner(['--once', '--xtb', xtb], { ...serviceEnv(), SUPABASE_URL: 'http://127.0.0.1:9' });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^runner: cannot reach http:\/\/127\.0\.0\.1:9/m);
+    // Says what is wrong in a user's words (not supabase-js' "Failed to send a request") and what to do.
+    expect(r.stderr).toMatch(/^runner: the stack is not reachable at http:\/\/127\.0\.0\.1:9: start it with `npm start`/m);
+    expect(r.stderr).not.toMatch(/Failed to send a request/);
   });
 
   it('a batch the token\'s user cannot see', async () => {

@@ -42,6 +42,7 @@ interface Stored {
   multiplicity: number;
   solvent: string | null;
   total_energy_eh: number;
+  gradient_norm_eh_bohr: number | null;
   converged: boolean | null;
   source: string;
   user_id: string;
@@ -80,7 +81,7 @@ describeWithXtb('one runner with the real xtb, --once, a user\'s token', () => {
     run = await runRunner(['--once', '--concurrency', '2', '--runner-id', 'e2e-runner'], userEnv(user.token));
     stored = await adminSql()<Stored[]>`
       select i.id as item_id, i.name, i.status, i.calculation_id, c.task, c.charge, c.multiplicity, c.solvent,
-             c.total_energy_eh, c.converged, c.source, c.user_id
+             c.total_energy_eh, c.gradient_norm_eh_bohr, c.converged, c.source, c.user_id
         from public.batch_items i left join public.calculations c on c.id = i.calculation_id
        where i.batch_job_id = any (${Object.values(batchIds)}::uuid[])`;
   }, 240_000);
@@ -141,6 +142,9 @@ describeWithXtb('one runner with the real xtb, --once, a user\'s token', () => {
         expect(a.grad_y_eh_bohr).toBeCloseTo(g.value.gradient[i][1], 9);
         expect(a.grad_z_eh_bohr).toBeCloseTo(g.value.gradient[i][2], 9);
       });
+      // The gradient norm xtb printed is stored too.
+      const printed = Number([...direct.out.matchAll(/\| GRADIENT NORM\s+(\S+) Eh/g)].pop()![1]);
+      expect(s.gradient_norm_eh_bohr, c.name).toBeCloseTo(printed, 9);
     }
     // Not a grad item: no gradient stored.
     const acetate = await atomsOf(stored.find((x) => x.name === 'acetate')!.calculation_id);

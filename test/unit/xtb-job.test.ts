@@ -82,7 +82,10 @@ describe('every fixture job', () => {
     for await (const ev of walkJobs(FIXTURES, counts)) (ev.kind === 'job' ? jobs : skipped).push(ev.path);
     expect(jobs.sort()).toEqual(EXPECTED.map((e) => e.path).sort());
     expect(skipped.sort()).toEqual(NOT_JOBS);
-    expect(counts).toEqual({ jobs: EXPECTED.length, skippedDirs: NOT_JOBS.length, symlinksIgnored: 0, errors: 0 });
+    expect(counts).toEqual({
+      jobs: EXPECTED.length, skippedDirs: NOT_JOBS.length, containerDirs: 3, symlinksIgnored: 0, errors: 0,
+      containerExamples: expect.arrayContaining(['2025-03', '2025-04', 'legacy']), emptyExamples: ['2025-04/scratch'],
+    });
   });
 
   it.each(EXPECTED)('$path ($variant) → $outcome', ({ path: p, outcome, says }) => {
@@ -121,6 +124,13 @@ describe('every fixture job', () => {
     } else {
       expect(c.gradient ?? null).toBeNull();
     }
+    if (c.task === 'grad') {
+      // The norm xtb printed, which is sqrt(Σ g²) over the gradient file.
+      const printed = Number([...f['xtb.out']!.matchAll(/\| GRADIENT NORM\s+(\S+) Eh/g)].pop()![1]);
+      expect(r.gradient_norm_eh_bohr).toBe(printed);
+      expect(Math.abs(printed - Math.hypot(...gradientOf(f.gradient!).flat()))).toBeLessThan(1e-10);
+    }
+    if (c.task === 'sp') expect(r.gradient_norm_eh_bohr ?? null).toBeNull();
     const input = xyzOf(f['input.xyz']!);
     expect(c.geometry.map((a) => a.element)).toEqual(input.map((a) => a.element));
     c.geometry.forEach((a, i) => expect(within(a.xyz, input[i].xyz, 1e-8)).toBe(true));

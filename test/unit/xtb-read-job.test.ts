@@ -37,7 +37,10 @@ describe('walkJobs', () => {
     const of = (kind: WalkEvent['kind']) => events.filter((e) => e.kind === kind).map((e) => e.path).sort();
     expect(of('job')).toEqual(['2025/06/10/qf-1', 'legacy/job_0001']);
     expect(of('skipped_dir')).toEqual(['2025', '2025/06', '2025/06/10', 'dir-named-file', 'dir-named-file/metadata.json', 'empty', 'legacy', 'scratch']);
-    expect(counts).toEqual({ jobs: 2, skippedDirs: 8, symlinksIgnored: 1, errors: 0 });
+    expect(counts).toMatchObject({ jobs: 2, skippedDirs: 8, containerDirs: 4, symlinksIgnored: 1, errors: 0 });
+    // Directories without metadata.json: those with jobs below, and those without (named, up to 5 of each).
+    expect([...counts.containerExamples].sort()).toEqual(['2025', '2025/06', '2025/06/10', 'legacy']);
+    expect([...counts.emptyExamples].sort()).toEqual(['dir-named-file', 'dir-named-file/metadata.json', 'empty', 'scratch']);
     expect(events.find((e) => e.kind === 'job')!.dir).toMatch(/^\//);
   });
 

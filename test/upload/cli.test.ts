@@ -47,15 +47,21 @@ describe('a server it cannot use: exit 2 before reading any job', () => {
     const user = await newUser();
     const run = await runUpload(['--jobs-root', FIXTURES, '--user-id', user.id], { ...serviceEnv(), SUPABASE_URL: 'http://127.0.0.1:9' });
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^upload: cannot reach http:\/\/127\.0\.0\.1:9/m);
+    // Says what is wrong in a user's words (not supabase-js' "Failed to send a request") and what to do.
+    expect(run.stderr).toMatch(/^upload: the stack is not reachable at http:\/\/127\.0\.0\.1:9: start it with `npm start`/m);
+    expect(run.stderr).not.toMatch(/Failed to send a request/);
     expect(run.stdout).toBe('');
   });
 
   it('an owner the server does not know: the first request says so and the run stops', async () => {
     const run = await runUpload(['--jobs-root', FIXTURES, '--user-id', '0b8f2c1e-4a5d-4e6f-9a7b-1c2d3e4f5a6b'], serviceEnv());
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^upload: ingest failed \(HTTP 422\): user_id: no such user$/m);
-    expect(run.stdout).toContain('stopped early: ingest failed (HTTP 422): user_id: no such user');
+    // The owner is named, with how to create it locally and who creates it on a hosted project.
+    const unknown = 'ingest failed (HTTP 422): no such user: the user named by user_id is not in this project\'s auth.users. ' +
+      'On the local stack, create it with `npm run token -- --user <user_id> --create`; ' +
+      'on a hosted project, users are created by Supabase Auth (sign-up or the dashboard).';
+    expect(run.stderr.split('\n')).toContain(`upload: ${unknown}`);
+    expect(run.stdout).toContain(`stopped early: ${unknown}`);
   });
 
   it('a key the server refuses', async () => {

@@ -98,7 +98,9 @@ describe('upload of the fixture sample', () => {
     expect(first.stdout).toMatch(/^invalid\s+1$/m);
     expect(first.stdout).toMatch(/^error\s+0$/m);
     expect(first.stdout).toMatch(/^total\s+25$/m);
-    expect(first.stdout).toContain('directories without metadata.json (skipped): 4');
+    // The month folders are searched, not skipped; the one directory really skipped is named.
+    expect(first.stdout).toContain('folders searched for job directories: 3 (2025-03, 2025-04, legacy)');
+    expect(first.stdout).toContain('directories without metadata.json and without jobs below (skipped): 1 (2025-04/scratch)');
   });
 
   it.each(Object.entries(EXPECTED))('%s → %o', (p, e) => {
@@ -162,6 +164,8 @@ describe('upload of the fixture sample', () => {
       const gnorm = Number(native(p, 'xtbopt.xyz')!.split(/\r?\n/)[1].trim().split(/\s+/)[3]);
       expect(near(calc.gradient_norm_eh_bohr, gnorm)).toBe(true);
     }
+    // A grad task stores the gradient norm xtb printed.
+    if (calc.task === 'grad') expect(calc.gradient_norm_eh_bohr, p).toBe(lastNumber(out, /\| GRADIENT NORM\s+(\S+) Eh/g));
   });
 });
 
@@ -176,12 +180,15 @@ describe('a second run over the same tree', () => {
     expect(second.code, second.stderr).toBe(0);
     const again = byPath(readReport(file));
     for (const [p, e] of Object.entries(EXPECTED)) {
-      const expected = e.outcome === 'created' || e.outcome === 'failed_calculation' ? 'duplicate' : e.outcome;
+      // Stored jobs are found again; a failed calculation stays `failed_calculation`, marked already stored.
+      const expected = e.outcome === 'created' ? 'duplicate' : e.outcome;
       expect(again[p]?.outcome, p).toBe(expected);
+      expect(again[p].already_stored, p).toBe(['created', 'duplicate', 'failed_calculation'].includes(e.outcome));
       expect(again[p].calculation_id).toBe(report[p].calculation_id);
       expect(again[p].molecule_id).toBe(report[p].molecule_id);
     }
-    expect(second.stdout).toMatch(/^duplicate\s+23$/m);
+    expect(second.stdout).toMatch(/^duplicate\s+21$/m);
+    expect(second.stdout).toMatch(/^failed_calculation\s+2  \(2 already stored\)$/m);
     const after = await userCounts(user.id);
     // The only new rows anywhere are the requests' own performance_metric events.
     expect({ ...after, event_logs: before.event_logs }).toEqual(before);

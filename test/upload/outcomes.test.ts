@@ -30,10 +30,11 @@ describe('outcomes', () => {
     ['completed', 'duplicate', 'duplicate', null],
     ['failed', 'created', 'failed_calculation', '-3- scf: did not converge'],
     ['failed', 'updated', 'failed_calculation', '-3- scf: did not converge'],
-    ['failed', 'duplicate', 'duplicate', '-3- scf: did not converge'],
+    // A re-run's failed job is still a failed calculation, not a `duplicate`; already_stored says it was there.
+    ['failed', 'duplicate', 'failed_calculation', '-3- scf: did not converge'],
   ] as const)('a %s calculation answered %s is %s', (status, server, outcome, error) => {
     expect(fromIngest(job('a/j1', status), answer(server))).toEqual({
-      path: 'a/j1', job_id: 'j1', outcome, calculation_id: CALC, molecule_id: MOL, warnings: ['w'], error,
+      path: 'a/j1', job_id: 'j1', outcome, calculation_id: CALC, molecule_id: MOL, warnings: ['w'], error, already_stored: server === 'duplicate',
     });
   });
 
@@ -50,7 +51,7 @@ describe('outcomes', () => {
 
   it('unsent jobs keep the parser\'s outcome and reason; failures are `error`', () => {
     expect(fromParse({ path: 'p', job_id: 'p', outcome: 'skipped_running', warnings: [], error: 'xtb has not started (no xtb.out)' }))
-      .toEqual({ path: 'p', job_id: 'p', outcome: 'skipped_running', calculation_id: null, molecule_id: null, warnings: [], error: 'xtb has not started (no xtb.out)' });
+      .toEqual({ path: 'p', job_id: 'p', outcome: 'skipped_running', calculation_id: null, molecule_id: null, warnings: [], error: 'xtb has not started (no xtb.out)', already_stored: false });
     expect(fromFailure(job('p'), 'boom')).toMatchObject({ outcome: 'error', error: 'boom', calculation_id: null });
   });
 });
@@ -98,28 +99,38 @@ describe('makeSender', () => {
 describe('formatSummary', () => {
   it('tables every outcome, names the first jobs not stored, and the rate', () => {
     const tally = new Tally();
-    const r = (outcome: JobReport['outcome'], path: string, error: string | null = null): JobReport =>
-      ({ path, job_id: path, outcome, calculation_id: null, molecule_id: null, warnings: outcome === 'created' ? ['w'] : [], error });
+    const r = (outcome: JobReport['outcome'], path: string, error: string | null = null, already_stored = false): JobReport =>
+      ({ path, job_id: path, outcome, calculation_id: null, molecule_id: null, warnings: outcome === 'created' ? ['w'] : [], error, already_stored });
     for (let i = 0; i < 3; i++) tally.add(r('created', `c${i}`));
-    tally.add(r('duplicate', 'd'));
+    tally.add(r('duplicate', 'd', null, true));
+    tally.add(r('failed_calculation', 'f1', 'scf', true));
+    tally.add(r('failed_calculation', 'f2', 'scf', false));
     for (let i = 0; i < 12; i++) tally.add(r('invalid', `bad${i}`, 'molecule.smiles: RDKit cannot parse the SMILES "C1CC"'));
     tally.add(r('error', 'e', 'ingest failed (HTTP 500): internal error'));
-    const text = formatSummary({ tally, walk: { ...newWalkCounts(), skippedDirs: 4 }, seconds: 2, dryRun: false, peakRssBytes: 150 * 2 ** 20, reportFile: 'r.jsonl' });
+    const walk = {
+      ...newWalkCounts(), jobs: 19, skippedDirs: 12, containerDirs: 9,
+      containerExamples: ['2025-03', '2025-01', '2025-02', '2025-04', '2025-05'], emptyExamples: ['scratch', 'empty', 'tmp'],
+    };
+    const text = formatSummary({ tally, walk, seconds: 2, dryRun: false, peakRssBytes: 150 * 2 ** 20, reportFile: 'r.jsonl' });
     expect(text).toContain('created                    3');
+    expect(text).toMatch(/^failed_calculation\s+2  \(1 already stored\)$/m);
     expect(text).toContain('error                      1');
-    expect(text).toContain('total                     17');
-    expect(text).toContain('directories without metadata.json (skipped): 4');
+    expect(text).toContain('total                     19');
+    // Container folders are named (the first few, then how many more); so are the skipped ones.
+    expect(text).toContain('folders searched for job directories: 9 (2025-01, 2025-02, 2025-03, 2025-04, 2025-05 and 4 more)');
+    expect(text).toContain('directories without metadata.json and without jobs below (skipped): 3 (empty, scratch, tmp)');
+    expect(text).toContain('symlinks not followed: 0; unreadable directories: 0');
     expect(text).toContain('3 jobs have warnings (see r.jsonl)');
     expect(text).toContain('  invalid bad0: molecule.smiles: RDKit cannot parse the SMILES "C1CC"');
     expect(text).toContain('  … and 3 more in r.jsonl');
-    expect(text).toContain('17 jobs in 2.0 s (9 jobs/s), peak RSS 150 MB');
+    expect(text).toContain('19 jobs in 2.0 s (10 jobs/s), peak RSS 150 MB');
     expect(text).not.toContain('completed ');
   });
 
   it('in a dry run, counts what would be sent', () => {
     const tally = new Tally();
-    tally.add({ path: 'a', job_id: 'a', outcome: 'completed', calculation_id: null, molecule_id: null, warnings: [], error: null });
-    tally.add({ path: 'b', job_id: 'b', outcome: 'failed_calculation', calculation_id: null, molecule_id: null, warnings: [], error: 'x' });
+    tally.add({ path: 'a', job_id: 'a', outcome: 'completed', calculation_id: null, molecule_id: null, warnings: [], error: null, already_stored: false });
+    tally.add({ path: 'b', job_id: 'b', outcome: 'failed_calculation', calculation_id: null, molecule_id: null, warnings: [], error: 'x', already_stored: false });
     const text = formatSummary({ tally, walk: newWalkCounts(), seconds: 1, dryRun: true, peakRssBytes: 0 });
     expect(text).toMatch(/^dry run \(nothing was sent\)/);
     expect(text).toContain('would send 2 calculations (1 completed, 1 failed)');

@@ -57,6 +57,7 @@ export interface ReportLine {
   molecule_id: string | null;
   warnings: string[];
   error: string | null;
+  already_stored: boolean;
 }
 
 export function readReport(file: string): ReportLine[] {

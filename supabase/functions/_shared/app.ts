@@ -7,6 +7,7 @@ import type { RequestEnv, RouteHandler } from './caller.ts';
 import { createPool, type Sql } from './db.ts';
 import { readEnv, type FunctionEnv } from './env.ts';
 import { ApiError, ErrorCode, jsonError, toErrorResponse } from './errors.ts';
+import { unknownUserError } from './unknown-user.ts';
 
 export interface Deps {
   env: FunctionEnv;
@@ -46,7 +47,7 @@ export function defaultDeps(): Deps {
 
 export function createApp(name: string) {
   const app = new Hono<RequestEnv>().basePath(`/${name}`);
-  app.onError((err) => toErrorResponse(err));
+  app.onError((err, c) => toErrorResponse(unknownUserError(err, c.get('claims')) ?? err));
   app.notFound((c) => jsonError(404, ErrorCode.notFound, `no route ${c.req.method} ${new URL(c.req.url).pathname}`));
   return app;
 }
