@@ -3,6 +3,7 @@
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { MiddlewareHandler } from 'hono';
 import { z } from 'zod';
+import { keyFingerprint } from './actor.ts';
 import { unauthorized, forbidden } from './errors.ts';
 import type { FunctionEnv } from './env.ts';
 
@@ -72,12 +73,14 @@ function bearer(header: string | undefined): string {
  */
 export function requireAuth(verify: TokenVerifier, roles: readonly Role[] = ROLES): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
-    const claims = await verify(bearer(c.req.header('authorization')));
+    const token = bearer(c.req.header('authorization'));
+    const claims = await verify(token);
     if (!roles.includes(claims.role)) {
       if (claims.role === 'anon') throw unauthorized('this route needs a user token or the service-role key');
       throw forbidden(`the ${claims.role} role may not call this route`);
     }
-    c.set('claims', claims);
+    // Which key acted, for the audit trail (actor.ts); set here, never taken from the token.
+    c.set('claims', { ...claims, key_fingerprint: await keyFingerprint(token) });
     await next();
   };
 }

@@ -1,6 +1,8 @@
 // One small postgres.js pool per isolate, and the per-request transaction that makes RLS apply:
-// the verified claims go into `request.jwt.claims` and the role is switched, as PostgREST does.
+// the verified claims and the actor go into `request.jwt.claims` and the role is switched to the
+// functions' own (API_ROLE), as PostgREST does with the role a token names.
 import postgres from 'postgres';
+import { actorOf } from './actor.ts';
 import type { Claims } from './auth.ts';
 import type { FunctionEnv } from './env.ts';
 
@@ -23,10 +25,39 @@ export function createPool(env: Pick<FunctionEnv, 'dbUrl' | 'poolMax'>): Sql {
 }
 
 /**
- * Runs `work` in one transaction as the caller. A user token runs as `authenticated`, the anon key
- * as `anon`, and the service-role key as `service_role` (which bypasses RLS). When a service-role
- * caller acts for a user (`actAs`), the transaction runs as that user under RLS instead, so the
- * same policies guard trusted fleets too.
+ * The database role the functions work as for a user (migration 20261202001000_api_role.sql). It
+ * holds the grants and policies; `authenticated`, the role a user's token names on the Data API,
+ * holds nothing, and PostgREST's login role cannot become this one.
+ */
+export const API_ROLE = 'qf_api';
+
+/** Who a request acted for, once it did: the error handler names that user in its event. */
+const actedFor = new WeakMap<Claims, string>();
+
+export function userActedFor(claims: Claims): string | undefined {
+  return claims.role === 'service_role' ? actedFor.get(claims) : claims.sub;
+}
+
+/**
+ * What one transaction runs as: the role to switch to and the claims to set. A user's token and
+ * the service-role key acting for a user run as API_ROLE, under RLS; the service-role key across
+ * users runs as service_role, which bypasses it. The claims carry the actor (actor.ts) for the
+ * event triggers; the key fingerprint travels only there.
+ */
+export function callerSession(claims: Claims, actAs?: string): { role: string; claims: Record<string, unknown> } {
+  const { key_fingerprint: _key, ...token } = claims;
+  const actor = actorOf(claims, actAs);
+  if (actAs) {
+    actedFor.set(claims, actAs);
+    return { role: API_ROLE, claims: { ...token, role: 'authenticated', sub: actAs, acting_service_role: true, actor } };
+  }
+  return { role: claims.role === 'authenticated' ? API_ROLE : claims.role, claims: { ...token, actor } };
+}
+
+/**
+ * Runs `work` in one transaction as the caller (callerSession). When a service-role caller acts
+ * for a user (`actAs`), the transaction runs as that user under RLS, so the same policies guard
+ * trusted fleets too.
  */
 export function withCaller<T>(
   sql: Sql,
@@ -34,14 +65,22 @@ export function withCaller<T>(
   work: (tx: Tx) => Promise<T>,
   opts: { actAs?: string; statementTimeoutMs?: number } = {},
 ): Promise<T> {
-  const effective: Claims = opts.actAs
-    ? { ...claims, role: 'authenticated', sub: opts.actAs, acting_service_role: true }
-    : claims;
+  const session = callerSession(claims, opts.actAs);
   return sql.begin(async (tx) => {
     await tx`
-      select set_config('request.jwt.claims', ${JSON.stringify(effective)}, true),
-             set_config('role', ${effective.role}, true),
+      select set_config('request.jwt.claims', ${JSON.stringify(session.claims)}, true),
+             set_config('role', ${session.role}, true),
              set_config('statement_timeout', ${String(opts.statementTimeoutMs ?? 20_000)}, true)`;
     return await work(tx);
   }) as Promise<T>;
+}
+
+/**
+ * Inside a service-role transaction across users, continues as the owner of a row found there:
+ * from here on the statements run as that user, exactly as withCaller's actAs.
+ */
+export async function continueAsUser(tx: Tx, claims: Claims, userId: string): Promise<void> {
+  const session = callerSession(claims, userId);
+  await tx`select set_config('request.jwt.claims', ${JSON.stringify(session.claims)}, true),
+                  set_config('role', ${session.role}, true)`;
 }

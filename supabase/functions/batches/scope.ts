@@ -3,7 +3,7 @@
 // `all_users: true` runs it as service_role, which bypasses RLS (the SQL functions refuse
 // all_users for any role that does not). A user token asking for all_users gets 403.
 import type { Claims } from '../_shared/auth.ts';
-import type { Tx } from '../_shared/db.ts';
+import { continueAsUser, type Tx } from '../_shared/db.ts';
 import { forbidden } from '../_shared/errors.ts';
 import { invalidUserId, type OwnerSource } from '../_shared/owner.ts';
 
@@ -33,10 +33,8 @@ export function resolveScope(
 
 /**
  * Inside a service-role transaction, continues as the owner of a row found across users: from
- * here on the statements run as `authenticated` with that user's id, exactly as withCaller's actAs.
+ * here on the statements run as that user under RLS, exactly as withCaller's actAs.
  */
-export async function continueAsOwner(tx: Tx, claims: Claims, userId: string): Promise<void> {
-  const effective = { ...claims, role: 'authenticated', sub: userId, acting_service_role: true };
-  await tx`select set_config('request.jwt.claims', ${JSON.stringify(effective)}, true),
-                  set_config('role', 'authenticated', true)`;
+export function continueAsOwner(tx: Tx, claims: Claims, userId: string): Promise<void> {
+  return continueAsUser(tx, claims, userId);
 }
