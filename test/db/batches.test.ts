@@ -82,7 +82,7 @@ describe('batch counters and status', () => {
     await asRole(API_ROLE, user.id, claim(itemIds.slice(1)));
     await asRole(API_ROLE, user.id, finish(itemIds.slice(1), 'completed'));
     expect(await batchRow(batchId)).toMatchObject({ status: 'completed', completed_items: 3, pending_items: 0, claimed_items: 0, finished: true });
-    expect(await batchEvents(batchId)).toEqual(['batch_started', 'batch_completed']);
+    expect(await batchEvents(batchId)).toEqual(['batch_created', 'batch_started', 'batch_completed']);
 
     const [progress] = await asRole(API_ROLE, user.id, (tx) => tx`
       select percent_done::float8 as percent_done, items_per_minute::float8 as items_per_minute, eta_seconds::float8 as eta_seconds
@@ -106,7 +106,7 @@ describe('batch counters and status', () => {
     await asRole(API_ROLE, user.id, claim(itemIds.slice(1)));
     await asRole(API_ROLE, user.id, finish(itemIds.slice(1), 'completed'));
     expect(await batchRow(batchId)).toMatchObject({ status: 'completed', completed_items: 2 });
-    expect(await batchEvents(batchId)).toEqual(['batch_started', 'batch_failed', 'batch_completed']);
+    expect(await batchEvents(batchId)).toEqual(['batch_created', 'batch_started', 'batch_failed', 'batch_completed']);
   });
 
   it('cancelling a batch cancels its remaining items; nothing else may set its status or counters', async () => {
@@ -133,7 +133,7 @@ describe('batch counters and status', () => {
     expect(uncancel.constraint_name).toBe('batch_jobs_status_transition');
 
     await asRole(API_ROLE, user.id, (tx) => tx`delete from public.batch_jobs where id = ${batchId}`);
-    expect(await batchEvents(batchId)).toEqual(['batch_started', 'batch_cancelled', 'batch_deleted']);
+    expect(await batchEvents(batchId)).toEqual(['batch_created', 'batch_started', 'batch_cancelled', 'batch_deleted']);
     const [{ n }] = await adminSql()`select count(*)::int as n from public.batch_items where batch_job_id = ${batchId}`;
     expect(n).toBe(0);
   });
@@ -170,7 +170,7 @@ describe('batch counters and status', () => {
 
     expect(await batchRow(batchId)).toMatchObject({ status: 'running', total_items: 10, pending_items: 0, claimed_items: 8, completed_items: 2 });
     expect(await batchRow(batchId)).toMatchObject(await recount(batchId));
-    expect(await batchEvents(batchId)).toEqual(['batch_started']);
+    expect(await batchEvents(batchId)).toEqual(['batch_created', 'batch_started']);
   });
 
   it('stay right when two runners claim and finish items concurrently', async () => {
@@ -202,6 +202,6 @@ describe('batch counters and status', () => {
     const row = await batchRow(batchId);
     expect(row).toMatchObject(counted);
     expect(row.status).toBe(counted.failed_items > 0 ? 'failed' : 'completed');
-    expect(await batchEvents(batchId)).toEqual(['batch_started', counted.failed_items > 0 ? 'batch_failed' : 'batch_completed']);
+    expect(await batchEvents(batchId)).toEqual(['batch_created', 'batch_started', counted.failed_items > 0 ? 'batch_failed' : 'batch_completed']);
   });
 });

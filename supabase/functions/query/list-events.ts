@@ -31,7 +31,7 @@ export function listEvents(deps: Deps) {
       }
       const where = w.reduce((acc, p) => tx`${acc} and ${p}`);
       const rows = await tx<(Omit<EventRow, 'id'> & { id: string })[]>`
-        select e.id, e.event_type, e.entity_type, e.entity_id, e.payload, ${iso(tx, tx`e.created_at`)} as created_at
+        select e.id, e.event_type, e.entity_type, e.entity_id, e.payload, e.actor, ${iso(tx, tx`e.created_at`)} as created_at
           from public.event_logs e
          where ${where}
          order by ${order === 'asc' ? tx`e.created_at asc, e.id asc` : tx`e.created_at desc, e.id desc`}
