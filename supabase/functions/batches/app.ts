@@ -16,7 +16,7 @@ import { listBatches } from './list-batches.ts';
 import { retryBatch } from './retry-batch.ts';
 
 export function buildApp(deps: Deps = defaultDeps()) {
-  const app = createApp('batches');
+  const app = createApp('batches', deps);
   app.use('*', requireAuth(deps.verify, ['authenticated', 'service_role']));
   app.post('/', createBatch(deps));
   app.get('/', listBatches(deps));

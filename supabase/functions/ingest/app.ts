@@ -8,7 +8,7 @@ import { patchCalculation, patchMolecule } from './patch-entities.ts';
 import { postIngest } from './post-ingest.ts';
 
 export function buildApp(deps: Deps = defaultDeps()) {
-  const app = createApp('ingest');
+  const app = createApp('ingest', deps);
   app.use('*', requireAuth(deps.verify, ['authenticated', 'service_role']));
   app.post('/', postIngest(deps));
   app.all('/', methodNotAllowed(['POST']));
