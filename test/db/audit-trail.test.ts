@@ -5,6 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import type { ClaimedItem } from '../../shared/contract/batches.ts';
+import { ErrorEventBudget, isKeptFailure } from '../../supabase/functions/_shared/error-events.ts';
 import { item, resultFor } from '../batches/batch-helpers.ts';
 import { adminSql } from '../support/db.ts';
 import { call } from '../support/http.ts';
@@ -202,5 +203,27 @@ describe('error events', () => {
       actor: { role: 'authenticated', sub: user.id, key: fingerprint(user.token) },
     });
     expect(JSON.stringify(errors[0].payload)).not.toContain('secret database detail');
+  });
+});
+
+describe('which failures are kept, and how many', () => {
+  it('keeps 5xx answers other than 503, and none while the database is unreachable', () => {
+    expect(isKeptFailure(new Error('bug'), 500)).toBe(true);
+    expect(isKeptFailure(new Error('refused'), 422)).toBe(false);
+    expect(isKeptFailure(new Error('forbidden'), 403)).toBe(false);
+    expect(isKeptFailure(new Error('down'), 503)).toBe(false);
+    expect(isKeptFailure(Object.assign(new Error('gone'), { code: 'CONNECTION_CLOSED' }), 500)).toBe(false);
+  });
+
+  it('writes at most the budget per user and minute; the next one written says how many were skipped', () => {
+    let now = 0;
+    const budget = new ErrorEventBudget(2, () => now);
+    expect([budget.take('a'), budget.take('a'), budget.take('a'), budget.take('a')])
+      .toEqual([{ skipped: 0 }, { skipped: 0 }, undefined, undefined]);
+    // Another user has a budget of their own.
+    expect(budget.take('b')).toEqual({ skipped: 0 });
+    now = 60_000;
+    expect(budget.take('a')).toEqual({ skipped: 2 });
+    expect(budget.take('a')).toEqual({ skipped: 0 });
   });
 });
