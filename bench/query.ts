@@ -24,6 +24,7 @@ import { repoPath } from '../scripts/stack/paths.ts';
 import { startStack, type Stack } from '../scripts/stack/stack.ts';
 import { freePort } from '../test/support/ports.ts';
 import { startTestStack } from '../test/support/test-stack.ts';
+import { API_ROLE } from '../supabase/functions/_shared/db.ts';
 import { appendResults } from './lib/results.ts';
 import { percentile, table } from './lib/table.ts';
 import { seedCalculations } from './seed-calculations.ts';
@@ -293,7 +294,7 @@ async function writePlans(sql: postgres.Sql, userId: string, q: { eLo: number; e
   for (const [name, why, query] of plans) {
     const text = await sql.begin(async (tx) => {
       await tx`select set_config('request.jwt.claims', ${JSON.stringify({ role: 'authenticated', sub: userId })}, true),
-                      set_config('role', 'authenticated', true)`;
+                      set_config('role', ${API_ROLE}, true)`;
       await tx.unsafe('explain (analyze, buffers) ' + query); // warm
       const rows = await tx.unsafe('explain (analyze, buffers) ' + query);
       return rows.map((r) => r['QUERY PLAN']).join('\n');
@@ -304,7 +305,7 @@ async function writePlans(sql: postgres.Sql, userId: string, q: { eLo: number; e
       without = await sql.begin(async (tx) => {
         await tx`drop index public.calculations_user_id_molecule_id_total_energy_eh_idx`;
         await tx`select set_config('request.jwt.claims', ${JSON.stringify({ role: 'authenticated', sub: userId })}, true),
-                        set_config('role', 'authenticated', true), set_config('statement_timeout', '60s', true)`;
+                        set_config('role', ${API_ROLE}, true), set_config('statement_timeout', '60s', true)`;
         const rows = await tx.unsafe('explain (analyze, buffers) ' + query);
         const out = rows.map((r) => r['QUERY PLAN']).join('\n');
         throw Object.assign(new Error('rollback'), { out });

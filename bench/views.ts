@@ -17,6 +17,7 @@
 //   BENCH_RESULTS=0 npm run bench:views                  # do not append to bench/RESULTS.md
 import { randomBytes, randomUUID } from 'node:crypto';
 import postgres from 'postgres';
+import { API_ROLE } from '../supabase/functions/_shared/db.ts';
 import { startTestStack, type TestStack } from '../test/support/test-stack.ts';
 import { appendResults } from './lib/results.ts';
 import { HEXANES, rng } from './lib/synthetic.ts';
@@ -37,7 +38,9 @@ const sql = postgres(dbUrl, { max: 4, onnotice: () => {} });
 async function asUser<T>(role: 'authenticated' | 'service_role', userId: string | null, query: (tx: postgres.TransactionSql) => PromiseLike<T>): Promise<T> {
   const claims = JSON.stringify(userId ? { role, sub: userId } : { role });
   return sql.begin(async (tx) => {
-    await tx`select set_config('request.jwt.claims', ${claims}, true), set_config('role', ${role}, true)`;
+    // A user's token runs as the functions' own role (the Data API's `authenticated` holds nothing).
+    await tx`select set_config('request.jwt.claims', ${claims}, true),
+                    set_config('role', ${role === 'authenticated' ? API_ROLE : role}, true)`;
     return query(tx);
   }) as Promise<T>;
 }

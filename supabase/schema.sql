@@ -17,6 +17,9 @@ create extension if not exists pgcrypto with schema extensions;
 -- ---------------------------------------------------------------------------------------------
 
 -- public (exists in every database; its grants belong to the platform)
+-- default privileges of role postgres in schema public on functions: anon=X/postgres authenticated=X/postgres service_role=X/postgres
+-- default privileges of role postgres in schema public on sequences: anon=rwU/postgres authenticated=rwU/postgres service_role=rwU/postgres
+-- default privileges of role postgres in schema public on tables: anon=arwdDxtm/postgres authenticated=arwdDxtm/postgres service_role=arwdDxtm/postgres
 
 -- ---------------------------------------------------------------------------------------------
 -- Types
@@ -87,19 +90,19 @@ alter table public.atomic_properties enable row level security;
 CREATE INDEX atomic_properties_user_id_calculation_id_idx ON public.atomic_properties USING btree (user_id, calculation_id);
 CREATE TRIGGER atomic_properties_count_user_stats_after_delete AFTER DELETE ON public.atomic_properties REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.atomic_properties_count_user_stats();
 CREATE TRIGGER atomic_properties_count_user_stats_after_insert AFTER INSERT ON public.atomic_properties REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.atomic_properties_count_user_stats();
-create policy atomic_properties_delete_own on public.atomic_properties as permissive for delete to authenticated
+create policy atomic_properties_delete_own on public.atomic_properties as permissive for delete to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
-create policy atomic_properties_insert_own on public.atomic_properties as permissive for insert to authenticated
+create policy atomic_properties_insert_own on public.atomic_properties as permissive for insert to qf_api
   with check ((user_id = ( SELECT auth.uid() AS uid)));
-create policy atomic_properties_select_own on public.atomic_properties as permissive for select to authenticated
+create policy atomic_properties_select_own on public.atomic_properties as permissive for select to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
-grant select, insert, delete on table public.atomic_properties to authenticated, service_role;
+grant select, insert, delete on table public.atomic_properties to qf_api, service_role;
 
 create table public.batch_items (
   id               uuid default gen_random_uuid() not null,
   user_id          uuid default auth.uid() not null,
   batch_job_id     uuid not null,
-  molecule_id      uuid not null,
+  molecule_id      uuid,
   name             text,
   input_geometry   jsonb,
   charge           integer default 0 not null,
@@ -122,7 +125,8 @@ create table public.batch_items (
   constraint batch_items_calculation_fkey FOREIGN KEY (user_id, calculation_id) REFERENCES public.calculations(user_id, id) ON DELETE SET NULL (calculation_id),
   constraint batch_items_claim_has_lease CHECK (status <> 'claimed'::text OR claimed_by IS NOT NULL AND lease_expires_at IS NOT NULL),
   constraint batch_items_input_geometry_array CHECK (jsonb_typeof(input_geometry) = 'array'::text),
-  constraint batch_items_molecule_fkey FOREIGN KEY (user_id, molecule_id) REFERENCES public.molecules(user_id, id) ON DELETE CASCADE,
+  constraint batch_items_live_has_molecule CHECK (molecule_id IS NOT NULL OR (status = ANY (ARRAY['completed'::text, 'failed'::text, 'cancelled'::text]))),
+  constraint batch_items_molecule_fkey FOREIGN KEY (user_id, molecule_id) REFERENCES public.molecules(user_id, id) ON DELETE SET NULL (molecule_id),
   constraint batch_items_multiplicity_positive CHECK (multiplicity >= 1),
   constraint batch_items_name_length CHECK (char_length(name) <= 500),
   constraint batch_items_pkey PRIMARY KEY (id),
@@ -131,11 +135,13 @@ create table public.batch_items (
   constraint batch_items_user_id_id_key UNIQUE (user_id, id)
 );
 comment on table public.batch_items is 'One molecule of a batch to compute. Changes here keep batch_jobs'' counters and status (statement-level triggers).';
+comment on column public.batch_items.molecule_id is 'The molecule to compute. Null once the molecule was deleted, which only a finished (completed, failed or cancelled) item survives.';
 comment on column public.batch_items.name is 'The item''s label as given when the batch was created.';
 comment on column public.batch_items.input_geometry is 'Optional input geometry: [{"element": "C", "xyz": [x, y, z]}, ...] with coordinates in Å; null means generate one.';
 comment on column public.batch_items.priority is 'The batch''s priority when the item was created; higher is claimed first.';
 comment on column public.batch_items.seq is 'Creation order (identity): the claim''s "oldest first" and the cursor of item pages.';
 comment on column public.batch_items.status is 'pending: waiting to be claimed (again). claimed: a runner holds it until lease_expires_at. completed: its calculation completed. failed: failed on its last allowed attempt. cancelled: its batch was cancelled.';
+comment on column public.batch_items.calculation_id is 'The calculation the item produced. Null on a completed item once that calculation was deleted.';
 comment on column public.batch_items.attempt_history is 'One object per attempt: {"runner", "started_at", "ended_at", "outcome", "error"}.';
 comment on column public.batch_items.completed_at is 'When the item became completed or failed (set by trigger); drives batch_progress.items_per_minute.';
 alter table public.batch_items enable row level security;
@@ -148,18 +154,22 @@ CREATE INDEX batch_items_user_id_molecule_id_idx ON public.batch_items USING btr
 CREATE TRIGGER batch_items_count_batch_jobs_after_delete AFTER DELETE ON public.batch_items REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_items_count_batch_jobs();
 CREATE TRIGGER batch_items_count_batch_jobs_after_insert AFTER INSERT ON public.batch_items REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_items_count_batch_jobs();
 CREATE TRIGGER batch_items_count_batch_jobs_after_update AFTER UPDATE ON public.batch_items REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_items_count_batch_jobs();
+CREATE TRIGGER batch_items_log_events_after_delete AFTER DELETE ON public.batch_items REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_items_log_events();
+CREATE TRIGGER batch_items_log_events_after_insert AFTER INSERT ON public.batch_items REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_items_log_events();
+CREATE TRIGGER batch_items_log_events_after_update AFTER UPDATE ON public.batch_items REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_items_log_events();
+CREATE TRIGGER batch_items_molecule_deleted BEFORE UPDATE OF molecule_id ON public.batch_items FOR EACH ROW WHEN (new.molecule_id IS NULL AND old.molecule_id IS NOT NULL) EXECUTE FUNCTION public.batch_items_cancel_without_molecule();
 CREATE TRIGGER batch_items_set_updated_at BEFORE UPDATE ON public.batch_items FOR EACH ROW WHEN (old.* IS DISTINCT FROM new.*) EXECUTE FUNCTION public.set_updated_at();
 CREATE TRIGGER batch_items_stamp_completed_at BEFORE UPDATE OF status ON public.batch_items FOR EACH ROW WHEN (old.status IS DISTINCT FROM new.status) EXECUTE FUNCTION public.batch_items_stamp_completed_at();
-create policy batch_items_delete_own on public.batch_items as permissive for delete to authenticated
+create policy batch_items_delete_own on public.batch_items as permissive for delete to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
-create policy batch_items_insert_own on public.batch_items as permissive for insert to authenticated
+create policy batch_items_insert_own on public.batch_items as permissive for insert to qf_api
   with check ((user_id = ( SELECT auth.uid() AS uid)));
-create policy batch_items_select_own on public.batch_items as permissive for select to authenticated
+create policy batch_items_select_own on public.batch_items as permissive for select to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
-create policy batch_items_update_own on public.batch_items as permissive for update to authenticated
+create policy batch_items_update_own on public.batch_items as permissive for update to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)))
   with check ((user_id = ( SELECT auth.uid() AS uid)));
-grant select, insert, update, delete on table public.batch_items to authenticated, service_role;
+grant select, insert, update, delete on table public.batch_items to qf_api, service_role;
 
 create table public.batch_jobs (
   id              uuid default gen_random_uuid() not null,
@@ -211,21 +221,22 @@ comment on column public.batch_jobs.tags is 'Free labels of the batch.';
 alter table public.batch_jobs enable row level security;
 CREATE TRIGGER batch_jobs_cancel_items_after_update AFTER UPDATE ON public.batch_jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_jobs_cancel_items();
 CREATE TRIGGER batch_jobs_log_events_after_delete AFTER DELETE ON public.batch_jobs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_jobs_log_events();
+CREATE TRIGGER batch_jobs_log_events_after_insert AFTER INSERT ON public.batch_jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_jobs_log_created();
 CREATE TRIGGER batch_jobs_log_events_after_update AFTER UPDATE ON public.batch_jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_jobs_log_events();
 CREATE TRIGGER batch_jobs_set_updated_at BEFORE UPDATE ON public.batch_jobs FOR EACH ROW WHEN (old.* IS DISTINCT FROM new.*) EXECUTE FUNCTION public.set_updated_at();
 CREATE TRIGGER batch_jobs_status_transition BEFORE UPDATE OF status ON public.batch_jobs FOR EACH ROW WHEN (old.status IS DISTINCT FROM new.status) EXECUTE FUNCTION public.batch_jobs_check_status_change();
-create policy batch_jobs_delete_own on public.batch_jobs as permissive for delete to authenticated
+create policy batch_jobs_delete_own on public.batch_jobs as permissive for delete to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
-create policy batch_jobs_insert_own on public.batch_jobs as permissive for insert to authenticated
+create policy batch_jobs_insert_own on public.batch_jobs as permissive for insert to qf_api
   with check ((user_id = ( SELECT auth.uid() AS uid)));
-create policy batch_jobs_select_own on public.batch_jobs as permissive for select to authenticated
+create policy batch_jobs_select_own on public.batch_jobs as permissive for select to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
-create policy batch_jobs_update_own on public.batch_jobs as permissive for update to authenticated
+create policy batch_jobs_update_own on public.batch_jobs as permissive for update to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)))
   with check ((user_id = ( SELECT auth.uid() AS uid)));
-grant select, delete on table public.batch_jobs to authenticated, service_role;
-grant insert (id, user_id, name, method, task, solvent, xtb_args, max_attempts, priority, tags, metadata) on table public.batch_jobs to authenticated, service_role;
-grant update (name, status, method, task, solvent, max_attempts, priority, tags, metadata) on table public.batch_jobs to authenticated, service_role;
+grant select, delete on table public.batch_jobs to qf_api, service_role;
+grant insert (id, user_id, name, method, task, solvent, xtb_args, max_attempts, priority, tags, metadata) on table public.batch_jobs to qf_api, service_role;
+grant update (name, status, method, task, solvent, max_attempts, priority, tags, metadata) on table public.batch_jobs to qf_api, service_role;
 
 create table public.calculations (
   id                    uuid default gen_random_uuid() not null,
@@ -299,16 +310,16 @@ CREATE TRIGGER calculations_log_events_after_insert AFTER INSERT ON public.calcu
 CREATE TRIGGER calculations_log_events_after_update AFTER UPDATE ON public.calculations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_log_events();
 CREATE TRIGGER calculations_set_updated_at BEFORE UPDATE ON public.calculations FOR EACH ROW WHEN (old.* IS DISTINCT FROM new.*) EXECUTE FUNCTION public.set_updated_at();
 CREATE TRIGGER calculations_status_transition BEFORE UPDATE OF status ON public.calculations FOR EACH ROW WHEN (old.status IS DISTINCT FROM new.status) EXECUTE FUNCTION public.calculations_check_status_transition();
-create policy calculations_delete_own on public.calculations as permissive for delete to authenticated
+create policy calculations_delete_own on public.calculations as permissive for delete to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
-create policy calculations_insert_own on public.calculations as permissive for insert to authenticated
+create policy calculations_insert_own on public.calculations as permissive for insert to qf_api
   with check ((user_id = ( SELECT auth.uid() AS uid)));
-create policy calculations_select_own on public.calculations as permissive for select to authenticated
+create policy calculations_select_own on public.calculations as permissive for select to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
-create policy calculations_update_own on public.calculations as permissive for update to authenticated
+create policy calculations_update_own on public.calculations as permissive for update to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)))
   with check ((user_id = ( SELECT auth.uid() AS uid)));
-grant select, insert, update, delete on table public.calculations to authenticated, service_role;
+grant select, insert, update, delete on table public.calculations to qf_api, service_role;
 
 create table public.event_logs (
   id          bigint generated always as identity,
@@ -318,20 +329,28 @@ create table public.event_logs (
   user_id     uuid not null,
   payload     jsonb default '{}'::jsonb not null,
   created_at  timestamp with time zone default now() not null,
+  actor       jsonb default 
+CASE
+    WHEN (NULLIF(current_setting('request.jwt.claims'::text, true), ''::text) IS NULL) THEN jsonb_build_object('role', 'database', 'db_user', SESSION_USER)
+    WHEN (jsonb_typeof(((current_setting('request.jwt.claims'::text, true))::jsonb -> 'actor'::text)) = 'object'::text) THEN ((current_setting('request.jwt.claims'::text, true))::jsonb -> 'actor'::text)
+    ELSE jsonb_strip_nulls(jsonb_build_object('role', ((current_setting('request.jwt.claims'::text, true))::jsonb ->> 'role'::text), 'sub', ((current_setting('request.jwt.claims'::text, true))::jsonb ->> 'sub'::text), 'via', 'claims'))
+END not null,
+  constraint event_logs_actor_object CHECK (jsonb_typeof(actor) = 'object'::text),
   constraint event_logs_entity_type_valid CHECK (entity_type = ANY (ARRAY['molecule'::text, 'calculation'::text, 'batch_job'::text, 'batch_item'::text, 'function'::text])),
-  constraint event_logs_event_type_valid CHECK (event_type = ANY (ARRAY['calculation_started'::text, 'calculation_completed'::text, 'calculation_failed'::text, 'calculation_deleted'::text, 'batch_started'::text, 'batch_completed'::text, 'batch_failed'::text, 'batch_cancelled'::text, 'batch_deleted'::text, 'molecule_created'::text, 'molecule_deleted'::text, 'error'::text, 'performance_metric'::text])),
+  constraint event_logs_event_type_valid CHECK (event_type = ANY (ARRAY['calculation_started'::text, 'calculation_completed'::text, 'calculation_failed'::text, 'calculation_deleted'::text, 'batch_created'::text, 'batch_started'::text, 'batch_completed'::text, 'batch_failed'::text, 'batch_cancelled'::text, 'batch_deleted'::text, 'batch_item_created'::text, 'batch_item_updated'::text, 'batch_item_deleted'::text, 'molecule_created'::text, 'molecule_deleted'::text, 'error'::text, 'performance_metric'::text])),
   constraint event_logs_payload_object CHECK (jsonb_typeof(payload) = 'object'::text),
   constraint event_logs_pkey PRIMARY KEY (id)
 );
 comment on table public.event_logs is 'Append-only history, written by triggers. Never updated; deleted only by public.purge_event_logs().';
 comment on column public.event_logs.entity_id is 'Id of the row in the table named by entity_type; null for entity_type function.';
+comment on column public.event_logs.actor is 'Who acted, from request.jwt.claims -> ''actor'' as the functions set it: {"role", "sub" (a user''s own token), "acting_for" (the service-role key acting for a user), "key" (sha256: and 16 hex digits of the presented token)}. Claims without actor facts: their role and sub, with "via": "claims". No claims: {"role": "database", "db_user"}. {} for events written before actors were recorded.';
 alter table public.event_logs enable row level security;
 CREATE INDEX event_logs_created_at_brin ON public.event_logs USING brin (created_at);
 CREATE INDEX event_logs_user_id_created_at_idx ON public.event_logs USING btree (user_id, created_at);
 CREATE TRIGGER event_logs_append_only BEFORE DELETE OR UPDATE OR TRUNCATE ON public.event_logs FOR EACH STATEMENT EXECUTE FUNCTION public.event_logs_refuse_changes();
-create policy event_logs_select_own on public.event_logs as permissive for select to authenticated
+create policy event_logs_select_own on public.event_logs as permissive for select to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
-grant select on table public.event_logs to authenticated, service_role;
+grant select on table public.event_logs to qf_api, service_role;
 
 create table public.molecules (
   id               uuid default gen_random_uuid() not null,
@@ -373,16 +392,16 @@ CREATE TRIGGER molecules_count_user_stats_after_insert AFTER INSERT ON public.mo
 CREATE TRIGGER molecules_log_events_after_delete AFTER DELETE ON public.molecules REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_log_events();
 CREATE TRIGGER molecules_log_events_after_insert AFTER INSERT ON public.molecules REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_log_events();
 CREATE TRIGGER molecules_set_updated_at BEFORE UPDATE ON public.molecules FOR EACH ROW WHEN (old.* IS DISTINCT FROM new.*) EXECUTE FUNCTION public.set_updated_at();
-create policy molecules_delete_own on public.molecules as permissive for delete to authenticated
+create policy molecules_delete_own on public.molecules as permissive for delete to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
-create policy molecules_insert_own on public.molecules as permissive for insert to authenticated
+create policy molecules_insert_own on public.molecules as permissive for insert to qf_api
   with check ((user_id = ( SELECT auth.uid() AS uid)));
-create policy molecules_select_own on public.molecules as permissive for select to authenticated
+create policy molecules_select_own on public.molecules as permissive for select to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
-create policy molecules_update_own on public.molecules as permissive for update to authenticated
+create policy molecules_update_own on public.molecules as permissive for update to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)))
   with check ((user_id = ( SELECT auth.uid() AS uid)));
-grant select, insert, update, delete on table public.molecules to authenticated, service_role;
+grant select, insert, update, delete on table public.molecules to qf_api, service_role;
 
 create table public.user_stats_slots (
   user_id                uuid not null,
@@ -408,9 +427,9 @@ comment on column public.user_stats_slots.slot is 'The writing session''s slot (
 comment on column public.user_stats_slots.atoms is 'Rows of atomic_properties.';
 alter table public.user_stats_slots enable row level security;
 CREATE TRIGGER user_stats_slots_set_updated_at BEFORE UPDATE ON public.user_stats_slots FOR EACH ROW WHEN (old.* IS DISTINCT FROM new.*) EXECUTE FUNCTION public.set_updated_at();
-create policy user_stats_slots_select_own on public.user_stats_slots as permissive for select to authenticated
+create policy user_stats_slots_select_own on public.user_stats_slots as permissive for select to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
-grant select on table public.user_stats_slots to authenticated, service_role;
+grant select on table public.user_stats_slots to qf_api, service_role;
 
 -- ---------------------------------------------------------------------------------------------
 -- Sequences
@@ -455,7 +474,7 @@ create view public.batch_progress with (security_invoker=true) as
            FROM public.batch_items i
           WHERE i.user_id = b.user_id AND i.batch_job_id = b.id AND i.completed_at > (now() - '00:10:00'::interval)) r;
 comment on view public.batch_progress is 'Per batch: item counters, percent done (finished / not cancelled), items finished per minute over the last 10 minutes, and the ETA at that rate (null when nothing finished lately; 0 when nothing is left).';
-grant select on table public.batch_progress to authenticated, service_role;
+grant select on table public.batch_progress to qf_api, service_role;
 
 create view public.calculation_summary with (security_invoker=true) as
  SELECT c.id,
@@ -489,7 +508,7 @@ create view public.calculation_summary with (security_invoker=true) as
    FROM public.calculations c
      JOIN public.molecules m ON m.id = c.molecule_id AND m.user_id = c.user_id;
 comment on view public.calculation_summary is 'A calculation with its molecule''s canonical SMILES, InChIKey, formula and name.';
-grant select on table public.calculation_summary to authenticated, service_role;
+grant select on table public.calculation_summary to qf_api, service_role;
 
 create view public.database_stats with (security_invoker=true) as
  WITH batch_counts AS (
@@ -546,7 +565,7 @@ create view public.database_stats with (security_invoker=true) as
           WHERE e.user_id = u.user_id AND e.created_at > (now() - '24:00:00'::interval)) AS events_last_24h
    FROM per_user u;
 comment on view public.database_stats is 'Per user: molecules, calculations by status and method, atoms (from user_stats), batches by status, events in the last 24 h.';
-grant select on table public.database_stats to authenticated, service_role;
+grant select on table public.database_stats to qf_api, service_role;
 
 create view public.user_stats with (security_invoker=true) as
  SELECT user_id,
@@ -565,7 +584,7 @@ create view public.user_stats with (security_invoker=true) as
    FROM public.user_stats_slots s
   GROUP BY user_id;
 comment on view public.user_stats is 'Per user: the sums of that user''s user_stats_slots rows (molecules, calculations by status and method, atoms).';
-grant select on table public.user_stats to authenticated, service_role;
+grant select on table public.user_stats to qf_api, service_role;
 
 -- ---------------------------------------------------------------------------------------------
 -- Functions
@@ -628,7 +647,7 @@ begin
 end;
 $function$;
 comment on function public.add_batch_items(uuid,jsonb,jsonb) is 'Adds items (each by molecule_id or InChIKey) and their new molecules to a batch of the calling user. Outcome: added, not_found or cancelled; counts of items, distinct molecules and molecules created.';
-grant execute on function public.add_batch_items(uuid,jsonb,jsonb) to authenticated, service_role;
+grant execute on function public.add_batch_items(uuid,jsonb,jsonb) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.atomic_properties_count_user_stats()
  RETURNS trigger
@@ -675,7 +694,7 @@ begin
 end;
 $function$;
 comment on function public.batch_caller(boolean) is 'The user whose items a batch function may touch (auth.uid()), or null for all users, which only a role that bypasses RLS (service_role) may ask for.';
-grant execute on function public.batch_caller(boolean) to authenticated, service_role;
+grant execute on function public.batch_caller(boolean) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.batch_item_close_attempt(p_history jsonb, p_runner text, p_outcome text, p_error text, p_ended_at timestamp with time zone)
  RETURNS jsonb
@@ -697,7 +716,27 @@ AS $function$
   end
 $function$;
 comment on function public.batch_item_close_attempt(jsonb,text,text,text,timestamp with time zone) is 'attempt_history with its open attempt closed with the given outcome and error.';
-grant execute on function public.batch_item_close_attempt(jsonb,text,text,text,timestamp with time zone) to authenticated, service_role;
+grant execute on function public.batch_item_close_attempt(jsonb,text,text,text,timestamp with time zone) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.batch_items_cancel_without_molecule()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  -- Attached with `when (new.molecule_id is null and old.molecule_id is not null)`.
+  if new.status in ('pending', 'claimed') then
+    if new.status = 'claimed' then
+      new.attempt_history := public.batch_item_close_attempt(
+        new.attempt_history, new.claimed_by, 'cancelled', 'molecule deleted', now());
+    end if;
+    new.status := 'cancelled';
+    new.lease_expires_at := null;
+  end if;
+  return new;
+end;
+$function$;
+comment on function public.batch_items_cancel_without_molecule() is 'BEFORE UPDATE OF molecule_id row trigger on batch_items: a pending or claimed item whose molecule was deleted becomes cancelled (an open attempt is closed as cancelled); finished items keep their status.';
 
 CREATE OR REPLACE FUNCTION public.batch_items_count_batch_jobs()
  RETURNS trigger
@@ -770,6 +809,58 @@ begin
 end;
 $function$;
 comment on function public.batch_items_count_batch_jobs() is 'AFTER INSERT/UPDATE/DELETE statement trigger on batch_items: adds signed item counts per batch and status to batch_jobs, and moves the batch status with batch_job_next_status().';
+
+CREATE OR REPLACE FUNCTION public.batch_items_log_events()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if tg_op = 'INSERT' then
+    insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
+    select 'batch_item_created', 'batch_item', i.id, i.user_id,
+           jsonb_strip_nulls(jsonb_build_object(
+             'batch_job_id', i.batch_job_id,
+             'molecule_id', i.molecule_id,
+             'name', i.name,
+             'status', i.status))
+      from new_rows i;
+  elsif tg_op = 'UPDATE' then
+    -- Only rows whose status, molecule or calculation changed; a heartbeat writes nothing.
+    insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
+    select 'batch_item_updated', 'batch_item', n.id, n.user_id,
+           jsonb_strip_nulls(jsonb_build_object(
+             'batch_job_id', n.batch_job_id,
+             'status', n.status,
+             'previous_status', case when n.status is distinct from o.status then o.status end,
+             'attempts', n.attempts,
+             'claimed_by', n.claimed_by,
+             'molecule_id', n.molecule_id,
+             'previous_molecule_id', case when n.molecule_id is distinct from o.molecule_id then o.molecule_id end,
+             'calculation_id', n.calculation_id,
+             'previous_calculation_id',
+               case when n.calculation_id is distinct from o.calculation_id then o.calculation_id end,
+             'last_error', case when n.status in ('pending', 'failed') then left(n.last_error, 1000) end))
+      from new_rows n
+      join old_rows o on o.id = n.id
+     where n.status is distinct from o.status
+        or n.molecule_id is distinct from o.molecule_id
+        or n.calculation_id is distinct from o.calculation_id;
+  elsif tg_op = 'DELETE' then
+    insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
+    select 'batch_item_deleted', 'batch_item', i.id, i.user_id,
+           jsonb_strip_nulls(jsonb_build_object(
+             'batch_job_id', i.batch_job_id,
+             'molecule_id', i.molecule_id,
+             'calculation_id', i.calculation_id,
+             'status', i.status))
+      from old_rows i;
+  end if;
+  return null;
+end;
+$function$;
+comment on function public.batch_items_log_events() is 'AFTER INSERT/UPDATE/DELETE statement trigger on batch_items: batch_item_created, batch_item_updated (status, molecule or calculation changed; nothing for other changes), batch_item_deleted. One event per changed row.';
 
 CREATE OR REPLACE FUNCTION public.batch_items_stamp_completed_at()
  RETURNS trigger
@@ -865,6 +956,28 @@ begin
 end;
 $function$;
 comment on function public.batch_jobs_check_status_change() is 'BEFORE UPDATE OF status row trigger on batch_jobs: allows only cancelling from outside the item triggers; stamps started_at and completed_at.';
+
+CREATE OR REPLACE FUNCTION public.batch_jobs_log_created()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
+  select 'batch_created', 'batch_job', b.id, b.user_id,
+         jsonb_strip_nulls(jsonb_build_object(
+           'name', b.name,
+           'method', b.method,
+           'task', b.task,
+           'solvent', b.solvent,
+           'priority', b.priority,
+           'max_attempts', b.max_attempts))
+    from new_rows b;
+  return null;
+end;
+$function$;
+comment on function public.batch_jobs_log_created() is 'AFTER INSERT statement trigger on batch_jobs: one batch_created event per row.';
 
 CREATE OR REPLACE FUNCTION public.batch_jobs_log_events()
  RETURNS trigger
@@ -991,7 +1104,7 @@ begin
 end;
 $function$;
 comment on function public.calculation_histograms(integer) is 'The caller''s histograms (RLS applies) of energy per atom (Eh) and HOMO-LUMO gap (eV): bins equal-width bins between the smallest and largest value; bin i holds edges[i] <= v < edges[i+1], the last bin also the maximum.';
-grant execute on function public.calculation_histograms(integer) to authenticated, service_role;
+grant execute on function public.calculation_histograms(integer) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.calculations_check_status_transition()
  RETURNS trigger
@@ -1211,7 +1324,7 @@ begin
 end;
 $function$;
 comment on function public.cancel_batch(uuid,boolean) is 'Cancels a pending or running batch (its pending and claimed items become cancelled). Outcome: cancelled, already_cancelled, not_found or finished:<status>.';
-grant execute on function public.cancel_batch(uuid,boolean) to authenticated, service_role;
+grant execute on function public.cancel_batch(uuid,boolean) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.claim_batch_items(p_runner_id text, p_limit integer, p_lease_seconds integer, p_batch_id uuid DEFAULT NULL::uuid, p_methods text[] DEFAULT NULL::text[], p_all_users boolean DEFAULT false)
  RETURNS TABLE(item_id uuid, batch_id uuid, user_id uuid, molecule_id uuid, canonical_smiles text, name text, charge integer, multiplicity integer, input_geometry jsonb, method text, task text, solvent text, xtb_args text[], attempt integer, max_attempts integer, lease_expires_at timestamp with time zone)
@@ -1298,7 +1411,7 @@ begin
 end;
 $function$;
 comment on function public.claim_batch_items(text,integer,integer,uuid,text[],boolean) is 'Claims up to p_limit pending (or lease-expired) items for a runner under a lease of p_lease_seconds, in one statement with FOR UPDATE SKIP LOCKED. The caller''s items, or every user''s with p_all_users (service_role only).';
-grant execute on function public.claim_batch_items(text,integer,integer,uuid,text[],boolean) to authenticated, service_role;
+grant execute on function public.claim_batch_items(text,integer,integer,uuid,text[],boolean) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.complete_batch_items(p_runner_id text, p_item_ids uuid[], p_calculation_ids uuid[])
  RETURNS TABLE(item_id uuid, calculation_id uuid)
@@ -1352,7 +1465,7 @@ begin
 end;
 $function$;
 comment on function public.complete_batch_items(text,uuid[],uuid[]) is 'Marks items held by p_runner_id completed and links each with its stored calculation (both directions); all or nothing.';
-grant execute on function public.complete_batch_items(text,uuid[],uuid[]) to authenticated, service_role;
+grant execute on function public.complete_batch_items(text,uuid[],uuid[]) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.create_batch(p_batch jsonb, p_molecules jsonb, p_items jsonb)
  RETURNS TABLE(batch_id uuid, items integer, molecules integer, molecules_created integer)
@@ -1378,7 +1491,7 @@ begin
 end;
 $function$;
 comment on function public.create_batch(jsonb,jsonb,jsonb) is 'Creates a batch for the calling user with its new molecules and its items (each by molecule_id or InChIKey) in one call. Returns the batch id and counts.';
-grant execute on function public.create_batch(jsonb,jsonb,jsonb) to authenticated, service_role;
+grant execute on function public.create_batch(jsonb,jsonb,jsonb) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.event_logs_refuse_changes()
  RETURNS trigger
@@ -1459,7 +1572,7 @@ begin
 end;
 $function$;
 comment on function public.fail_batch_item(uuid,text,text,text,boolean) is 'Records a failed attempt of an item held by p_runner_id: back to pending while attempts remain and the class is retryable (all but invalid_input), failed otherwise. Outcome: recorded, already_recorded, not_found or not_held.';
-grant execute on function public.fail_batch_item(uuid,text,text,text,boolean) to authenticated, service_role;
+grant execute on function public.fail_batch_item(uuid,text,text,text,boolean) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.formula_elements(formula text)
  RETURNS text[]
@@ -1471,7 +1584,7 @@ AS $function$
     from regexp_matches(formula, '([A-Z][a-z]?)', 'g') as m;
 $function$;
 comment on function public.formula_elements(text) is 'Distinct element symbols of a formula, sorted: C2H6O -> {C,H,O}. For the elements ("contains all of") filter.';
-grant execute on function public.formula_elements(text) to authenticated, service_role;
+grant execute on function public.formula_elements(text) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.heartbeat_batch_items(p_runner_id text, p_item_ids uuid[], p_lease_seconds integer, p_all_users boolean DEFAULT false)
  RETURNS TABLE(item_id uuid, held boolean, status text, claimed_by text, lease_expires_at timestamp with time zone)
@@ -1511,7 +1624,7 @@ begin
 end;
 $function$;
 comment on function public.heartbeat_batch_items(text,uuid[],integer,boolean) is 'Extends the leases of the given items that p_runner_id still holds; returns every visible item with held true/false.';
-grant execute on function public.heartbeat_batch_items(text,uuid[],integer,boolean) to authenticated, service_role;
+grant execute on function public.heartbeat_batch_items(text,uuid[],integer,boolean) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.ingest_calculations(p_calculations jsonb, p_atom_calc integer[], p_atom_index integer[], p_element text[], p_atomic_number integer[], p_x_ang double precision[], p_y_ang double precision[], p_z_ang double precision[], p_partial_charge_e double precision[], p_grad_x_eh_bohr double precision[], p_grad_y_eh_bohr double precision[], p_grad_z_eh_bohr double precision[])
  RETURNS TABLE(idx integer, outcome text, calculation_id uuid, molecule_id uuid, atoms_written integer)
@@ -1686,7 +1799,38 @@ begin
 end
 $function$;
 comment on function public.ingest_calculations(jsonb,integer[],integer[],text[],integer[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[]) is 'Stores a batch of calculations with their molecules and atoms for the calling user; one row per item: created, updated or duplicate.';
-grant execute on function public.ingest_calculations(jsonb,integer[],integer[],text[],integer[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[]) to authenticated, service_role;
+grant execute on function public.ingest_calculations(jsonb,integer[],integer[],text[],integer[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[]) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.log_error_event(payload jsonb)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  caller uuid := (select auth.uid());
+  event_id bigint;
+begin
+  if caller is null then
+    raise exception 'log_error_event: no user in the request claims'
+      using errcode = 'insufficient_privilege';
+  end if;
+  if payload is null or jsonb_typeof(payload) <> 'object' then
+    raise exception 'log_error_event: payload must be a JSON object'
+      using errcode = 'invalid_parameter_value';
+  end if;
+  if octet_length(payload::text) > 4096 then
+    raise exception 'log_error_event: payload is larger than 4 kB'
+      using errcode = 'program_limit_exceeded';
+  end if;
+  insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
+  values ('error', 'function', null, caller, payload)
+  returning id into event_id;
+  return event_id;
+end;
+$function$;
+comment on function public.log_error_event(jsonb) is 'Appends an error event (at most 4 kB of JSON) for the calling user (auth.uid()); for the functions'' error handler only (qf_api). Returns its id.';
+grant execute on function public.log_error_event(jsonb) to qf_api;
 
 CREATE OR REPLACE FUNCTION public.log_performance_metric(payload jsonb)
  RETURNS bigint
@@ -1717,7 +1861,7 @@ begin
 end;
 $function$;
 comment on function public.log_performance_metric(jsonb) is 'Appends a performance_metric event (at most 16 kB of JSON) for the calling user (auth.uid()). Returns its id.';
-grant execute on function public.log_performance_metric(jsonb) to authenticated, service_role;
+grant execute on function public.log_performance_metric(jsonb) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.molecules_count_user_stats()
  RETURNS trigger
@@ -1848,7 +1992,7 @@ begin
   -- Items first, then the batch row, as everywhere else.
   perform 1
      from public.batch_items i
-    where i.batch_job_id = p_batch_id and i.status = 'failed'
+    where i.batch_job_id = p_batch_id and i.status = 'failed' and i.molecule_id is not null
     order by i.id
       for update of i;
   select b.status into v_status from public.batch_jobs b where b.id = p_batch_id for no key update;
@@ -1864,14 +2008,15 @@ begin
          lease_expires_at = null,
          last_error = null
    where i.batch_job_id = p_batch_id
-     and i.status = 'failed';
+     and i.status = 'failed'
+     and i.molecule_id is not null;
   get diagnostics v_retried = row_count;
 
   return query select 'retried', v_retried;
 end;
 $function$;
-comment on function public.retry_batch(uuid,boolean) is 'Sends the failed items of a batch back to pending with fresh attempts. Outcome: retried, not_found or cancelled.';
-grant execute on function public.retry_batch(uuid,boolean) to authenticated, service_role;
+comment on function public.retry_batch(uuid,boolean) is 'Sends the failed items of a batch whose molecule still exists back to pending with fresh attempts. Outcome: retried, not_found or cancelled.';
+grant execute on function public.retry_batch(uuid,boolean) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.set_updated_at()
  RETURNS trigger

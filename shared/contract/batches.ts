@@ -210,8 +210,9 @@ export type AttemptRecord = z.infer<typeof AttemptRecord>;
 export const BatchItem = z.object({
   id: Uuid,
   batch_id: Uuid,
-  molecule_id: Uuid,
-  smiles: z.string(),
+  /** Null (with smiles) once the molecule was deleted: only a finished item outlives it. */
+  molecule_id: Uuid.nullable(),
+  smiles: z.string().nullable(),
   name: z.string().nullable(),
   charge: z.number().int(),
   multiplicity: z.number().int(),

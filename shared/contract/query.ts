@@ -177,7 +177,8 @@ export type StatsQuery = z.output<typeof StatsQuery>;
 
 export const EVENT_TYPES = [
   'calculation_started', 'calculation_completed', 'calculation_failed', 'calculation_deleted',
-  'batch_started', 'batch_completed', 'batch_failed', 'batch_cancelled', 'batch_deleted',
+  'batch_created', 'batch_started', 'batch_completed', 'batch_failed', 'batch_cancelled', 'batch_deleted',
+  'batch_item_created', 'batch_item_updated', 'batch_item_deleted',
   'molecule_created', 'molecule_deleted', 'error', 'performance_metric',
 ] as const;
 export const ENTITY_TYPES = ['molecule', 'calculation', 'batch_job', 'batch_item', 'function'] as const;
@@ -329,6 +330,13 @@ export interface EventRow {
   entity_type: (typeof ENTITY_TYPES)[number];
   entity_id: string | null;
   payload: Record<string, unknown>;
+  /**
+   * Who acted: `role` (authenticated or service_role), `sub` (a user's own token), `acting_for`
+   * (the service-role key acting for a user), `key` (sha256: and 16 hex digits of the presented
+   * token); `{"role": "database"}` for maintenance by the database owner; `{}` before actors
+   * were recorded.
+   */
+  actor: { role?: string; sub?: string; acting_for?: string; key?: string; [k: string]: unknown };
   created_at: string;
 }
 

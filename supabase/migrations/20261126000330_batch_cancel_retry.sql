@@ -78,7 +78,8 @@ comment on function public.cancel_batch(uuid, boolean) is
 
 -- ---------------------------------------------------------------------------------------------
 -- retry_batch: the failed items of a batch go back to pending with fresh attempts (their history
--- is kept); the counter trigger makes a finished batch running again.
+-- is kept), except an item whose molecule is gone (see migration batch_item_deletes), which stays
+-- failed; the counter trigger makes a finished batch running again.
 -- ---------------------------------------------------------------------------------------------
 create function public.retry_batch(p_batch_id uuid, p_all_users boolean default false)
   returns table (outcome text, retried_items integer)
@@ -100,7 +101,7 @@ begin
   -- Items first, then the batch row, as everywhere else.
   perform 1
      from public.batch_items i
-    where i.batch_job_id = p_batch_id and i.status = 'failed'
+    where i.batch_job_id = p_batch_id and i.status = 'failed' and i.molecule_id is not null
     order by i.id
       for update of i;
   select b.status into v_status from public.batch_jobs b where b.id = p_batch_id for no key update;
@@ -116,7 +117,8 @@ begin
          lease_expires_at = null,
          last_error = null
    where i.batch_job_id = p_batch_id
-     and i.status = 'failed';
+     and i.status = 'failed'
+     and i.molecule_id is not null;
   get diagnostics v_retried = row_count;
 
   return query select 'retried', v_retried;
@@ -124,7 +126,8 @@ end;
 $$;
 
 comment on function public.retry_batch(uuid, boolean) is
-  'Sends the failed items of a batch back to pending with fresh attempts. Outcome: retried, not_found or cancelled.';
+  'Sends the failed items of a batch whose molecule still exists back to pending with fresh attempts. Outcome: '
+  'retried, not_found or cancelled.';
 
 revoke execute on function
   public.cancel_batch(uuid, boolean),

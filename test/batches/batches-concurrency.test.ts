@@ -89,6 +89,6 @@ describe('concurrent claiming', () => {
     const { counters, counted } = await countersAndCounts(batch.id);
     expect(counters).toEqual(counted);
     const events = await batchEvents(batch.id);
-    expect(events).toEqual(['batch_started', failed.length ? 'batch_failed' : 'batch_completed']);
+    expect(events).toEqual(['batch_created', 'batch_started', failed.length ? 'batch_failed' : 'batch_completed']);
   }, 240_000);
 });

@@ -49,7 +49,7 @@ describe('retries', () => {
     const done = await getBatch(client, batch.id);
     expect(done.batch).toMatchObject({ status: 'failed', failed_items: 5, pending_items: 0 });
     expect(done.items[0].last_error).toBe('scf_not_converged: scf_not_converged on attempt 3');
-    expect(await batchEvents(batch.id)).toEqual(['batch_started', 'batch_failed']);
+    expect(await batchEvents(batch.id)).toEqual(['batch_created', 'batch_started', 'batch_failed']);
   });
 
   it('the same failure sent twice is recorded once', async () => {
@@ -104,7 +104,7 @@ describe('cancel', () => {
     expect(await cancel(client, batch.id)).toMatchObject({ cancelled_items: 0, already_cancelled: true });
     const r = await call(`batches/${batch.id}/retry`, { token: user.token, method: 'POST' });
     expect(r.status).toBe(409);
-    expect(await batchEvents(batch.id)).toEqual(['batch_started', 'batch_cancelled']);
+    expect(await batchEvents(batch.id)).toEqual(['batch_created', 'batch_started', 'batch_cancelled']);
     const { counters, counted } = await countersAndCounts(batch.id);
     expect(counters).toEqual(counted);
   });
@@ -146,7 +146,7 @@ describe('retry', () => {
       expect(s.attempt_history.map((a) => [a.runner, a.outcome])).toEqual([['r1', 'scf_not_converged'], ['r2', 'completed']]);
     }
     expect((await getBatch(client, batch.id)).batch.status).toBe('completed');
-    expect(await batchEvents(batch.id)).toEqual(['batch_started', 'batch_failed', 'batch_completed']);
+    expect(await batchEvents(batch.id)).toEqual(['batch_created', 'batch_started', 'batch_failed', 'batch_completed']);
     // Nothing failed any more: retry does nothing.
     expect((await retry(client, batch.id)).retried_items).toBe(0);
   });

@@ -1,7 +1,7 @@
 // Batches: counters and status on batch_jobs follow batch_items by trigger, stay right when two
 // connections change items at once, and log batch_started / _completed / _failed / _cancelled.
 import { describe, expect, it } from 'vitest';
-import { adminSql, asRole } from '../support/db.ts';
+import { adminSql, API_ROLE, asRole } from '../support/db.ts';
 import { newUser } from '../support/users.ts';
 import { fakeInchikey, errorOf } from '../support/sql-helpers.ts';
 
@@ -21,7 +21,7 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Pro
 
 /** A batch of `n` items (one molecule each) for `userId`; returns the batch id and item ids. */
 async function newBatch(userId: string, n: number, maxAttempts = 3): Promise<{ batchId: string; itemIds: string[] }> {
-  return asRole('authenticated', userId, async (tx) => {
+  return asRole(API_ROLE, userId, async (tx) => {
     const [b] = await tx`insert into public.batch_jobs (name, max_attempts) values ('b', ${maxAttempts}) returning id`;
     const molecules = await tx`
       insert into public.molecules (canonical_smiles, inchikey, formula, input_smiles, n_atoms)
@@ -75,16 +75,16 @@ describe('batch counters and status', () => {
     const { batchId, itemIds } = await newBatch(user.id, 3);
     expect(await batchRow(batchId)).toMatchObject({ status: 'pending', total_items: 3, pending_items: 3, started: false });
 
-    await asRole('authenticated', user.id, claim(itemIds.slice(0, 1)));
+    await asRole(API_ROLE, user.id, claim(itemIds.slice(0, 1)));
     expect(await batchRow(batchId)).toMatchObject({ status: 'running', pending_items: 2, claimed_items: 1, started: true, finished: false });
 
-    await asRole('authenticated', user.id, finish(itemIds.slice(0, 1), 'completed'));
-    await asRole('authenticated', user.id, claim(itemIds.slice(1)));
-    await asRole('authenticated', user.id, finish(itemIds.slice(1), 'completed'));
+    await asRole(API_ROLE, user.id, finish(itemIds.slice(0, 1), 'completed'));
+    await asRole(API_ROLE, user.id, claim(itemIds.slice(1)));
+    await asRole(API_ROLE, user.id, finish(itemIds.slice(1), 'completed'));
     expect(await batchRow(batchId)).toMatchObject({ status: 'completed', completed_items: 3, pending_items: 0, claimed_items: 0, finished: true });
-    expect(await batchEvents(batchId)).toEqual(['batch_started', 'batch_completed']);
+    expect(await batchEvents(batchId)).toEqual(['batch_created', 'batch_started', 'batch_completed']);
 
-    const [progress] = await asRole('authenticated', user.id, (tx) => tx`
+    const [progress] = await asRole(API_ROLE, user.id, (tx) => tx`
       select percent_done::float8 as percent_done, items_per_minute::float8 as items_per_minute, eta_seconds::float8 as eta_seconds
         from public.batch_progress where batch_job_id = ${batchId}`);
     expect(progress).toEqual({ percent_done: 100, items_per_minute: 0.3, eta_seconds: 0 });
@@ -93,47 +93,47 @@ describe('batch counters and status', () => {
   it('fail the batch when an item fails for good; a retry reopens it without a second batch_started', async () => {
     const user = await newUser();
     const { batchId, itemIds } = await newBatch(user.id, 2);
-    await asRole('authenticated', user.id, claim(itemIds));
-    await asRole('authenticated', user.id, finish(itemIds.slice(0, 1), 'completed'));
-    await asRole('authenticated', user.id, finish(itemIds.slice(1), 'failed'));
+    await asRole(API_ROLE, user.id, claim(itemIds));
+    await asRole(API_ROLE, user.id, finish(itemIds.slice(0, 1), 'completed'));
+    await asRole(API_ROLE, user.id, finish(itemIds.slice(1), 'failed'));
     expect(await batchRow(batchId)).toMatchObject({ status: 'failed', completed_items: 1, failed_items: 1, finished: true });
 
-    await asRole('authenticated', user.id, (tx) => tx`update public.batch_items set status = 'pending' where id = ${itemIds[1]}`);
+    await asRole(API_ROLE, user.id, (tx) => tx`update public.batch_items set status = 'pending' where id = ${itemIds[1]}`);
     expect(await batchRow(batchId)).toMatchObject({ status: 'running', pending_items: 1, failed_items: 0, finished: false });
     const [{ completed_at }] = await adminSql()`select completed_at from public.batch_items where id = ${itemIds[1]}`;
     expect(completed_at).toBeNull();
 
-    await asRole('authenticated', user.id, claim(itemIds.slice(1)));
-    await asRole('authenticated', user.id, finish(itemIds.slice(1), 'completed'));
+    await asRole(API_ROLE, user.id, claim(itemIds.slice(1)));
+    await asRole(API_ROLE, user.id, finish(itemIds.slice(1), 'completed'));
     expect(await batchRow(batchId)).toMatchObject({ status: 'completed', completed_items: 2 });
-    expect(await batchEvents(batchId)).toEqual(['batch_started', 'batch_failed', 'batch_completed']);
+    expect(await batchEvents(batchId)).toEqual(['batch_created', 'batch_started', 'batch_failed', 'batch_completed']);
   });
 
   it('cancelling a batch cancels its remaining items; nothing else may set its status or counters', async () => {
     const user = await newUser();
     const { batchId, itemIds } = await newBatch(user.id, 4);
-    await asRole('authenticated', user.id, claim(itemIds.slice(0, 2)));
-    await asRole('authenticated', user.id, finish(itemIds.slice(0, 1), 'completed'));
+    await asRole(API_ROLE, user.id, claim(itemIds.slice(0, 2)));
+    await asRole(API_ROLE, user.id, finish(itemIds.slice(0, 1), 'completed'));
 
-    const refused = await errorOf(asRole('authenticated', user.id, (tx) =>
+    const refused = await errorOf(asRole(API_ROLE, user.id, (tx) =>
       tx`update public.batch_jobs set status = 'completed' where id = ${batchId}`));
     expect(refused.constraint_name).toBe('batch_jobs_status_transition');
-    const counters = await errorOf(asRole('authenticated', user.id, (tx) =>
+    const counters = await errorOf(asRole(API_ROLE, user.id, (tx) =>
       tx`update public.batch_jobs set pending_items = 0 where id = ${batchId}`));
     expect(counters.code).toBe('42501');
 
-    await asRole('authenticated', user.id, (tx) => tx`update public.batch_jobs set status = 'cancelled' where id = ${batchId}`);
+    await asRole(API_ROLE, user.id, (tx) => tx`update public.batch_jobs set status = 'cancelled' where id = ${batchId}`);
     expect(await batchRow(batchId)).toMatchObject({
       status: 'cancelled', total_items: 4, pending_items: 0, claimed_items: 0, completed_items: 1, cancelled_items: 3, finished: true,
     });
     expect(await batchRow(batchId)).toMatchObject(await recount(batchId));
 
-    const uncancel = await errorOf(asRole('authenticated', user.id, (tx) =>
+    const uncancel = await errorOf(asRole(API_ROLE, user.id, (tx) =>
       tx`update public.batch_jobs set status = 'running' where id = ${batchId}`));
     expect(uncancel.constraint_name).toBe('batch_jobs_status_transition');
 
-    await asRole('authenticated', user.id, (tx) => tx`delete from public.batch_jobs where id = ${batchId}`);
-    expect(await batchEvents(batchId)).toEqual(['batch_started', 'batch_cancelled', 'batch_deleted']);
+    await asRole(API_ROLE, user.id, (tx) => tx`delete from public.batch_jobs where id = ${batchId}`);
+    expect(await batchEvents(batchId)).toEqual(['batch_created', 'batch_started', 'batch_cancelled', 'batch_deleted']);
     const [{ n }] = await adminSql()`select count(*)::int as n from public.batch_items where batch_job_id = ${batchId}`;
     expect(n).toBe(0);
   });
@@ -148,13 +148,13 @@ describe('batch counters and status', () => {
     const releaseFirst = deferred();
     const secondPid = deferred<number>();
 
-    const first = asRole('authenticated', user.id, async (tx) => {
+    const first = asRole(API_ROLE, user.id, async (tx) => {
       await claim(firstHalf)(tx);
       firstUpdated.resolve();
       await releaseFirst.promise; // keep the batch row locked until the second one waits for it
     });
     await firstUpdated.promise;
-    const second = asRole('authenticated', user.id, async (tx) => {
+    const second = asRole(API_ROLE, user.id, async (tx) => {
       const [{ pid }] = await tx`select pg_backend_pid() as pid`;
       secondPid.resolve(pid);
       await claim(secondHalf)(tx);
@@ -170,7 +170,7 @@ describe('batch counters and status', () => {
 
     expect(await batchRow(batchId)).toMatchObject({ status: 'running', total_items: 10, pending_items: 0, claimed_items: 8, completed_items: 2 });
     expect(await batchRow(batchId)).toMatchObject(await recount(batchId));
-    expect(await batchEvents(batchId)).toEqual(['batch_started']);
+    expect(await batchEvents(batchId)).toEqual(['batch_created', 'batch_started']);
   });
 
   it('stay right when two runners claim and finish items concurrently', async () => {
@@ -181,7 +181,7 @@ describe('batch counters and status', () => {
     const runner = async (name: string) => {
       let done = 0;
       for (;;) {
-        const [item] = await asRole('authenticated', user.id, (tx) => tx`
+        const [item] = await asRole(API_ROLE, user.id, (tx) => tx`
           update public.batch_items set status = 'claimed', claimed_by = ${name}, attempts = attempts + 1,
                  lease_expires_at = now() + interval '1 minute'
            where id = (select id from public.batch_items
@@ -191,7 +191,7 @@ describe('batch counters and status', () => {
         if (!item) return done;
         // Every seventh item fails for good; the rest complete.
         const outcome = parseInt(item.id.slice(0, 8), 16) % 7 === 0 ? 'failed' : 'completed';
-        await asRole('authenticated', user.id, finish([item.id], outcome));
+        await asRole(API_ROLE, user.id, finish([item.id], outcome));
         done++;
       }
     };
@@ -202,6 +202,6 @@ describe('batch counters and status', () => {
     const row = await batchRow(batchId);
     expect(row).toMatchObject(counted);
     expect(row.status).toBe(counted.failed_items > 0 ? 'failed' : 'completed');
-    expect(await batchEvents(batchId)).toEqual(['batch_started', counted.failed_items > 0 ? 'batch_failed' : 'batch_completed']);
+    expect(await batchEvents(batchId)).toEqual(['batch_created', 'batch_started', counted.failed_items > 0 ? 'batch_failed' : 'batch_completed']);
   });
 });

@@ -1,7 +1,7 @@
 // Constraints: bad results are refused by the database itself, each with the name of the
 // constraint it broke, whatever code writes them.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { asRole } from '../support/db.ts';
+import { API_ROLE, asRole } from '../support/db.ts';
 import { newUser, type TestUser } from '../support/users.ts';
 import { fakeInchikey, errorOf } from '../support/sql-helpers.ts';
 
@@ -13,14 +13,14 @@ describe('calculation constraints', () => {
 
   beforeAll(async () => {
     user = await newUser();
-    [{ id: moleculeId }] = await asRole('authenticated', user.id, (tx) => tx`
+    [{ id: moleculeId }] = await asRole(API_ROLE, user.id, (tx) => tx`
       insert into public.molecules (canonical_smiles, inchikey, formula, input_smiles, n_atoms)
       values ('c1ccccc1', ${fakeInchikey()}, 'C6H6', 'C1=CC=CC=C1', 12) returning id`);
   });
 
   /** Inserts one calculation as the user, with defaults for what `columns` leaves out. */
   const insertCalc = (columns: Record<string, unknown>) =>
-    asRole('authenticated', user.id, (tx) => tx`
+    asRole(API_ROLE, user.id, (tx) => tx`
       insert into public.calculations ${tx({ molecule_id: moleculeId, method: 'GFN2-xTB', task: 'sp', ...columns })}
       returning id`);
 
@@ -34,7 +34,7 @@ describe('calculation constraints', () => {
   it('refuses a NaN or infinite energy', async () => {
     for (const bad of ['NaN', 'Infinity', '-Infinity']) {
       await expectRefused(
-        asRole('authenticated', user.id, (tx) => tx`
+        asRole(API_ROLE, user.id, (tx) => tx`
           insert into public.calculations (molecule_id, method, task, status, total_energy_eh)
           values (${moleculeId}, 'GFN2-xTB', 'sp', 'completed', ${bad}::float8)`),
         'calculations_total_energy_eh_finite',
@@ -46,17 +46,17 @@ describe('calculation constraints', () => {
     const [c] = await insertCalc({ status: 'completed', total_energy_eh: -15.9, geometry_sha256: sha(1) });
     for (const back of ['running', 'pending', 'failed']) {
       await expectRefused(
-        asRole('authenticated', user.id, (tx) => tx`update public.calculations set status = ${back} where id = ${c.id}`),
+        asRole(API_ROLE, user.id, (tx) => tx`update public.calculations set status = ${back} where id = ${c.id}`),
         'calculations_status_transition',
       );
     }
     const [r] = await insertCalc({ status: 'running', geometry_sha256: sha(2) });
     await expectRefused(
-      asRole('authenticated', user.id, (tx) => tx`update public.calculations set status = 'pending' where id = ${r.id}`),
+      asRole(API_ROLE, user.id, (tx) => tx`update public.calculations set status = 'pending' where id = ${r.id}`),
       'calculations_status_transition',
     );
     // Forward moves and a retry of a failure are fine.
-    await asRole('authenticated', user.id, async (tx) => {
+    await asRole(API_ROLE, user.id, async (tx) => {
       await tx`update public.calculations set status = 'failed', error_message = 'x' where id = ${r.id}`;
       await tx`update public.calculations set status = 'pending' where id = ${r.id}`;
       await tx`update public.calculations set status = 'running' where id = ${r.id}`;
@@ -93,7 +93,7 @@ describe('calculation constraints', () => {
     await expectRefused(insertCalc({ status: 'completed', geometry_sha256: sha(6) }), 'calculations_completed_has_energy');
     for (const dipole of ['{1,2}', '{1,2,NaN}', '{1,2,NULL}', '{{1,2,3}}']) {
       await expectRefused(
-        asRole('authenticated', user.id, (tx) => tx`
+        asRole(API_ROLE, user.id, (tx) => tx`
           insert into public.calculations (molecule_id, method, task, dipole_au, geometry_sha256)
           values (${moleculeId}, 'GFN2-xTB', 'sp', ${dipole}::float8[], ${sha(7)})`),
         'calculations_dipole_au_vector',
@@ -108,7 +108,7 @@ describe('calculation constraints', () => {
 describe('other tables', () => {
   it('refuses malformed molecules, atoms and batch items by name', async () => {
     const user = await newUser();
-    const molecule = (columns: Record<string, unknown>) => asRole('authenticated', user.id, (tx) => tx`
+    const molecule = (columns: Record<string, unknown>) => asRole(API_ROLE, user.id, (tx) => tx`
       insert into public.molecules ${tx({ canonical_smiles: 'O', inchikey: fakeInchikey(), formula: 'H2O', input_smiles: 'O', n_atoms: 3, ...columns })}
       returning id`);
     const refused = async (p: Promise<unknown>, constraint: string) => {
@@ -121,9 +121,9 @@ describe('other tables', () => {
     const [m] = await molecule({ inchikey });
     await refused(molecule({ inchikey, canonical_smiles: '[OH2]' }), 'molecules_user_id_inchikey_key');
 
-    const [c] = await asRole('authenticated', user.id, (tx) => tx`
+    const [c] = await asRole(API_ROLE, user.id, (tx) => tx`
       insert into public.calculations (molecule_id, method, task) values (${m.id}, 'GFN-FF', 'opt') returning id`);
-    const atom = (columns: Record<string, unknown>) => asRole('authenticated', user.id, (tx) => tx`
+    const atom = (columns: Record<string, unknown>) => asRole(API_ROLE, user.id, (tx) => tx`
       insert into public.atomic_properties ${tx({ calculation_id: c.id, atom_index: 0, element: 'O', atomic_number: 8, x_ang: 0, y_ang: 0, z_ang: 0, ...columns })}`);
     await refused(atom({ atom_index: -1 }), 'atomic_properties_atom_index_nonnegative');
     await refused(atom({ element: 'oxygen' }), 'atomic_properties_element_format');
@@ -131,8 +131,8 @@ describe('other tables', () => {
     await atom({});
     await refused(atom({}), 'atomic_properties_pkey');
 
-    const [b] = await asRole('authenticated', user.id, (tx) => tx`insert into public.batch_jobs (name) values ('c') returning id`);
-    const item = (columns: Record<string, unknown>) => asRole('authenticated', user.id, (tx) => tx`
+    const [b] = await asRole(API_ROLE, user.id, (tx) => tx`insert into public.batch_jobs (name) values ('c') returning id`);
+    const item = (columns: Record<string, unknown>) => asRole(API_ROLE, user.id, (tx) => tx`
       insert into public.batch_items ${tx({ batch_job_id: b.id, molecule_id: m.id, ...columns })}`);
     await refused(item({ multiplicity: 0 }), 'batch_items_multiplicity_positive');
     await refused(item({ status: 'claimed' }), 'batch_items_claim_has_lease');

@@ -2,12 +2,12 @@
 // (a 5,000-row insert is one trigger call), none for a no-op update, and an append-only log.
 import type postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
-import { adminSql, asRole } from '../support/db.ts';
+import { adminSql, API_ROLE, asRole } from '../support/db.ts';
 import { newUser } from '../support/users.ts';
 import { fakeInchikey, errorOf } from '../support/sql-helpers.ts';
 
 async function newMolecule(userId: string): Promise<string> {
-  const [m] = await asRole('authenticated', userId, (tx) => tx`
+  const [m] = await asRole(API_ROLE, userId, (tx) => tx`
     insert into public.molecules (canonical_smiles, inchikey, formula, input_smiles, n_atoms)
     values ('CCO', ${fakeInchikey()}, 'C2H6O', 'OCC', 9) returning id`);
   return m.id;
@@ -30,7 +30,7 @@ describe('event logging', () => {
       // Count function calls of this transaction only (pg_stat_xact_user_functions), then act
       // exactly as the functions do: claims set, role switched.
       await tx`select set_config('track_functions', 'all', true)`;
-      await tx`select set_config('request.jwt.claims', ${claims}, true), set_config('role', 'authenticated', true)`;
+      await tx`select set_config('request.jwt.claims', ${claims}, true), set_config('role', ${API_ROLE}, true)`;
       const rows = await tx`
         insert into public.calculations (molecule_id, method, task, status, total_energy_eh, geometry_sha256)
         select ${moleculeId}, 'GFN2-xTB', 'sp', 'completed', -5.0 - g * 1e-6, encode(sha256(g::text::bytea), 'hex')
@@ -62,19 +62,19 @@ describe('event logging', () => {
   it('writes one event per status change: started, completed, failed; none for a retry', async () => {
     const user = await newUser();
     const moleculeId = await newMolecule(user.id);
-    const [a, b] = await asRole('authenticated', user.id, (tx) => tx`
+    const [a, b] = await asRole(API_ROLE, user.id, (tx) => tx`
       insert into public.calculations (molecule_id, method, task, charge)
       values (${moleculeId}, 'GFN2-xTB', 'opt', 0), (${moleculeId}, 'GFN2-xTB', 'opt', 1)
       returning id`);
     expect(await eventsOf([a.id, b.id])).toEqual([]); // pending is not an event
 
-    await asRole('authenticated', user.id, (tx) => tx`update public.calculations set status = 'running' where id in (${a.id}, ${b.id})`);
-    await asRole('authenticated', user.id, (tx) => tx`
+    await asRole(API_ROLE, user.id, (tx) => tx`update public.calculations set status = 'running' where id in (${a.id}, ${b.id})`);
+    await asRole(API_ROLE, user.id, (tx) => tx`
       update public.calculations set status = 'completed', total_energy_eh = -15.2 where id = ${a.id}`);
-    await asRole('authenticated', user.id, (tx) => tx`
+    await asRole(API_ROLE, user.id, (tx) => tx`
       update public.calculations set status = 'failed', error_message = 'SCF did not converge' where id = ${b.id}`);
-    await asRole('authenticated', user.id, (tx) => tx`update public.calculations set status = 'pending' where id = ${b.id}`);
-    await asRole('authenticated', user.id, (tx) => tx`
+    await asRole(API_ROLE, user.id, (tx) => tx`update public.calculations set status = 'pending' where id = ${b.id}`);
+    await asRole(API_ROLE, user.id, (tx) => tx`
       update public.calculations set status = 'completed', total_energy_eh = -15.1 where id = ${b.id}`);
 
     const events = await eventsOf([a.id, b.id]);
@@ -89,19 +89,19 @@ describe('event logging', () => {
   it('writes no event, and keeps updated_at, for an update that changes nothing', async () => {
     const user = await newUser();
     const moleculeId = await newMolecule(user.id);
-    const [c] = await asRole('authenticated', user.id, (tx) => tx`
+    const [c] = await asRole(API_ROLE, user.id, (tx) => tx`
       insert into public.calculations (molecule_id, method, task, status, total_energy_eh)
       values (${moleculeId}, 'GFN1-xTB', 'sp', 'completed', -4.2) returning id, updated_at`);
     const [before] = await adminSql()`select count(*)::int as n from public.event_logs where user_id = ${user.id}`;
 
-    const updated = await asRole('authenticated', user.id, (tx) => tx`
+    const updated = await asRole(API_ROLE, user.id, (tx) => tx`
       update public.calculations set status = status, total_energy_eh = total_energy_eh, tags = tags
        where id = ${c.id} returning updated_at`);
     expect(updated).toHaveLength(1);
     expect(updated[0].updated_at).toEqual(c.updated_at);
-    await asRole('authenticated', user.id, (tx) => tx`update public.molecules set name = name where id = ${moleculeId}`);
+    await asRole(API_ROLE, user.id, (tx) => tx`update public.molecules set name = name where id = ${moleculeId}`);
     // A change that is not a status change is not an event either.
-    await asRole('authenticated', user.id, (tx) => tx`update public.calculations set tags = '{checked}' where id = ${c.id}`);
+    await asRole(API_ROLE, user.id, (tx) => tx`update public.calculations set tags = '{checked}' where id = ${c.id}`);
 
     const [after] = await adminSql()`select count(*)::int as n from public.event_logs where user_id = ${user.id}`;
     expect(after.n).toBe(before.n);
@@ -110,9 +110,9 @@ describe('event logging', () => {
   it('logs molecules created and deleted, and the calculations deleted with them', async () => {
     const user = await newUser();
     const moleculeId = await newMolecule(user.id);
-    const [c] = await asRole('authenticated', user.id, (tx) => tx`
+    const [c] = await asRole(API_ROLE, user.id, (tx) => tx`
       insert into public.calculations (molecule_id, method, task) values (${moleculeId}, 'GFN-FF', 'opt') returning id`);
-    await asRole('authenticated', user.id, (tx) => tx`delete from public.molecules where id = ${moleculeId}`);
+    await asRole(API_ROLE, user.id, (tx) => tx`delete from public.molecules where id = ${moleculeId}`);
 
     const events = await eventsOf([moleculeId, c.id]);
     expect(events.map((e) => [e.entity_id, e.event_type])).toEqual([
@@ -123,14 +123,14 @@ describe('event logging', () => {
     expect(events[0].payload).toMatchObject({ canonical_smiles: 'CCO', formula: 'C2H6O' });
   });
 
-  it('lets authenticated callers add performance_metric events for themselves only', async () => {
+  it('lets the functions (as a user) add performance_metric events for themselves only', async () => {
     const user = await newUser();
-    const [{ id }] = await asRole('authenticated', user.id, (tx) =>
+    const [{ id }] = await asRole(API_ROLE, user.id, (tx) =>
       tx`select public.log_performance_metric('{"function": "ingest", "ms": 41.5}'::jsonb) as id`);
     const [row] = await adminSql()`select event_type, entity_type, user_id, payload from public.event_logs where id = ${id}`;
     expect(row).toEqual({ event_type: 'performance_metric', entity_type: 'function', user_id: user.id, payload: { function: 'ingest', ms: 41.5 } });
 
-    const notObject = await errorOf(asRole('authenticated', user.id, (tx) => tx`select public.log_performance_metric('[1]'::jsonb)`));
+    const notObject = await errorOf(asRole(API_ROLE, user.id, (tx) => tx`select public.log_performance_metric('[1]'::jsonb)`));
     expect(notObject.code).toBe('22023');
     const noUser = await errorOf(asRole('service_role', undefined, (tx) => tx`select public.log_performance_metric('{}'::jsonb)`));
     expect(noUser.code).toBe('42501');
@@ -144,10 +144,10 @@ describe('event_logs is append-only', () => {
     ['delete', (tx) => tx`delete from public.event_logs where user_id = ${userId}`],
   ];
 
-  it('refuses insert, update and delete to authenticated and service_role', async () => {
+  it('refuses insert, update and delete to the functions\' role, authenticated and service_role', async () => {
     const user = await newUser();
     await newMolecule(user.id);
-    for (const role of ['authenticated', 'service_role'] as const) {
+    for (const role of [API_ROLE, 'authenticated', 'service_role'] as const) {
       for (const [what, attempt] of attempts(user.id)) {
         const err = await errorOf(asRole(role, user.id, attempt));
         expect(err.code, `${role} ${what}`).toBe('42501');

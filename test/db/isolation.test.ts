@@ -2,7 +2,7 @@
 // never point at another user's parent, and anon reaches nothing at all.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adminSql, asRole, type Role } from '../support/db.ts';
+import { adminSql, API_ROLE, asRole, type Role } from '../support/db.ts';
 import { newUser, type TestUser } from '../support/users.ts';
 import { fakeInchikey, errorOf } from '../support/sql-helpers.ts';
 
@@ -18,7 +18,7 @@ interface Owned {
 
 /** One row in every table for `user`, written the way the functions write: as that user. */
 async function seed(user: TestUser): Promise<Owned> {
-  return asRole('authenticated', user.id, async (tx) => {
+  return asRole(API_ROLE, user.id, async (tx) => {
     const [m] = await tx`
       insert into public.molecules (canonical_smiles, inchikey, formula, input_smiles, n_atoms)
       values ('O', ${fakeInchikey()}, 'H2O', 'O', 3) returning id`;
@@ -48,12 +48,12 @@ describe('row-level security', () => {
 
   it('each table and view shows a user their own rows and none of another user\'s', async () => {
     for (const relation of [...TABLES, ...VIEWS]) {
-      const owners = await asRole('authenticated', alice.id, (tx) =>
+      const owners = await asRole(API_ROLE, alice.id, (tx) =>
         tx`select distinct user_id from ${tx('public')}.${tx(relation)}`);
       expect(owners, relation).toEqual([{ user_id: alice.id }]);
     }
     // Even asked for by id.
-    const found = await asRole('authenticated', alice.id, async (tx) => ({
+    const found = await asRole(API_ROLE, alice.id, async (tx) => ({
       molecules: await tx`select id from public.molecules where id = ${bobs.moleculeId}`,
       calculations: await tx`select id from public.calculations where id = ${bobs.calculationId}`,
       atomic_properties: await tx`select atom_index from public.atomic_properties where calculation_id = ${bobs.calculationId}`,
@@ -81,19 +81,19 @@ describe('row-level security', () => {
         insert into public.batch_items (user_id, batch_job_id, molecule_id) values (${bob.id}, ${bobs.batchJobId}, ${bobs.moleculeId})`,
     };
     for (const [table, attempt] of Object.entries(attempts)) {
-      const err = await errorOf(asRole('authenticated', alice.id, attempt));
+      const err = await errorOf(asRole(API_ROLE, alice.id, attempt));
       expect(err.code, table).toBe('42501');
       expect(err.message, table).toMatch(/row-level security/);
     }
     // event_logs and the counters take no inserts from API roles at all.
     for (const table of ['event_logs', 'user_stats_slots']) {
-      const err = await errorOf(asRole('authenticated', alice.id, (tx) =>
+      const err = await errorOf(asRole(API_ROLE, alice.id, (tx) =>
         tx`insert into ${tx('public')}.${tx(table)} (user_id) values (${alice.id})`));
       expect(err.code, table).toBe('42501');
       expect(err.message, table).toMatch(/permission denied/);
     }
     // The user_stats view (sums over the slots) cannot be written at all.
-    const viaView = await errorOf(asRole('authenticated', alice.id, (tx) =>
+    const viaView = await errorOf(asRole(API_ROLE, alice.id, (tx) =>
       tx`insert into public.user_stats (user_id) values (${alice.id})`));
     expect(viaView.message).toMatch(/cannot insert into view "user_stats"/);
   });
@@ -115,14 +115,14 @@ describe('row-level security', () => {
         update public.batch_items set calculation_id = ${bobs.calculationId} where id = ${alices.batchItemId}`],
     };
     for (const [what, [constraint, attempt]] of Object.entries(attempts)) {
-      const err = await errorOf(asRole('authenticated', alice.id, attempt));
+      const err = await errorOf(asRole(API_ROLE, alice.id, attempt));
       expect(err.code, what).toBe('23503');
       expect(err.constraint_name, what).toBe(constraint);
     }
   });
 
   it('a user cannot update or delete another user\'s rows, nor move their own rows to another user', async () => {
-    const changed = await asRole('authenticated', alice.id, async (tx) => ({
+    const changed = await asRole(API_ROLE, alice.id, async (tx) => ({
       molecules: (await tx`update public.molecules set name = 'mine now' where id = ${bobs.moleculeId}`).count,
       calculations: (await tx`update public.calculations set tags = '{x}' where id = ${bobs.calculationId}`).count,
       batch_jobs: (await tx`update public.batch_jobs set name = 'mine now' where id = ${bobs.batchJobId}`).count,
@@ -144,7 +144,7 @@ describe('row-level security', () => {
     expect(still).toEqual({ molecules: 1, calculations: 1, atoms: 3, batch_jobs: 1, batch_items: 1 });
 
     // Handing one's own row to someone else is refused by the policies' WITH CHECK.
-    const err = await errorOf(asRole('authenticated', alice.id, (tx) =>
+    const err = await errorOf(asRole(API_ROLE, alice.id, (tx) =>
       tx`update public.batch_items set user_id = ${bob.id} where id = ${alices.batchItemId}`));
     expect(err.code).toBe('42501');
     expect(err.message).toMatch(/row-level security/);
@@ -157,7 +157,7 @@ describe('row-level security', () => {
       (tx: any) => tx`update public.user_stats_slots set molecules = 0 where user_id = ${alice.id}`,
       (tx: any) => tx`update public.batch_jobs set completed_items = 99 where id = ${alices.batchJobId}`,
     ]) {
-      const denied = await errorOf(asRole('authenticated', alice.id, statement));
+      const denied = await errorOf(asRole(API_ROLE, alice.id, statement));
       expect(denied.code).toBe('42501');
     }
   });
@@ -181,13 +181,13 @@ describe('row-level security', () => {
     }
   });
 
-  it('authenticated and service_role cannot run the owner-only maintenance functions', async () => {
-    for (const role of ['authenticated', 'service_role'] as Role[]) {
+  it('the functions\' role, authenticated and service_role cannot run the owner-only maintenance functions', async () => {
+    for (const role of [API_ROLE, 'authenticated', 'service_role'] as Role[]) {
       for (const call of [
         (tx: any) => tx`select public.purge_event_logs('1 day')`,
         (tx: any) => tx`select public.refresh_user_stats()`,
       ]) {
-        const err = await errorOf(asRole(role, role === 'authenticated' ? alice.id : undefined, call));
+        const err = await errorOf(asRole(role, role === 'service_role' ? undefined : alice.id, call));
         expect(err.code, role).toBe('42501');
       }
     }

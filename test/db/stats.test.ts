@@ -3,13 +3,13 @@
 // batch_progress show what they promise.
 import postgres from 'postgres';
 import { describe, expect, inject, it } from 'vitest';
-import { adminSql, asRole } from '../support/db.ts';
+import { adminSql, API_ROLE, asRole } from '../support/db.ts';
 import { newUser } from '../support/users.ts';
 import { fakeInchikey } from '../support/sql-helpers.ts';
 
 /** database_stats as the user sees it, numbers as numbers. */
 async function statsOf(userId: string) {
-  const rows = await asRole('authenticated', userId, (tx) => tx`select * from public.database_stats`);
+  const rows = await asRole(API_ROLE, userId, (tx) => tx`select * from public.database_stats`);
   expect(rows).toHaveLength(1);
   return Object.fromEntries(Object.entries(rows[0]).map(([k, v]) => [k, k === 'user_id' ? v : Number(v)]));
 }
@@ -42,7 +42,7 @@ async function recount(userId: string) {
 
 /** Inserts `n` calculations (3 atoms each) of one new molecule in one transaction. */
 async function addCalculations(userId: string, n: number, method: string, status: string) {
-  return asRole('authenticated', userId, async (tx) => {
+  return asRole(API_ROLE, userId, async (tx) => {
     const [m] = await tx`
       insert into public.molecules (canonical_smiles, inchikey, formula, input_smiles, n_atoms, name)
       values ('O', ${fakeInchikey()}, 'H2O', 'O', 3, 'water') returning id`;
@@ -68,7 +68,7 @@ describe('database_stats', () => {
     await addCalculations(user.id, 3, 'GFN1-xTB', 'running');
     expect(await statsOf(user.id)).toEqual(await recount(user.id));
 
-    await asRole('authenticated', user.id, async (tx) => {
+    await asRole(API_ROLE, user.id, async (tx) => {
       await tx`update public.calculations set status = 'running' where id = any(${a.calculationIds.slice(0, 10)}::uuid[])`;
       await tx`update public.calculations set status = 'failed', error_message = 'x' where id = any(${a.calculationIds.slice(0, 4)}::uuid[])`;
       await tx`update public.calculations set method = 'GFN0-xTB' where id = any(${a.calculationIds.slice(10, 15)}::uuid[])`;
@@ -85,7 +85,7 @@ describe('database_stats', () => {
     });
 
     // Deleting a molecule takes its calculations and atoms with it, and the counters follow.
-    await asRole('authenticated', user.id, (tx) => tx`delete from public.molecules where id = ${a.moleculeId}`);
+    await asRole(API_ROLE, user.id, (tx) => tx`delete from public.molecules where id = ${a.moleculeId}`);
     const afterDelete = await statsOf(user.id);
     expect(afterDelete).toEqual(await recount(user.id));
     expect(afterDelete).toMatchObject({ molecules: 2, calculations_total: 9, calculations_gfn2_xtb: 0, calculations_gfn0_xtb: 0 });
@@ -118,7 +118,7 @@ describe('database_stats', () => {
         values ('O', ${fakeInchikey()}, 'H2O', 'O', 3)`;
       for (const c of [a, b]) {
         await c`begin`;
-        await c`select set_config('request.jwt.claims', ${claims}, true), set_config('role', 'authenticated', true)`;
+        await c`select set_config('request.jwt.claims', ${claims}, true), set_config('role', ${API_ROLE}, true)`;
       }
       // A holds its counter row until it commits; B's insert must not queue behind it.
       await insertMolecule(a);
@@ -136,14 +136,14 @@ describe('database_stats', () => {
 
   it('lists a user who has only batches, with zero counts', async () => {
     const user = await newUser();
-    await asRole('authenticated', user.id, (tx) => tx`insert into public.batch_jobs (name) values ('empty')`);
+    await asRole(API_ROLE, user.id, (tx) => tx`insert into public.batch_jobs (name) values ('empty')`);
     expect(await statsOf(user.id)).toEqual({ ...(await recount(user.id)), batches_total: 1, batches_pending: 1 });
   });
 
   it('answers from the counter row and indexes, not by scanning calculations', async () => {
     const user = await newUser();
     await addCalculations(user.id, 5, 'GFN2-xTB', 'completed');
-    const plan = await asRole('authenticated', user.id, async (tx) => {
+    const plan = await asRole(API_ROLE, user.id, async (tx) => {
       await tx`set local enable_seqscan = off`;
       const rows = await tx`explain (format json) select * from public.database_stats`;
       return JSON.stringify(rows[0]['QUERY PLAN']);
@@ -157,7 +157,7 @@ describe('calculation_summary and batch_progress', () => {
   it('joins each calculation with its molecule\'s SMILES, formula and name', async () => {
     const user = await newUser();
     const { calculationIds } = await addCalculations(user.id, 2, 'GFN2-xTB', 'completed');
-    const rows = await asRole('authenticated', user.id, (tx) => tx`
+    const rows = await asRole(API_ROLE, user.id, (tx) => tx`
       select id, canonical_smiles, formula, molecule_name, method, status, total_energy_eh
         from public.calculation_summary order by id`);
     expect(rows).toEqual(
@@ -170,7 +170,7 @@ describe('calculation_summary and batch_progress', () => {
   it('reports percent done, recent rate and an ETA for a running batch', async () => {
     const user = await newUser();
     const { moleculeId } = await addCalculations(user.id, 1, 'GFN2-xTB', 'completed');
-    const batchId = await asRole('authenticated', user.id, async (tx) => {
+    const batchId = await asRole(API_ROLE, user.id, async (tx) => {
       const [b] = await tx`insert into public.batch_jobs (name) values ('progress') returning id`;
       await tx`insert into public.batch_items (batch_job_id, molecule_id) select ${b.id}, ${moleculeId} from generate_series(1, 10)`;
       // Four finished in the last ten minutes, one long ago (not part of the rate), five left.
@@ -182,7 +182,7 @@ describe('calculation_summary and batch_progress', () => {
          where id in (select id from public.batch_items where batch_job_id = ${b.id} and status = 'completed' order by id limit 1)`;
       return b.id as string;
     });
-    const [row] = await asRole('authenticated', user.id, (tx) => tx`
+    const [row] = await asRole(API_ROLE, user.id, (tx) => tx`
       select status, total_items, completed_items, pending_items,
              percent_done::float8 as percent_done, items_per_minute::float8 as items_per_minute,
              eta_seconds::float8 as eta_seconds,

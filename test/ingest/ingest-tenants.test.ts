@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { clientFor } from '../support/client.ts';
-import { adminSql, asRole } from '../support/db.ts';
+import { adminSql, API_ROLE, asRole } from '../support/db.ts';
 import { calc } from '../support/payloads.ts';
 import { newUser } from '../support/users.ts';
 
@@ -22,9 +22,9 @@ describe('tenants', () => {
 
     const [mine] = await clientFor(alice.token).ingest([calc({ seed: 4, extra: { batch_item_id: item.id } })]);
     expect(mine.outcome).toBe('created');
-    const seenByBob = await asRole('authenticated', bob.id, (tx) => tx`select id from public.calculations where id = ${mine.calculation_id}`);
+    const seenByBob = await asRole(API_ROLE, bob.id, (tx) => tx`select id from public.calculations where id = ${mine.calculation_id}`);
     expect(seenByBob).toEqual([]);
-    const seenByAlice = await asRole('authenticated', alice.id, (tx) => tx`select batch_item_id from public.calculations where id = ${mine.calculation_id}`);
+    const seenByAlice = await asRole(API_ROLE, alice.id, (tx) => tx`select batch_item_id from public.calculations where id = ${mine.calculation_id}`);
     expect(seenByAlice).toEqual([{ batch_item_id: item.id }]);
   });
 

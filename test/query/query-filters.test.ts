@@ -4,7 +4,7 @@
 import type postgres from 'postgres';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { clientFor } from '../support/client.ts';
-import { adminSql, asRole } from '../support/db.ts';
+import { adminSql, API_ROLE, asRole } from '../support/db.ts';
 import { call } from '../support/http.ts';
 import { newUser, type TestUser } from '../support/users.ts';
 import { allPages, item, type ItemOptions } from './query-helpers.ts';
@@ -46,7 +46,7 @@ beforeAll(async () => {
 
   const sql = adminSql();
   [{ id: ethanolId }] = await sql`select id from public.molecules where user_id = ${user.id} and canonical_smiles = 'CCO'`;
-  const items = await asRole('authenticated', user.id, async (tx) => {
+  const items = await asRole(API_ROLE, user.id, async (tx) => {
     const [job] = await tx`insert into public.batch_jobs (name) values ('filters') returning id`;
     return { job: job.id as string, items: await tx`insert into public.batch_items (batch_job_id, molecule_id)
       select ${job.id}, ${ethanolId} from generate_series(1, 3) returning id` };

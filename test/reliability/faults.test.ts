@@ -178,7 +178,7 @@ describe('(c) a statement fails mid-transaction', () => {
     const before = await counts(u.id);
     await sql.unsafe(`
       create table if not exists public.reliability_lock (id int);
-      grant all on public.reliability_lock to authenticated, service_role;
+      grant all on public.reliability_lock to qf_api, service_role;
       create or replace function public.reliability_fault() returns trigger language plpgsql as $$
       begin
         set local lock_timeout = '200ms';

@@ -1,13 +1,14 @@
 // Tenant isolation and auth, as a matrix: every route of every function × every kind of caller, each
 // cell with its expected status. User B never sees A's ids in a response and never changes A's rows
-// (userCounts(A) and A's fixture rows before/after). Then direct SQL as `authenticated` with B's
-// claims against every table and view: zero of A's rows.
+// (userCounts(A) and A's fixture rows before/after). Then direct SQL with B's claims against every
+// table and view, as `authenticated` (PostgREST's role: denied everything) and as the functions'
+// role (row-level security): zero of A's rows.
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ClaimedItem } from '../../shared/contract/batches.ts';
 import { mintToken, newJwtSecret } from '../../scripts/stack/keys.ts';
 import { resultFor } from '../batches/batch-helpers.ts';
-import { adminSql, asRole } from '../support/db.ts';
+import { adminSql, API_ROLE, asRole } from '../support/db.ts';
 import { call } from '../support/http.ts';
 import { calc } from '../support/payloads.ts';
 import { TABLES, userCounts } from '../support/snapshot.ts';
@@ -175,7 +176,9 @@ describe('isolation matrix: every route × every caller', () => {
   });
 });
 
-describe('direct SQL as authenticated with B\'s claims', () => {
+// As `authenticated`, what PostgREST would do with B's token: it may read and write nothing at
+// all. As the functions' role (API_ROLE), what every route does for B: row-level security.
+describe.each([['authenticated'], [API_ROLE]] as const)('direct SQL as %s with B\'s claims', (role) => {
   const RELATIONS = [...TABLES, 'user_stats_slots', 'user_stats', 'database_stats', 'calculation_summary', 'batch_progress'] as const;
 
   it.each(RELATIONS.map((r) => [r]))('%s holds none of A\'s rows for B', async (relation) => {
@@ -190,12 +193,14 @@ describe('direct SQL as authenticated with B\'s claims', () => {
       const [{ n }] = await sql`select count(*)::int as n from ${sql('public')}.${sql(relation)} where ${sql(ownerCol)} = ${A.id}`;
       if (relation !== 'database_stats') expect(n, `A has rows in ${relation}`).toBeGreaterThan(0);
     }
-    const seen: { rows: Record<string, unknown>[] } | { denied: string | undefined } = await asRole('authenticated', B.id,
+    const seen: { rows: Record<string, unknown>[] } | { denied: string | undefined } = await asRole(role, B.id,
       async (tx) => ({ rows: [...await tx<Record<string, unknown>[]>`select * from ${tx('public')}.${tx(relation)}`] }))
       .catch((err) => ({ denied: (err as { code?: string }).code }));
     if ('denied' in seen) {
-      // Not readable at all by `authenticated` is also isolation (42501 insufficient_privilege).
+      // Not readable at all is also isolation (42501 insufficient_privilege); the functions' role
+      // reads every relation.
       expect(seen.denied).toBe('42501');
+      expect(role).toBe('authenticated');
       return;
     }
     const text = JSON.stringify(seen.rows);
@@ -205,7 +210,7 @@ describe('direct SQL as authenticated with B\'s claims', () => {
     if ((TABLES as readonly string[]).includes(relation) && relation !== 'event_logs') {
       const before = await userCounts(A.id);
       const attempt = (work: (tx: Parameters<Parameters<typeof asRole>[2]>[0]) => PromiseLike<{ length: number }>) =>
-        asRole('authenticated', B.id, async (tx) => await work(tx)).then((rows) => rows.length, (err) => (err as { code?: string }).code);
+        asRole(role, B.id, async (tx) => await work(tx)).then((rows) => rows.length, (err) => (err as { code?: string }).code);
       const upd = await attempt((tx) => tx`update ${tx('public')}.${tx(relation)} set user_id = user_id where user_id = ${A.id} returning 1`);
       const del = await attempt((tx) => tx`delete from ${tx('public')}.${tx(relation)} where user_id = ${A.id} returning 1`);
       // Either nothing of A's is visible to change (0 rows), or the role may not write there at all.
@@ -217,7 +222,7 @@ describe('direct SQL as authenticated with B\'s claims', () => {
 
   it('B cannot insert rows owned by A', async () => {
     const before = await userCounts(A.id);
-    const outcome = await asRole('authenticated', B.id, async (tx) => {
+    const outcome = await asRole(role, B.id, async (tx) => {
       await tx`insert into public.batch_jobs (user_id, name) values (${A.id}, 'forged')`;
       return 'inserted';
     }).catch((err) => (err as { code?: string }).code);

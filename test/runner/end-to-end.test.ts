@@ -156,7 +156,7 @@ describeWithXtb('one runner with the real xtb, --once, a user\'s token', () => {
       const { counters, counted } = await countersAndCounts(id);
       expect(counters).toEqual(counted);
       expect(counted.completed_items).toBe(counted.total_items);
-      expect(await batchEvents(id)).toEqual(['batch_started', 'batch_completed']);
+      expect(await batchEvents(id)).toEqual(['batch_created', 'batch_started', 'batch_completed']);
       for (const s of await itemStates(id)) {
         expect(s.attempt_history.map((h) => [h.attempt, h.runner, h.outcome])).toEqual([[1, 'e2e-runner', 'completed']]);
       }

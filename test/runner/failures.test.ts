@@ -56,7 +56,7 @@ describeWithXtb('failures with the real xtb', () => {
       expect.stringMatching(/ethanol\) GFN2-xTB\/sp: scf_not_converged \(will be retried\)/),
       expect.stringMatching(/ethanol\) GFN2-xTB\/sp attempt 2\/2: scf_not_converged \(failed for good\)/),
     ]);
-    expect(await batchEvents(ids.scf)).toEqual(['batch_started', 'batch_failed']);
+    expect(await batchEvents(ids.scf)).toEqual(['batch_created', 'batch_started', 'batch_failed']);
   });
 
   it('an optimisation with --cycles 1: opt_not_converged', () => {

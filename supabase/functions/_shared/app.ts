@@ -6,6 +6,7 @@ import { createVerifier, type TokenVerifier } from './auth.ts';
 import type { RequestEnv, RouteHandler } from './caller.ts';
 import { createPool, type Sql } from './db.ts';
 import { readEnv, type FunctionEnv } from './env.ts';
+import { ErrorEventBudget, recordErrorEvent } from './error-events.ts';
 import { ApiError, ErrorCode, jsonError, toErrorResponse } from './errors.ts';
 import { unknownUserError } from './unknown-user.ts';
 
@@ -45,9 +46,18 @@ export function defaultDeps(): Deps {
   return shared;
 }
 
-export function createApp(name: string) {
+/**
+ * The function's app. Given the pool, failures that reach the error handler are also kept as
+ * `error` events where that is safe (error-events.ts), after the response.
+ */
+export function createApp(name: string, deps?: Pick<Deps, 'sql'>) {
   const app = new Hono<RequestEnv>().basePath(`/${name}`);
-  app.onError((err, c) => toErrorResponse(unknownUserError(err, c.get('claims')) ?? err));
+  const events = deps && { sql: deps.sql, budget: new ErrorEventBudget() };
+  app.onError((err, c) => {
+    const response = toErrorResponse(unknownUserError(err, c.get('claims')) ?? err);
+    if (events) recordErrorEvent(events, name, c, err, response);
+    return response;
+  });
   app.notFound((c) => jsonError(404, ErrorCode.notFound, `no route ${c.req.method} ${new URL(c.req.url).pathname}`));
   return app;
 }

@@ -9,6 +9,8 @@
 import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { MiddlewareHandler } from 'hono';
 import { z } from 'zod';
+import { Uuid } from '../../../shared/contract/common.ts';
+import { keyFingerprint } from './actor.ts';
 import { ApiError, ErrorCode, forbidden, unauthorized } from './errors.ts';
 import type { FunctionEnv } from './env.ts';
 import { createSigningKeys, KeySourceUnavailable } from './signing-keys.ts';
@@ -31,7 +33,6 @@ const ASYMMETRIC_ALGS = ['ES256', 'RS256', 'EdDSA'];
 /** The issuer of the legacy anon and service-role keys. */
 export const API_KEY_ISSUER = 'supabase';
 export const USER_AUDIENCE = 'authenticated';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const MINT_HINT = 'mint a new one (locally: npm run -s token -- --user <uuid>)';
 const MALFORMED = 'malformed token: expected a JWT, three base64url parts separated by dots';
@@ -97,7 +98,7 @@ function checkClaims(payload: JWTPayload, issuer: string): Claims {
     const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
     if (!aud.includes(USER_AUDIENCE)) throw unauthorized(`invalid token: a user token must have aud "${USER_AUDIENCE}"`);
     if (payload.iss !== issuer) throw unauthorized(`invalid token: a user token must be issued by ${issuer}`);
-    if (!UUID.test(claims.sub ?? '')) throw unauthorized('invalid token: sub must be a user id (UUID)');
+    if (!Uuid.safeParse(claims.sub ?? '').success) throw unauthorized('invalid token: sub must be a user id (UUID)');
   } else if (payload.iss !== API_KEY_ISSUER && payload.iss !== issuer) {
     throw unauthorized(`invalid token: the ${claims.role} key must be issued by "${API_KEY_ISSUER}" or ${issuer}`);
   }
@@ -145,12 +146,14 @@ function bearer(header: string | undefined): string {
  */
 export function requireAuth(verify: TokenVerifier, roles: readonly Role[] = ROLES): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
-    const claims = await verify(bearer(c.req.header('authorization')));
+    const token = bearer(c.req.header('authorization'));
+    const claims = await verify(token);
     if (!roles.includes(claims.role)) {
       if (claims.role === 'anon') throw unauthorized('this route needs a user token or the service-role key');
       throw forbidden(`the ${claims.role} role may not call this route`);
     }
-    c.set('claims', claims);
+    // Which key acted, for the audit trail (actor.ts); set here, never taken from the token.
+    c.set('claims', { ...claims, key_fingerprint: await keyFingerprint(token) });
     await next();
   };
 }

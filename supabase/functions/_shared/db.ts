@@ -1,6 +1,8 @@
 // One small postgres.js pool per isolate, and the per-request transaction that makes RLS apply:
-// the verified claims go into `request.jwt.claims` and the role is switched, as PostgREST does.
+// the verified claims and the actor go into `request.jwt.claims` and the role is switched to the
+// functions' own (API_ROLE), as PostgREST does with the role a token names.
 import postgres from 'postgres';
+import { actorOf } from './actor.ts';
 import type { Claims } from './auth.ts';
 import type { FunctionEnv } from './env.ts';
 
@@ -25,33 +27,61 @@ export function createPool(env: Pick<FunctionEnv, 'dbUrl' | 'poolMax'>): Sql {
 }
 
 /**
- * The claims a transaction runs with: the caller's own, or, when a service-role caller acts for a
- * user (`actAs`), that user's under RLS, marked so that SQL can tell who really acted.
+/**
+ * The database role the functions work as for a user (migration 20261202001000_api_role.sql). It
+ * holds the grants and policies; `authenticated`, the role a user's token names on the Data API,
+ * holds nothing, and PostgREST's login role cannot become this one.
  */
-export function effectiveClaims(claims: Claims, actAs?: string): Claims {
-  return actAs ? { ...claims, role: 'authenticated', sub: actAs, acting_service_role: true } : claims;
+export const API_ROLE = 'qf_api';
+
+/** Who a request acted for, once it did: the error handler names that user in its event. */
+const actedFor = new WeakMap<Claims, string>();
+
+export function userActedFor(claims: Claims): string | undefined {
+  return claims.role === 'service_role' ? actedFor.get(claims) : claims.sub;
+}
+
+export interface CallerSession {
+  role: string;
+  claims: Record<string, unknown>;
 }
 
 /**
- * Makes the rest of the transaction run as `claims`: `request.jwt.claims` and the role, as
+ * What one transaction runs as: the role to switch to and the claims to set. A user's token and
+ * the service-role key acting for a user (`actAs`) run as API_ROLE, under RLS, marked so that SQL
+ * can tell who really acted; the service-role key across users runs as service_role, which
+ * bypasses it. The claims carry the actor (actor.ts) for the event triggers; the key fingerprint
+ * travels only there.
+ */
+export function callerSession(claims: Claims, actAs?: string): CallerSession {
+  const { key_fingerprint: _key, ...token } = claims;
+  const actor = actorOf(claims, actAs);
+  if (actAs) {
+    actedFor.set(claims, actAs);
+    return { role: API_ROLE, claims: { ...token, role: 'authenticated', sub: actAs, acting_service_role: true, actor } };
+  }
+  return { role: claims.role === 'authenticated' ? API_ROLE : claims.role, claims: { ...token, actor } };
+}
+
+/**
+ * Makes the rest of the transaction run as `session`: `request.jwt.claims` and the role, as
  * PostgREST sets them, and the statement timeout (kept as it is when not given). The one place
  * this SQL is written; withCaller opens every transaction with it, and a service-role transaction
  * across users (all_users) calls it again to continue as the owner of the rows it found.
  */
-export async function switchCaller(tx: Tx, claims: Claims, statementTimeoutMs?: number): Promise<void> {
+export async function switchCaller(tx: Tx, session: CallerSession, statementTimeoutMs?: number): Promise<void> {
   const timeout = statementTimeoutMs === undefined ? null : String(statementTimeoutMs);
   await tx`
-    select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true),
-           set_config('role', ${claims.role}, true),
+    select set_config('request.jwt.claims', ${JSON.stringify(session.claims)}, true),
+           set_config('role', ${session.role}, true),
            set_config('statement_timeout', coalesce(${timeout}::text, current_setting('statement_timeout')), true)`;
 }
 
 /**
- * Runs `work` in one transaction as the caller. A user token runs as `authenticated`, the anon key
- * as `anon`, and the service-role key as `service_role` (which bypasses RLS). When a service-role
- * caller acts for a user (`actAs`), the transaction runs as that user under RLS instead, so the
- * same policies guard trusted fleets too. Handlers reach it through the request middleware
- * (`c.var.db`, request.ts), never directly.
+ * Runs `work` in one transaction as the caller (callerSession). When a service-role caller acts
+ * for a user (`actAs`), the transaction runs as that user under RLS, so the same policies guard
+ * trusted fleets too. Handlers reach it through the request middleware (`c.var.db`, request.ts),
+ * never directly.
  */
 export function withCaller<T>(
   sql: Sql,
@@ -60,7 +90,7 @@ export function withCaller<T>(
   opts: { actAs?: string; statementTimeoutMs?: number } = {},
 ): Promise<T> {
   return sql.begin(async (tx) => {
-    await switchCaller(tx, effectiveClaims(claims, opts.actAs), opts.statementTimeoutMs ?? 20_000);
+    await switchCaller(tx, callerSession(claims, opts.actAs), opts.statementTimeoutMs ?? 20_000);
     return await work(tx);
   }) as Promise<T>;
 }

@@ -16,7 +16,7 @@ import { listBatches } from './list-batches.ts';
 import { retryBatch } from './retry-batch.ts';
 
 export function buildApp(deps: Deps = defaultDeps()) {
-  const app = createApp('batches');
+  const app = createApp('batches', deps);
   app.use('*', caller(deps, ['authenticated', 'service_role']));
   mount(app, {
     '/': { GET: listBatches, POST: createBatch },

@@ -19,7 +19,7 @@ import type { ErrorDetail } from '../../../shared/contract/common.ts';
 import type { MoleculeCache } from '../../../shared/chem/molecule.ts';
 import type { Claims } from '../_shared/auth.ts';
 import type { Owner } from '../_shared/caller.ts';
-import { effectiveClaims, switchCaller, type Tx } from '../_shared/db.ts';
+import { callerSession, switchCaller, type Tx } from '../_shared/db.ts';
 import { isRejected, prepareItem, type PreparedItem } from '../_shared/prepare-calculation.ts';
 import { storeItems } from '../_shared/store-calculations.ts';
 
@@ -169,7 +169,7 @@ export async function completeResults(
     }
     for (const [user, group] of [...byUser].sort(([a], [b]) => a.localeCompare(b))) {
       // From here on, the statements run as that user under RLS, as withCaller's actAs would.
-      await switchCaller(tx, effectiveClaims(claims, user));
+      await switchCaller(tx, callerSession(claims, user));
       for (const [id, o] of await completeForOneUser(tx, runnerId, group)) outcomes.set(id, o);
     }
   }

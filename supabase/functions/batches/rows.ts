@@ -64,7 +64,7 @@ export async function selectBatch(tx: Tx, id: string): Promise<Batch | undefined
 }
 
 interface ItemRow {
-  id: string; batch_id: string; molecule_id: string; smiles: string; name: string | null; charge: number;
+  id: string; batch_id: string; molecule_id: string | null; smiles: string | null; name: string | null; charge: number;
   multiplicity: number; geometry: Geometry | null; status: BatchItem['status']; attempts: number;
   claimed_by: string | null; lease_expires_at: Date | null; calculation_id: string | null; last_error: string | null;
   attempt_history: AttemptRecord[]; completed_at: Date | null; created_at: Date; updated_at: Date; seq: string;
@@ -91,7 +91,8 @@ export function selectItems(
            i.status, i.attempts, i.claimed_by, i.lease_expires_at, i.calculation_id, i.last_error,
            i.attempt_history, i.completed_at, i.created_at, i.updated_at, i.seq::text as seq
       from public.batch_items i
-      join public.molecules m on m.id = i.molecule_id and m.user_id = i.user_id
+      -- A finished item outlives its molecule (molecule_id null): left join.
+      left join public.molecules m on m.id = i.molecule_id and m.user_id = i.user_id
      where i.user_id = ${filter.owner}
        and i.batch_job_id = ${filter.batchId}
        ${filter.status ? tx`and i.status = ${filter.status}` : tx``}

@@ -10,7 +10,7 @@ import { patchMolecule } from './patch-molecule.ts';
 import { postIngest } from './post-ingest.ts';
 
 export function buildApp(deps: Deps = defaultDeps()) {
-  const app = createApp('ingest');
+  const app = createApp('ingest', deps);
   app.use('*', caller(deps, ['authenticated', 'service_role']));
   mount(app, {
     '/': { POST: postIngest },

@@ -11,7 +11,7 @@ import { listEvents } from './list-events.ts';
 import { listMolecules } from './list-molecules.ts';
 
 export function buildApp(deps: Deps = defaultDeps()) {
-  const app = createApp('query');
+  const app = createApp('query', deps);
   app.use('*', caller(deps, ['authenticated', 'service_role']));
   mount(app, {
     '/molecules': { GET: listMolecules },

@@ -32,7 +32,7 @@ export async function listEvents(c: RequestContext): Promise<Response> {
         : tx`(e.created_at, e.id) < (${after.v}::text::timestamptz, ${after.id}::bigint)`);
     }
     return fetchPage(q.limit, (n) => tx<(Omit<EventRow, 'id'> & { id: string })[]>`
-      select e.id, e.event_type, e.entity_type, e.entity_id, e.payload, ${iso(tx, tx`e.created_at`)} as created_at
+      select e.id, e.event_type, e.entity_type, e.entity_id, e.payload, e.actor, ${iso(tx, tx`e.created_at`)} as created_at
         from public.event_logs e
        where ${and(tx, w)}
        order by ${order === 'asc' ? tx`e.created_at asc, e.id asc` : tx`e.created_at desc, e.id desc`}
