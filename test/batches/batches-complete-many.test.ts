@@ -22,7 +22,7 @@ describe('complete-many', () => {
       items: [
         { item_id: a.item_id, result: resultFor(a) },
         { item_id: b.item_id, result: resultFor(b) },
-        { item_id: wrong.item_id, result: { ...resultFor(wrong), task: 'opt' } },
+        { item_id: wrong.item_id, result: { ...resultFor(wrong), task: 'opt' as const } },
         { item_id: taken.item_id, result: resultFor(taken) },
         { item_id: '00000000-0000-4000-8000-000000000000', result: resultFor(spare) },
       ],
