@@ -3,6 +3,7 @@
 // key uploads as --user-id. A preflight call to `health` turns an unreachable server, a refused key
 // or a database without its tables into exit 2 before any job is read.
 import { QfApiError, QfClient, type ClientOptions } from '../../shared/client.ts';
+import type { HealthResponse } from '../../shared/contract/health.ts';
 import { nodeSupabase } from './supabase.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -65,17 +66,12 @@ export function clientFor(conn: Connection, opts: ClientOptions = {}): QfClient 
   return new QfClient(nodeSupabase(conn.url, conn.key), opts);
 }
 
-interface Health {
-  status: string;
-  database?: { all_tables_present?: boolean; tables?: Record<string, boolean>; error?: string };
-}
-
 /** One `health` call, retried briefly. Throws UnreachableError with a one-line reason. */
 export async function preflight(conn: Connection, opts: ClientOptions = {}): Promise<void> {
   const client = clientFor(conn, { attempts: 6, backoffMs: 300, ...opts });
-  let health: Health;
+  let health: HealthResponse;
   try {
-    health = await client.call<Health>('health', { method: 'GET' });
+    health = await client.call<HealthResponse>('health', { method: 'GET' });
   } catch (err) {
     if (!(err instanceof QfApiError)) throw new UnreachableError(`cannot reach ${conn.url}: ${(err as Error).message}`);
     if (err.status === 0) throw new UnreachableError(`cannot reach ${conn.url}: ${err.message}`);
