@@ -69,7 +69,7 @@ beforeAll(async () => {
   const items = [];
   for await (const ev of walkJobs(FIXTURES)) {
     if (ev.kind !== 'job') continue;
-    const parsed = parseJobFiles(ev.path, await readJobFiles(ev.dir));
+    const parsed = parseJobFiles(ev.path, readJobFiles(ev.dir));
     if (parsed.calculation) items.push(parsed.calculation);
   }
   const results = await clientFor(user.token).ingest(items);
