@@ -36,12 +36,20 @@ export function jwtClaims(token: string): { role?: string; sub?: string } | null
   }
 }
 
-/** `env` wins over `stackEnv` field by field. Throws UsageError when the pieces do not fit together. */
-export function resolveConnection(userIdArg: string | undefined, env: Env, stackEnv: Env): Connection {
+/**
+ * The URL and the keys on offer: `env` wins over `stackEnv` field by field, and the access token is
+ * read from `env` only (.local/stack.env holds no user's token). Throws UsageError without a URL.
+ */
+export function readSettings(env: Env, stackEnv: Env): { url: string; token?: string; serviceKey?: string } {
   const pick = (name: string) => env[name] || stackEnv[name] || undefined;
   const url = pick('SUPABASE_URL');
   if (!url) throw new UsageError('no SUPABASE_URL: set it (and a key), or run `npm start` to write .local/stack.env');
-  const token = env.SUPABASE_ACCESS_TOKEN || undefined;
+  return { url, token: env.SUPABASE_ACCESS_TOKEN || undefined, serviceKey: pick('SUPABASE_SERVICE_ROLE_KEY') };
+}
+
+/** The uploader's connection. Throws UsageError when the pieces do not fit together. */
+export function resolveConnection(userIdArg: string | undefined, env: Env, stackEnv: Env): Connection {
+  const { url, token, serviceKey } = readSettings(env, stackEnv);
   if (token) {
     const claims = jwtClaims(token);
     if (claims?.role === 'service_role') {
@@ -54,7 +62,6 @@ export function resolveConnection(userIdArg: string | undefined, env: Env, stack
     }
     return { url, key: token, mode: 'user', owner: sub ?? 'the token\'s user' };
   }
-  const serviceKey = pick('SUPABASE_SERVICE_ROLE_KEY');
   if (!serviceKey) {
     throw new UsageError('no key: set SUPABASE_ACCESS_TOKEN (a user\'s token) or SUPABASE_SERVICE_ROLE_KEY with --user-id');
   }

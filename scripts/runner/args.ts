@@ -1,7 +1,7 @@
 // The runner's command line: strict parsing (an unknown flag is an error), one-line messages, the
 // usage text. Pure: defaults that depend on the machine (cores) are passed in.
-import { parseArgs } from 'node:util';
 import { BATCH_LIMITS } from '../../shared/contract/batches.ts';
+import { parseFlags, uuidFlag, wholeNumber } from '../lib/args.ts';
 import { UsageError } from '../lib/usage-error.ts';
 
 export { UsageError };
@@ -31,17 +31,7 @@ export interface RunnerArgs {
   obabel: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RUNNER_ID = /^[\x21-\x7e][\x20-\x7e]{0,199}$/;
-
-function wholeNumber(flag: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`);
-  }
-  return n;
-}
 
 function seconds(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -59,35 +49,24 @@ export interface ArgDefaults {
 
 /** Parses argv (without node and the script). Throws UsageError. */
 export function parseRunnerArgs(argv: readonly string[], defaults: ArgDefaults): RunnerArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        batch: { type: 'string' },
-        concurrency: { type: 'string' },
-        'runner-id': { type: 'string' },
-        lease: { type: 'string' },
-        timeout: { type: 'string' },
-        once: { type: 'boolean', default: false },
-        xtb: { type: 'string' },
-        obabel: { type: 'string' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0].trim());
-  }
-  const batchId = values.batch;
-  if (batchId !== undefined && !UUID.test(batchId)) throw new UsageError(`--batch must be a batch id (a UUID), not ${JSON.stringify(batchId)}`);
+  const values = parseFlags(argv, {
+    batch: { type: 'string' },
+    concurrency: { type: 'string' },
+    'runner-id': { type: 'string' },
+    lease: { type: 'string' },
+    timeout: { type: 'string' },
+    once: { type: 'boolean', default: false },
+    xtb: { type: 'string' },
+    obabel: { type: 'string' },
+  });
+  const batchId = uuidFlag('--batch', values.batch, 'a batch id (a UUID)');
   const runnerId = values['runner-id'] ?? defaults.runnerId;
   if (!RUNNER_ID.test(runnerId)) throw new UsageError(`--runner-id must be 1 to 200 printable ASCII characters, not ${JSON.stringify(runnerId)}`);
   if (values.xtb === '') throw new UsageError('--xtb needs a path');
   if (values.obabel === '') throw new UsageError('--obabel needs a path');
   const { min, max } = BATCH_LIMITS.leaseSeconds;
   return {
-    ...(batchId ? { batchId: batchId.toLowerCase() } : {}),
+    ...(batchId ? { batchId } : {}),
     concurrency: wholeNumber('--concurrency', values.concurrency, 1, BATCH_LIMITS.claimLimit.max) ?? Math.max(1, defaults.cores),
     runnerId,
     leaseSeconds: wholeNumber('--lease', values.lease, min, max) ?? BATCH_LIMITS.leaseSeconds.default,

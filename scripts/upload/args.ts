@@ -2,7 +2,7 @@
 // one-line messages, and the usage text. Pure apart from checking that the jobs root is a directory.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseFlags, uuidFlag, wholeNumber } from '../lib/args.ts';
 import { UsageError } from '../lib/usage-error.ts';
 
 export const USAGE = [
@@ -28,51 +28,28 @@ export interface UploadArgs {
 
 export { UsageError };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function positiveInt(flag: string, value: string | undefined, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1 || n > max) {
-    throw new UsageError(`${flag} must be a whole number from 1 to ${max}, not ${JSON.stringify(value)}`);
-  }
-  return n;
-}
-
 /** Parses argv (without node and the script). Throws UsageError. */
 export function parseUploadArgs(argv: readonly string[]): UploadArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'jobs-root': { type: 'string' },
-        'user-id': { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        limit: { type: 'string' },
-        concurrency: { type: 'string' },
-        'batch-size': { type: 'string' },
-        report: { type: 'string' },
-      },
-    }));
-  } catch (err) {
-    // node's messages run over several lines ("To specify a positional argument…"): keep the first.
-    throw new UsageError((err as Error).message.split('\n')[0].trim());
-  }
+  const values = parseFlags(argv, {
+    'jobs-root': { type: 'string' },
+    'user-id': { type: 'string' },
+    'dry-run': { type: 'boolean', default: false },
+    limit: { type: 'string' },
+    concurrency: { type: 'string' },
+    'batch-size': { type: 'string' },
+    report: { type: 'string' },
+  });
   const jobsRoot = values['jobs-root'];
   if (!jobsRoot) throw new UsageError('--jobs-root is required');
-  const userId = values['user-id'];
-  if (userId !== undefined && !UUID.test(userId)) throw new UsageError(`--user-id must be a UUID, not ${JSON.stringify(userId)}`);
+  const userId = uuidFlag('--user-id', values['user-id'], 'a UUID');
   if (values.report === '') throw new UsageError('--report needs a file name');
   return {
     jobsRoot: path.resolve(jobsRoot),
-    ...(userId ? { userId: userId.toLowerCase() } : {}),
+    ...(userId ? { userId } : {}),
     dryRun: values['dry-run'] ?? false,
-    ...(values.limit !== undefined ? { limit: positiveInt('--limit', values.limit, Number.MAX_SAFE_INTEGER) } : {}),
-    concurrency: positiveInt('--concurrency', values.concurrency, 64) ?? 4,
-    batchSize: positiveInt('--batch-size', values['batch-size'], 1000) ?? 200,
+    ...(values.limit !== undefined ? { limit: wholeNumber('--limit', values.limit, 1, Number.MAX_SAFE_INTEGER) } : {}),
+    concurrency: wholeNumber('--concurrency', values.concurrency, 1, 64) ?? 4,
+    batchSize: wholeNumber('--batch-size', values['batch-size'], 1, 1000) ?? 200,
     ...(values.report !== undefined ? { report: path.resolve(values.report) } : {}),
   };
 }

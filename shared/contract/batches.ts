@@ -221,15 +221,20 @@ export const AttemptRecord = z.object({
 });
 export type AttemptRecord = z.output<typeof AttemptRecord>;
 
-export const BatchItem = z.object({
-  id: Uuid,
-  batch_id: Uuid,
+/** What an item asks to compute, as items and claimed items show it. */
+const ItemInput = {
   molecule_id: Uuid,
   smiles: z.string(),
   name: z.string().nullable(),
   charge: z.number().int(),
   multiplicity: z.number().int(),
   geometry: Geometry.nullable(),
+};
+
+export const BatchItem = z.object({
+  id: Uuid,
+  batch_id: Uuid,
+  ...ItemInput,
   status: ItemStatus,
   attempts: z.number().int(),
   claimed_by: z.string().nullable(),
@@ -309,12 +314,7 @@ export const ClaimedItem = z.object({
   batch_id: Uuid,
   /** The owner; the calculation is stored as theirs. */
   user_id: Uuid,
-  molecule_id: Uuid,
-  smiles: z.string(),
-  name: z.string().nullable(),
-  charge: z.number().int(),
-  multiplicity: z.number().int(),
-  geometry: Geometry.nullable(),
+  ...ItemInput,
   method: Method,
   task: Task,
   solvent: z.string().nullable(),
