@@ -20,7 +20,8 @@ import type { IngestCalculationInput } from '../shared/contract/ingest.ts';
 import { nodeSupabase } from '../scripts/lib/supabase.ts';
 import { mintToken } from '../scripts/stack/keys.ts';
 import { loadStackEnv } from '../scripts/stack/stack-env.ts';
-import { startTestStack } from '../test/support/test-stack.ts';
+import { startTestStack } from '../test/support/stack.ts';
+import { createUser } from '../test/support/users.ts';
 import { appendResults } from './lib/results.ts';
 import { percentile, table } from './lib/table.ts';
 
@@ -74,9 +75,7 @@ interface Phase {
  * otherwise one complete request per item.
  */
 async function phase(mode: 'single' | 'many', seconds: number): Promise<Phase> {
-  const userId = randomUUID();
-  await sql`insert into auth.users (id) values (${userId})`;
-  const token = await mintToken({ secret: stack.jwtSecret, role: 'authenticated', sub: userId });
+  const { token } = await createUser(sql, stack.jwtSecret);
   const client = () => new QfClient(nodeSupabase(stack.url, token));
 
   const items: CreateBatchItemInput[] = Array.from({ length: ITEMS }, (_, i) => ({ smiles: i % 2 ? 'C' : 'O' }));

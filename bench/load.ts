@@ -10,7 +10,7 @@ import postgres from 'postgres';
 import { mintToken } from '../scripts/stack/keys.ts';
 import { repoPath } from '../scripts/stack/paths.ts';
 import { calc, GEOMETRIES } from '../test/support/payloads.ts';
-import { startTestStack } from '../test/support/test-stack.ts';
+import { startTestStack } from '../test/support/stack.ts';
 import { appendResults } from './lib/results.ts';
 import { percentile, table } from './lib/table.ts';
 

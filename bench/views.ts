@@ -17,7 +17,7 @@
 //   BENCH_RESULTS=0 npm run bench:views                  # do not append to bench/RESULTS.md
 import { randomBytes, randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { startTestStack, type TestStack } from '../test/support/test-stack.ts';
+import { startTestStack, type TestStack } from '../test/support/stack.ts';
 import { appendResults } from './lib/results.ts';
 import { HEXANES, rng } from './lib/synthetic.ts';
 import { percentile, table } from './lib/table.ts';

@@ -6,7 +6,7 @@ import type { ClaimedItem } from '../../shared/contract/batches.ts';
 import { claim, createBatch } from '../../shared/client-batches.ts';
 import { clientFor } from '../support/client.ts';
 import { call } from '../support/http.ts';
-import { userCounts } from '../support/snapshot.ts';
+import { userCounts } from '../support/counts.ts';
 import { newUser, type TestUser } from '../support/users.ts';
 import { itemStates, item, items, resultFor } from './batch-helpers.ts';
 

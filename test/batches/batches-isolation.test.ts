@@ -7,7 +7,7 @@ import { claim, completeMany, createBatch, listBatches } from '../../shared/clie
 import { clientFor } from '../support/client.ts';
 import { adminSql } from '../support/db.ts';
 import { call } from '../support/http.ts';
-import { userCounts } from '../support/snapshot.ts';
+import { userCounts } from '../support/counts.ts';
 import { newUser } from '../support/users.ts';
 import { itemStates, items, resultFor } from './batch-helpers.ts';
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { repoPath } from '../../scripts/stack/paths.ts';
 import { loadStackEnv } from '../../scripts/stack/stack-env.ts';
-import { freePort } from '../support/ports.ts';
+import { freePort } from '../support/stack.ts';
 
 const alive = (pid: number) => {
   try {

@@ -5,7 +5,7 @@ import { cancel, claim, complete, createBatch, deleteBatch } from '../../shared/
 import { clientFor } from '../support/client.ts';
 import { adminSql } from '../support/db.ts';
 import { call } from '../support/http.ts';
-import { userCounts } from '../support/snapshot.ts';
+import { userCounts } from '../support/counts.ts';
 import { newUser } from '../support/users.ts';
 import { items, resultFor } from '../batches/batch-helpers.ts';
 

@@ -43,18 +43,6 @@ export async function fixture(user: TestUser): Promise<Fixture> {
   };
 }
 
-/** Rows a user owns in every table, in one round trip. */
-export async function ownedCounts(userId: string): Promise<Record<string, number>> {
-  const [row] = await adminSql()`
-    select (select count(*) from public.molecules where user_id = ${userId})::int as molecules,
-           (select count(*) from public.calculations where user_id = ${userId})::int as calculations,
-           (select count(*) from public.atomic_properties where user_id = ${userId})::int as atomic_properties,
-           (select count(*) from public.batch_jobs where user_id = ${userId})::int as batch_jobs,
-           (select count(*) from public.batch_items where user_id = ${userId})::int as batch_items,
-           (select count(*) from public.event_logs where user_id = ${userId})::int as event_logs`;
-  return { ...row };
-}
-
 /** Resident set size in kB of a process, from /proc. */
 export async function rssKb(pid: number | undefined): Promise<number | undefined> {
   if (!pid) return undefined;

@@ -10,7 +10,7 @@ import { resultFor } from '../batches/batch-helpers.ts';
 import { adminSql, asRole } from '../support/db.ts';
 import { call } from '../support/http.ts';
 import { calc } from '../support/payloads.ts';
-import { TABLES, userCounts } from '../support/snapshot.ts';
+import { TABLES, userCounts } from '../support/counts.ts';
 import { newUser, type TestUser } from '../support/users.ts';
 import { fixture, type Fixture } from './helpers.ts';
 

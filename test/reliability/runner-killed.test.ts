@@ -13,11 +13,12 @@ import { BATCH_LIMITS } from '../../shared/contract/batches.ts';
 import { createBatch } from '../../shared/client-batches.ts';
 import { countersAndCounts, itemStates } from '../batches/batch-helpers.ts';
 import {
-  describeWithXtb, finished, itemLines, runRunner, smallItem, spawnRunner, userEnv, waitFor, writeSleepingXtb,
+  describeWithXtb, itemLines, runRunner, smallItem, spawnRunner, waitFor, writeSleepingXtb,
 } from '../runner/helpers.ts';
+import { finished } from '../support/child.ts';
 import { clientFor } from '../support/client.ts';
 import { adminSql } from '../support/db.ts';
-import { newUser } from '../support/users.ts';
+import { newUser, userEnv } from '../support/users.ts';
 
 const HELD = 10;
 const LEASE_S = BATCH_LIMITS.leaseSeconds.min;

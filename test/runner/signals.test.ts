@@ -8,11 +8,12 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import { createBatch } from '../../shared/client-batches.ts';
 import { itemStates } from '../batches/batch-helpers.ts';
+import { finished } from '../support/child.ts';
 import { clientFor } from '../support/client.ts';
 import { GEOMETRIES } from '../support/payloads.ts';
-import { newUser } from '../support/users.ts';
+import { newUser, userEnv } from '../support/users.ts';
 import {
-  describeWithXtb, finished, itemLines, runRunner, smallItem, spawnRunner, userEnv, waitFor, writeSleepingXtb,
+  describeWithXtb, itemLines, runRunner, smallItem, spawnRunner, waitFor, writeSleepingXtb,
 } from './helpers.ts';
 
 describeWithXtb('stopping a runner', () => {

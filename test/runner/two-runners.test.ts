@@ -4,15 +4,16 @@
 import { beforeAll, expect, it } from 'vitest';
 import { createBatch } from '../../shared/client-batches.ts';
 import { countersAndCounts, itemStates, type ItemState } from '../batches/batch-helpers.ts';
+import type { ChildRun } from '../support/child.ts';
 import { clientFor } from '../support/client.ts';
-import { newUser } from '../support/users.ts';
-import { describeWithXtb, itemLines, runRunner, serviceEnv, smallItem, type RunnerRun } from './helpers.ts';
+import { newUser, serviceEnv } from '../support/users.ts';
+import { describeWithXtb, itemLines, runRunner, smallItem } from './helpers.ts';
 
 const N = 30;
 
 describeWithXtb('two runners at once on 30 small molecules', () => {
-  let one: RunnerRun;
-  let two: RunnerRun[];
+  let one: ChildRun;
+  let two: ChildRun[];
   let twoSeconds: number;
   let states: ItemState[];
   let soloStates: ItemState[];
