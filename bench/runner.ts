@@ -23,10 +23,9 @@ import type { Geometry } from '../shared/contract/common.ts';
 import { geometryFor, toXyz } from '../scripts/runner/geometry.ts';
 import type { RunnerStats } from '../scripts/runner/summary.ts';
 import { nodeSupabase } from '../scripts/lib/supabase.ts';
-import { mintToken } from '../scripts/stack/keys.ts';
 import { loadStackEnv } from '../scripts/stack/stack-env.ts';
-import { repoPath } from '../scripts/stack/paths.ts';
 import { finished, spawnScript } from '../test/support/child.ts';
+import { shifted } from '../test/support/payloads.ts';
 import { startTestStack } from '../test/support/stack.ts';
 import { createUser } from '../test/support/users.ts';
 import { appendResults } from './lib/results.ts';
@@ -50,8 +49,7 @@ async function connect() {
 function items(geometries: Map<string, Geometry>, scenario: number): CreateBatchItemInput[] {
   return Array.from({ length: N }, (_, i) => {
     const smiles = SMILES[i % SMILES.length];
-    const shift = (scenario * N + i) * 1e-4;
-    return { smiles, name: `bench ${i}`, geometry: geometries.get(smiles)!.map((a) => ({ element: a.element, xyz: [a.xyz[0] + shift, a.xyz[1], a.xyz[2]] as [number, number, number] })) };
+    return { smiles, name: `bench ${i}`, geometry: shifted(geometries.get(smiles)!, (scenario * N + i) * 1e-4) };
   });
 }
 

@@ -14,11 +14,10 @@ import {
 import {
   ExportQuery, GetByIdQuery, ListCalculationsQuery, ListEventsQuery, ListMoleculesQuery, StatsQuery,
 } from '../../shared/contract/query.ts';
-import { resultFor } from '../batches/batch-helpers.ts';
-import { call } from '../support/http.ts';
-import { calc } from '../support/payloads.ts';
-import { newUser, type TestUser } from '../support/users.ts';
 import { userCounts } from '../support/counts.ts';
+import { call } from '../support/http.ts';
+import { calc, resultFor } from '../support/payloads.ts';
+import { newUser, type TestUser } from '../support/users.ts';
 import { fixture, functionsPidFor, rssKb, type Fixture } from './helpers.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);

@@ -1,6 +1,5 @@
 // Shared by the runner tests: is xtb here (skip loudly, or fail under CI=true), the runner's CLI in a
-// child process as users start it, direct xtb runs to compare against, a stand-in for xtb, and a
-// few small molecules.
+// child process as users start it, direct xtb runs to compare against, and a stand-in for xtb.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
@@ -8,10 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe } from 'vitest';
 import type { Geometry } from '../../shared/contract/common.ts';
-import type { CreateBatchItemInput } from '../../shared/contract/batches.ts';
 import { parseXtbOut } from '../../shared/xtb/index.ts';
 import { finished, spawnScript, type ChildRun } from '../support/child.ts';
-import { GEOMETRIES } from '../support/payloads.ts';
 
 function found(program: string, args: string[]): boolean {
   try {
@@ -49,17 +46,6 @@ export const runRunner = (args: string[], env: Record<string, string>) => finish
 
 /** The per-item lines of a run's stdout. */
 export const itemLines = (run: ChildRun) => run.stdout.split('\n').filter((l) => l.startsWith('item '));
-
-/** Item `i` of a set of small molecules with geometries (water, methane, ethanol, shifted by i). */
-export function smallItem(i: number): CreateBatchItemInput {
-  const smiles = (['O', 'C', 'CCO'] as const)[i % 3];
-  const shift = i * 1e-3;
-  return {
-    smiles,
-    name: `small ${i}`,
-    geometry: GEOMETRIES[smiles].map((a) => ({ element: a.element, xyz: [a.xyz[0] + shift, a.xyz[1], a.xyz[2]] as [number, number, number] })),
-  };
-}
 
 export interface DirectRun {
   energyEh: number;

@@ -6,8 +6,9 @@ import { createBatch } from '../../shared/client-batches.ts';
 import { countersAndCounts, itemStates, type ItemState } from '../batches/batch-helpers.ts';
 import type { ChildRun } from '../support/child.ts';
 import { clientFor } from '../support/client.ts';
+import { batchItem } from '../support/payloads.ts';
 import { newUser, serviceEnv } from '../support/users.ts';
-import { describeWithXtb, itemLines, runRunner, smallItem } from './helpers.ts';
+import { describeWithXtb, itemLines, runRunner } from './helpers.ts';
 
 const N = 30;
 
@@ -22,8 +23,8 @@ describeWithXtb('two runners at once on 30 small molecules', () => {
   beforeAll(async () => {
     const user = await newUser();
     const client = clientFor(user.token);
-    const solo = (await createBatch(client, { name: 'one runner', items: Array.from({ length: N }, (_, i) => smallItem(i)) })).batch.id;
-    pair = (await createBatch(client, { name: 'two runners', items: Array.from({ length: N }, (_, i) => smallItem(N + i)) })).batch.id;
+    const solo = (await createBatch(client, { name: 'one runner', items: Array.from({ length: N }, (_, i) => batchItem(i)) })).batch.id;
+    pair = (await createBatch(client, { name: 'two runners', items: Array.from({ length: N }, (_, i) => batchItem(N + i)) })).batch.id;
     one = await runRunner(['--once', '--concurrency', '1', '--batch', solo, '--runner-id', 'solo'], serviceEnv());
     const t = performance.now();
     two = await Promise.all(['pair-a', 'pair-b'].map((id) => runRunner(['--once', '--concurrency', '1', '--batch', pair, '--runner-id', id], serviceEnv())));
