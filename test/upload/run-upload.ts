@@ -2,6 +2,7 @@
 // gives it; and reads the report it writes.
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import type { JobReport } from '../../scripts/upload/outcomes.ts';
 import { finished, spawnScript } from '../support/child.ts';
 
 export { FIXTURE_JOBS as FIXTURES } from '../support/fixtures.ts';
@@ -11,15 +12,8 @@ export const spawnUpload = (args: string[], env: Record<string, string> = {}) =>
 
 export const runUpload = (args: string[], env: Record<string, string> = {}) => finished(spawnUpload(args, env));
 
-export interface ReportLine {
-  path: string;
-  job_id: string;
-  outcome: string;
-  calculation_id: string | null;
-  molecule_id: string | null;
-  warnings: string[];
-  error: string | null;
-}
+/** A line of the report, as the uploader writes it. */
+export type ReportLine = JobReport;
 
 export function readReport(file: string): ReportLine[] {
   return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
