@@ -11,16 +11,15 @@
 // BENCH_SECONDS (0 = drain, for many), BENCH_SINGLE_SECONDS (30), BENCH_RECORD (1: append the table
 // to bench/RESULTS.md; 0: print only).
 // A fresh stack is started unless BENCH_STACK_ENV names a stack.env file of a running one.
-import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { QfClient } from '../shared/client.ts';
 import { addItems, claim, complete, completeMany, createBatch } from '../shared/client-batches.ts';
-import type { ClaimedItem, CreateBatchItemInput } from '../shared/contract/batches.ts';
-import type { IngestCalculationInput } from '../shared/contract/ingest.ts';
+import type { CreateBatchItemInput } from '../shared/contract/batches.ts';
 import { nodeSupabase } from '../scripts/lib/supabase.ts';
-import { mintToken } from '../scripts/stack/keys.ts';
 import { loadStackEnv } from '../scripts/stack/stack-env.ts';
-import { startTestStack } from '../test/support/test-stack.ts';
+import { resultFor } from '../test/support/payloads.ts';
+import { startTestStack } from '../test/support/stack.ts';
+import { createUser } from '../test/support/users.ts';
 import { appendResults } from './lib/results.ts';
 import { percentile, table } from './lib/table.ts';
 
@@ -32,23 +31,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 0);
 const SINGLE_SECONDS = Number(process.env.BENCH_SINGLE_SECONDS ?? 30);
 const RECORD = process.env.BENCH_RECORD !== '0';
 const CHUNK = 10_000;
-
-const WATER: [string, [number, number, number]][] = [['O', [0, 0, 0.1173]], ['H', [0, 0.7572, -0.4692]], ['H', [0, -0.7572, -0.4692]]];
-const METHANE: [string, [number, number, number]][] = [
-  ['C', [0, 0, 0]], ['H', [0.629, 0.629, 0.629]], ['H', [-0.629, -0.629, 0.629]], ['H', [-0.629, 0.629, -0.629]], ['H', [0.629, -0.629, -0.629]],
-];
-
-/** A small result for a claimed item; the geometry is shifted per item so each is its own calculation. */
-function smallResult(item: ClaimedItem, n: number): IngestCalculationInput {
-  const base = item.smiles === 'O' ? WATER : METHANE;
-  const geometry = base.map(([element, xyz]) => ({ element, xyz: [xyz[0] + n * 1e-5, xyz[1], xyz[2]] as [number, number, number] }));
-  return {
-    molecule: { smiles: item.smiles }, charge: item.charge, multiplicity: item.multiplicity,
-    method: item.method, task: item.task, solvent: item.solvent, status: 'completed', geometry,
-    results: { total_energy_eh: -5.07 - n * 1e-9, homo_lumo_gap_ev: 14.4, dipole_debye: 2.1, wall_time_s: 0.01, xtb_version: '6.5.1' },
-    charges: geometry.map((_, i) => (i === 0 ? -0.4 : 0.4 / (geometry.length - 1))),
-  };
-}
 
 async function connect() {
   if (process.env.BENCH_STACK_ENV) {
@@ -74,9 +56,7 @@ interface Phase {
  * otherwise one complete request per item.
  */
 async function phase(mode: 'single' | 'many', seconds: number): Promise<Phase> {
-  const userId = randomUUID();
-  await sql`insert into auth.users (id) values (${userId})`;
-  const token = await mintToken({ secret: stack.jwtSecret, role: 'authenticated', sub: userId });
+  const { token } = await createUser(sql, stack.jwtSecret);
   const client = () => new QfClient(nodeSupabase(stack.url, token));
 
   const items: CreateBatchItemInput[] = Array.from({ length: ITEMS }, (_, i) => ({ smiles: i % 2 ? 'C' : 'O' }));
@@ -101,13 +81,13 @@ async function phase(mode: 'single' | 'many', seconds: number): Promise<Phase> {
       for (const it of got) timesClaimed.set(it.item_id, (timesClaimed.get(it.item_id) ?? 0) + 1);
       if (mode === 'many') {
         t = performance.now();
-        const r = await completeMany(qf, { runner_id: name, items: got.map((it) => ({ item_id: it.item_id, result: smallResult(it, counter++) })) });
+        const r = await completeMany(qf, { runner_id: name, items: got.map((it) => ({ item_id: it.item_id, result: resultFor(it, { shift: counter++ * 1e-5 }) })) });
         completeMs.push(performance.now() - t);
         completed += r.counts.completed;
       } else {
         for (const it of got) {
           t = performance.now();
-          await complete(qf, { item_id: it.item_id, runner_id: name, result: smallResult(it, counter++) });
+          await complete(qf, { item_id: it.item_id, runner_id: name, result: resultFor(it, { shift: counter++ * 1e-5 }) });
           completeMs.push(performance.now() - t);
           completed++;
         }

@@ -12,9 +12,9 @@ import { geometrySha256 } from '../shared/chem/geometry.ts';
 import { MoleculeCache } from '../shared/chem/molecule.ts';
 import { loadRDKit } from '../shared/chem/rdkit.ts';
 import type { IngestCalculationInput } from '../shared/contract/ingest.ts';
-import { mintToken } from '../scripts/stack/keys.ts';
 import { nodeSupabase } from '../scripts/lib/supabase.ts';
-import { startTestStack } from '../test/support/test-stack.ts';
+import { startTestStack } from '../test/support/stack.ts';
+import { createUser } from '../test/support/users.ts';
 import { rng, syntheticCalculation } from './lib/synthetic.ts';
 import { table } from './lib/table.ts';
 import { appendResults } from './lib/results.ts';
@@ -26,11 +26,7 @@ const ROW_BY_ROW_N = Number(process.env.BENCH_ROW_BY_ROW_N ?? 1_000);
 const stack = await startTestStack();
 const sql = postgres(stack.dbUrl, { max: 4, onnotice: () => {} });
 try {
-  const newUser = async () => {
-    const id = randomUUID();
-    await sql`insert into auth.users (id) values (${id})`;
-    return { id, token: await mintToken({ secret: stack.jwtSecret, role: 'authenticated', sub: id }) };
-  };
+  const newUser = () => createUser(sql, stack.jwtSecret);
   const random = rng(42);
   const items = Array.from({ length: N }, (_, i) => syntheticCalculation(i, random));
   const atomsPerCalc = items[0].geometry.length;

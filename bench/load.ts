@@ -3,14 +3,13 @@
 // Reports throughput, p50/p95/p99 per route, errors, and peak RSS of Postgres (postmaster and its
 // backends, shared memory counted per process) and Deno; then checks that the database holds exactly
 // the calculations that were acknowledged. Appends the table to bench/RESULTS.md.
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import postgres from 'postgres';
-import { mintToken } from '../scripts/stack/keys.ts';
 import { repoPath } from '../scripts/stack/paths.ts';
-import { calc, GEOMETRIES } from '../test/support/payloads.ts';
-import { startTestStack } from '../test/support/test-stack.ts';
+import { calc, GEOMETRIES, resultFor, shifted } from '../test/support/payloads.ts';
+import { startTestStack } from '../test/support/stack.ts';
+import { createUser } from '../test/support/users.ts';
 import { appendResults } from './lib/results.ts';
 import { percentile, table } from './lib/table.ts';
 
@@ -56,13 +55,8 @@ async function req(route: string, c: Client, path: string, body?: unknown): Prom
 }
 
 async function setup(i: number): Promise<Client> {
-  const userId = randomUUID();
-  await sql`insert into auth.users (id, email) values (${userId}, ${`${userId}@load.local`})`;
-  const token = await mintToken({ secret: stack.jwtSecret, role: 'authenticated', sub: userId });
-  const items = Array.from({ length: 500 }, (_, k) => ({
-    smiles: 'C',
-    geometry: GEOMETRIES.C.map((a) => ({ element: a.element, xyz: [a.xyz[0] + 50 + k * 1e-3, a.xyz[1], a.xyz[2]] })),
-  }));
+  const { id: userId, token } = await createUser(sql, stack.jwtSecret);
+  const items = Array.from({ length: 500 }, (_, k) => ({ smiles: 'C', geometry: shifted(GEOMETRIES.C, 50 + k * 1e-3) }));
   const c: Client = { userId, token, batchId: '', acked: new Set(), seed: i * 1_000_000 };
   const created = await req('setup', c, 'batches', { name: `load ${i}`, items });
   c.batchId = created.batch.id;
@@ -85,16 +79,7 @@ async function claimComplete(c: Client) {
   const claimed = await req('claim', c, 'batches/claim', { runner_id: `load-${c.userId}`, batch_id: c.batchId, limit: 1 });
   const it = claimed?.items?.[0];
   if (!it) return;
-  const geometry = it.geometry;
-  const done = await req('complete', c, 'batches/complete', {
-    runner_id: `load-${c.userId}`, item_id: it.item_id,
-    result: {
-      molecule: { smiles: it.smiles }, charge: it.charge, multiplicity: it.multiplicity, method: it.method, task: it.task,
-      solvent: it.solvent, status: 'completed', geometry,
-      results: { total_energy_eh: -4.1 - geometry[0].xyz[0] * 1e-3, homo_lumo_gap_ev: 12, dipole_debye: 0.1, wall_time_s: 0.01, xtb_version: '6.5.1' },
-      charges: geometry.map((_: unknown, i: number) => (i === 0 ? -0.4 : 0.1)),
-    },
-  });
+  const done = await req('complete', c, 'batches/complete', { runner_id: `load-${c.userId}`, item_id: it.item_id, result: resultFor(it) });
   if (done?.calculation_id) c.acked.add(done.calculation_id);
 }
 

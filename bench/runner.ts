@@ -9,7 +9,7 @@
 //
 // Environment: BENCH_N (100), BENCH_RECORD (1: append the table to bench/RESULTS.md; 0: print only).
 // A fresh stack is started unless BENCH_STACK_ENV names a stack.env file of a running one.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,10 +23,11 @@ import type { Geometry } from '../shared/contract/common.ts';
 import { geometryFor, toXyz } from '../scripts/runner/geometry.ts';
 import type { RunnerStats } from '../scripts/runner/summary.ts';
 import { nodeSupabase } from '../scripts/lib/supabase.ts';
-import { mintToken } from '../scripts/stack/keys.ts';
 import { loadStackEnv } from '../scripts/stack/stack-env.ts';
-import { repoPath } from '../scripts/stack/paths.ts';
-import { startTestStack } from '../test/support/test-stack.ts';
+import { finished, spawnScript } from '../test/support/child.ts';
+import { shifted } from '../test/support/payloads.ts';
+import { startTestStack } from '../test/support/stack.ts';
+import { createUser } from '../test/support/users.ts';
 import { appendResults } from './lib/results.ts';
 import { table } from './lib/table.ts';
 
@@ -48,8 +49,7 @@ async function connect() {
 function items(geometries: Map<string, Geometry>, scenario: number): CreateBatchItemInput[] {
   return Array.from({ length: N }, (_, i) => {
     const smiles = SMILES[i % SMILES.length];
-    const shift = (scenario * N + i) * 1e-4;
-    return { smiles, name: `bench ${i}`, geometry: geometries.get(smiles)!.map((a) => ({ element: a.element, xyz: [a.xyz[0] + shift, a.xyz[1], a.xyz[2]] as [number, number, number] })) };
+    return { smiles, name: `bench ${i}`, geometry: shifted(geometries.get(smiles)!, (scenario * N + i) * 1e-4) };
   });
 }
 
@@ -59,25 +59,16 @@ interface Spawned {
   stderr: string;
 }
 
-function spawnRunner(args: string[], env: Record<string, string>): Promise<Spawned> {
-  return new Promise((resolve, reject) => {
-    const statsFile = path.join(os.tmpdir(), `qf-bench-runner-${randomUUID()}.json`);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/runner.ts', ...args], {
-      cwd: repoPath(), env: { ...process.env, ...env, QF_RUNNER_STATS_FILE: statsFile }, stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', async (code) => {
-      try {
-        const stats = JSON.parse(await readFile(statsFile, 'utf8')) as RunnerStats;
-        await rm(statsFile, { force: true });
-        resolve({ code, stats, stderr });
-      } catch (err) {
-        reject(new Error(`runner exited ${code} without stats: ${stderr}\n${(err as Error).message}`));
-      }
-    });
-  });
+async function spawnRunner(args: string[], env: Record<string, string>): Promise<Spawned> {
+  const statsFile = path.join(os.tmpdir(), `qf-bench-runner-${randomUUID()}.json`);
+  const { code, stderr } = await finished(spawnScript('scripts/runner.ts', args, { ...env, QF_RUNNER_STATS_FILE: statsFile }));
+  try {
+    const stats = JSON.parse(await readFile(statsFile, 'utf8')) as RunnerStats;
+    await rm(statsFile, { force: true });
+    return { code, stats, stderr };
+  } catch (err) {
+    throw new Error(`runner exited ${code} without stats: ${stderr}\n${(err as Error).message}`);
+  }
 }
 
 /** The floor: the same xtb runs one after another, each in a fresh directory, no runner at all. */
@@ -102,9 +93,7 @@ async function directLoop(geometries: Map<string, Geometry>): Promise<number> {
 const stack = await connect();
 const sql = postgres(stack.dbUrl, { max: 2, onnotice: () => {} });
 try {
-  const userId = randomUUID();
-  await sql`insert into auth.users (id) values (${userId})`;
-  const token = await mintToken({ secret: stack.jwtSecret, role: 'authenticated', sub: userId });
+  const { token } = await createUser(sql, stack.jwtSecret);
   const client = new QfClient(nodeSupabase(stack.url, token));
 
   const geometries = new Map<string, Geometry>();

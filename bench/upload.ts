@@ -4,19 +4,18 @@
 //   (b) the upload into an empty account;
 //   (c) the same upload again, where every job is already stored (all duplicates).
 // Rates are the uploader's own (first job to summary); peak RSS is the uploader process's maxRSS.
-// Starts its own stack (test/support/test-stack.ts), or uses `npm start`'s with BENCH_STACK=local.
+// Starts its own stack (test/support/stack.ts), or uses `npm start`'s with BENCH_STACK=local.
 // Prints a table and appends it to bench/RESULTS.md.
 //
 //   BENCH_UPLOAD_N=10000 BENCH_CONCURRENCY=4 BENCH_BATCH=200 npm run bench:upload
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { loadStackEnv } from '../scripts/stack/stack-env.ts';
-import { REPO_ROOT } from '../scripts/stack/paths.ts';
-import { startTestStack, type TestStack } from '../test/support/test-stack.ts';
+import { finished, spawnScript } from '../test/support/child.ts';
+import { startTestStack, type TestStack } from '../test/support/stack.ts';
 import { makeJobs } from './make-jobs.ts';
 import { appendResults } from './lib/results.ts';
 import { table } from './lib/table.ts';
@@ -38,24 +37,11 @@ interface Pass {
   summary: string;
 }
 
-function runCli(name: string, args: string[], env: Record<string, string>): Promise<Pass> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/upload.ts', ...args], {
-    cwd: REPO_ROOT,
-    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SUPABASE_'))), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.stderr.on('data', (d) => { stderr += d; });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const m = /^(\d+) jobs in ([\d.]+) s \((\d+) jobs\/s\), peak RSS (\d+) MB$/m.exec(stdout);
-      if (!m) return reject(new Error(`${name}: no summary (exit ${code})\n${stdout}\n${stderr}`));
-      resolve({ name, jobs: Number(m[1]), seconds: Number(m[2]), rate: Number(m[1]) / Number(m[2]), rssMb: Number(m[4]), code, summary: stdout });
-    });
-  });
+async function runCli(name: string, args: string[], env: Record<string, string>): Promise<Pass> {
+  const { code, stdout, stderr } = await finished(spawnScript('scripts/upload.ts', args, env));
+  const m = /^(\d+) jobs in ([\d.]+) s \((\d+) jobs\/s\), peak RSS (\d+) MB$/m.exec(stdout);
+  if (!m) throw new Error(`${name}: no summary (exit ${code})\n${stdout}\n${stderr}`);
+  return { name, jobs: Number(m[1]), seconds: Number(m[2]), rate: Number(m[1]) / Number(m[2]), rssMb: Number(m[4]), code, summary: stdout };
 }
 
 let stack: TestStack | undefined;

@@ -17,8 +17,8 @@
 //   BENCH_RESULTS=0 npm run bench:views                  # do not append to bench/RESULTS.md
 import { randomBytes, randomUUID } from 'node:crypto';
 import postgres from 'postgres';
+import { startTestStack, type TestStack } from '../test/support/stack.ts';
 import { API_ROLE } from '../supabase/functions/_shared/db.ts';
-import { startTestStack, type TestStack } from '../test/support/test-stack.ts';
 import { appendResults } from './lib/results.ts';
 import { HEXANES, rng } from './lib/synthetic.ts';
 import { percentile, table } from './lib/table.ts';

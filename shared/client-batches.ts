@@ -14,16 +14,11 @@
 import type { QfClient } from './client.ts';
 import type {
   AddItemsRequest, BatchActionRequest, CancelResponse, ClaimRequest, ClaimResponse, CompleteRequest, CompleteResponse,
-  CompleteManyRequest, CompleteManyResponse, CreateBatchRequest, CreateBatchResponse, DeleteBatchResponse, FailRequest, FailResponse, GetBatchQuery, GetBatchResponse,
+  CompleteManyRequest, CompleteManyResponse, CreateBatchRequest, CreateBatchResponse, DeleteBatchQuery, DeleteBatchResponse, FailRequest, FailResponse, GetBatchQuery, GetBatchResponse,
   HeartbeatRequest, HeartbeatResponse, ListBatchesQuery, ListBatchesResponse, RetryResponse,
 } from './contract/batches.ts';
 
-function query(params: object): string {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null) search.set(key, String(value));
-  const text = search.toString();
-  return text ? `?${text}` : '';
-}
+const batchPath = (id: string, rest = '') => `batches/${encodeURIComponent(id)}${rest}`;
 
 export function createBatch(client: QfClient, req: CreateBatchRequest): Promise<CreateBatchResponse> {
   return client.call<CreateBatchResponse>('batches', { method: 'POST', body: req, retry: false });
@@ -31,15 +26,15 @@ export function createBatch(client: QfClient, req: CreateBatchRequest): Promise<
 
 /** More items for a batch (at most 10,000 per call); like create, sent once. */
 export function addItems(client: QfClient, id: string, req: AddItemsRequest): Promise<CreateBatchResponse> {
-  return client.call<CreateBatchResponse>(`batches/${encodeURIComponent(id)}/items`, { method: 'POST', body: req, retry: false });
+  return client.call<CreateBatchResponse>(batchPath(id, '/items'), { method: 'POST', body: req, retry: false });
 }
 
 export function listBatches(client: QfClient, q: ListBatchesQuery = {}): Promise<ListBatchesResponse> {
-  return client.call<ListBatchesResponse>(`batches${query(q)}`, { method: 'GET' });
+  return client.call<ListBatchesResponse>('batches', { method: 'GET', query: q });
 }
 
 export function getBatch(client: QfClient, id: string, q: GetBatchQuery = {}): Promise<GetBatchResponse> {
-  return client.call<GetBatchResponse>(`batches/${encodeURIComponent(id)}${query(q)}`, { method: 'GET' });
+  return client.call<GetBatchResponse>(batchPath(id), { method: 'GET', query: q });
 }
 
 /** Every item of a batch, following the cursor. */
@@ -80,14 +75,14 @@ export function fail(client: QfClient, req: FailRequest): Promise<FailResponse> 
 }
 
 export function cancel(client: QfClient, id: string, req: BatchActionRequest = {}): Promise<CancelResponse> {
-  return client.call<CancelResponse>(`batches/${encodeURIComponent(id)}/cancel`, { method: 'POST', body: req });
+  return client.call<CancelResponse>(batchPath(id, '/cancel'), { method: 'POST', body: req });
 }
 
 export function retry(client: QfClient, id: string, req: BatchActionRequest = {}): Promise<RetryResponse> {
-  return client.call<RetryResponse>(`batches/${encodeURIComponent(id)}/retry`, { method: 'POST', body: req });
+  return client.call<RetryResponse>(batchPath(id, '/retry'), { method: 'POST', body: req });
 }
 
 /** Deletes a finished or cancelled batch and its items; the calculations they produced stay. */
-export function deleteBatch(client: QfClient, id: string, scope: { user_id?: string; all_users?: boolean } = {}): Promise<DeleteBatchResponse> {
-  return client.call<DeleteBatchResponse>(`batches/${encodeURIComponent(id)}${query(scope)}`, { method: 'DELETE' });
+export function deleteBatch(client: QfClient, id: string, scope: DeleteBatchQuery = {}): Promise<DeleteBatchResponse> {
+  return client.call<DeleteBatchResponse>(batchPath(id), { method: 'DELETE', query: scope });
 }

@@ -1,26 +1,24 @@
 // Typed client calls for correcting and removing data (routes on the ingest function).
 import type { QfClient } from './client.ts';
 import type {
-  BulkDeleteBody, BulkDeleteResponse, DeleteMoleculeResponse, PatchCalculationBody, PatchMoleculeBody,
+  BulkDeleteBody, BulkDeleteResponse, DeleteCalculationResponse, DeleteEntityQuery, DeleteMoleculeResponse, PatchCalculationBody,
+  PatchCalculationResponse, PatchMoleculeBody, PatchMoleculeResponse,
 } from './contract/manage.ts';
 
-const query = (params: Record<string, string | boolean | undefined>) => {
-  const entries = Object.entries(params).filter(([, v]) => v !== undefined) as [string, string][];
-  return entries.length ? '?' + new URLSearchParams(entries.map(([k, v]) => [k, String(v)])).toString() : '';
-};
+const moleculePath = (id: string) => `ingest/molecules/${encodeURIComponent(id)}`;
+const calculationPath = (id: string) => `ingest/calculations/${encodeURIComponent(id)}`;
 
 export const patchMolecule = (client: QfClient, id: string, body: PatchMoleculeBody) =>
-  client.call<Record<string, unknown>>(`ingest/molecules/${id}`, { method: 'PATCH', body });
+  client.call<PatchMoleculeResponse>(moleculePath(id), { method: 'PATCH', body });
 
 export const patchCalculation = (client: QfClient, id: string, body: PatchCalculationBody) =>
-  client.call<Record<string, unknown>>(`ingest/calculations/${id}`, { method: 'PATCH', body });
+  client.call<PatchCalculationResponse>(calculationPath(id), { method: 'PATCH', body });
 
-export const deleteCalculation = (client: QfClient, id: string, opts: { userId?: string } = {}) =>
-  client.call<{ deleted: { calculations: number; atoms: number; molecules: number } }>(
-    `ingest/calculations/${id}${query({ user_id: opts.userId })}`, { method: 'DELETE' });
+export const deleteCalculation = (client: QfClient, id: string, query: Omit<DeleteEntityQuery, 'force'> = {}) =>
+  client.call<DeleteCalculationResponse>(calculationPath(id), { method: 'DELETE', query });
 
-export const deleteMolecule = (client: QfClient, id: string, opts: { userId?: string; force?: boolean } = {}) =>
-  client.call<DeleteMoleculeResponse>(`ingest/molecules/${id}${query({ user_id: opts.userId, force: opts.force })}`, { method: 'DELETE' });
+export const deleteMolecule = (client: QfClient, id: string, query: DeleteEntityQuery = {}) =>
+  client.call<DeleteMoleculeResponse>(moleculePath(id), { method: 'DELETE', query });
 
 /** Deletes nothing unless `dry_run: false` is given. */
 export const bulkDelete = (client: QfClient, body: BulkDeleteBody) =>

@@ -1,64 +1,41 @@
 // The typed client of the query function: one function per route over QfClient.call (JSON routes,
-// with its retries), async iterators that follow the keyset cursors, and the export as a byte
-// stream over fetch (supabase-js `functions.invoke` would buffer the whole body).
-import type { QfClient } from './client.ts';
-import type { ErrorBody } from './contract/common.ts';
+// with its retries), and the export as a byte stream over fetch (supabase-js `functions.invoke`
+// would buffer the whole body).
+import { QfApiError, queryString, type QfClient } from './client.ts';
+import type { ErrorBody, QueryParams } from './contract/common.ts';
 import {
   NEXT_CURSOR_HEADER,
-  type CalculationDetail, type CalculationRow, type EventRow, type ExportQuery, type ListCalculationsQuery,
-  type ListEventsQuery, type ListMoleculesQuery, type MoleculeDetail, type MoleculeRow, type Page, type StatsResponse,
+  type CalculationDetail, type CalculationRow, type EventRow, type ExportQuery, type GetByIdQuery, type ListCalculationsQuery,
+  type ListEventsQuery, type ListMoleculesQuery, type MoleculeDetail, type MoleculeRow, type Page, type StatsQuery,
+  type StatsResponse,
 } from './contract/query.ts';
-import { QfApiError } from './client.ts';
 
-type Params<T> = { [K in keyof T]?: T[K] };
-export type CalculationParams = Params<ListCalculationsQuery>;
-export type MoleculeParams = Params<ListMoleculesQuery>;
-export type EventParams = Params<ListEventsQuery>;
-export type ExportParams = Params<ExportQuery> & Pick<ExportQuery, 'format'>;
+export type CalculationParams = QueryParams<typeof ListCalculationsQuery>;
+export type MoleculeParams = QueryParams<typeof ListMoleculesQuery>;
+export type EventParams = QueryParams<typeof ListEventsQuery>;
+export type StatsParams = QueryParams<typeof StatsQuery>;
+export type ExportParams = QueryParams<typeof ExportQuery> & Pick<ExportQuery, 'format'>;
+export type ByIdParams = QueryParams<typeof GetByIdQuery>;
 
-/** Parameters as the server parses them back: lists comma-separated, booleans true/false. */
-export function queryString(params: object): string {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) {
-    if (value === undefined || value === null) continue;
-    search.set(key, Array.isArray(value) ? value.join(',') : String(value));
-  }
-  const text = search.toString();
-  return text ? `?${text}` : '';
-}
+const get = <T>(client: QfClient, path: string, query?: object) => client.call<T>(`query/${path}`, { method: 'GET', query });
 
 export const listCalculations = (client: QfClient, params: CalculationParams = {}) =>
-  client.call<Page<CalculationRow>>(`query/calculations${queryString(params)}`, { method: 'GET' });
+  get<Page<CalculationRow>>(client, 'calculations', params);
 
-export const getCalculation = (client: QfClient, id: string) =>
-  client.call<CalculationDetail>(`query/calculations/${encodeURIComponent(id)}`, { method: 'GET' });
+export const getCalculation = (client: QfClient, id: string, params: ByIdParams = {}) =>
+  get<CalculationDetail>(client, `calculations/${encodeURIComponent(id)}`, params);
 
 export const listMolecules = (client: QfClient, params: MoleculeParams = {}) =>
-  client.call<Page<MoleculeRow>>(`query/molecules${queryString(params)}`, { method: 'GET' });
+  get<Page<MoleculeRow>>(client, 'molecules', params);
 
-export const getMolecule = (client: QfClient, id: string) =>
-  client.call<MoleculeDetail>(`query/molecules/${encodeURIComponent(id)}`, { method: 'GET' });
+export const getMolecule = (client: QfClient, id: string, params: ByIdParams = {}) =>
+  get<MoleculeDetail>(client, `molecules/${encodeURIComponent(id)}`, params);
 
-export const stats = (client: QfClient, params: { bins?: number; user_id?: string } = {}) =>
-  client.call<StatsResponse>(`query/stats${queryString(params)}`, { method: 'GET' });
+export const stats = (client: QfClient, params: StatsParams = {}) =>
+  get<StatsResponse>(client, 'stats', params);
 
 export const listEvents = (client: QfClient, params: EventParams = {}) =>
-  client.call<Page<EventRow>>(`query/events${queryString(params)}`, { method: 'GET' });
-
-/** Every row of a listing, page after page (the cursor carries sort and order on). */
-export async function* pages<T, P extends { cursor?: string }>(
-  list: (client: QfClient, params: P) => Promise<Page<T>>,
-  client: QfClient,
-  params: P,
-): AsyncGenerator<T[]> {
-  let cursor = params.cursor;
-  for (;;) {
-    const page = await list(client, { ...params, cursor });
-    yield page.data;
-    if (!page.next_cursor) return;
-    cursor = page.next_cursor;
-  }
-}
+  get<Page<EventRow>>(client, 'events', params);
 
 /** The export's URL, e.g. for `curl -H "Authorization: Bearer …" -o data.extxyz "$(exportUrl(…))"`. */
 export function exportUrl(projectUrl: string, params: ExportParams): string {

@@ -1,13 +1,13 @@
 // The typed client of the functions, over supabase-js `functions.invoke`, with the same zod types as
 // the server. `ingest` splits large inputs under the server's limits and retries 503s and network
-// errors with backoff: safe, because ingest is idempotent.
+// errors with backoff: safe, because ingest is idempotent. The calls of the other routes are in
+// client-batches.ts, client-query.ts and client-manage.ts, each over `QfClient.call`.
 import type { SupabaseClient } from '@supabase/supabase-js';
 import type { ErrorBody } from './contract/common.ts';
 import {
   INGEST_DEFAULT_MAX_BYTES, INGEST_DEFAULT_MAX_ITEMS,
-  type IngestCalculationInput, type IngestItemResult, type IngestResponse,
+  type IngestItem as IngestItemInput, type IngestItemResult, type IngestResponse,
 } from './contract/ingest.ts';
-import type { QcSchemaAtomicResult } from './contract/qcschema.ts';
 
 export type Invoker = Pick<SupabaseClient, 'functions'>;
 
@@ -32,7 +32,33 @@ export interface ClientOptions {
   onRetry?: (info: { attempt: number; status: number | null; error: string }) => void;
 }
 
-type IngestItem = IngestCalculationInput | QcSchemaAtomicResult | Record<string, unknown>;
+/** A native or QCSchema item; anything else is sent as given, and the server answers with its errors. */
+type IngestItem = IngestItemInput | Record<string, unknown>;
+
+/**
+ * URL parameters as the server parses them back: lists comma-separated, booleans `true`/`false`,
+ * undefined and null left out. `''` when there are none, else `?…`.
+ */
+export function queryString(params: object = {}): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === null) continue;
+    search.set(key, Array.isArray(value) ? value.join(',') : String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+export interface CallOptions {
+  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** URL parameters, written by `queryString`. */
+  query?: object;
+  body?: unknown;
+  /** A body already serialised: sent as is, as JSON. */
+  json?: string;
+  /** false: send once (for requests that are not idempotent). */
+  retry?: boolean;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -51,16 +77,14 @@ export class QfClient {
 
   /**
    * Calls a function route and returns its JSON, retrying 503s and network failures.
-   * `path` is `<function>[/<route>][?query]`.
+   * `path` is `<function>[/<route>]`; path segments taken from values must be encoded by the caller.
    */
-  async call<T>(
-    path: string,
-    init: { method?: 'GET' | 'POST' | 'PATCH' | 'DELETE'; body?: unknown; json?: string; retry?: boolean } = {},
-  ): Promise<T> {
+  async call<T>(path: string, init: CallOptions = {}): Promise<T> {
     const attempts = init.retry === false ? 1 : this.opts.attempts;
     const hasBody = init.body !== undefined || init.json !== undefined;
+    const target = `${path}${queryString(init.query)}`;
     for (let attempt = 1; ; attempt++) {
-      const { data, error } = await this.supabase.functions.invoke(path, {
+      const { data, error } = await this.supabase.functions.invoke(target, {
         method: init.method ?? (hasBody ? 'POST' : 'GET'),
         // A body already serialised (`json`) is sent as is, with its content type.
         ...(init.json !== undefined

@@ -4,6 +4,7 @@
 // injected `main(argv, io)` catch HelpRequested and UsageError themselves; top-level scripts call
 // `cliArgs`, which exits.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { Uuid } from '../../shared/contract/common.ts';
 import { UsageError } from './usage-error.ts';
 
 export { UsageError };
@@ -83,4 +84,11 @@ export function wholeNumberArg(flag: string, value: string | undefined, min: num
     throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`);
   }
   return n;
+}
+
+/** A flag's UUID, lower-cased, or a UsageError naming the flag and `what` it must be. */
+export function uuidArg(flag: string, value: string | undefined, what: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (!Uuid.safeParse(value).success) throw new UsageError(`${flag} must be ${what}, not ${JSON.stringify(value)}`);
+  return value.toLowerCase();
 }

@@ -3,6 +3,7 @@
 // key uploads as --user-id. A preflight call to `health` turns an unreachable server, a refused key
 // or a database without its tables into exit 2 before any job is read.
 import { QfApiError, QfClient, type ClientOptions } from '../../shared/client.ts';
+import type { HealthResponse } from '../../shared/contract/health.ts';
 import { nodeSupabase } from './supabase.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -35,12 +36,20 @@ export function jwtClaims(token: string): { role?: string; sub?: string } | null
   }
 }
 
-/** `env` wins over `stackEnv` field by field. Throws UsageError when the pieces do not fit together. */
-export function resolveConnection(userIdArg: string | undefined, env: Env, stackEnv: Env): Connection {
+/**
+ * The URL and the keys on offer: `env` wins over `stackEnv` field by field, and the access token is
+ * read from `env` only (.local/stack.env holds no user's token). Throws UsageError without a URL.
+ */
+export function readSettings(env: Env, stackEnv: Env): { url: string; token?: string; serviceKey?: string } {
   const pick = (name: string) => env[name] || stackEnv[name] || undefined;
   const url = pick('SUPABASE_URL');
   if (!url) throw new UsageError('no SUPABASE_URL: set it (and a key), or run `npm start` to write .local/stack.env');
-  const token = env.SUPABASE_ACCESS_TOKEN || undefined;
+  return { url, token: env.SUPABASE_ACCESS_TOKEN || undefined, serviceKey: pick('SUPABASE_SERVICE_ROLE_KEY') };
+}
+
+/** The uploader's connection. Throws UsageError when the pieces do not fit together. */
+export function resolveConnection(userIdArg: string | undefined, env: Env, stackEnv: Env): Connection {
+  const { url, token, serviceKey } = readSettings(env, stackEnv);
   if (token) {
     const claims = jwtClaims(token);
     if (claims?.role === 'service_role') {
@@ -53,7 +62,6 @@ export function resolveConnection(userIdArg: string | undefined, env: Env, stack
     }
     return { url, key: token, mode: 'user', owner: sub ?? 'the token\'s user' };
   }
-  const serviceKey = pick('SUPABASE_SERVICE_ROLE_KEY');
   if (!serviceKey) {
     throw new UsageError('no key: set SUPABASE_ACCESS_TOKEN (a user\'s token) or SUPABASE_SERVICE_ROLE_KEY with --user-id');
   }
@@ -81,9 +89,9 @@ interface Health {
 /** One `health` call, retried briefly. Throws UnreachableError with a one-line reason. */
 export async function preflight(conn: Connection, opts: ClientOptions = {}): Promise<void> {
   const client = clientFor(conn, { attempts: 6, backoffMs: 300, ...opts });
-  let health: Health;
+  let health: HealthResponse;
   try {
-    health = await client.call<Health>('health', { method: 'GET' });
+    health = await client.call<HealthResponse>('health', { method: 'GET' });
   } catch (err) {
     if (!(err instanceof QfApiError) || err.status === 0) throw new UnreachableError(notReachable(conn.url));
     if (err.status === 401 || err.status === 403) throw new UnreachableError(`${conn.url} refused the key (HTTP ${err.status}): ${err.message}`);

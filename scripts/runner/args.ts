@@ -1,7 +1,7 @@
 // The runner's command line: strict parsing (an unknown flag is an error), one-line messages, the
 // usage text. Pure: defaults that depend on the machine (cores) are passed in.
 import { BATCH_LIMITS } from '../../shared/contract/batches.ts';
-import { HelpRequested, parseCli, UsageError, wholeNumberArg } from '../lib/cli-args.ts';
+import { HelpRequested, parseCli, UsageError, uuidArg, wholeNumberArg } from '../lib/cli-args.ts';
 
 export { HelpRequested, UsageError };
 
@@ -31,7 +31,6 @@ export interface RunnerArgs {
   obabel: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RUNNER_ID = /^[\x21-\x7e][\x20-\x7e]{0,199}$/;
 
 function seconds(flag: string, value: string | undefined): number | undefined {
@@ -63,15 +62,14 @@ export function parseRunnerArgs(argv: readonly string[], defaults: ArgDefaults):
       obabel: { type: 'string' },
     },
   });
-  const batchId = values.batch;
-  if (batchId !== undefined && !UUID.test(batchId)) throw new UsageError(`--batch must be a batch id (a UUID), not ${JSON.stringify(batchId)}`);
+  const batchId = uuidArg('--batch', values.batch, 'a batch id (a UUID)');
   const runnerId = values['runner-id'] ?? defaults.runnerId;
   if (!RUNNER_ID.test(runnerId)) throw new UsageError(`--runner-id must be 1 to 200 printable ASCII characters, not ${JSON.stringify(runnerId)}`);
   if (values.xtb === '') throw new UsageError('--xtb needs a path');
   if (values.obabel === '') throw new UsageError('--obabel needs a path');
   const { min, max } = BATCH_LIMITS.leaseSeconds;
   return {
-    ...(batchId ? { batchId: batchId.toLowerCase() } : {}),
+    ...(batchId ? { batchId } : {}),
     concurrency: wholeNumberArg('--concurrency', values.concurrency, 1, BATCH_LIMITS.claimLimit.max) ?? Math.max(1, defaults.cores),
     runnerId,
     leaseSeconds: wholeNumberArg('--lease', values.lease, min, max) ?? BATCH_LIMITS.leaseSeconds.default,

@@ -3,7 +3,7 @@
 // user's items. Otherwise the service-role key claims across users (`all_users: true`). The health
 // preflight and the client come from the uploader's connection module.
 import type { ClientOptions, QfClient } from '../../shared/client.ts';
-import { clientFor, jwtClaims, preflight, UnreachableError, type Connection, type Env } from '../lib/connection.ts';
+import { clientFor, jwtClaims, preflight, readSettings, UnreachableError, type Connection, type Env } from '../lib/connection.ts';
 import { UsageError } from './args.ts';
 
 export { preflight, UnreachableError, type Env };
@@ -15,16 +15,12 @@ export interface RunnerConnection extends Connection {
 
 /** `env` wins over `stackEnv` field by field. Throws UsageError when there is no URL or key. */
 export function resolveRunnerConnection(env: Env, stackEnv: Env): RunnerConnection {
-  const pick = (name: string) => env[name] || stackEnv[name] || undefined;
-  const url = pick('SUPABASE_URL');
-  if (!url) throw new UsageError('no SUPABASE_URL: set it (and a key), or run `npm start` to write .local/stack.env');
-  const token = env.SUPABASE_ACCESS_TOKEN || undefined;
+  const { url, token, serviceKey } = readSettings(env, stackEnv);
   if (token) {
     const claims = jwtClaims(token);
     if (claims?.role === 'service_role') return { url, key: token, mode: 'service_role', allUsers: true, owner: 'every user' };
     return { url, key: token, mode: 'user', allUsers: false, owner: claims?.sub ?? 'the token\'s user' };
   }
-  const serviceKey = pick('SUPABASE_SERVICE_ROLE_KEY');
   if (!serviceKey) throw new UsageError('no key: set SUPABASE_ACCESS_TOKEN (a user\'s token) or SUPABASE_SERVICE_ROLE_KEY');
   return { url, key: serviceKey, mode: 'service_role', allUsers: true, owner: 'every user' };
 }

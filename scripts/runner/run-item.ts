@@ -116,7 +116,7 @@ export async function runItem(item: ClaimedItem, opts: RunItemOptions): Promise<
     if (run.aborted) return done({ kind: 'abandoned' });
     if (run.spawnError) return done({ kind: 'failed', error_class: 'crash', message: `cannot run ${opts.xtb}: ${run.spawnError}` });
 
-    const files = await readJobFiles(dir);
+    const files = readJobFiles(dir);
     const spec = runSpec(item, { runnerId: opts.runnerId, startedAt, completedAt: new Date().toISOString() });
     const log = files['xtb.out'] !== undefined ? parseXtbOut(files['xtb.out']) : null;
     const parse = run.timedOut ? null : parseXtbRun(files, spec);

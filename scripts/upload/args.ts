@@ -2,7 +2,7 @@
 // one-line messages, and the usage text. Pure apart from checking that the jobs root is a directory.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { HelpRequested, parseCli, UsageError, wholeNumberArg } from '../lib/cli-args.ts';
+import { HelpRequested, parseCli, UsageError, uuidArg, wholeNumberArg } from '../lib/cli-args.ts';
 
 export const USAGE = [
   'usage: npm run upload -- --jobs-root DIR [--user-id UUID] [--dry-run] [--limit N] [--concurrency N] [--report FILE]',
@@ -30,10 +30,6 @@ export interface UploadArgs {
 
 export { HelpRequested, UsageError };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const positiveInt = (flag: string, value: string | undefined, max: number) => wholeNumberArg(flag, value, 1, max);
-
 /** Parses argv (without node and the script). Throws HelpRequested or UsageError. */
 export function parseUploadArgs(argv: readonly string[]): UploadArgs {
   const { values } = parseCli(argv, {
@@ -50,16 +46,15 @@ export function parseUploadArgs(argv: readonly string[]): UploadArgs {
   });
   const jobsRoot = values['jobs-root'];
   if (!jobsRoot) throw new UsageError('--jobs-root is required');
-  const userId = values['user-id'];
-  if (userId !== undefined && !UUID.test(userId)) throw new UsageError(`--user-id must be a UUID, not ${JSON.stringify(userId)}`);
+  const userId = uuidArg('--user-id', values['user-id'], 'a UUID');
   if (values.report === '') throw new UsageError('--report needs a file name');
   return {
     jobsRoot: path.resolve(jobsRoot),
-    ...(userId ? { userId: userId.toLowerCase() } : {}),
+    ...(userId ? { userId } : {}),
     dryRun: values['dry-run'] ?? false,
-    ...(values.limit !== undefined ? { limit: positiveInt('--limit', values.limit, Number.MAX_SAFE_INTEGER) } : {}),
-    concurrency: positiveInt('--concurrency', values.concurrency, 64) ?? 4,
-    batchSize: positiveInt('--batch-size', values['batch-size'], 1000) ?? 200,
+    ...(values.limit !== undefined ? { limit: wholeNumberArg('--limit', values.limit, 1, Number.MAX_SAFE_INTEGER) } : {}),
+    concurrency: wholeNumberArg('--concurrency', values.concurrency, 1, 64) ?? 4,
+    batchSize: wholeNumberArg('--batch-size', values['batch-size'], 1, 1000) ?? 200,
     ...(values.report !== undefined ? { report: path.resolve(values.report) } : {}),
   };
 }

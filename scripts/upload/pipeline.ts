@@ -5,10 +5,9 @@
 // gets exactly one report through `emit`.
 import type { IngestItemResult } from '../../shared/contract/ingest.ts';
 import {
-  newWalkCounts, parseJobFiles, walkJobs, type ParsedJob, type WalkCounts, type WalkEvent,
+  newWalkCounts, parseJobFiles, readJobFiles, walkJobs, type ParsedJob, type WalkCounts, type WalkEvent,
 } from '../../shared/xtb/index.ts';
 import { fromDryRun, fromFailure, fromIngest, fromParse, type JobReport } from './outcomes.ts';
-import { readJobFilesSync } from './read-job-files.ts';
 import { Slots } from './slots.ts';
 
 export interface PipelineOptions {
@@ -62,7 +61,7 @@ const failed = (event: { path: string }, message: string): Read =>
 function readAndParse(event: Extract<WalkEvent, { kind: 'job' }>): Read {
   let files;
   try {
-    files = readJobFilesSync(event.dir);
+    files = readJobFiles(event.dir);
   } catch (err) {
     return failed(event, `cannot read the job directory: ${(err as Error).message}`);
   }

@@ -1,7 +1,15 @@
 // The batches contract: batch jobs that runners claim under leases, with retries, history and
-// live progress. Routes live under /functions/v1/batches; every request and response is here.
+// live progress. Routes live under /functions/v1/batches; every request and response is here, and
+// every type is the z.input (requests) or z.output (responses) of its schema.
+//
+// Where the server checks items one by one (so that each error names its item, `items[3].smiles`),
+// `X` is the envelope it parses first, items kept opaque, and `XFull` the request as clients send
+// it, with each item's schema: the type `X` is `z.input<typeof XFull>`.
 import { z } from 'zod';
-import { ErrorDetail, Geometry, Metadata, Method, MAX_SMILES_LENGTH, Solvent, Tags, Task, Uuid } from './common.ts';
+import {
+  ErrorDetail, Geometry, Metadata, Method, MAX_SMILES_LENGTH, Solvent, Tags, Task, Uuid, type QueryParams,
+} from './common.ts';
+import { IngestItem } from './ingest.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Statuses, error classes and limits
@@ -10,13 +18,16 @@ export const BATCH_STATUSES = ['pending', 'running', 'completed', 'failed', 'can
 export const ITEM_STATUSES = ['pending', 'claimed', 'completed', 'failed', 'cancelled'] as const;
 export const BatchStatus = z.enum(BATCH_STATUSES);
 export const ItemStatus = z.enum(ITEM_STATUSES);
-export type BatchStatus = z.infer<typeof BatchStatus>;
-export type ItemStatus = z.infer<typeof ItemStatus>;
+export type BatchStatus = z.output<typeof BatchStatus>;
+export type ItemStatus = z.output<typeof ItemStatus>;
 
-/** Why an attempt failed, as a runner reports it. Only `invalid_input` is never retried. */
+/**
+ * Why an attempt failed, as a runner reports it. Only `invalid_input` is never retried: the SQL
+ * that records a failure decides, and answers the item's status (FailResponse).
+ */
 export const ERROR_CLASSES = ['scf_not_converged', 'opt_not_converged', 'timeout', 'crash', 'invalid_input'] as const;
 export const ErrorClass = z.enum(ERROR_CLASSES);
-export type ErrorClass = z.infer<typeof ErrorClass>;
+export type ErrorClass = z.output<typeof ErrorClass>;
 
 /**
  * How an attempt ended: `claimed` while it runs, then `completed`, one of the error classes,
@@ -146,14 +157,17 @@ export const CreateBatchRequest = z.object({
   items: z.array(z.unknown()).min(1, 'send at least one item')
     .max(BATCH_LIMITS.maxItemsPerBatch, `at most ${BATCH_LIMITS.maxItemsPerBatch} items per batch`),
 }).strict();
-export type CreateBatchRequest = Omit<z.input<typeof CreateBatchRequest>, 'items'> & { items: CreateBatchItemInput[] };
+const ItemsFull = z.array(CreateBatchItem).min(1).max(BATCH_LIMITS.maxItemsPerBatch);
+export const CreateBatchRequestFull = CreateBatchRequest.extend({ items: ItemsFull });
+export type CreateBatchRequest = z.input<typeof CreateBatchRequestFull>;
 
 /** POST /batches/:id/items: more items for a batch, checked and counted as at creation. */
 export const AddItemsRequest = z.object({
   user_id: Uuid.optional(),
   items: CreateBatchRequest.shape.items,
 }).strict();
-export type AddItemsRequest = { user_id?: string; items: CreateBatchItemInput[] };
+export const AddItemsRequestFull = AddItemsRequest.extend({ items: ItemsFull });
+export type AddItemsRequest = z.input<typeof AddItemsRequestFull>;
 
 // ---------------------------------------------------------------------------------------------
 // Batches and items as the API shows them
@@ -167,7 +181,7 @@ export const BatchProgress = z.object({
   eta_seconds: z.number().nullable(),
   estimated_completion_at: z.string().nullable(),
 });
-export type BatchProgress = z.infer<typeof BatchProgress>;
+export type BatchProgress = z.output<typeof BatchProgress>;
 
 export const Batch = z.object({
   id: Uuid,
@@ -194,7 +208,7 @@ export const Batch = z.object({
   created_at: z.string(),
   updated_at: z.string(),
 });
-export type Batch = z.infer<typeof Batch>;
+export type Batch = z.output<typeof Batch>;
 
 export const AttemptRecord = z.object({
   /** 1-based; restarts at 1 after POST /:id/retry. */
@@ -205,18 +219,25 @@ export const AttemptRecord = z.object({
   outcome: AttemptOutcome,
   error: z.string().nullable(),
 });
-export type AttemptRecord = z.infer<typeof AttemptRecord>;
+export type AttemptRecord = z.output<typeof AttemptRecord>;
 
-export const BatchItem = z.object({
-  id: Uuid,
-  batch_id: Uuid,
-  /** Null (with smiles) once the molecule was deleted: only a finished item outlives it. */
-  molecule_id: Uuid.nullable(),
-  smiles: z.string().nullable(),
+/** What an item asks to compute, as items and claimed items show it. */
+const ItemInput = {
+  molecule_id: Uuid,
+  smiles: z.string(),
   name: z.string().nullable(),
   charge: z.number().int(),
   multiplicity: z.number().int(),
   geometry: Geometry.nullable(),
+};
+
+export const BatchItem = z.object({
+  id: Uuid,
+  batch_id: Uuid,
+  ...ItemInput,
+  /** Null (with smiles) once the molecule was deleted: only a finished item outlives it. */
+  molecule_id: Uuid.nullable(),
+  smiles: z.string().nullable(),
   status: ItemStatus,
   attempts: z.number().int(),
   claimed_by: z.string().nullable(),
@@ -228,7 +249,7 @@ export const BatchItem = z.object({
   created_at: z.string(),
   updated_at: z.string(),
 });
-export type BatchItem = z.infer<typeof BatchItem>;
+export type BatchItem = z.output<typeof BatchItem>;
 
 /** The answer to POST /batches and POST /batches/:id/items. */
 export const CreateBatchResponse = z.object({
@@ -241,46 +262,32 @@ export const CreateBatchResponse = z.object({
     molecules_created: z.number().int(),
   }),
 });
-export type CreateBatchResponse = z.infer<typeof CreateBatchResponse>;
+export type CreateBatchResponse = z.output<typeof CreateBatchResponse>;
 
 // ---------------------------------------------------------------------------------------------
 // GET /batches and GET /batches/:id
 
-export const ListBatchesQuery = z.object({
+/** A listing's query: whose rows, a status, and a keyset page. */
+const listQuery = <S extends z.ZodType>(status: S, limit: { max: number; default: number }) => z.object({
   ...ScopeQueryFields,
-  status: BatchStatus.optional(),
-  limit: z.coerce.number().int().min(1).max(BATCH_LIMITS.listLimit.max).default(BATCH_LIMITS.listLimit.default),
+  status: status.optional(),
+  limit: z.coerce.number().int().min(1).max(limit.max).default(limit.default),
   cursor: z.string().max(200).optional(),
 }).strict();
-/** The query as a client builds it (all values are sent as text). */
-export interface ListBatchesQuery {
-  user_id?: string;
-  all_users?: boolean;
-  status?: BatchStatus;
-  limit?: number;
-  cursor?: string;
-}
+
+export const ListBatchesQuery = listQuery(BatchStatus, BATCH_LIMITS.listLimit);
+/** The query as a client gives it (the client writes the values as text). */
+export type ListBatchesQuery = QueryParams<typeof ListBatchesQuery>;
 
 export const ListBatchesResponse = z.object({
   batches: z.array(Batch),
   /** Pass as `cursor` for the next page; null on the last one. */
   next_cursor: z.string().nullable(),
 });
-export type ListBatchesResponse = z.infer<typeof ListBatchesResponse>;
+export type ListBatchesResponse = z.output<typeof ListBatchesResponse>;
 
-export const GetBatchQuery = z.object({
-  ...ScopeQueryFields,
-  status: ItemStatus.optional(),
-  limit: z.coerce.number().int().min(1).max(BATCH_LIMITS.itemPageLimit.max).default(BATCH_LIMITS.itemPageLimit.default),
-  cursor: z.string().max(200).optional(),
-}).strict();
-export interface GetBatchQuery {
-  user_id?: string;
-  all_users?: boolean;
-  status?: ItemStatus;
-  limit?: number;
-  cursor?: string;
-}
+export const GetBatchQuery = listQuery(ItemStatus, BATCH_LIMITS.itemPageLimit);
+export type GetBatchQuery = QueryParams<typeof GetBatchQuery>;
 
 export const GetBatchResponse = z.object({
   batch: Batch,
@@ -288,7 +295,7 @@ export const GetBatchResponse = z.object({
   items: z.array(BatchItem),
   next_cursor: z.string().nullable(),
 });
-export type GetBatchResponse = z.infer<typeof GetBatchResponse>;
+export type GetBatchResponse = z.output<typeof GetBatchResponse>;
 
 // ---------------------------------------------------------------------------------------------
 // POST /batches/claim
@@ -310,12 +317,7 @@ export const ClaimedItem = z.object({
   batch_id: Uuid,
   /** The owner; the calculation is stored as theirs. */
   user_id: Uuid,
-  molecule_id: Uuid,
-  smiles: z.string(),
-  name: z.string().nullable(),
-  charge: z.number().int(),
-  multiplicity: z.number().int(),
-  geometry: Geometry.nullable(),
+  ...ItemInput,
   method: Method,
   task: Task,
   solvent: z.string().nullable(),
@@ -325,14 +327,14 @@ export const ClaimedItem = z.object({
   max_attempts: z.number().int(),
   lease_expires_at: z.string(),
 });
-export type ClaimedItem = z.infer<typeof ClaimedItem>;
+export type ClaimedItem = z.output<typeof ClaimedItem>;
 
 export const ClaimResponse = z.object({
   runner_id: z.string(),
   /** Highest priority first, then oldest; empty when nothing is claimable. */
   items: z.array(ClaimedItem),
 });
-export type ClaimResponse = z.infer<typeof ClaimResponse>;
+export type ClaimResponse = z.output<typeof ClaimResponse>;
 
 // ---------------------------------------------------------------------------------------------
 // POST /batches/heartbeat
@@ -352,7 +354,7 @@ export const HeartbeatResponse = z.object({
   held: z.array(z.object({ item_id: Uuid, lease_expires_at: z.string() })),
   lost: z.array(z.object({ item_id: Uuid, status: ItemStatus, reason: z.enum(LOST_REASONS) })),
 });
-export type HeartbeatResponse = z.infer<typeof HeartbeatResponse>;
+export type HeartbeatResponse = z.output<typeof HeartbeatResponse>;
 
 // ---------------------------------------------------------------------------------------------
 // POST /batches/complete
@@ -367,7 +369,8 @@ export const CompleteRequest = z.object({
    */
   result: z.record(z.string(), z.unknown()),
 }).strict();
-export type CompleteRequest = Omit<z.input<typeof CompleteRequest>, 'result'> & { result: Record<string, unknown> | object };
+export const CompleteRequestFull = CompleteRequest.extend({ result: IngestItem });
+export type CompleteRequest = z.input<typeof CompleteRequestFull>;
 
 export const CompleteResponse = z.object({
   item_id: Uuid,
@@ -379,7 +382,7 @@ export const CompleteResponse = z.object({
   /** True when this runner had already completed the item (a retried request): nothing was written. */
   already_completed: z.boolean(),
 });
-export type CompleteResponse = z.infer<typeof CompleteResponse>;
+export type CompleteResponse = z.output<typeof CompleteResponse>;
 
 // ---------------------------------------------------------------------------------------------
 // POST /batches/complete-many: several results of one runner in one transaction (fewer commits
@@ -387,10 +390,10 @@ export type CompleteResponse = z.infer<typeof CompleteResponse>;
 
 export const COMPLETE_MANY_MAX = 100;
 
-export const CompleteManyRequest = z.object({
+const completeMany = <R extends z.ZodType>(result: R) => z.object({
   ...ScopeFields,
   runner_id: RunnerId,
-  items: z.array(z.object({ item_id: Uuid, result: z.record(z.string(), z.unknown()) }).strict())
+  items: z.array(z.object({ item_id: Uuid, result }).strict())
     .min(1).max(COMPLETE_MANY_MAX, `at most ${COMPLETE_MANY_MAX} items per request`),
 }).strict().superRefine((req, ctx) => {
   const seen = new Set<string>();
@@ -400,9 +403,9 @@ export const CompleteManyRequest = z.object({
     seen.add(id);
   });
 });
-export type CompleteManyRequest = Omit<z.input<typeof CompleteManyRequest>, 'items'> & {
-  items: { item_id: string; result: Record<string, unknown> | object }[];
-};
+export const CompleteManyRequest = completeMany(CompleteRequest.shape.result);
+export const CompleteManyRequestFull = completeMany(IngestItem);
+export type CompleteManyRequest = z.input<typeof CompleteManyRequestFull>;
 
 /**
  * completed: stored and linked now. already_completed: this runner had completed it (a retry).
@@ -426,7 +429,7 @@ export const CompleteManyResponse = z.object({
   })),
   counts: z.record(CompleteOutcome, z.number().int()),
 });
-export type CompleteManyResponse = z.infer<typeof CompleteManyResponse>;
+export type CompleteManyResponse = z.output<typeof CompleteManyResponse>;
 
 // ---------------------------------------------------------------------------------------------
 // POST /batches/fail
@@ -449,7 +452,7 @@ export const FailResponse = z.object({
   /** True when this exact failure was already recorded (a retried request): nothing was written. */
   already_recorded: z.boolean(),
 });
-export type FailResponse = z.infer<typeof FailResponse>;
+export type FailResponse = z.output<typeof FailResponse>;
 
 // ---------------------------------------------------------------------------------------------
 // POST /batches/:id/cancel and POST /batches/:id/retry (the body is optional for user tokens)
@@ -463,20 +466,21 @@ export const CancelResponse = z.object({
   cancelled_items: z.number().int(),
   already_cancelled: z.boolean(),
 });
-export type CancelResponse = z.infer<typeof CancelResponse>;
+export type CancelResponse = z.output<typeof CancelResponse>;
 
 export const RetryResponse = z.object({
   batch: Batch,
   /** Failed items sent back to pending with fresh attempts. */
   retried_items: z.number().int(),
 });
-export type RetryResponse = z.infer<typeof RetryResponse>;
+export type RetryResponse = z.output<typeof RetryResponse>;
 
 // ---------------------------------------------------------------------------------------------
 // DELETE /batches/:id — a finished or cancelled batch and its items; their calculations stay.
 
 export const DeleteBatchQuery = z.object({ ...ScopeQueryFields }).strict();
+export type DeleteBatchQuery = QueryParams<typeof DeleteBatchQuery>;
 export const DeleteBatchResponse = z.object({
   deleted: z.object({ batches: z.number().int(), items: z.number().int() }),
 });
-export type DeleteBatchResponse = z.infer<typeof DeleteBatchResponse>;
+export type DeleteBatchResponse = z.output<typeof DeleteBatchResponse>;

@@ -7,8 +7,8 @@ export const TASKS = ['sp', 'grad', 'opt'] as const;
 
 export const Method = z.enum(METHODS);
 export const Task = z.enum(TASKS);
-export type Method = z.infer<typeof Method>;
-export type Task = z.infer<typeof Task>;
+export type Method = z.output<typeof Method>;
+export type Task = z.output<typeof Task>;
 
 export const MAX_SMILES_LENGTH = 2000;
 export const MAX_ATOMS = 10_000;
@@ -16,7 +16,7 @@ export const MAX_ATOMS = 10_000;
 /** A finite number: zod 4 already refuses NaN and ±Infinity for z.number(). */
 export const Finite = z.number();
 export const Vec3 = z.tuple([Finite, Finite, Finite]);
-export type Vec3 = z.infer<typeof Vec3>;
+export type Vec3 = z.output<typeof Vec3>;
 
 export const Uuid = z.uuid();
 
@@ -28,10 +28,10 @@ export const GeometryAtom = z.object({
   /** Cartesian position in Ångström. */
   xyz: Vec3,
 });
-export type GeometryAtom = z.infer<typeof GeometryAtom>;
+export type GeometryAtom = z.output<typeof GeometryAtom>;
 
 export const Geometry = z.array(GeometryAtom).min(1).max(MAX_ATOMS, `at most ${MAX_ATOMS} atoms`);
-export type Geometry = z.infer<typeof Geometry>;
+export type Geometry = z.output<typeof Geometry>;
 
 /** ALPB/GBSA solvent name, or null for the gas phase. */
 export const Solvent = z.string().trim().toLowerCase().regex(/^[a-z0-9][a-z0-9_,\-]{0,63}$/, 'not a solvent name').nullable();
@@ -48,5 +48,11 @@ export const ErrorBody = z.object({
     details: z.array(ErrorDetail).optional(),
   }),
 });
-export type ErrorDetail = z.infer<typeof ErrorDetail>;
-export type ErrorBody = z.infer<typeof ErrorBody>;
+export type ErrorDetail = z.output<typeof ErrorDetail>;
+export type ErrorBody = z.output<typeof ErrorBody>;
+
+/**
+ * A query's parameters as a client gives them: any of the values the server's schema parses the URL
+ * into (numbers, booleans, lists), which the client writes back as text (shared/client.ts).
+ */
+export type QueryParams<S extends z.ZodType> = Partial<z.output<S>>;

@@ -1,8 +1,9 @@
 // The ingest contract: one calculation as a runner, the uploader or a user's script reports it.
 import { z } from 'zod';
 import {
-  Finite, Geometry, Metadata, Method, MAX_SMILES_LENGTH, Solvent, Tags, Task, Uuid, Vec3,
+  ErrorDetail, Finite, Geometry, Metadata, Method, MAX_SMILES_LENGTH, Solvent, Tags, Task, Uuid, Vec3,
 } from './common.ts';
+import { QcSchemaAtomicResult } from './qcschema.ts';
 
 export const CALCULATION_STATUSES = ['pending', 'running', 'completed', 'failed'] as const;
 export const IngestStatus = z.enum(['running', 'completed', 'failed']);
@@ -24,7 +25,7 @@ export const Results = z.object({
   wall_time_s: Finite.min(0).nullish(),
   xtb_version: z.string().max(100).nullish(),
 });
-export type Results = z.infer<typeof Results>;
+export type Results = z.output<typeof Results>;
 
 export const IngestCalculation = z.object({
   molecule: MoleculeInput,
@@ -85,13 +86,22 @@ export type IngestCalculation = z.output<typeof IngestCalculation>;
 export const INGEST_DEFAULT_MAX_ITEMS = 1000;
 export const INGEST_DEFAULT_MAX_BYTES = 25 * 1024 * 1024;
 
-/** Items are validated one by one (each may be native or QCSchema), so the envelope keeps them opaque. */
+/** One calculation as a client may send it: the native item or a QCSchema AtomicResult. */
+export const IngestItem = z.union([IngestCalculation, QcSchemaAtomicResult]);
+export type IngestItem = z.input<typeof IngestItem>;
+
+/**
+ * The envelope the server parses first: items are validated one by one (each may be native or
+ * QCSchema, and each gets its own outcome), so it keeps them opaque. IngestRequestFull is the
+ * request as clients send it, with each item's schema; the type IngestRequest is its input.
+ */
 export const IngestRequest = z.object({
   /** Required with the service-role key: the user the rows belong to. Refused for user tokens. */
   user_id: Uuid.optional(),
   calculations: z.array(z.unknown()).min(1, 'send at least one calculation'),
 });
-export type IngestRequest = { user_id?: string; calculations: unknown[] };
+export const IngestRequestFull = IngestRequest.extend({ calculations: z.array(IngestItem).min(1) });
+export type IngestRequest = z.input<typeof IngestRequestFull>;
 
 export const INGEST_OUTCOMES = ['created', 'duplicate', 'updated', 'rejected'] as const;
 
@@ -100,9 +110,9 @@ export const IngestItemResult = z.object({
   outcome: z.enum(INGEST_OUTCOMES),
   calculation_id: Uuid.nullable(),
   molecule_id: Uuid.nullable(),
-  errors: z.array(z.object({ path: z.string(), issue: z.string() })).optional(),
+  errors: z.array(ErrorDetail).optional(),
 });
-export type IngestItemResult = z.infer<typeof IngestItemResult>;
+export type IngestItemResult = z.output<typeof IngestItemResult>;
 
 export const IngestResponse = z.object({
   results: z.array(IngestItemResult),
@@ -110,4 +120,4 @@ export const IngestResponse = z.object({
   atoms_written: z.number().int(),
   ms: z.number(),
 });
-export type IngestResponse = z.infer<typeof IngestResponse>;
+export type IngestResponse = z.output<typeof IngestResponse>;

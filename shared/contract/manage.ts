@@ -1,8 +1,8 @@
 // Correcting and removing data (routes on the ingest function, which owns every write to results):
 // PATCH and DELETE of molecules and calculations, and the bulk delete by any /query filter.
 import { z } from 'zod';
-import { Metadata, Tags, Uuid } from './common.ts';
-import { CalculationFilters } from './query.ts';
+import { Metadata, Tags, Uuid, type QueryParams } from './common.ts';
+import { CalculationFilters, CalculationRow, MoleculeRow } from './query.ts';
 
 /** Fields that make a molecule what it is: never editable, re-ingest under the right SMILES instead. */
 export const MOLECULE_IDENTITY_FIELDS = ['canonical_smiles', 'inchikey', 'formula', 'input_smiles', 'n_atoms'] as const;
@@ -28,6 +28,17 @@ export const PatchCalculationBody = z.object({
   metadata: Metadata.optional(),
 }).strict();
 export type PatchCalculationBody = z.input<typeof PatchCalculationBody>;
+
+/** The answer to PATCH /ingest/molecules/:id: the molecule as it is now. */
+export const PatchMoleculeResponse = MoleculeRow;
+export type PatchMoleculeResponse = z.output<typeof PatchMoleculeResponse>;
+
+/** The answer to PATCH /ingest/calculations/:id: what identifies the calculation, and what was edited. */
+export const PatchCalculationResponse = CalculationRow.pick({
+  id: true, molecule_id: true, method: true, task: true, solvent: true, status: true, tags: true, metadata: true,
+  created_at: true, updated_at: true,
+});
+export type PatchCalculationResponse = z.output<typeof PatchCalculationResponse>;
 
 /** The filters of /query/calculations, sent as JSON: numbers may be numbers or strings. */
 const FilterValues = z.record(z.string(), z.union([z.string(), z.number()]).transform(String));
@@ -58,11 +69,24 @@ export const BulkDeleteResponse = z.object({
   /** Molecules left without calculations and kept (delete_orphan_molecules was false). */
   orphan_molecules_kept: z.number().int(),
 });
-export type BulkDeleteResponse = z.infer<typeof BulkDeleteResponse>;
+export type BulkDeleteResponse = z.output<typeof BulkDeleteResponse>;
+
+/** The query of DELETE /ingest/molecules/:id and /ingest/calculations/:id. */
+export const DeleteEntityQuery = z.object({
+  /** With the service-role key: whose row. */
+  user_id: Uuid.optional(),
+  /** Molecules only: cancel the live batch items that need it first, instead of answering 409. */
+  force: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+}).strict();
+export type DeleteEntityQuery = QueryParams<typeof DeleteEntityQuery>;
+
+/** The answer to DELETE /ingest/calculations/:id. */
+export const DeleteCalculationResponse = z.object({ deleted: DeleteCounts });
+export type DeleteCalculationResponse = z.output<typeof DeleteCalculationResponse>;
 
 export const DeleteMoleculeResponse = z.object({
   deleted: DeleteCounts,
   /** Live batch items that `force=true` cancelled first. */
   cancelled_batch_items: z.number().int(),
 });
-export type DeleteMoleculeResponse = z.infer<typeof DeleteMoleculeResponse>;
+export type DeleteMoleculeResponse = z.output<typeof DeleteMoleculeResponse>;

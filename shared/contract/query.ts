@@ -4,7 +4,7 @@
 // parameters from their parsed types, so both sides read one definition.
 import { z } from 'zod';
 import { atomicNumber } from '../chem/elements.ts';
-import { METHODS, TASKS, Uuid } from './common.ts';
+import { Metadata, Method, METHODS, Task, TASKS, Uuid, Vec3 } from './common.ts';
 import { CALCULATION_STATUSES } from './ingest.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -201,144 +201,164 @@ export type ListEventsQuery = z.output<typeof ListEventsQuery>;
 // ---------------------------------------------------------------------------------------------
 // Responses. Times are ISO 8601 strings in UTC with microseconds, as stored.
 
-export interface Page<T> {
-  data: T[];
+/** One page of a keyset listing. */
+export const pageOf = <T extends z.ZodType>(row: T) => z.object({
+  data: z.array(row),
   /** Pass as `cursor` for the next page; null on the last page. */
-  next_cursor: string | null;
-}
+  next_cursor: z.string().nullable(),
+});
+export type Page<T> = z.output<ReturnType<typeof pageOf<z.ZodType<T>>>>;
 
-export interface CalculationRow {
-  id: string;
-  molecule_id: string;
-  canonical_smiles: string;
-  inchikey: string;
-  formula: string;
-  n_atoms: number;
-  molecule_name: string | null;
-  batch_item_id: string | null;
-  method: (typeof METHODS)[number];
-  task: (typeof TASKS)[number];
-  solvent: string | null;
-  charge: number;
-  multiplicity: number;
-  status: (typeof CALCULATION_STATUSES)[number];
-  total_energy_eh: number | null;
-  homo_lumo_gap_ev: number | null;
-  dipole_debye: number | null;
-  dipole_au: [number, number, number] | null;
-  converged: boolean | null;
-  gradient_norm_eh_bohr: number | null;
-  wall_time_s: number | null;
-  xtb_version: string | null;
-  geometry_sha256: string | null;
-  source: string | null;
-  tags: string[];
-  metadata: Record<string, unknown>;
-  error_message: string | null;
-  started_at: string | null;
-  completed_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
+const Int = z.number().int();
+const Time = z.string();
 
-export interface AtomRow {
-  atom_index: number;
-  element: string;
-  atomic_number: number;
+export const CalculationRow = z.object({
+  id: Uuid,
+  molecule_id: Uuid,
+  canonical_smiles: z.string(),
+  inchikey: z.string(),
+  formula: z.string(),
+  n_atoms: Int,
+  molecule_name: z.string().nullable(),
+  batch_item_id: Uuid.nullable(),
+  method: Method,
+  task: Task,
+  solvent: z.string().nullable(),
+  charge: Int,
+  multiplicity: Int,
+  status: z.enum(CALCULATION_STATUSES),
+  total_energy_eh: z.number().nullable(),
+  homo_lumo_gap_ev: z.number().nullable(),
+  dipole_debye: z.number().nullable(),
+  dipole_au: Vec3.nullable(),
+  converged: z.boolean().nullable(),
+  gradient_norm_eh_bohr: z.number().nullable(),
+  wall_time_s: z.number().nullable(),
+  xtb_version: z.string().nullable(),
+  geometry_sha256: z.string().nullable(),
+  source: z.string().nullable(),
+  tags: z.array(z.string()),
+  metadata: Metadata,
+  error_message: z.string().nullable(),
+  started_at: Time.nullable(),
+  completed_at: Time.nullable(),
+  created_at: Time,
+  updated_at: Time,
+});
+export type CalculationRow = z.output<typeof CalculationRow>;
+export const CalculationPage = pageOf(CalculationRow);
+
+export const AtomRow = z.object({
+  atom_index: Int,
+  element: z.string(),
+  atomic_number: Int,
   /** Position, Å. */
-  xyz_ang: [number, number, number];
-  partial_charge_e: number | null;
+  xyz_ang: Vec3,
+  partial_charge_e: z.number().nullable(),
   /** Energy gradient, Eh/Bohr (forces are its negative). */
-  gradient_eh_bohr: [number, number, number] | null;
-}
+  gradient_eh_bohr: Vec3.nullable(),
+});
+export type AtomRow = z.output<typeof AtomRow>;
 
-export interface CalculationDetail extends CalculationRow {
+export const CalculationDetail = CalculationRow.extend({
   /** In atom order; empty for a calculation stored without atoms (running, or failed without results). */
-  atoms: AtomRow[];
-}
+  atoms: z.array(AtomRow),
+});
+export type CalculationDetail = z.output<typeof CalculationDetail>;
 
-export interface MoleculeRow {
-  id: string;
-  canonical_smiles: string;
-  inchikey: string;
-  formula: string;
-  name: string | null;
-  input_smiles: string;
-  n_atoms: number;
-  tags: string[];
-  metadata: Record<string, unknown>;
-  created_at: string;
-  updated_at: string;
-}
+export const MoleculeRow = z.object({
+  id: Uuid,
+  canonical_smiles: z.string(),
+  inchikey: z.string(),
+  formula: z.string(),
+  name: z.string().nullable(),
+  input_smiles: z.string(),
+  n_atoms: Int,
+  tags: z.array(z.string()),
+  metadata: Metadata,
+  created_at: Time,
+  updated_at: Time,
+});
+export type MoleculeRow = z.output<typeof MoleculeRow>;
+export const MoleculePage = pageOf(MoleculeRow);
 
 /** Most calculations listed inline by GET /molecules/:id; the rest are paged by /calculations. */
 export const MOLECULE_CALCULATIONS_INLINE = 1000;
 
-export interface MoleculeDetail extends MoleculeRow {
+export const MoleculeDetail = MoleculeRow.extend({
   /** Oldest first, at most MOLECULE_CALCULATIONS_INLINE. */
-  calculations: CalculationRow[];
+  calculations: z.array(CalculationRow),
   /** Continues the list with GET /calculations?molecule_id=<id>&cursor=…; null when all are listed. */
-  calculations_next_cursor: string | null;
-}
+  calculations_next_cursor: z.string().nullable(),
+});
+export type MoleculeDetail = z.output<typeof MoleculeDetail>;
 
-export interface Histogram {
+export const Histogram = z.object({
   /** What is counted, with its unit. */
-  quantity: string;
-  bins: number;
+  quantity: z.string(),
+  bins: Int,
   /** Values counted (calculations with the quantity). */
-  count: number;
-  min: number | null;
-  max: number | null;
+  count: Int,
+  min: z.number().nullable(),
+  max: z.number().nullable(),
   /** bins + 1 edges; bin i holds edges[i] <= v < edges[i+1], the last bin also holds max. */
-  edges: number[];
-  counts: number[];
-}
+  edges: z.array(z.number()),
+  counts: z.array(Int),
+});
+export type Histogram = z.output<typeof Histogram>;
 
-export interface DatabaseStats {
-  molecules: number;
-  calculations_total: number;
-  calculations_pending: number;
-  calculations_running: number;
-  calculations_completed: number;
-  calculations_failed: number;
-  calculations_gfn2_xtb: number;
-  calculations_gfn1_xtb: number;
-  calculations_gfn0_xtb: number;
-  calculations_gfn_ff: number;
-  atoms: number;
-  batches_total: number;
-  batches_pending: number;
-  batches_running: number;
-  batches_completed: number;
-  batches_failed: number;
-  batches_cancelled: number;
-  events_last_24h: number;
-}
+/** The caller's counters (public.database_stats). */
+export const DatabaseStats = z.object({
+  molecules: Int,
+  calculations_total: Int,
+  calculations_pending: Int,
+  calculations_running: Int,
+  calculations_completed: Int,
+  calculations_failed: Int,
+  calculations_gfn2_xtb: Int,
+  calculations_gfn1_xtb: Int,
+  calculations_gfn0_xtb: Int,
+  calculations_gfn_ff: Int,
+  atoms: Int,
+  batches_total: Int,
+  batches_pending: Int,
+  batches_running: Int,
+  batches_completed: Int,
+  batches_failed: Int,
+  batches_cancelled: Int,
+  events_last_24h: Int,
+});
+export type DatabaseStats = z.output<typeof DatabaseStats>;
+/** The names of the counters, in the order above. */
+export const STAT_NAMES = DatabaseStats.keyof().options;
 
-export interface StatsResponse {
-  stats: DatabaseStats;
-  histograms: {
+export const StatsResponse = z.object({
+  stats: DatabaseStats,
+  histograms: z.object({
     /** total_energy_eh / n_atoms of completed calculations. */
-    energy_per_atom_eh: Histogram;
-    homo_lumo_gap_ev: Histogram;
-  };
-}
+    energy_per_atom_eh: Histogram,
+    homo_lumo_gap_ev: Histogram,
+  }),
+});
+export type StatsResponse = z.output<typeof StatsResponse>;
 
-export interface EventRow {
-  id: number;
-  event_type: (typeof EVENT_TYPES)[number];
-  entity_type: (typeof ENTITY_TYPES)[number];
-  entity_id: string | null;
-  payload: Record<string, unknown>;
+export const EventRow = z.object({
+  id: Int,
+  event_type: z.enum(EVENT_TYPES),
+  entity_type: z.enum(ENTITY_TYPES),
+  entity_id: Uuid.nullable(),
+  payload: Metadata,
   /**
    * Who acted: `role` (authenticated or service_role), `sub` (a user's own token), `acting_for`
    * (the service-role key acting for a user), `key` (sha256: and 16 hex digits of the presented
    * token); `{"role": "database"}` for maintenance by the database owner; `{}` before actors
    * were recorded.
    */
-  actor: { role?: string; sub?: string; acting_for?: string; key?: string; [k: string]: unknown };
-  created_at: string;
-}
+  actor: z.object({ role: z.string().optional(), sub: z.string().optional(), acting_for: z.string().optional(), key: z.string().optional() }).catchall(z.unknown()),
+  created_at: Time,
+});
+export type EventRow = z.output<typeof EventRow>;
+export const EventPage = pageOf(EventRow);
 
 export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
   extxyz: 'chemical/x-extxyz; charset=utf-8',

@@ -1,42 +1,6 @@
-// Shared by the batches tests: items to create, results for claimed items (as a runner would post
-// them), and SQL checks of what was stored.
-import type { ClaimedItem, CreateBatchItemInput } from '../../shared/contract/batches.ts';
-import type { IngestCalculationInput } from '../../shared/contract/ingest.ts';
+// SQL checks of what the batch queue stored, shared by the batches, runner and reliability tests
+// (items to create and the results to post for them are in ../support/payloads.ts).
 import { adminSql } from '../support/db.ts';
-import { GEOMETRIES } from '../support/payloads.ts';
-
-const SMILES = ['O', 'C', 'CCO'] as const;
-
-/** Item `i`: water, methane or ethanol with a geometry shifted by i, so every result is a distinct calculation. */
-export function item(i: number, extra: Partial<CreateBatchItemInput> = {}): CreateBatchItemInput {
-  const smiles = SMILES[i % SMILES.length];
-  const shift = i * 1e-3;
-  return {
-    smiles,
-    name: `item ${i}`,
-    geometry: GEOMETRIES[smiles].map((a) => ({ element: a.element, xyz: [a.xyz[0] + shift, a.xyz[1], a.xyz[2]] as [number, number, number] })),
-    ...extra,
-  };
-}
-
-export const items = (n: number, from = 0) => Array.from({ length: n }, (_, k) => item(from + k));
-
-/** A completed result for a claimed item, in the ingest format, as a runner reports it. */
-export function resultFor(claimed: ClaimedItem, opts: { energy?: number } = {}): IngestCalculationInput {
-  const geometry = claimed.geometry ?? GEOMETRIES[claimed.smiles as keyof typeof GEOMETRIES];
-  return {
-    molecule: { smiles: claimed.smiles },
-    charge: claimed.charge,
-    multiplicity: claimed.multiplicity,
-    method: claimed.method,
-    task: claimed.task,
-    solvent: claimed.solvent,
-    status: 'completed',
-    geometry,
-    results: { total_energy_eh: opts.energy ?? -5.07 - geometry[0].xyz[0] * 1e-3, homo_lumo_gap_ev: 12.1, dipole_debye: 1.9, wall_time_s: 0.01, xtb_version: '6.5.1' },
-    charges: geometry.map((_, i) => (i === 0 ? -0.4 : 0.4 / (geometry.length - 1))),
-  };
-}
 
 export interface ItemState {
   id: string;

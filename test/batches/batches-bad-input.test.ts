@@ -5,10 +5,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ClaimedItem } from '../../shared/contract/batches.ts';
 import { claim, createBatch } from '../../shared/client-batches.ts';
 import { clientFor } from '../support/client.ts';
+import { userCounts } from '../support/counts.ts';
 import { call } from '../support/http.ts';
-import { userCounts } from '../support/snapshot.ts';
+import { itemStates } from './batch-helpers.ts';
+import { batchItem, batchItems, resultFor } from '../support/payloads.ts';
 import { newUser, type TestUser } from '../support/users.ts';
-import { itemStates, item, items, resultFor } from './batch-helpers.ts';
 
 let user: TestUser;
 let stranger: TestUser;
@@ -19,10 +20,10 @@ let foreignItem: string;
 beforeAll(async () => {
   user = await newUser();
   stranger = await newUser();
-  const { batch } = await createBatch(clientFor(user.token), { name: 'target', items: items(3) });
+  const { batch } = await createBatch(clientFor(user.token), { name: 'target', items: batchItems(3) });
   batchId = batch.id;
   [held] = (await claim(clientFor(user.token), { runner_id: 'r', batch_id: batchId, limit: 1 })).items;
-  const other = await createBatch(clientFor(stranger.token), { name: 'other', items: items(1) });
+  const other = await createBatch(clientFor(stranger.token), { name: 'other', items: batchItems(1) });
   [{ item_id: foreignItem }] = (await claim(clientFor(stranger.token), { runner_id: 's', batch_id: other.batch.id })).items;
 });
 
@@ -109,9 +110,9 @@ describe('creating a batch', () => {
       body: {
         name: 'bad items',
         items: [
-          item(0),
+          batchItem(0),
           { smiles: 'C1CC' },                                        // RDKit cannot parse it
-          { ...item(1), smiles: 'O' },                               // methane's geometry for water
+          { ...batchItem(1), smiles: 'O' },                               // methane's geometry for water
           { smiles: 'C', multiplicity: 2 },                          // 10 electrons cannot be a doublet
           { smiles: 'O', molecule_id: '00000000-0000-4000-8000-000000000000' },
           { smiles: 'O', charge: 'one' },
@@ -126,21 +127,21 @@ describe('creating a batch', () => {
   });
 
   it('an item naming another user\'s molecule → 422, nothing written', async () => {
-    const { batch } = await createBatch(clientFor(stranger.token), { name: 'theirs', items: [item(0)] });
+    const { batch } = await createBatch(clientFor(stranger.token), { name: 'theirs', items: [batchItem(0)] });
     const page = await call(`batches/${batch.id}`, { token: stranger.token });
-    await refused('batches', { body: { name: 'steal', items: [item(0), { molecule_id: page.body.items[0].molecule_id }] } }, 422, 'items[1].molecule_id');
+    await refused('batches', { body: { name: 'steal', items: [batchItem(0), { molecule_id: page.body.items[0].molecule_id }] } }, 422, 'items[1].molecule_id');
   });
 
   it.each([
     [['--gfn', '2'], 'xtb_args[0]'], [['--iterations'], 'xtb_args[1]'], [['--iterations', '-1'], 'xtb_args[1]'],
     [['--acc', '1e9'], 'xtb_args[1]'], [['--cycles', '10', '--cycles', '20'], 'xtb_args[2]'], [['--etemp', '300; rm -rf /'], 'xtb_args[1]'],
   ])('xtb_args %j → 422', async (xtbArgs, path) => {
-    await refused('batches', { body: { name: 'x', xtb_args: xtbArgs, items: [item(0)] } }, 422, path);
+    await refused('batches', { body: { name: 'x', xtb_args: xtbArgs, items: [batchItem(0)] } }, 422, path);
   });
 
   it.each([
-    [{ name: '', items: [item(0)] }, 'name'], [{ name: 'x', items: [] }, 'items'], [{ name: 'x', max_attempts: 0, items: [item(0)] }, 'max_attempts'],
-    [{ name: 'x', method: 'DFT', items: [item(0)] }, 'method'], [{ name: 'x', priority: 5000, items: [item(0)] }, 'priority'],
+    [{ name: '', items: [batchItem(0)] }, 'name'], [{ name: 'x', items: [] }, 'items'], [{ name: 'x', max_attempts: 0, items: [batchItem(0)] }, 'max_attempts'],
+    [{ name: 'x', method: 'DFT', items: [batchItem(0)] }, 'method'], [{ name: 'x', priority: 5000, items: [batchItem(0)] }, 'priority'],
     [{ name: 'x', items: Array.from({ length: 10_001 }, () => ({ smiles: 'O' })) }, 'items'],
   ])('%# envelope errors → 422 naming the field', async (body, path) => {
     await refused('batches', { body }, 422, path);

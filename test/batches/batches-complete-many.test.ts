@@ -4,14 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { claim, complete, completeMany, createBatch, getBatch } from '../../shared/client-batches.ts';
 import { clientFor } from '../support/client.ts';
 import { adminSql } from '../support/db.ts';
+import { countersAndCounts, itemStates } from './batch-helpers.ts';
+import { batchItems, resultFor } from '../support/payloads.ts';
 import { newUser } from '../support/users.ts';
-import { countersAndCounts, itemStates, items, resultFor } from './batch-helpers.ts';
 
 describe('complete-many', () => {
   it('gives each item its own outcome and writes only the completed ones', async () => {
     const user = await newUser();
     const client = clientFor(user.token);
-    const { batch } = await createBatch(client, { name: 'many', items: items(5) });
+    const { batch } = await createBatch(client, { name: 'many', items: batchItems(5) });
     const { items: got } = await claim(client, { runner_id: 'r', batch_id: batch.id, limit: 5 });
     const [a, b, wrong, taken, spare] = got;
     await adminSql()`update public.batch_items set lease_expires_at = now() - interval '1 second' where id = ${taken.item_id}`;
@@ -22,7 +23,7 @@ describe('complete-many', () => {
       items: [
         { item_id: a.item_id, result: resultFor(a) },
         { item_id: b.item_id, result: resultFor(b) },
-        { item_id: wrong.item_id, result: { ...resultFor(wrong), task: 'opt' } },
+        { item_id: wrong.item_id, result: { ...resultFor(wrong), task: 'opt' as const } },
         { item_id: taken.item_id, result: resultFor(taken) },
         { item_id: '00000000-0000-4000-8000-000000000000', result: resultFor(spare) },
       ],
@@ -55,7 +56,7 @@ describe('complete-many', () => {
   it('links an item to a calculation that was already stored (a duplicate result)', async () => {
     const user = await newUser();
     const client = clientFor(user.token);
-    const { batch } = await createBatch(client, { name: 'known', items: items(1) });
+    const { batch } = await createBatch(client, { name: 'known', items: batchItems(1) });
     const [it] = (await claim(client, { runner_id: 'r', batch_id: batch.id })).items;
     const [earlier] = await client.ingest([resultFor(it)]);
     expect(earlier.outcome).toBe('created');

@@ -6,8 +6,9 @@ import type { ClaimedItem, ErrorClass } from '../../shared/contract/batches.ts';
 import { claim, complete, createBatch, fail } from '../../shared/client-batches.ts';
 import { clientFor } from '../support/client.ts';
 import { adminSql } from '../support/db.ts';
+import { batchEvents, countersAndCounts } from './batch-helpers.ts';
+import { batchItems, resultFor } from '../support/payloads.ts';
 import { newUser } from '../support/users.ts';
-import { batchEvents, countersAndCounts, items, resultFor } from './batch-helpers.ts';
 
 const ITEMS = 2000;
 const RUNNERS = 16;
@@ -16,7 +17,7 @@ describe('concurrent claiming', () => {
   it(`${RUNNERS} runners share ${ITEMS} items: each attempt handed out once, each item finished once`, async () => {
     const user = await newUser();
     const client = clientFor(user.token);
-    const { batch } = await createBatch(client, { name: 'crowd', max_attempts: 3, items: items(ITEMS) });
+    const { batch } = await createBatch(client, { name: 'crowd', max_attempts: 3, items: batchItems(ITEMS) });
 
     const handedOut = new Map<string, string>(); // `${item}#${attempt}` -> runner
     const duplicates: string[] = [];

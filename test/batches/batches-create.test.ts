@@ -5,8 +5,8 @@ import { addItems, cancel, claim, complete, createBatch, getAllItems, getBatch, 
 import { call } from '../support/http.ts';
 import { clientFor } from '../support/client.ts';
 import { adminSql } from '../support/db.ts';
+import { batchItem, batchItems, resultFor } from '../support/payloads.ts';
 import { newUser } from '../support/users.ts';
-import { item, items, resultFor } from './batch-helpers.ts';
 
 describe('POST /batches', () => {
   it('creates the batch, its molecules (canonicalised, one row per molecule) and its items in order', async () => {
@@ -61,12 +61,12 @@ describe('POST /batches', () => {
   it('reuses the user\'s molecules, and accepts items that name one by id', async () => {
     const user = await newUser();
     const client = clientFor(user.token);
-    const first = await createBatch(client, { name: 'first', items: items(3) });
+    const first = await createBatch(client, { name: 'first', items: batchItems(3) });
     expect(first.counts).toEqual({ items: 3, molecules: 3, molecules_created: 3 });
     const [water] = await adminSql()`select id from public.molecules where user_id = ${user.id} and canonical_smiles = 'O'`;
     const second = await createBatch(client, {
       name: 'second',
-      items: [item(10), { molecule_id: water.id, charge: 1, multiplicity: 2 }, { molecule_id: water.id, name: 'by id' }],
+      items: [batchItem(10), { molecule_id: water.id, charge: 1, multiplicity: 2 }, { molecule_id: water.id, name: 'by id' }],
     });
     expect(second.counts).toEqual({ items: 3, molecules: 2, molecules_created: 0 });
     const page = await getBatch(client, second.batch.id);
@@ -93,19 +93,19 @@ describe('POST /batches/:id/items', () => {
   it('adds items to a batch (a finished one runs again); a cancelled batch takes none', async () => {
     const user = await newUser();
     const client = clientFor(user.token);
-    const { batch } = await createBatch(client, { name: 'growing', priority: 3, items: items(1) });
+    const { batch } = await createBatch(client, { name: 'growing', priority: 3, items: batchItems(1) });
     const [first] = (await claim(client, { runner_id: 'r', batch_id: batch.id })).items;
     await complete(client, { item_id: first.item_id, runner_id: 'r', result: resultFor(first) });
     expect((await getBatch(client, batch.id)).batch.status).toBe('completed');
 
-    const more = await addItems(client, batch.id, { items: items(2, 1) });
+    const more = await addItems(client, batch.id, { items: batchItems(2, 1) });
     expect(more.counts).toEqual({ items: 2, molecules: 2, molecules_created: 2 });
     expect(more.batch).toMatchObject({ status: 'running', total_items: 3, pending_items: 2, completed_items: 1 });
     const next = await claim(client, { runner_id: 'r', batch_id: batch.id, limit: 5 });
     expect(next.items.map((i) => i.name)).toEqual(['item 1', 'item 2']);
 
     await cancel(client, batch.id);
-    const refused = await call(`batches/${batch.id}/items`, { token: user.token, body: { items: items(1, 3) } });
+    const refused = await call(`batches/${batch.id}/items`, { token: user.token, body: { items: batchItems(1, 3) } });
     expect(refused.status).toBe(409);
     expect((await getBatch(client, batch.id)).batch.total_items).toBe(3);
   });
@@ -116,7 +116,7 @@ describe('GET /batches and GET /batches/:id', () => {
     const user = await newUser();
     const client = clientFor(user.token);
     const made = [];
-    for (let k = 0; k < 5; k++) made.push((await createBatch(client, { name: `b${k}`, items: items(2, k * 2) })).batch.id);
+    for (let k = 0; k < 5; k++) made.push((await createBatch(client, { name: `b${k}`, items: batchItems(2, k * 2) })).batch.id);
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
@@ -137,7 +137,7 @@ describe('GET /batches and GET /batches/:id', () => {
   it('pages a batch\'s items in creation order and filters them by status', async () => {
     const user = await newUser();
     const client = clientFor(user.token);
-    const { batch } = await createBatch(client, { name: 'paged', items: items(25) });
+    const { batch } = await createBatch(client, { name: 'paged', items: batchItems(25) });
     await claim(client, { runner_id: 'r', batch_id: batch.id, limit: 4 });
     const all = await getAllItems(client, batch.id, { limit: 7 });
     expect(all.map((i) => i.name)).toEqual(Array.from({ length: 25 }, (_, i) => `item ${i}`));

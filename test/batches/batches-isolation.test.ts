@@ -5,18 +5,19 @@ import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { claim, completeMany, createBatch, listBatches } from '../../shared/client-batches.ts';
 import { clientFor } from '../support/client.ts';
+import { userCounts } from '../support/counts.ts';
 import { adminSql } from '../support/db.ts';
 import { call } from '../support/http.ts';
-import { userCounts } from '../support/snapshot.ts';
+import { itemStates } from './batch-helpers.ts';
+import { batchItems, resultFor } from '../support/payloads.ts';
 import { newUser } from '../support/users.ts';
-import { itemStates, items, resultFor } from './batch-helpers.ts';
 
 describe('isolation between users', () => {
   it('another user can neither see, claim, heartbeat, complete, fail, cancel nor retry your items', async () => {
     const alice = await newUser();
     const bob = await newUser();
-    const { batch } = await createBatch(clientFor(alice.token), { name: 'alice only', items: items(4) });
-    await createBatch(clientFor(bob.token), { name: 'bob\'s', items: items(2, 100) });
+    const { batch } = await createBatch(clientFor(alice.token), { name: 'alice only', items: batchItems(4) });
+    await createBatch(clientFor(bob.token), { name: 'bob\'s', items: batchItems(2, 100) });
     const [held] = (await claim(clientFor(alice.token), { runner_id: 'alice-runner', batch_id: batch.id, limit: 1 })).items;
     const itemsBefore = await itemStates(batch.id);
     const countsBefore = await userCounts(alice.id);
@@ -37,7 +38,7 @@ describe('isolation between users', () => {
     expect((await asBob('batches/fail', { item_id: held.item_id, runner_id: 'alice-runner', error_class: 'crash', message: 'x' })).status).toBe(404);
     expect((await asBob(`batches/${batch.id}/cancel`, undefined, 'POST')).status).toBe(404);
     expect((await asBob(`batches/${batch.id}/retry`, undefined, 'POST')).status).toBe(404);
-    expect((await asBob(`batches/${batch.id}/items`, { items: items(1) })).status).toBe(404);
+    expect((await asBob(`batches/${batch.id}/items`, { items: batchItems(1) })).status).toBe(404);
     // A user token cannot ask for everyone's items, nor name another user.
     expect((await asBob('batches/claim', { runner_id: 'bob-runner', all_users: true })).status).toBe(403);
     expect((await asBob('batches/claim', { runner_id: 'bob-runner', user_id: alice.id })).status).toBe(403);
@@ -55,9 +56,9 @@ describe('the service-role key', () => {
     const dave = await newUser();
     const service = clientFor(serviceRoleKey);
     // Top priority, so that the claims across users below take these items before any other test's.
-    const { batch: carolBatch } = await createBatch(service, { user_id: carol.id, name: 'carol via service', priority: 1000, items: items(3) });
+    const { batch: carolBatch } = await createBatch(service, { user_id: carol.id, name: 'carol via service', priority: 1000, items: batchItems(3) });
     expect(carolBatch.user_id).toBe(carol.id);
-    const { batch: daveBatch } = await createBatch(clientFor(dave.token), { name: 'dave', priority: 1000, items: items(3, 50) });
+    const { batch: daveBatch } = await createBatch(clientFor(dave.token), { name: 'dave', priority: 1000, items: batchItems(3, 50) });
 
     const neither = await call('batches/claim', { token: serviceRoleKey, body: { runner_id: 'fleet' } });
     expect(neither.status).toBe(422);

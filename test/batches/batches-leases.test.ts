@@ -8,14 +8,15 @@ import { QfApiError } from '../../shared/client.ts';
 import { clientFor } from '../support/client.ts';
 import { adminSql } from '../support/db.ts';
 import { call } from '../support/http.ts';
+import { countersAndCounts, expireLeases, itemStates } from './batch-helpers.ts';
+import { batchItems, resultFor } from '../support/payloads.ts';
 import { newUser } from '../support/users.ts';
-import { countersAndCounts, expireLeases, itemStates, items, resultFor } from './batch-helpers.ts';
 
 describe('a runner that vanishes', () => {
   it('loses its items after the lease; another runner completes them; its late complete gets 409 and writes nothing', async () => {
     const user = await newUser();
     const client = clientFor(user.token);
-    const { batch } = await createBatch(client, { name: 'vanishing', items: items(3) });
+    const { batch } = await createBatch(client, { name: 'vanishing', items: batchItems(3) });
 
     const first = await claim(client, { runner_id: 'ghost', batch_id: batch.id, limit: 10, lease_seconds: 30 });
     expect(first.items).toHaveLength(3);
@@ -66,7 +67,7 @@ describe('a runner that vanishes', () => {
   it('a runner may still complete or fail an expired lease that nobody took yet', async () => {
     const user = await newUser();
     const client = clientFor(user.token);
-    const { batch } = await createBatch(client, { name: 'slow', items: items(2) });
+    const { batch } = await createBatch(client, { name: 'slow', items: batchItems(2) });
     const { items: got } = await claim(client, { runner_id: 'slow', batch_id: batch.id, limit: 2 });
     await expireLeases(batch.id);
     // The heartbeat renews it: nobody else holds it.
@@ -86,7 +87,7 @@ describe('a runner that vanishes', () => {
   it('an item whose last attempt\'s lease expires fails instead of being claimed again', async () => {
     const user = await newUser();
     const client = clientFor(user.token);
-    const { batch } = await createBatch(client, { name: 'doomed', max_attempts: 2, items: items(1) });
+    const { batch } = await createBatch(client, { name: 'doomed', max_attempts: 2, items: batchItems(1) });
     for (const runner of ['a', 'b']) {
       expect((await claim(client, { runner_id: runner, batch_id: batch.id })).items).toHaveLength(1);
       await expireLeases(batch.id);
@@ -103,7 +104,7 @@ describe('a runner that vanishes', () => {
   it('heartbeat keeps what the runner holds and reports what it no longer holds, and why', async () => {
     const user = await newUser();
     const client = clientFor(user.token);
-    const { batch } = await createBatch(client, { name: 'beats', items: items(5) });
+    const { batch } = await createBatch(client, { name: 'beats', items: batchItems(5) });
     const { items: got } = await claim(client, { runner_id: 'r', batch_id: batch.id, limit: 5, lease_seconds: 30 });
     const [keep, done, failed, taken, retried] = got;
     await complete(client, { item_id: done.item_id, runner_id: 'r', result: resultFor(done) });

@@ -6,14 +6,15 @@ import { ERROR_CLASSES, type ErrorClass } from '../../shared/contract/batches.ts
 import { cancel, claim, complete, createBatch, fail, getBatch, heartbeat, retry } from '../../shared/client-batches.ts';
 import { clientFor } from '../support/client.ts';
 import { call } from '../support/http.ts';
+import { batchEvents, countersAndCounts, itemStates } from './batch-helpers.ts';
+import { batchItems, resultFor } from '../support/payloads.ts';
 import { newUser } from '../support/users.ts';
-import { batchEvents, countersAndCounts, itemStates, items, resultFor } from './batch-helpers.ts';
 
 describe('retries', () => {
   it('each retryable class is retried up to max_attempts, then fails; invalid_input fails at once', async () => {
     const user = await newUser();
     const client = clientFor(user.token);
-    const { batch } = await createBatch(client, { name: 'flaky', max_attempts: 3, items: items(ERROR_CLASSES.length) });
+    const { batch } = await createBatch(client, { name: 'flaky', max_attempts: 3, items: batchItems(ERROR_CLASSES.length) });
     const page = await getBatch(client, batch.id);
     const classOf = new Map<string, ErrorClass>(page.items.map((it, k) => [it.id, ERROR_CLASSES[k]]));
 
@@ -55,7 +56,7 @@ describe('retries', () => {
   it('the same failure sent twice is recorded once', async () => {
     const user = await newUser();
     const client = clientFor(user.token);
-    const { batch } = await createBatch(client, { name: 'twice', items: items(1) });
+    const { batch } = await createBatch(client, { name: 'twice', items: batchItems(1) });
     const [it] = (await claim(client, { runner_id: 'r', batch_id: batch.id })).items;
     const once = await fail(client, { item_id: it.item_id, runner_id: 'r', error_class: 'timeout', message: 'slow' });
     const twice = await fail(client, { item_id: it.item_id, runner_id: 'r', error_class: 'timeout', message: 'slow' });
@@ -70,7 +71,7 @@ describe('cancel', () => {
   it('cancels pending items; claimed ones may finish but are never reissued', async () => {
     const user = await newUser();
     const client = clientFor(user.token);
-    const { batch } = await createBatch(client, { name: 'to cancel', items: items(6) });
+    const { batch } = await createBatch(client, { name: 'to cancel', items: batchItems(6) });
     const { items: held } = await claim(client, { runner_id: 'busy', batch_id: batch.id, limit: 2 });
 
     const res = await cancel(client, batch.id);
@@ -112,7 +113,7 @@ describe('cancel', () => {
   it('a finished batch cannot be cancelled', async () => {
     const user = await newUser();
     const client = clientFor(user.token);
-    const { batch } = await createBatch(client, { name: 'done', items: items(1) });
+    const { batch } = await createBatch(client, { name: 'done', items: batchItems(1) });
     const [it] = (await claim(client, { runner_id: 'r', batch_id: batch.id })).items;
     await complete(client, { item_id: it.item_id, runner_id: 'r', result: resultFor(it) });
     const r = await call(`batches/${batch.id}/cancel`, { token: user.token, method: 'POST' });
@@ -126,7 +127,7 @@ describe('retry', () => {
   it('sends failed items back to pending with fresh attempts and keeps their history', async () => {
     const user = await newUser();
     const client = clientFor(user.token);
-    const { batch } = await createBatch(client, { name: 'second chance', max_attempts: 1, items: items(3) });
+    const { batch } = await createBatch(client, { name: 'second chance', max_attempts: 1, items: batchItems(3) });
     for (const it of (await claim(client, { runner_id: 'r1', batch_id: batch.id, limit: 3 })).items) {
       await fail(client, { item_id: it.item_id, runner_id: 'r1', error_class: 'scf_not_converged', message: 'no SCF' });
     }

@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import type { ClaimedItem } from '../../shared/contract/batches.ts';
 import { ErrorEventBudget, isKeptFailure } from '../../supabase/functions/_shared/error-events.ts';
-import { item, resultFor } from '../batches/batch-helpers.ts';
+import { batchItem, resultFor } from '../support/payloads.ts';
 import { adminSql } from '../support/db.ts';
 import { call } from '../support/http.ts';
 import { calc } from '../support/payloads.ts';
@@ -47,7 +47,7 @@ async function countersAndCounts(batchId: string) {
 describe('who acted', () => {
   it('batch creation writes batch_created and one batch_item_created per item, naming the user and the key', async () => {
     const user = await newUser();
-    const res = await call('batches', { token: user.token, body: { name: 'audited', items: [item(0), item(1)] } });
+    const res = await call('batches', { token: user.token, body: { name: 'audited', items: [batchItem(0), batchItem(1)] } });
     expect(res.status).toBe(201);
     const batchId = res.body.batch.id as string;
     const actor = { role: 'authenticated', sub: user.id, key: fingerprint(user.token) };
@@ -70,7 +70,7 @@ describe('who acted', () => {
     const user = await newUser();
     const { serviceRoleKey } = inject('stack');
     const key = fingerprint(serviceRoleKey);
-    const res = await call('batches', { token: serviceRoleKey, body: { user_id: user.id, name: 'fleet', items: [item(2)] } });
+    const res = await call('batches', { token: serviceRoleKey, body: { user_id: user.id, name: 'fleet', items: [batchItem(2)] } });
     expect(res.status).toBe(201);
     const batchId = res.body.batch.id as string;
     const [created] = await eventsOf(user.id, { type: 'batch_created' });
@@ -103,7 +103,7 @@ describe('deleting molecules and calculations', () => {
   it('leaves finished items in their batch, so counters and status still agree with count(*)', async () => {
     const user = await newUser();
     // Water, methane and ethanol: one item each, so each molecule can be deleted on its own.
-    const created = await call('batches', { token: user.token, body: { name: 'deletes', items: [item(0), item(1), item(2)] } });
+    const created = await call('batches', { token: user.token, body: { name: 'deletes', items: [batchItem(0), batchItem(1), batchItem(2)] } });
     expect(created.status).toBe(201);
     const batchId = created.body.batch.id as string;
     const claimed = await call('batches/claim', { token: user.token, body: { runner_id: 'r1', batch_id: batchId, limit: 3 } });

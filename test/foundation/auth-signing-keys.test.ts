@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { LOCAL_AUTH_ISSUER } from '../../scripts/stack/keys.ts';
-import { startTestStack, type TestStack } from '../support/test-stack.ts';
+import { startTestStack, type TestStack } from '../support/stack.ts';
 import { newSigningKey, startJwksServer, type JwksServer, type SigningKey } from '../support/jwks-server.ts';
 
 let stack: TestStack;

@@ -1,6 +1,6 @@
 // The database goes away and comes back while Deno keeps running: 503 fast, then 200 again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestStack, type TestStack } from '../support/test-stack.ts';
+import { startTestStack, type TestStack } from '../support/stack.ts';
 
 let stack: TestStack;
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { startPostgres } from '../../scripts/stack/postgres.ts';
 import { packagedNativeDir } from '../../scripts/stack/postgres-binaries.ts';
-import { freePort } from '../support/ports.ts';
+import { freePort } from '../support/stack.ts';
 
 async function openDir(prefix: string, mode: number): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));

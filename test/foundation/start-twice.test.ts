@@ -9,7 +9,7 @@ import postgres from 'postgres';
 import { repoPath } from '../../scripts/stack/paths.ts';
 import { loadStackEnv } from '../../scripts/stack/stack-env.ts';
 import { calc } from '../support/payloads.ts';
-import { freePort } from '../support/ports.ts';
+import { freePort } from '../support/stack.ts';
 
 const alive = (pid: number) => {
   try {

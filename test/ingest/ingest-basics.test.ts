@@ -1,9 +1,9 @@
 // ingest over HTTP: molecule de-duplication, idempotent reruns, running → completed, per-item outcomes.
 import { describe, expect, it } from 'vitest';
 import { clientFor } from '../support/client.ts';
+import { userCounts } from '../support/counts.ts';
 import { adminSql } from '../support/db.ts';
 import { calc } from '../support/payloads.ts';
-import { userCounts } from '../support/snapshot.ts';
 import { newUser } from '../support/users.ts';
 
 describe('ingest', () => {

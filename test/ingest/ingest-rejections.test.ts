@@ -1,8 +1,8 @@
 // Every way ingest refuses input: status, the JSON error shape naming the field, and nothing stored.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { userCounts } from '../support/counts.ts';
 import { call } from '../support/http.ts';
 import { calc } from '../support/payloads.ts';
-import { userCounts } from '../support/snapshot.ts';
 import { newUser, type TestUser } from '../support/users.ts';
 
 let user: TestUser;

@@ -3,17 +3,17 @@
 import { describe, expect, it } from 'vitest';
 import { cancel, claim, complete, createBatch, deleteBatch } from '../../shared/client-batches.ts';
 import { clientFor } from '../support/client.ts';
+import { userCounts } from '../support/counts.ts';
 import { adminSql } from '../support/db.ts';
 import { call } from '../support/http.ts';
-import { userCounts } from '../support/snapshot.ts';
+import { batchItems, resultFor } from '../support/payloads.ts';
 import { newUser } from '../support/users.ts';
-import { items, resultFor } from '../batches/batch-helpers.ts';
 
 describe('DELETE /batches/:id', () => {
   it('deletes a cancelled batch with its items and keeps the calculations', async () => {
     const user = await newUser();
     const client = clientFor(user.token);
-    const { batch } = await createBatch(client, { name: 'to delete', items: items(3) });
+    const { batch } = await createBatch(client, { name: 'to delete', items: batchItems(3) });
 
     const live = await call(`batches/${batch.id}`, { method: 'DELETE', token: user.token });
     expect(live.status).toBe(409);

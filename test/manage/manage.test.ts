@@ -3,10 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { bulkDelete, deleteCalculation, deleteMolecule, patchCalculation, patchMolecule } from '../../shared/client-manage.ts';
 import { clientFor } from '../support/client.ts';
+import { userCounts } from '../support/counts.ts';
 import { adminSql } from '../support/db.ts';
 import { call } from '../support/http.ts';
 import { calc } from '../support/payloads.ts';
-import { userCounts } from '../support/snapshot.ts';
 import { newUser } from '../support/users.ts';
 
 const events = async (userId: string, type: string) =>

@@ -15,8 +15,8 @@ import { parseJobFiles, readJobFiles, walkJobs } from '../../shared/xtb/index.ts
 import { clientFor } from '../support/client.ts';
 import { FIXTURE_JOBS as FIXTURES } from '../support/fixtures.ts';
 import { adminSql } from '../support/db.ts';
+import { calcOf } from '../support/payloads.ts';
 import { newUser, type TestUser } from '../support/users.ts';
-import { item } from './query-helpers.ts';
 
 const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3';
@@ -68,7 +68,7 @@ beforeAll(async () => {
   const items = [];
   for await (const ev of walkJobs(FIXTURES)) {
     if (ev.kind !== 'job') continue;
-    const parsed = parseJobFiles(ev.path, await readJobFiles(ev.dir));
+    const parsed = parseJobFiles(ev.path, readJobFiles(ev.dir));
     if (parsed.calculation) items.push(parsed.calculation);
   }
   const results = await clientFor(user.token).ingest(items);
@@ -133,7 +133,7 @@ describe('GET /query/export', () => {
 
   it('writes only the columns that every atom has when stored rows mix them', async () => {
     const mixed = await newUser();
-    const [r] = await clientFor(mixed.token).ingest([await item('CCO', { withGradient: true })]);
+    const [r] = await clientFor(mixed.token).ingest([await calcOf('CCO', { withGradient: true })]);
     // Not something ingest writes: one atom loses its gradient and another its charge.
     await adminSql()`update public.atomic_properties set grad_x_eh_bohr = null, grad_y_eh_bohr = null, grad_z_eh_bohr = null
       where calculation_id = ${r.calculation_id} and atom_index = 2`;

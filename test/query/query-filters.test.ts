@@ -6,8 +6,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { clientFor } from '../support/client.ts';
 import { adminSql, API_ROLE, asRole } from '../support/db.ts';
 import { call } from '../support/http.ts';
+import { calcOf, type CalcOptions } from '../support/payloads.ts';
 import { newUser, type TestUser } from '../support/users.ts';
-import { allPages, item, type ItemOptions } from './query-helpers.ts';
+import { allPages } from './query-helpers.ts';
 
 const MOLECULES = ['O', 'C', 'CCO', 'COC', 'CC(N)=O', 'c1ccncc1', 'ClCCl'];
 const METHODS = ['GFN2-xTB', 'GFN1-xTB', 'GFN-FF', 'GFN0-xTB'] as const;
@@ -19,7 +20,7 @@ let boundary: string;
 let batchId: string;
 let ethanolId: string;
 
-function spec(i: number): ItemOptions & { smiles: string } {
+function spec(i: number): CalcOptions & { smiles: string } {
   const method = METHODS[i % 4];
   return {
     smiles: MOLECULES[i % MOLECULES.length],
@@ -40,7 +41,7 @@ function spec(i: number): ItemOptions & { smiles: string } {
 beforeAll(async () => {
   user = await newUser();
   const client = clientFor(user.token);
-  const first = await Promise.all(Array.from({ length: 60 }, (_, i) => spec(i)).map((s) => item(s.smiles, s)));
+  const first = await Promise.all(Array.from({ length: 60 }, (_, i) => spec(i)).map((s) => calcOf(s.smiles, s)));
   const r1 = await client.ingest(first);
   expect(r1.every((r) => r.outcome === 'created')).toBe(true);
 
@@ -55,7 +56,7 @@ beforeAll(async () => {
 
   [{ boundary }] = await sql`select to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as boundary`;
   await new Promise((r) => setTimeout(r, 20));
-  const second = await Promise.all(Array.from({ length: 25 }, (_, k) => spec(60 + k)).map((s) => item(s.smiles, s)));
+  const second = await Promise.all(Array.from({ length: 25 }, (_, k) => spec(60 + k)).map((s) => calcOf(s.smiles, s)));
   // Three of the second request's ethanol calculations belong to the batch's items.
   let linked = 0;
   for (const s of second) {

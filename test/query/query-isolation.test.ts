@@ -5,8 +5,9 @@ import { inject } from 'vitest';
 import { clientFor } from '../support/client.ts';
 import { adminSql } from '../support/db.ts';
 import { call } from '../support/http.ts';
+import { calcOf } from '../support/payloads.ts';
 import { newUser, type TestUser } from '../support/users.ts';
-import { allPages, item } from './query-helpers.ts';
+import { allPages } from './query-helpers.ts';
 
 let alice: TestUser;
 let bob: TestUser;
@@ -15,7 +16,7 @@ const ids: Record<string, { calcs: string[]; molecules: string[] }> = {};
 beforeAll(async () => {
   [alice, bob] = await Promise.all([newUser(), newUser()]);
   for (const [user, smiles] of [[alice, ['CCO', 'O', 'C']], [bob, ['CCO', 'ClCCl']]] as const) {
-    const items = await Promise.all(smiles.flatMap((s, k) => [0, 1].map((j) => item(s, { seed: k * 10 + j, withGradient: true }))));
+    const items = await Promise.all(smiles.flatMap((s, k) => [0, 1].map((j) => calcOf(s, { seed: k * 10 + j, withGradient: true }))));
     const results = await clientFor(user.token).ingest(items);
     ids[user.id] = {
       calcs: results.map((r) => r.calculation_id!),

@@ -4,8 +4,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { clientFor } from '../support/client.ts';
 import { call } from '../support/http.ts';
+import { calcOf } from '../support/payloads.ts';
 import { newUser, type TestUser } from '../support/users.ts';
-import { item } from './query-helpers.ts';
 
 const N = 2500;
 let user: TestUser;
@@ -17,7 +17,7 @@ const value = (i: number, scale: number) => Math.round(((i * 7919) % 1000) / 10)
 beforeAll(async () => {
   user = await newUser();
   const items = await Promise.all(Array.from({ length: N }, (_, i) =>
-    item('O', { seed: i, energy: -5 - value(i, 0.01), gap: 5 + value(i + 3, 0.1), dipole: value(i + 5, 0.02) })));
+    calcOf('O', { seed: i, energy: -5 - value(i, 0.01), gap: 5 + value(i + 3, 0.1), dipole: value(i + 5, 0.02) })));
   const results = await clientFor(user.token).ingest(items);
   expect(results.filter((r) => r.outcome === 'created')).toHaveLength(N);
   original = new Set(results.map((r) => r.calculation_id!));
@@ -37,7 +37,7 @@ describe('keyset paging under concurrent inserts', () => {
       while (!stop) {
         const batch = await Promise.all(Array.from({ length: 25 }, () => {
           const i = seed++;
-          return item('O', { seed: i, energy: -5 - value(i, 0.01), gap: 5 + value(i + 3, 0.1), dipole: value(i + 5, 0.02) });
+          return calcOf('O', { seed: i, energy: -5 - value(i, 0.01), gap: 5 + value(i + 3, 0.1), dipole: value(i + 5, 0.02) });
         }));
         await client.ingest(batch);
         inserted += batch.length;

@@ -4,8 +4,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { clientFor } from '../support/client.ts';
 import { adminSql } from '../support/db.ts';
 import { call } from '../support/http.ts';
+import { calcOf } from '../support/payloads.ts';
 import { newUser, type TestUser } from '../support/users.ts';
-import { allPages, item } from './query-helpers.ts';
+import { allPages } from './query-helpers.ts';
 
 let user: TestUser;
 let boundary: string;
@@ -14,14 +15,14 @@ beforeAll(async () => {
   user = await newUser();
   const client = clientFor(user.token);
   const first = await Promise.all([
-    ...Array.from({ length: 12 }, (_, i) => item('CCO', { seed: i, energy: -11.4 - i * 0.013, gap: 3 + i * 0.41 })),
-    ...Array.from({ length: 8 }, (_, i) => item('O', { seed: i, energy: -5.07 - i * 0.002, gap: 12 + i * 0.2, method: i % 2 ? 'GFN1-xTB' : 'GFN2-xTB' })),
-    item('C', { seed: 1, method: 'GFN-FF', energy: -0.8, gap: null, dipole: null }),
-    item('C', { seed: 2, status: 'failed' }),
+    ...Array.from({ length: 12 }, (_, i) => calcOf('CCO', { seed: i, energy: -11.4 - i * 0.013, gap: 3 + i * 0.41 })),
+    ...Array.from({ length: 8 }, (_, i) => calcOf('O', { seed: i, energy: -5.07 - i * 0.002, gap: 12 + i * 0.2, method: i % 2 ? 'GFN1-xTB' : 'GFN2-xTB' })),
+    calcOf('C', { seed: 1, method: 'GFN-FF', energy: -0.8, gap: null, dipole: null }),
+    calcOf('C', { seed: 2, status: 'failed' }),
   ]);
   await client.ingest(first);
   [{ boundary }] = await adminSql()`select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as boundary`;
-  await client.ingest([await item('C', { seed: 3, status: 'running' }), await item('ClCCl', { seed: 1, energy: -9.5, gap: 6 })]);
+  await client.ingest([await calcOf('C', { seed: 3, status: 'running' }), await calcOf('ClCCl', { seed: 1, energy: -9.5, gap: 6 })]);
 });
 
 describe('GET /query/stats', () => {
@@ -63,7 +64,7 @@ describe('GET /query/stats', () => {
     expect(res.body.histograms.homo_lumo_gap_ev).toMatchObject({ bins: 20, count: 0, min: null, max: null, edges: [] });
     expect(res.body.histograms.homo_lumo_gap_ev.counts).toEqual(Array(20).fill(0));
 
-    await clientFor(empty.token).ingest([await item('O', { energy: -5, gap: 7 })]);
+    await clientFor(empty.token).ingest([await calcOf('O', { energy: -5, gap: 7 })]);
     const one = await call('query/stats?bins=3', { token: empty.token });
     expect(one.body.histograms.homo_lumo_gap_ev).toMatchObject({ count: 1, min: 6.5, max: 7.5, counts: [0, 1, 0] });
   });

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { calc } from '../support/payloads.ts';
 import { newUser, type TestUser } from '../support/users.ts';
-import { items } from '../batches/batch-helpers.ts';
+import { batchItems } from '../support/payloads.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
@@ -124,7 +124,7 @@ beforeAll(async () => {
   });
   expect(ingest.status, JSON.stringify(ingest.body)).toBe(200);
   for (const name of ['first', 'second']) {
-    const created = await call('batches', { token: user.token, body: { name, items: items(3) } });
+    const created = await call('batches', { token: user.token, body: { name, items: batchItems(3) } });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
   }
   const batches = await call('batches', { token: user.token });

@@ -3,7 +3,6 @@
 // again. The same run, without a restart, finishes on its own with exit 0, no job in error, and
 // the rows of a clean run of the same tree: nothing lost, nothing stored twice.
 // FAULT_JOBS (default 1,000; `npm run test:faults` uses 2,000) sets the size of the tree.
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,9 +10,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeJobs } from '../../bench/make-jobs.ts';
-import { startTestStack, type TestStack } from '../support/test-stack.ts';
-import { finished, readReport, reportedLines, runUpload, serviceEnv, spawnUpload, type ReportLine } from '../upload/run-upload.ts';
-import { dataCounts, identities } from '../upload/stored-rows.ts';
+import { finished } from '../support/child.ts';
+import { userCounts } from '../support/counts.ts';
+import { startTestStack, type TestStack } from '../support/stack.ts';
+import { createUser, serviceEnv } from '../support/users.ts';
+import { readReport, reportedLines, runUpload, spawnUpload, type ReportLine } from '../upload/run-upload.ts';
+import { identities } from '../upload/stored-rows.ts';
 import { alive, killPostmaster } from './postmaster.ts';
 
 const JOBS = Number(process.env.FAULT_JOBS ?? 1000);
@@ -34,11 +36,7 @@ afterAll(async () => {
   if (tree) await rm(tree, { recursive: true, force: true });
 }, 60_000);
 
-async function newOwner(): Promise<string> {
-  const id = randomUUID();
-  await sql`insert into auth.users (id, email) values (${id}, ${`${id}@faults-upload.local`})`;
-  return id;
-}
+const newOwner = async () => (await createUser(sql, stack.jwtSecret)).id;
 
 /** Per job: stored or not, and what kind of job it was. `created` and `duplicate` are one kind
  * here: a request committed just before the kill and retried after it is a duplicate the second time. */
@@ -82,7 +80,7 @@ describe(`(d) the database restarts during an upload of ${JOBS} jobs`, () => {
     expect(faultedReport).toHaveLength(JOBS);
     expect(faultedReport.filter((l) => l.outcome === 'error'), context).toEqual([]);
     expect(settled(faultedReport)).toEqual(settled(cleanReport));
-    expect(await dataCounts(sql, faulted), context).toEqual(await dataCounts(sql, clean));
+    expect(await userCounts(faulted, { sql, withoutTimingEvents: true }), context).toEqual(await userCounts(clean, { sql, withoutTimingEvents: true }));
     expect(await identities(sql, faulted), context).toEqual(await identities(sql, clean));
     // The functions lived through it: same process, healthy.
     expect(alive(denoPid)).toBe(true);

@@ -6,16 +6,15 @@
 // FAULT_CALCS (default 2,000; `npm run test:faults` uses 5,000) sets the calculations per scenario.
 // (d) the database restarting during an upload is in faults-upload.test.ts, (e) a runner killed
 // holding leases in runner-killed.test.ts.
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QfClient, QfApiError } from '../../shared/client.ts';
 import type { IngestCalculationInput } from '../../shared/contract/ingest.ts';
 import { nodeSupabase } from '../../scripts/lib/supabase.ts';
-import { mintToken } from '../../scripts/stack/keys.ts';
 import { calc } from '../support/payloads.ts';
-import { startTestStack, type TestStack } from '../support/test-stack.ts';
+import { startTestStack, type TestStack } from '../support/stack.ts';
+import { createUser } from '../support/users.ts';
 import { alive, killPostmaster } from './postmaster.ts';
 
 const CALCS = Number(process.env.FAULT_CALCS ?? 2000);
@@ -36,11 +35,7 @@ afterAll(async () => {
   await stack?.destroy();
 }, 60_000);
 
-async function user(): Promise<{ id: string; token: string }> {
-  const id = randomUUID();
-  await sql`insert into auth.users (id, email) values (${id}, ${`${id}@faults.local`})`;
-  return { id, token: await mintToken({ secret: stack.jwtSecret, role: 'authenticated', sub: id }) };
-}
+const user = () => createUser(sql, stack.jwtSecret);
 
 /** Calculation `i` of a run: distinct identity per i (the geometry moves with the seed). */
 function item(run: number, i: number): IngestCalculationInput {

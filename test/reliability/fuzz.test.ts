@@ -14,11 +14,11 @@ import {
 import {
   ExportQuery, GetByIdQuery, ListCalculationsQuery, ListEventsQuery, ListMoleculesQuery, StatsQuery,
 } from '../../shared/contract/query.ts';
-import { resultFor } from '../batches/batch-helpers.ts';
+import { userCounts } from '../support/counts.ts';
 import { call } from '../support/http.ts';
-import { calc } from '../support/payloads.ts';
+import { calc, resultFor } from '../support/payloads.ts';
 import { newUser, type TestUser } from '../support/users.ts';
-import { fixture, functionsPidFor, ownedCounts, rssKb, type Fixture } from './helpers.ts';
+import { fixture, functionsPidFor, rssKb, type Fixture } from './helpers.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
@@ -368,7 +368,7 @@ afterAll(() => {
 
 describe(`fuzz: ${RUNS} cases per route`, () => {
   it.each(ROUTES.map((r) => [r.name, r] as const))('%s', async (_name, route) => {
-    let counts = await ownedCounts(user.id);
+    let counts = await userCounts(user.id);
     let statuses: Record<number, number> = {};
     await fc.assert(
       fc.asyncProperty(caseArb(route), async (c) => {
@@ -377,7 +377,7 @@ describe(`fuzz: ${RUNS} cases per route`, () => {
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;
         const wrong = problems(res);
         if (wrong.length) throw new Error(`${describeCase(req)}\n  → ${res.status} ${wrong.join('; ')}`);
-        const after = await ownedCounts(user.id);
+        const after = await userCounts(user.id);
         // Ingest answers 200 with per-item outcomes: all rejected is a rejected request too.
         const allRejected = route.name === 'POST ingest' && res.status === 200
           && res.body.results.every((r: { outcome: string }) => r.outcome === 'rejected');
@@ -415,11 +415,11 @@ describe('megabyte strings', () => {
       // The first few fields: enough to reach names, tags, ids and nested results.
       for (const at of all.slice(0, 6).map((_, i) => i + 1)) {
         const body = mutate(template, { kind: 'mutate', at, op: 'replace', value: s, key: '' });
-        const before = await ownedCounts(user.id);
+        const before = await userCounts(user.id);
         const req = { path: route.path(f), method: route.method, rawBody: JSON.stringify(body) };
         const res = await send(req, user.token);
         expect(problems(res), `${route.name} field #${at}`).toEqual([]);
-        if (res.status >= 400) expect(await ownedCounts(user.id)).toEqual(before);
+        if (res.status >= 400) expect(await userCounts(user.id)).toEqual(before);
       }
     }
   }, 180_000);
@@ -427,7 +427,7 @@ describe('megabyte strings', () => {
   it('a 10 MB string in ingest (molecule name and SMILES) is refused with the error shape', async () => {
     const s = big(10);
     for (const extra of [{ molecule: { smiles: s } }, { molecule: { smiles: 'O', name: s } }, { tags: [s] }]) {
-      const before = await ownedCounts(user.id);
+      const before = await userCounts(user.id);
       const res = await send({ path: 'ingest', method: 'POST', rawBody: JSON.stringify({ calculations: [calc({ seed: 9, extra: extra as never })] }) }, user.token);
       expect(problems(res)).toEqual([]);
       // Ingest refuses items one by one: a 200 whose only item is rejected, naming the field.
@@ -437,7 +437,7 @@ describe('megabyte strings', () => {
       } else {
         expect(res.status).toBeGreaterThanOrEqual(400);
       }
-      expect(await ownedCounts(user.id)).toEqual(before);
+      expect(await userCounts(user.id)).toEqual(before);
     }
   }, 120_000);
 

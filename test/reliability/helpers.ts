@@ -1,11 +1,10 @@
 // Shared by the reliability suites: a user's fixture (a calculation, a batch with one claimed item),
-// one-query row counts of everything a user owns, and the functions process' memory.
+// and the functions process' memory.
 import { readdir, readFile } from 'node:fs/promises';
 import { expect } from 'vitest';
 import type { ClaimedItem } from '../../shared/contract/batches.ts';
-import { adminSql } from '../support/db.ts';
 import { call } from '../support/http.ts';
-import { calc, GEOMETRIES } from '../support/payloads.ts';
+import { calc, GEOMETRIES, shifted } from '../support/payloads.ts';
 import type { TestUser } from '../support/users.ts';
 
 export interface Fixture {
@@ -23,11 +22,7 @@ export async function fixture(user: TestUser): Promise<Fixture> {
   const seed = nextSeed();
   const ing = await call('ingest', { token: user.token, body: { calculations: [calc({ smiles: 'CCO', seed })] } });
   expect(ing.status, JSON.stringify(ing.body)).toBe(200);
-  const shift = seed * 1e-3;
-  const items = [0, 1].map((k) => ({
-    smiles: 'C',
-    geometry: GEOMETRIES.C.map((a) => ({ element: a.element, xyz: [a.xyz[0] + shift + k * 1e-4, a.xyz[1], a.xyz[2]] })),
-  }));
+  const items = [0, 1].map((k) => ({ smiles: 'C', geometry: shifted(GEOMETRIES.C, seed * 1e-3 + k * 1e-4) }));
   const created = await call('batches', { token: user.token, body: { name: `fixture ${seed}`, items } });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   const batchId = created.body.batch.id;
@@ -41,18 +36,6 @@ export async function fixture(user: TestUser): Promise<Fixture> {
     held: claimed.body.items[0],
     runnerId,
   };
-}
-
-/** Rows a user owns in every table, in one round trip. */
-export async function ownedCounts(userId: string): Promise<Record<string, number>> {
-  const [row] = await adminSql()`
-    select (select count(*) from public.molecules where user_id = ${userId})::int as molecules,
-           (select count(*) from public.calculations where user_id = ${userId})::int as calculations,
-           (select count(*) from public.atomic_properties where user_id = ${userId})::int as atomic_properties,
-           (select count(*) from public.batch_jobs where user_id = ${userId})::int as batch_jobs,
-           (select count(*) from public.batch_items where user_id = ${userId})::int as batch_items,
-           (select count(*) from public.event_logs where user_id = ${userId})::int as event_logs`;
-  return { ...row };
 }
 
 /** Resident set size in kB of a process, from /proc. */

@@ -7,11 +7,10 @@ import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ClaimedItem } from '../../shared/contract/batches.ts';
 import { mintToken, newJwtSecret } from '../../scripts/stack/keys.ts';
-import { resultFor } from '../batches/batch-helpers.ts';
+import { TABLES, userCounts } from '../support/counts.ts';
 import { adminSql, API_ROLE, asRole } from '../support/db.ts';
 import { call } from '../support/http.ts';
-import { calc } from '../support/payloads.ts';
-import { TABLES, userCounts } from '../support/snapshot.ts';
+import { calc, resultFor } from '../support/payloads.ts';
 import { newUser, type TestUser } from '../support/users.ts';
 import { fixture, type Fixture } from './helpers.ts';
 

@@ -1,7 +1,7 @@
 // Killing the database the hard way, for the fault suites: SIGKILL of the postmaster (no shutdown,
 // no checkpoint; the next start runs crash recovery), then a start on the same data directory.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TestStack } from '../support/test-stack.ts';
+import type { TestStack } from '../support/stack.ts';
 
 
 export function alive(pid: number | undefined): boolean {

@@ -13,11 +13,13 @@ import { BATCH_LIMITS } from '../../shared/contract/batches.ts';
 import { createBatch } from '../../shared/client-batches.ts';
 import { countersAndCounts, itemStates } from '../batches/batch-helpers.ts';
 import {
-  describeWithXtb, finished, itemLines, runRunner, smallItem, spawnRunner, userEnv, waitFor, writeSleepingXtb,
+  describeWithXtb, itemLines, runRunner, spawnRunner, waitFor, writeSleepingXtb,
 } from '../runner/helpers.ts';
+import { finished } from '../support/child.ts';
 import { clientFor } from '../support/client.ts';
 import { adminSql } from '../support/db.ts';
-import { newUser } from '../support/users.ts';
+import { batchItem } from '../support/payloads.ts';
+import { newUser, userEnv } from '../support/users.ts';
 
 const HELD = 10;
 const LEASE_S = BATCH_LIMITS.leaseSeconds.min;
@@ -44,7 +46,7 @@ describeWithXtb('a runner killed while it holds leases', () => {
   it(`SIGKILL with ${HELD} leases held: after expiry another runner completes each item exactly once`, async () => {
     const user = await newUser();
     const batch = (await createBatch(clientFor(user.token), {
-      name: 'runner killed', items: Array.from({ length: HELD }, (_, i) => smallItem(i)),
+      name: 'runner killed', items: Array.from({ length: HELD }, (_, i) => batchItem(i)),
     })).batch.id;
 
     // Answers --version like xtb, then sleeps (with a child of its own) until it is killed.

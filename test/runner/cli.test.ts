@@ -8,10 +8,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancel, createBatch } from '../../shared/client-batches.ts';
 import { itemStates } from '../batches/batch-helpers.ts';
+import { finished } from '../support/child.ts';
 import { clientFor } from '../support/client.ts';
 import { GEOMETRIES } from '../support/payloads.ts';
-import { newUser } from '../support/users.ts';
-import { finished, itemLines, runRunner, serviceEnv, spawnRunner, userEnv } from './helpers.ts';
+import { newUser, serviceEnv, userEnv } from '../support/users.ts';
+import { itemLines, runRunner, spawnRunner } from './helpers.ts';
 
 const USAGE_LINE = /^usage: npm run runner -- \[--batch ID\]/m;
 const stderrLines = (s: string) => s.split('\n').filter((l) => l && !/Node\.js 20/.test(l));

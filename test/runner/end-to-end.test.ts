@@ -9,11 +9,12 @@ import type { Geometry } from '../../shared/contract/common.ts';
 import { parseGradient } from '../../shared/xtb/index.ts';
 import { geometryFor } from '../../scripts/runner/geometry.ts';
 import { batchEvents, countersAndCounts, itemStates } from '../batches/batch-helpers.ts';
+import type { ChildRun } from '../support/child.ts';
 import { clientFor } from '../support/client.ts';
 import { adminSql } from '../support/db.ts';
 import { GEOMETRIES } from '../support/payloads.ts';
-import { newUser } from '../support/users.ts';
-import { describeWithXtb, directXtb, itemLines, runRunner, userEnv, type RunnerRun } from './helpers.ts';
+import { newUser, userEnv } from '../support/users.ts';
+import { describeWithXtb, directXtb, itemLines, runRunner } from './helpers.ts';
 
 interface Case {
   smiles: string;
@@ -52,7 +53,7 @@ describeWithXtb('one runner with the real xtb, --once, a user\'s token', () => {
   let user: Awaited<ReturnType<typeof newUser>>;
   const batchIds: Record<Case['batch'], string> = { grad: '', acetate: '', radical: '', opt: '' };
   let benzeneInput: Geometry;
-  let run: RunnerRun;
+  let run: ChildRun;
   let stored: Stored[];
 
   beforeAll(async () => {

@@ -6,17 +6,18 @@ import { beforeAll, expect, it } from 'vitest';
 import { QfApiError } from '../../shared/client.ts';
 import { createBatch } from '../../shared/client-batches.ts';
 import { batchEvents, countersAndCounts, itemStates, type ItemState } from '../batches/batch-helpers.ts';
+import type { ChildRun } from '../support/child.ts';
 import { clientFor } from '../support/client.ts';
 import { GEOMETRIES } from '../support/payloads.ts';
-import { newUser } from '../support/users.ts';
-import { describeWithXtb, itemLines, runRunner, userEnv, type RunnerRun } from './helpers.ts';
+import { newUser, userEnv } from '../support/users.ts';
+import { describeWithXtb, itemLines, runRunner } from './helpers.ts';
 
 const ethanol = { smiles: 'CCO', name: 'ethanol', geometry: GEOMETRIES.CCO };
 
 describeWithXtb('failures with the real xtb', () => {
   const ids = { scf: '', opt: '', invalid: '', timeout: '' };
-  let run: RunnerRun;
-  let timeoutRun: RunnerRun;
+  let run: ChildRun;
+  let timeoutRun: ChildRun;
   const states: Record<string, ItemState[]> = {};
 
   beforeAll(async () => {

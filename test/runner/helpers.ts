@@ -1,18 +1,14 @@
 // Shared by the runner tests: is xtb here (skip loudly, or fail under CI=true), the runner's CLI in a
-// child process as users start it, direct xtb runs to compare against, and a few small molecules.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+// child process as users start it, direct xtb runs to compare against, and a stand-in for xtb.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { describe, inject } from 'vitest';
+import { describe } from 'vitest';
 import type { Geometry } from '../../shared/contract/common.ts';
-import type { CreateBatchItemInput } from '../../shared/contract/batches.ts';
 import { parseXtbOut } from '../../shared/xtb/index.ts';
-import { GEOMETRIES } from '../support/payloads.ts';
-
-export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+import { finished, spawnScript, type ChildRun } from '../support/child.ts';
 
 function found(program: string, args: string[]): boolean {
   try {
@@ -43,62 +39,13 @@ export function describeWithXtb(name: string, body: () => void): void {
   describe.skip(`${name} (skipped: ${missing} not installed)`, body);
 }
 
-export interface RunnerRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  seconds: number;
-}
-
-function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SUPABASE_|QF_)/.test(k)));
-  return { ...base, ...env };
-}
-
-/** The runner's CLI (node + tsx, no npm in between, so a signal reaches the runner itself). */
-export function spawnRunner(args: string[], env: Record<string, string>): ChildProcess & { startedAt: number } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/runner.ts', ...args], {
-    cwd: REPO, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return Object.assign(child, { startedAt: performance.now() });
-}
-
-export function finished(child: ChildProcess & { startedAt: number }): Promise<RunnerRun> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => { stdout += d; });
-  child.stderr!.on('data', (d) => { stderr += d; });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, seconds: (performance.now() - child.startedAt) / 1000 }));
-  });
-}
+/** The runner's CLI in a child process, as users start it. */
+export const spawnRunner = (args: string[], env: Record<string, string>) => spawnScript('scripts/runner.ts', args, env);
 
 export const runRunner = (args: string[], env: Record<string, string>) => finished(spawnRunner(args, env));
 
-export function userEnv(token: string): Record<string, string> {
-  return { SUPABASE_URL: inject('stack').url, SUPABASE_ACCESS_TOKEN: token };
-}
-
-export function serviceEnv(): Record<string, string> {
-  const { url, serviceRoleKey } = inject('stack');
-  return { SUPABASE_URL: url, SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey };
-}
-
 /** The per-item lines of a run's stdout. */
-export const itemLines = (run: RunnerRun) => run.stdout.split('\n').filter((l) => l.startsWith('item '));
-
-/** Item `i` of a set of small molecules with geometries (water, methane, ethanol, shifted by i). */
-export function smallItem(i: number): CreateBatchItemInput {
-  const smiles = (['O', 'C', 'CCO'] as const)[i % 3];
-  const shift = i * 1e-3;
-  return {
-    smiles,
-    name: `small ${i}`,
-    geometry: GEOMETRIES[smiles].map((a) => ({ element: a.element, xyz: [a.xyz[0] + shift, a.xyz[1], a.xyz[2]] as [number, number, number] })),
-  };
-}
+export const itemLines = (run: ChildRun) => run.stdout.split('\n').filter((l) => l.startsWith('item '));
 
 export interface DirectRun {
   energyEh: number;

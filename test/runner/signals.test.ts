@@ -8,17 +8,18 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import { createBatch } from '../../shared/client-batches.ts';
 import { itemStates } from '../batches/batch-helpers.ts';
+import { finished } from '../support/child.ts';
 import { clientFor } from '../support/client.ts';
-import { GEOMETRIES } from '../support/payloads.ts';
-import { newUser } from '../support/users.ts';
+import { batchItem, GEOMETRIES } from '../support/payloads.ts';
+import { newUser, userEnv } from '../support/users.ts';
 import {
-  describeWithXtb, finished, itemLines, runRunner, smallItem, spawnRunner, userEnv, waitFor, writeSleepingXtb,
+  describeWithXtb, itemLines, runRunner, spawnRunner, waitFor, writeSleepingXtb,
 } from './helpers.ts';
 
 describeWithXtb('stopping a runner', () => {
   it('SIGTERM mid-batch: exits 0 after reporting its items; another runner finishes the rest', async () => {
     const user = await newUser();
-    const batch = (await createBatch(clientFor(user.token), { name: 'sigterm', items: Array.from({ length: 12 }, (_, i) => smallItem(i)) })).batch.id;
+    const batch = (await createBatch(clientFor(user.token), { name: 'sigterm', items: Array.from({ length: 12 }, (_, i) => batchItem(i)) })).batch.id;
     // Polling mode (no --once): the way a runner is left running.
     const child = spawnRunner(['--concurrency', '1', '--runner-id', 'terminated'], userEnv(user.token));
     const first = finished(child);

@@ -4,15 +4,17 @@
 import { beforeAll, expect, it } from 'vitest';
 import { createBatch } from '../../shared/client-batches.ts';
 import { countersAndCounts, itemStates, type ItemState } from '../batches/batch-helpers.ts';
+import type { ChildRun } from '../support/child.ts';
 import { clientFor } from '../support/client.ts';
-import { newUser } from '../support/users.ts';
-import { describeWithXtb, itemLines, runRunner, serviceEnv, smallItem, type RunnerRun } from './helpers.ts';
+import { batchItem } from '../support/payloads.ts';
+import { newUser, serviceEnv } from '../support/users.ts';
+import { describeWithXtb, itemLines, runRunner } from './helpers.ts';
 
 const N = 30;
 
 describeWithXtb('two runners at once on 30 small molecules', () => {
-  let one: RunnerRun;
-  let two: RunnerRun[];
+  let one: ChildRun;
+  let two: ChildRun[];
   let twoSeconds: number;
   let states: ItemState[];
   let soloStates: ItemState[];
@@ -21,8 +23,8 @@ describeWithXtb('two runners at once on 30 small molecules', () => {
   beforeAll(async () => {
     const user = await newUser();
     const client = clientFor(user.token);
-    const solo = (await createBatch(client, { name: 'one runner', items: Array.from({ length: N }, (_, i) => smallItem(i)) })).batch.id;
-    pair = (await createBatch(client, { name: 'two runners', items: Array.from({ length: N }, (_, i) => smallItem(N + i)) })).batch.id;
+    const solo = (await createBatch(client, { name: 'one runner', items: Array.from({ length: N }, (_, i) => batchItem(i)) })).batch.id;
+    pair = (await createBatch(client, { name: 'two runners', items: Array.from({ length: N }, (_, i) => batchItem(N + i)) })).batch.id;
     one = await runRunner(['--once', '--concurrency', '1', '--batch', solo, '--runner-id', 'solo'], serviceEnv());
     const t = performance.now();
     two = await Promise.all(['pair-a', 'pair-b'].map((id) => runRunner(['--once', '--concurrency', '1', '--batch', pair, '--runner-id', id], serviceEnv())));

@@ -10,7 +10,7 @@ export async function parsedFixtureJobs(): Promise<ParsedJob[]> {
   const jobs: ParsedJob[] = [];
   for await (const event of walkJobs(FIXTURE_JOBS)) {
     if (event.kind !== 'job') continue;
-    jobs.push(parseJobFiles(event.path, await readJobFiles(event.dir)));
+    jobs.push(parseJobFiles(event.path, readJobFiles(event.dir)));
   }
   return jobs.sort((a, b) => a.path.localeCompare(b.path));
 }

@@ -1,7 +1,7 @@
 // Starts one stack for the whole run; test files reach it with inject('stack').
 // Tests that stop or kill parts of a stack start their own with startTestStack().
 import type { TestProject } from 'vitest/node';
-import { startTestStack, type StackInfo } from './test-stack.ts';
+import { startTestStack, type StackInfo } from './stack.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,10 +1,14 @@
-// Ingest payloads for tests: small molecules with geometries whose elements match their SMILES,
-// and a seed that shifts coordinates so each call can make a distinct calculation identity.
-import type { IngestCalculationInput } from '../../shared/contract/ingest.ts';
+// Payloads for tests and benchmarks, from one ingest builder (`calc`): calculations of small
+// molecules whose geometries' elements match their SMILES, batch items, and the result a runner
+// posts for a claimed item. A seed (or a shift) moves coordinates, so each call can make a distinct
+// calculation identity.
+import { identifyMolecule } from '../../shared/chem/molecule.ts';
+import { loadRDKit } from '../../shared/chem/rdkit.ts';
+import type { ClaimedItem, CreateBatchItemInput } from '../../shared/contract/batches.ts';
+import type { Geometry, Vec3 } from '../../shared/contract/common.ts';
+import type { IngestCalculationInput, Results } from '../../shared/contract/ingest.ts';
 
-type Atom = { element: string; xyz: [number, number, number] };
-
-export const GEOMETRIES: Record<string, Atom[]> = {
+export const GEOMETRIES: Record<string, Geometry> = {
   O: [
     { element: 'O', xyz: [0, 0, 0.1173] },
     { element: 'H', xyz: [0, 0.7572, -0.4692] },
@@ -30,50 +34,115 @@ export const GEOMETRIES: Record<string, Atom[]> = {
   ],
 };
 
+/** `geometry` moved by `dx` Å along x: another geometry, so another calculation identity. */
+export const shifted = (geometry: Geometry, dx: number): Geometry =>
+  geometry.map((a) => ({ element: a.element, xyz: [a.xyz[0] + dx, a.xyz[1], a.xyz[2]] }));
+
+/** The atoms of any molecule (hydrogens included, from RDKit) laid out on a line, moved by `seed` mÅ. */
+export async function lineGeometry(smiles: string, seed = 0): Promise<Geometry> {
+  const identity = identifyMolecule(await loadRDKit(), smiles);
+  if (!identity) throw new Error(`bad SMILES ${smiles}`);
+  const symbols = [...identity.elements].flatMap(([e, k]) => Array<string>(k).fill(e));
+  return symbols.map((element, i) => ({
+    element,
+    xyz: [i * 1.1 + seed * 1e-3, (i % 3) * 0.9 - 0.45, (i % 5) * 0.7 + 0.125] as Vec3,
+  }));
+}
+
 export interface CalcOptions {
+  /** 'O' unless given. */
   smiles?: string;
+  /** `test <smiles>` unless given. */
+  name?: string | null;
+  /** The input geometry; else `geometryOf`'s (or the SMILES' own, or water's) moved by `seed` mÅ. */
+  geometry?: Geometry;
   geometryOf?: keyof typeof GEOMETRIES;
   seed?: number;
-  status?: 'completed' | 'failed' | 'running';
-  task?: 'sp' | 'grad' | 'opt';
   method?: IngestCalculationInput['method'];
+  task?: IngestCalculationInput['task'];
+  solvent?: string | null;
+  charge?: number;
+  multiplicity?: number;
+  status?: 'completed' | 'failed' | 'running';
   energy?: number;
+  /** null: none (as GFN-FF gives). */
+  gap?: number | null;
+  /** null: no dipole, neither its size nor its vector. */
+  dipole?: number | null;
+  /** Any other result values, over the defaults. */
+  results?: Partial<Results>;
+  /** A per-atom gradient (and task `grad` unless `task` is given); completed calculations only. */
   withGradient?: boolean;
+  tags?: string[];
+  /** Any other fields, over everything above. */
   extra?: Partial<IngestCalculationInput>;
 }
 
-/** A completed calculation; `seed` moves the geometry so the identity differs per seed. */
+/** A calculation in the ingest format: completed unless `status` says otherwise. */
 export function calc(opts: CalcOptions = {}): IngestCalculationInput {
   const smiles = opts.smiles ?? 'O';
-  const base = GEOMETRIES[opts.geometryOf ?? (smiles in GEOMETRIES ? smiles : 'O')];
-  const shift = (opts.seed ?? 0) * 1e-3;
-  const geometry = base.map((a) => ({ element: a.element, xyz: [a.xyz[0] + shift, a.xyz[1], a.xyz[2]] as [number, number, number] }));
+  const seed = opts.seed ?? 0;
+  const geometry = opts.geometry ?? shifted(GEOMETRIES[opts.geometryOf ?? (smiles in GEOMETRIES ? smiles : 'O')], seed * 1e-3);
   const status = opts.status ?? 'completed';
+  const completed = status === 'completed';
   const n = geometry.length;
   return {
-    molecule: { smiles, name: `test ${smiles}` },
-    charge: 0,
-    multiplicity: 1,
+    molecule: { smiles, name: opts.name === undefined ? `test ${smiles}` : opts.name },
+    charge: opts.charge ?? 0,
+    multiplicity: opts.multiplicity ?? 1,
     method: opts.method ?? 'GFN2-xTB',
     task: opts.task ?? (opts.withGradient ? 'grad' : 'sp'),
-    solvent: null,
+    solvent: opts.solvent ?? null,
     status,
     geometry,
-    results: status === 'completed'
+    results: completed
       ? {
-          total_energy_eh: opts.energy ?? -5.070544 - (opts.seed ?? 0) * 1e-6,
-          homo_lumo_gap_ev: 14.39,
-          dipole_debye: 2.1,
-          dipole_au: [0.1, 0.2, 0.8],
+          total_energy_eh: opts.energy ?? -5.070544 - seed * 1e-6,
+          homo_lumo_gap_ev: opts.gap === undefined ? 14.39 : opts.gap,
+          dipole_debye: opts.dipole === undefined ? 2.1 : opts.dipole,
+          dipole_au: opts.dipole === null ? null : [0.1, 0.2, 0.8],
           converged: true,
           wall_time_s: 0.02,
           xtb_version: '6.5.1',
+          ...opts.results,
         }
       : null,
-    charges: status === 'completed' ? geometry.map((_, i) => (i === 0 ? -0.5 : 0.5 / (n - 1))) : null,
-    gradient: opts.withGradient ? geometry.map((_, i) => [1e-3 * i, i ? -2e-3 * i : 0, 3e-4] as [number, number, number]) : null,
+    charges: completed ? geometry.map((_, i) => (i === 0 ? -0.5 : 0.5 / (n - 1))) : null,
+    gradient: opts.withGradient && completed ? geometry.map((_, i) => [1e-3 * i, i ? -2e-3 * i : 0, 3e-4] as Vec3) : null,
     error_message: status === 'failed' ? '-3- scf: Self consistent charge iterator did not converge' : null,
-    tags: ['test'],
+    tags: opts.tags ?? ['test'],
     ...opts.extra,
   };
 }
+
+/** A calculation of any molecule, with its atoms from `lineGeometry` unless a geometry is given. */
+export async function calcOf(smiles: string, opts: CalcOptions = {}): Promise<IngestCalculationInput> {
+  return calc({ ...opts, smiles, geometry: opts.geometry ?? await lineGeometry(smiles, opts.seed) });
+}
+
+/** The result a runner posts for a claimed item: the item's molecule, settings and geometry. */
+export function resultFor(claimed: ClaimedItem, opts: { energy?: number; shift?: number } = {}): IngestCalculationInput {
+  const geometry = shifted(claimed.geometry ?? GEOMETRIES[claimed.smiles], opts.shift ?? 0);
+  return calc({
+    smiles: claimed.smiles,
+    name: null,
+    geometry,
+    charge: claimed.charge,
+    multiplicity: claimed.multiplicity,
+    method: claimed.method,
+    task: claimed.task,
+    solvent: claimed.solvent,
+    energy: opts.energy ?? -5.07 - geometry[0].xyz[0] * 1e-3,
+  });
+}
+
+const SMALL = ['O', 'C', 'CCO'] as const;
+
+/** Batch item `i`: water, methane or ethanol, moved by `i` mÅ, so every result is a distinct calculation. */
+export function batchItem(i: number, extra: Partial<CreateBatchItemInput> = {}): CreateBatchItemInput {
+  const smiles = SMALL[i % SMALL.length];
+  return { smiles, name: `item ${i}`, geometry: shifted(GEOMETRIES[smiles], i * 1e-3), ...extra };
+}
+
+export const batchItems = (n: number, from = 0): CreateBatchItemInput[] =>
+  Array.from({ length: n }, (_, k) => batchItem(from + k));

@@ -1,5 +1,7 @@
-// Test users: a row in auth.users (as the hosted Auth service would have) and a signed token.
+// Users as the hosted Auth service would have them (a row in auth.users and a signed token), and
+// the settings a CLI acts with: as a user, or with the service-role key.
 import { randomUUID } from 'node:crypto';
+import type postgres from 'postgres';
 import { inject } from 'vitest';
 import { mintToken } from '../../scripts/stack/keys.ts';
 import { adminSql } from './db.ts';
@@ -9,9 +11,26 @@ export interface TestUser {
   token: string;
 }
 
-export async function newUser(): Promise<TestUser> {
-  const { jwtSecret } = inject('stack');
+/** A new user of the database behind `sql`, with a token signed by `jwtSecret` (any stack, benchmarks too). */
+export async function createUser(sql: postgres.Sql, jwtSecret: string): Promise<TestUser> {
   const id = randomUUID();
-  await adminSql()`insert into auth.users (id, email) values (${id}, ${`${id}@test.local`})`;
+  await sql`insert into auth.users (id, email) values (${id}, ${`${id}@test.local`})`;
   return { id, token: await mintToken({ secret: jwtSecret, role: 'authenticated', sub: id }) };
+}
+
+/** A new user of the shared test stack. */
+export function newUser(): Promise<TestUser> {
+  return createUser(adminSql(), inject('stack').jwtSecret);
+}
+
+type StackAddress = { url: string; serviceRoleKey: string };
+
+/** A CLI's settings to act as the user whose token this is: the shared test stack unless another is given. */
+export function userEnv(token: string, stack: Pick<StackAddress, 'url'> = inject('stack')): Record<string, string> {
+  return { SUPABASE_URL: stack.url, SUPABASE_ACCESS_TOKEN: token };
+}
+
+/** A CLI's settings with the service-role key: the shared test stack unless another is given. */
+export function serviceEnv(stack: StackAddress = inject('stack')): Record<string, string> {
+  return { SUPABASE_URL: stack.url, SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey };
 }

@@ -69,7 +69,7 @@ const within = (a: readonly number[], b: readonly number[], tol: number) => a.le
 
 beforeAll(async () => {
   for (const e of EXPECTED) {
-    files[e.path] = await readJobFiles(path.join(FIXTURES, e.path));
+    files[e.path] = readJobFiles(path.join(FIXTURES, e.path));
     parsed[e.path] = parseJobFiles(e.path, files[e.path]);
   }
 });

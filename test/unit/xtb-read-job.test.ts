@@ -67,17 +67,37 @@ describe('walkJobs', () => {
 });
 
 describe('readJobFiles', () => {
-  it('reads the known files and ignores unknown ones and symlinks', async () => {
-    expect(Object.keys(await readJobFiles(path.join(root, '2025/06/10/qf-1'))).sort()).toEqual(['input.xyz', 'metadata.json']);
-    expect(Object.keys(await readJobFiles(path.join(root, 'legacy/job_0001')))).toEqual(['metadata.json']);
+  it('reads the known files and ignores unknown ones and symlinks', () => {
+    expect(Object.keys(readJobFiles(path.join(root, '2025/06/10/qf-1'))).sort()).toEqual(['input.xyz', 'metadata.json']);
+    expect(Object.keys(readJobFiles(path.join(root, 'legacy/job_0001')))).toEqual(['metadata.json']);
   });
 
-  it('reads a real opt job without its trajectory and a GFN-FF job without its topology', async () => {
-    expect(Object.keys(await readJobFiles(path.join(FIXTURES, '2025-03/qf-20250301-00004'))).sort())
+  it('reads a real opt job without its trajectory and a GFN-FF job without its topology', () => {
+    expect(Object.keys(readJobFiles(path.join(FIXTURES, '2025-03/qf-20250301-00004'))).sort())
       .toEqual(['charges', 'input.xyz', 'metadata.json', 'results.json', 'xtb.out', 'xtbopt.xyz', 'xtbout.json']);
-    expect(Object.keys(await readJobFiles(path.join(FIXTURES, '2025-03/qf-20250302-00013'))).sort())
+    expect(Object.keys(readJobFiles(path.join(FIXTURES, '2025-03/qf-20250302-00013'))).sort())
       .toEqual(['gfnff_charges', 'input.xyz', 'metadata.json', 'results.json', 'xtb.out']);
-    expect(Object.keys(await readJobFiles(path.join(FIXTURES, '2025-04/qf-20250401-00018'))).sort())
+    expect(Object.keys(readJobFiles(path.join(FIXTURES, '2025-04/qf-20250401-00018'))).sort())
       .toEqual(['.sccnotconverged', 'input.xyz', 'metadata.json', 'results.json', 'xtb.out']);
+  });
+
+  it('opens no symlink and no unknown file, and reads files bigger than its buffer', () => {
+    const outside = mkdtempSync(path.join(tmpdir(), 'qf-read-job-'));
+    const dir = path.join(outside, 'job');
+    try {
+      mkdirSync(dir);
+      const big = 'x'.repeat(3 * 1024 * 1024 + 7);
+      writeFileSync(path.join(dir, 'xtb.out'), big);
+      writeFileSync(path.join(dir, 'notes.txt'), 'ignored');
+      writeFileSync(path.join(outside, 'secret'), 'outside');
+      symlinkSync(path.join(outside, 'secret'), path.join(dir, 'charges'));
+      writeFileSync(path.join(dir, 'input.xyz'), '1\n\nH 0 0 0\n');
+      const files = readJobFiles(dir);
+      expect(Object.keys(files).sort()).toEqual(['input.xyz', 'xtb.out']);
+      expect(files['xtb.out']).toBe(big);
+      expect(files['input.xyz']).toBe('1\n\nH 0 0 0\n');
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 });

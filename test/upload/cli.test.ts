@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { userCounts } from '../support/snapshot.ts';
-import { newUser } from '../support/users.ts';
-import { FIXTURES, readReport, runUpload, serviceEnv } from './run-upload.ts';
+import { userCounts } from '../support/counts.ts';
+import { newUser, serviceEnv } from '../support/users.ts';
+import { FIXTURES, readReport, runUpload } from './run-upload.ts';
 
 // Each test starts the CLI (node + tsx) at least once: allow for a busy machine.
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });

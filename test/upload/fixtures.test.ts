@@ -7,10 +7,11 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import type { ChildRun } from '../support/child.ts';
+import { userCounts } from '../support/counts.ts';
 import { adminSql } from '../support/db.ts';
-import { userCounts } from '../support/snapshot.ts';
-import { newUser, type TestUser } from '../support/users.ts';
-import { byPath, FIXTURES, readReport, runUpload, serviceEnv, type ReportLine, type UploadRun } from './run-upload.ts';
+import { newUser, serviceEnv, type TestUser } from '../support/users.ts';
+import { byPath, FIXTURES, readReport, runUpload, type ReportLine } from './run-upload.ts';
 
 // Each test starts the CLI (node + tsx) at least once: allow for a busy machine.
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
@@ -73,7 +74,7 @@ const gradientOf = (text: string) => text.split(/\r?\n/).map((l) => l.trim().spl
 const near = (a: number | null, b: number, tol = 1e-8) => a !== null && Math.abs(a - b) <= tol;
 
 let user: TestUser;
-let first: UploadRun;
+let first: ChildRun;
 let report: Record<string, ReportLine>;
 let lines: ReportLine[];
 let tmp: string;

@@ -18,12 +18,12 @@ beforeAll(async () => {
   out = await mkdtemp(path.join(os.tmpdir(), 'qf-make-jobs-'));
   await makeJobs({ out, count: COUNT });
   for await (const ev of walkJobs(FIXTURES)) {
-    if (ev.kind === 'job') sources.set(ev.path.split('/').pop()!, parseJobFiles(ev.path, await readJobFiles(ev.dir)));
+    if (ev.kind === 'job') sources.set(ev.path.split('/').pop()!, parseJobFiles(ev.path, readJobFiles(ev.dir)));
   }
   for await (const ev of walkJobs(out)) {
     if (ev.kind !== 'job') continue;
     const source = ev.path.split('/').pop()!.replace(/-g\d+$/, '');
-    copies.push({ source, job: parseJobFiles(ev.path, await readJobFiles(ev.dir)) });
+    copies.push({ source, job: parseJobFiles(ev.path, readJobFiles(ev.dir)) });
   }
 });
 afterAll(async () => {

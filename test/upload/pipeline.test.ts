@@ -1,16 +1,15 @@
 // The upload pipeline without a server: a fake `send` stands in for ingest, so batching, bounded
 // concurrency, back-pressure, --limit, stopping and failures can be watched exactly.
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QfApiError } from '../../shared/client.ts';
 import type { IngestItemResult } from '../../shared/contract/ingest.ts';
-import { newWalkCounts, readJobFiles, walkJobs, type ParsedJob } from '../../shared/xtb/index.ts';
+import { newWalkCounts, type ParsedJob } from '../../shared/xtb/index.ts';
 import { dryRunChecks } from '../../scripts/upload/dry-run-checks.ts';
 import type { JobReport } from '../../scripts/upload/outcomes.ts';
 import { prefetch, runPipeline, type PipelineOptions } from '../../scripts/upload/pipeline.ts';
-import { readJobFilesSync } from '../../scripts/upload/read-job-files.ts';
 import { makeJobs } from '../../bench/make-jobs.ts';
 import { FIXTURES } from './run-upload.ts';
 
@@ -153,32 +152,6 @@ describe('runPipeline', () => {
     expect(result.stoppedEarly).toBe(true);
     expect(result.jobs).toBeLessThan(300);
     expect(reports).toHaveLength(result.jobs);
-  });
-});
-
-describe('readJobFilesSync', () => {
-  it('reads what shared/xtb readJobFiles reads, for every fixture job', async () => {
-    for await (const ev of walkJobs(FIXTURES)) {
-      if (ev.kind === 'job') expect(readJobFilesSync(ev.dir), ev.path).toEqual(await readJobFiles(ev.dir));
-    }
-  });
-
-  it('opens no symlink and no unknown file, and reads files bigger than its buffer', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'qf-read-job-'));
-    try {
-      const big = 'x'.repeat(3 * 1024 * 1024 + 7);
-      await writeFile(path.join(dir, 'xtb.out'), big);
-      await writeFile(path.join(dir, 'notes.txt'), 'ignored');
-      await writeFile(path.join(tree, 'secret'), 'outside');
-      await symlink(path.join(tree, 'secret'), path.join(dir, 'charges'));
-      await writeFile(path.join(dir, 'input.xyz'), '1\n\nH 0 0 0\n');
-      const files = readJobFilesSync(dir);
-      expect(Object.keys(files).sort()).toEqual(['input.xyz', 'xtb.out']);
-      expect(files['xtb.out']).toBe(big);
-      expect(files['input.xyz']).toBe('1\n\nH 0 0 0\n');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
   });
 });
 

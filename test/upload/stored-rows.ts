@@ -1,19 +1,6 @@
-// What an upload stored for a user, in a form two runs can be compared by: row counts per table
-// (without the ingest requests' own timing events, one per request however many), and each
-// calculation's identity and values.
+// What an upload stored for a user, in a form two runs can be compared by: each calculation's
+// identity and values (row counts are userCounts with withoutTimingEvents).
 import type postgres from 'postgres';
-
-export async function dataCounts(sql: postgres.Sql, userId: string): Promise<Record<string, number>> {
-  const [row] = await sql`
-    select (select count(*) from public.molecules where user_id = ${userId})::int as molecules,
-           (select count(*) from public.calculations where user_id = ${userId})::int as calculations,
-           (select count(*) from public.atomic_properties where user_id = ${userId})::int as atomic_properties,
-           (select count(*) from public.batch_jobs where user_id = ${userId})::int as batch_jobs,
-           (select count(*) from public.batch_items where user_id = ${userId})::int as batch_items,
-           (select count(*) from public.event_logs
-             where user_id = ${userId} and event_type <> 'performance_metric')::int as event_logs`;
-  return { ...row };
-}
 
 export function identities(sql: postgres.Sql, userId: string) {
   return sql`
