@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { API_ROLE } from '../support/db.ts';
 import { newUser } from '../support/users.ts';
 
 const ITEMS_PER_USER = 2_000;
@@ -20,15 +21,19 @@ afterAll(() => sql.end());
 
 class Rollback extends Error {}
 
-/** As `role` with `sub`'s claims inside `tx` (the way the functions run a request). */
-async function actAs(tx: postgres.TransactionSql, role: string, sub?: string): Promise<void> {
-  const claims = JSON.stringify(sub ? { role, sub } : { role });
+/**
+ * Inside `tx`, as the functions run a request: a user's (`sub`) as the functions' role with that
+ * user's claims, or the service role across users.
+ */
+async function actAs(tx: postgres.TransactionSql, sub?: string): Promise<void> {
+  const role = sub ? API_ROLE : 'service_role';
+  const claims = JSON.stringify(sub ? { role: 'authenticated', sub } : { role: 'service_role' });
   await tx`select set_config('request.jwt.claims', ${claims}, true), set_config('role', ${role}, true)`;
 }
 
 /** A batch of `n` pending items of one molecule for `userId`, created with create_batch. */
 async function createBatch(tx: postgres.TransactionSql, userId: string, n: number): Promise<void> {
-  await actAs(tx, 'authenticated', userId);
+  await actAs(tx, userId);
   const molecules = [{ inchikey: 'XLYOFNOQVPJJNP-UHFFFAOYSA-N', canonical_smiles: 'O', formula: 'H2O', name: 'water', input_smiles: 'O', n_atoms: 3 }];
   const items = Array.from({ length: n }, (_, idx) => ({ idx, inchikey: molecules[0].inchikey, charge: 0, multiplicity: 1 }));
   await tx`select * from public.create_batch(${tx.json({ name: `plan ${userId.slice(0, 8)}`, method: 'GFN2-xTB', task: 'sp', max_attempts: 3, priority: 0 })}, ${tx.json(molecules)}, ${tx.json(items)})`;
@@ -38,8 +43,8 @@ async function createBatch(tx: postgres.TransactionSql, userId: string, n: numbe
 /** The plans of the claim statement over `CALLS` calls in one session, one mode. */
 async function claimPlans(tx: postgres.TransactionSql, mode: 'user' | 'all_users', userId: string): Promise<string[]> {
   notices.length = 0;
-  if (mode === 'user') await actAs(tx, 'authenticated', userId);
-  else await actAs(tx, 'service_role');
+  if (mode === 'user') await actAs(tx, userId);
+  else await actAs(tx);
   for (let call = 0; call < CALLS; call += 1) {
     const rows = await tx`select item_id from public.claim_batch_items(${`plan-${randomUUID()}`}, 5, 60, null, null, ${mode === 'all_users'})`;
     expect(rows.length).toBe(5);

@@ -1,7 +1,6 @@
 // GET /stats: the caller's database_stats row (trigger-kept counters) and the histograms of energy
 // per atom and of the HOMO-LUMO gap (public.calculation_histograms, computed in SQL).
-import { StatsQuery, type DatabaseStats, type StatsResponse } from '../../../shared/contract/query.ts';
-import { STAT_NAMES, type StatName } from '../../../shared/contract/stats.ts';
+import { STAT_NAMES, StatsQuery, type DatabaseStats, type StatsResponse } from '../../../shared/contract/query.ts';
 import type { RequestContext } from '../_shared/caller.ts';
 import { parseQuery } from '../_shared/params.ts';
 
@@ -15,7 +14,7 @@ export async function getStats(c: RequestContext): Promise<Response> {
     return [stats, h.histograms] as const;
   });
   // bigint counters arrive as strings; they fit a JS number.
-  const stats: DatabaseStats = Object.fromEntries(STAT_NAMES.map((k) => [k, Number(row?.[k] ?? 0)])) as Record<StatName, number>;
+  const stats: DatabaseStats = Object.fromEntries(STAT_NAMES.map((k) => [k, Number(row?.[k] ?? 0)])) as DatabaseStats;
   const response: StatsResponse = { stats, histograms };
   return c.json(response, 200);
 }
