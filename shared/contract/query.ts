@@ -100,8 +100,14 @@ const filterShape = {
   elements: ElementsParam.optional(),
   n_atoms_min: IntParam(0, 1_000_000).optional(),
   n_atoms_max: IntParam(0, 1_000_000).optional(),
-  /** Calculations produced by the items of this batch job. */
+  /** Calculations that answer the items of this batch job (every item's linked calculation, duplicate or not). */
   batch_id: Uuid.optional(),
+  /** xtb's version as stored, e.g. `6.5.1`. */
+  xtb_version: z.string().trim().min(1, 'must not be empty').max(100).optional(),
+  /** The SHA-256 of a specification (a calculation's `specification_hash`). */
+  spec: z.string().trim().toLowerCase().regex(/^[0-9a-f]{64}$/, 'must be a specification hash (64 hex digits)').optional(),
+  /** true: only the first calculation of each structure (those not marked same_structure_as another). */
+  unique_structures: BoolParam.optional(),
   tag: TagParam.optional(),
   /** created_at range: `created_after` inclusive, `created_before` exclusive. */
   created_after: TimeParam.optional(),
@@ -230,6 +236,10 @@ export interface CalculationRow {
   wall_time_s: number | null;
   xtb_version: string | null;
   geometry_sha256: string | null;
+  /** SHA-256 of the calculation's specification (`spec=` filter); the specification itself is in the detail. */
+  specification_hash: string;
+  /** The first stored calculation with the same structure, specification, molecule, charge and multiplicity. */
+  same_structure_as: string | null;
   source: string | null;
   tags: string[];
   metadata: Record<string, unknown>;
@@ -251,7 +261,22 @@ export interface AtomRow {
   gradient_eh_bohr: [number, number, number] | null;
 }
 
+/** How a calculation was made (public.calculation_provenance); null for rows stored without it. */
+export interface ProvenanceRow {
+  command: string | null;
+  xtb_version: string | null;
+  parser_version: string | null;
+  files: { name: string; role: 'input' | 'output'; sha256: string; bytes: number }[];
+  input_xyz: string | null;
+  /** Present when xtb.out was kept; GET /calculations/:id/xtb.out returns it. */
+  raw_output_sha256: string | null;
+  raw_output_bytes: number | null;
+}
+
 export interface CalculationDetail extends CalculationRow {
+  /** The normalised specification (docs/specifications.md). */
+  specification: Record<string, unknown>;
+  provenance: ProvenanceRow | null;
   /** In atom order; empty for a calculation stored without atoms (running, or failed without results). */
   atoms: AtomRow[];
 }
@@ -344,4 +369,5 @@ export const CSV_COLUMNS = [
   'charge', 'multiplicity', 'status', 'total_energy_eh', 'homo_lumo_gap_ev', 'dipole_debye',
   'dipole_x_au', 'dipole_y_au', 'dipole_z_au', 'converged', 'gradient_norm_eh_bohr', 'wall_time_s',
   'xtb_version', 'batch_item_id', 'source', 'tags', 'created_at', 'completed_at',
+  'specification_hash', 'same_structure_as',
 ] as const;

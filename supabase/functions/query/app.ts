@@ -5,6 +5,7 @@ import { requireAuth } from '../_shared/auth.ts';
 import { getCalculation } from './get-calculation.ts';
 import { getExport } from './get-export.ts';
 import { getMolecule } from './get-molecule.ts';
+import { getRawOutput } from './get-raw-output.ts';
 import { getStats } from './get-stats.ts';
 import { listCalculations } from './list-calculations.ts';
 import { listEvents } from './list-events.ts';
@@ -18,6 +19,7 @@ export function buildApp(deps: Deps = defaultDeps()) {
     ['/molecules/:id', getMolecule(deps)],
     ['/calculations', listCalculations(deps)],
     ['/calculations/:id', getCalculation(deps)],
+    ['/calculations/:id/xtb.out', getRawOutput(deps)],
     ['/stats', getStats(deps)],
     ['/events', listEvents(deps)],
     ['/export', getExport(deps)],
