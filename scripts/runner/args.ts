@@ -7,7 +7,7 @@ import { UsageError } from '../lib/usage-error.ts';
 export { UsageError };
 
 export const USAGE = [
-  'usage: npm run runner -- [--batch ID] [--concurrency N] [--runner-id NAME] [--lease 300] [--timeout 600] [--once] [--xtb PATH]',
+  'usage: npm run runner -- [--batch ID] [--concurrency N] [--runner-id NAME] [--lease 300] [--timeout 600] [--once] [--xtb PATH] [--keep-raw-output]',
   '  --batch ID         claim only this batch\'s items (default: any claimable item)',
   '  --concurrency N    xtb processes at once (default: the number of cores)',
   '  --runner-id NAME   how this runner is named in leases and attempt history (default: host-pid)',
@@ -16,6 +16,7 @@ export const USAGE = [
   '  --once             drain what is claimable now, then exit (default: keep polling)',
   '  --xtb PATH         the xtb program (default: xtb on PATH)',
   '  --obabel PATH      the Open Babel program, for items without a geometry (default: obabel on PATH)',
+  '  --keep-raw-output  store each run\'s xtb.out (gzip) with its result (default: only its SHA-256)',
   'Auth: SUPABASE_ACCESS_TOKEN (a user\'s token: that user\'s items) or SUPABASE_SERVICE_ROLE_KEY (every user\'s items),',
   'with SUPABASE_URL, from the environment or .local/stack.env.',
 ].join('\n');
@@ -29,6 +30,7 @@ export interface RunnerArgs {
   once: boolean;
   xtb: string;
   obabel: string;
+  keepRawOutput: boolean;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -74,6 +76,7 @@ export function parseRunnerArgs(argv: readonly string[], defaults: ArgDefaults):
         once: { type: 'boolean', default: false },
         xtb: { type: 'string' },
         obabel: { type: 'string' },
+        'keep-raw-output': { type: 'boolean', default: false },
       },
     }));
   } catch (err) {
@@ -95,5 +98,6 @@ export function parseRunnerArgs(argv: readonly string[], defaults: ArgDefaults):
     once: values.once ?? false,
     xtb: values.xtb ?? 'xtb',
     obabel: values.obabel ?? 'obabel',
+    keepRawOutput: values['keep-raw-output'] ?? false,
   };
 }

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../lib/usage-error.ts';
 
 export const USAGE = [
-  'usage: npm run upload -- --jobs-root DIR [--user-id UUID] [--dry-run] [--limit N] [--concurrency N] [--report FILE]',
+  'usage: npm run upload -- --jobs-root DIR [--user-id UUID] [--dry-run] [--limit N] [--concurrency N] [--report FILE] [--keep-raw-output]',
   '  --jobs-root DIR    the tree of job directories to upload (required)',
   '  --user-id UUID     owner of the rows; required with the service-role key, implied by SUPABASE_ACCESS_TOKEN',
   '  --dry-run          walk, parse and validate only: contact no server, write nothing',
@@ -14,6 +14,7 @@ export const USAGE = [
   '  --concurrency N    ingest requests in flight at once (default 4)',
   '  --batch-size N     jobs per ingest request (default 200)',
   '  --report FILE      write one JSON line per job: path, job_id, outcome, ids, warnings, error',
+  '  --keep-raw-output  store each job\'s xtb.out (gzip) with its result (default: only its SHA-256)',
 ].join('\n');
 
 export interface UploadArgs {
@@ -24,6 +25,7 @@ export interface UploadArgs {
   concurrency: number;
   batchSize: number;
   report?: string;
+  keepRawOutput: boolean;
 }
 
 export { UsageError };
@@ -55,6 +57,7 @@ export function parseUploadArgs(argv: readonly string[]): UploadArgs {
         concurrency: { type: 'string' },
         'batch-size': { type: 'string' },
         report: { type: 'string' },
+        'keep-raw-output': { type: 'boolean', default: false },
       },
     }));
   } catch (err) {
@@ -74,6 +77,7 @@ export function parseUploadArgs(argv: readonly string[]): UploadArgs {
     concurrency: positiveInt('--concurrency', values.concurrency, 64) ?? 4,
     batchSize: positiveInt('--batch-size', values['batch-size'], 1000) ?? 200,
     ...(values.report !== undefined ? { report: path.resolve(values.report) } : {}),
+    keepRawOutput: values['keep-raw-output'] ?? false,
   };
 }
 
