@@ -72,6 +72,20 @@ $$;
 comment on function public.same_structure(real[], real[]) is
   'True when two structure keys (sorted distances per element pair) agree within public.same_structure_tolerance_ang().';
 
+create function public.same_structure_window(p_distances real[])
+  returns double precision
+  language sql
+  immutable
+  parallel safe
+  set search_path = ''
+as $$
+  -- Keys that agree within the tolerance per distance have sums within count × tolerance.
+  select coalesce(cardinality(p_distances), 0) * public.same_structure_tolerance_ang() + 1e-9
+$$;
+
+comment on function public.same_structure_window(real[]) is
+  'How far the fingerprint of a structure with these distances may be from that of the same structure.';
+
 alter table public.calculations
   add column structure_distances   real[],
   add column structure_fingerprint double precision
@@ -93,11 +107,15 @@ comment on column public.calculations.same_structure_as is
   'The first stored calculation with the same structure, specification, molecule, charge and multiplicity; '
   'null when this is the first (unique_structures=true keeps those).';
 
--- The candidates of a new row: same molecule, specification, charge and multiplicity, and a
--- fingerprint within count × tolerance. One index range per created row.
+-- The candidates of a new row: the representatives (rows not marked) of the same molecule,
+-- specification, charge and multiplicity whose fingerprint is within count × tolerance. One index
+-- range per created row. Marked rows are left out of the index: a conformer sweep that repeats one
+-- structure thousands of times keeps one entry for it, so a new row's range does not grow with the
+-- repeats (measured: 2,500 copies of one structure in one request took over 180 s with every row
+-- indexed).
 create index calculations_structure_idx
   on public.calculations (user_id, molecule_id, specification_id, charge, multiplicity, structure_fingerprint)
-  where structure_fingerprint is not null;
+  where structure_fingerprint is not null and same_structure_as is null;
 
 -- Foreign key (user_id, same_structure_as): the rows that point at a deleted representative.
 create index calculations_user_id_same_structure_as_idx
@@ -143,6 +161,6 @@ create trigger calculations_repoint_same_structure_after_delete
   for each statement execute function public.calculations_repoint_same_structure();
 
 revoke execute on function public.structure_fingerprint(real[]), public.same_structure_tolerance_ang(),
-  public.same_structure(real[], real[]) from public, anon;
+  public.same_structure_window(real[]), public.same_structure(real[], real[]) from public, anon;
 grant execute on function public.structure_fingerprint(real[]), public.same_structure_tolerance_ang(),
-  public.same_structure(real[], real[]) to authenticated, service_role;
+  public.same_structure_window(real[]), public.same_structure(real[], real[]) to authenticated, service_role;

@@ -34,7 +34,9 @@ create table public.calculation_provenance (
   raw_output_bytes  bigint,
   created_at        timestamptz not null default now(),
 
-  constraint calculation_provenance_pkey primary key (calculation_id),
+  -- Keyed with the owner, as the foreign key is: a row can only be another user's calculation's
+  -- if that user wrote it, and nobody learns from a key clash that such a calculation exists.
+  constraint calculation_provenance_pkey primary key (user_id, calculation_id),
   constraint calculation_provenance_calculation_fkey foreign key (user_id, calculation_id)
     references public.calculations (user_id, id) on delete cascade,
   constraint calculation_provenance_command_length check (char_length(command) <= 4000),
@@ -52,15 +54,12 @@ create table public.calculation_provenance (
 
 comment on table public.calculation_provenance is
   'How a calculation was made: exact xtb command line, xtb version line, parser version, SHA-256 of every file of the '
-  'run, the input file, and optionally xtb.out (gzip). Written with the calculation by ingest; deleted with it.';
+  'run, the input file, and optionally xtb.out (gzip). Written with the calculation by ingest; deleted with it. '
+  'The primary key (user_id, calculation_id) also serves row-level security and the foreign key.';
 comment on column public.calculation_provenance.files is
   'Every regular file of the run directory: [{"name", "role": "input"|"output", "sha256", "bytes"}], by name.';
 comment on column public.calculation_provenance.raw_output_sha256 is 'SHA-256 (hex) of the uncompressed xtb.out.';
 comment on column public.calculation_provenance.raw_output_bytes is 'Size of the uncompressed xtb.out.';
-
--- Row-level security filters on user_id; also serves the foreign key's (user_id, calculation_id).
-create index calculation_provenance_user_id_calculation_id_idx
-  on public.calculation_provenance (user_id, calculation_id);
 
 alter table public.calculation_provenance enable row level security;
 revoke all on table public.calculation_provenance from public, anon, authenticated, service_role;

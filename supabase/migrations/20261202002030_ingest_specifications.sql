@@ -19,17 +19,18 @@
 -- Steps (each its own statement, for the reason in 20261126000200_ingest_function.sql: under
 -- READ COMMITTED each sees what concurrent transactions committed while it waited on an index):
 --   1. molecules;  2. specifications, one per distinct specification, in hash order;
---   3. calculations whose identity is new;  4. the stored row of every other item, found through
---   calculations_identity_key (no nullable column in it but the geometry hash, which ingest always
---   sets, so one probe);  5. rows moved forward;  6. same-structure marks of the new rows;
---   7. atoms;  8. provenance;  9. one answer per item.
+--   3. calculations whose identity is new, marked when their structure is stored;  4. the stored
+--   row of every other item, found through calculations_identity_key (no nullable column in it but
+--   the geometry hash, which ingest always sets, so one probe);  5. rows moved forward;  6. marks
+--   among the request's new rows;  7. atoms;  8. provenance;  9. one answer per item.
 --
--- Same structure (step 6): a new row with a structure key is compared with the stored rows of its
--- molecule, specification, charge and multiplicity whose fingerprint is within count × tolerance
--- (one range of calculations_structure_idx), then key against key (public.same_structure). It
--- points at the first match: a stored representative (oldest first), else an earlier item of
--- this request; chains within the request are then flattened to the representative. Two
--- concurrent requests that bring the same new structure may both leave it unmarked.
+-- Same structure (steps 3 and 6): a new row with a structure key is compared with the
+-- representatives (unmarked rows) of its molecule, specification, charge and multiplicity whose
+-- fingerprint is within count × tolerance (one range of calculations_structure_idx), then key
+-- against key (public.same_structure). It is inserted pointing at the oldest stored representative
+-- that matches; rows of a structure new to the store are then grouped within the request, under
+-- the one with the smallest id. Two concurrent requests that bring the same new structure may
+-- both leave it unmarked.
 
 drop function public.ingest_calculations(jsonb, int[], int[], text[], int[], float8[], float8[], float8[], float8[],
                                          float8[], float8[], float8[]);
@@ -67,6 +68,8 @@ declare
   v_user uuid := (select auth.uid());
   v_spec_idx int[];
   v_spec jsonb[];
+  v_distinct_spec jsonb[];
+  v_distinct_hash text[];
   v_spec_id uuid[];
   v_created_idx int[];
   v_created_id uuid[];
@@ -74,7 +77,6 @@ declare
   v_updated_id uuid[];
   v_found_idx int[];
   v_found_id uuid[];
-  v_chained int;
 begin
   if v_user is null then
     raise exception 'ingest_calculations needs a user (auth.uid() is null)' using errcode = '28000';
@@ -87,24 +89,42 @@ begin
    order by c.inchikey, c.idx
   on conflict (user_id, inchikey) do nothing;
 
-  -- 2. Specifications: each item's, computed once; the new ones inserted in hash order.
-  select coalesce(array_agg(c.idx order by c.idx), '{}'),
-         coalesce(array_agg(public.xtb_specification(c.method, c.task, c.solvent, c.xtb_args) order by c.idx), '{}')
+  -- 2. Specifications: computed once per distinct (method, task, solvent, xtb_args) and hashed
+  --    once per distinct specification (a request usually has one or two); the new ones are
+  --    inserted in hash order, so concurrent requests lock alike.
+  with settings as (
+    select c.idx, c.method, c.task, c.solvent, coalesce(c.xtb_args, '{}') as args
+      from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
+  ),
+  distinct_settings as (
+    select d.method, d.task, d.solvent, d.args, public.xtb_specification(d.method, d.task, d.solvent, d.args) as spec
+      from (select distinct s.method, s.task, s.solvent, s.args from settings s) d
+  )
+  select coalesce(array_agg(s.idx order by s.idx), '{}'), coalesce(array_agg(d.spec order by s.idx), '{}')
     into v_spec_idx, v_spec
-    from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c;
+    from settings s
+    join distinct_settings d
+      on d.method = s.method and d.task = s.task and d.solvent is not distinct from s.solvent and d.args = s.args;
+
+  select coalesce(array_agg(d.spec order by d.hash), '{}'), coalesce(array_agg(d.hash order by d.hash), '{}')
+    into v_distinct_spec, v_distinct_hash
+    from (select x.spec, public.specification_hash(x.spec) as hash
+            from (select distinct u.spec from unnest(v_spec) as u(spec)) x) d;
 
   insert into public.specifications (user_id, spec)
-  select v_user, d.spec
-    from (select distinct s.spec from unnest(v_spec) as s(spec)) d
-   order by public.specification_hash(d.spec)
+  select v_user, d.spec from unnest(v_distinct_spec) with ordinality as d(spec, ord) order by d.ord
   on conflict (user_id, spec_hash) do nothing;
 
-  select coalesce(array_agg(p.id order by s.ord), '{}')
+  select coalesce(array_agg(p.id order by u.ord), '{}')
     into v_spec_id
-    from unnest(v_spec) with ordinality as s(spec, ord)
-    join public.specifications p on p.user_id = v_user and p.spec_hash = public.specification_hash(s.spec);
+    from unnest(v_spec) with ordinality as u(spec, ord)
+    join unnest(v_distinct_spec, v_distinct_hash) as d(spec, hash) on d.spec = u.spec
+    join public.specifications p on p.user_id = v_user and p.spec_hash = d.hash;
 
   -- 3. Calculations: insert those whose identity is new; the first item of a repeated identity wins.
+  --    A new row whose structure is already stored is inserted marked: same_structure_as is the
+  --    oldest stored representative that matches (the select runs before this statement's own
+  --    rows exist, so it sees only stored ones).
   with input as (
     select c.*, m.id as mol_id, sp.spec_id
       from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
@@ -112,26 +132,43 @@ begin
       join unnest(v_spec_idx, v_spec_id) as sp(idx, spec_id) on sp.idx = c.idx
   ),
   firsts as (
-    select distinct on (mol_id, spec_id, charge, multiplicity, geometry_sha256) *
+    select distinct on (mol_id, spec_id, charge, multiplicity, geometry_sha256) *,
+           case when structure_count is not null
+                then p_structure[structure_offset + 1 : structure_offset + structure_count]::real[] end as distances
       from input
      order by mol_id, spec_id, charge, multiplicity, geometry_sha256, idx
+  ),
+  keyed as (
+    select f.*, x.rep
+      from firsts f
+      left join lateral (
+        select o.id as rep
+          from public.calculations o
+         where f.distances is not null
+           and o.user_id = v_user and o.molecule_id = f.mol_id and o.specification_id = f.spec_id
+           and o.charge = f.charge and o.multiplicity = f.multiplicity
+           and o.structure_fingerprint between public.structure_fingerprint(f.distances) - public.same_structure_window(f.distances)
+                                           and public.structure_fingerprint(f.distances) + public.same_structure_window(f.distances)
+           and o.same_structure_as is null
+           and public.same_structure(o.structure_distances, f.distances)
+         order by o.created_at, o.id
+         limit 1
+      ) x on true
   ),
   inserted as (
     insert into public.calculations as k (
       user_id, molecule_id, specification_id, batch_item_id, method, task, solvent, charge, multiplicity, status,
       total_energy_eh, homo_lumo_gap_ev, dipole_debye, dipole_au, converged, gradient_norm_eh_bohr,
-      wall_time_s, xtb_version, geometry_sha256, structure_distances, source, tags, metadata, error_message,
-      started_at, completed_at)
+      wall_time_s, xtb_version, geometry_sha256, structure_distances, same_structure_as, source, tags, metadata,
+      error_message, started_at, completed_at)
     select v_user, f.mol_id, f.spec_id, f.batch_item_id, f.method, f.task, f.solvent, f.charge, f.multiplicity, f.status,
            f.total_energy_eh, f.homo_lumo_gap_ev, f.dipole_debye, f.dipole_au, f.converged, f.gradient_norm_eh_bohr,
-           f.wall_time_s, f.xtb_version, f.geometry_sha256,
-           case when f.structure_count is not null
-                then p_structure[f.structure_offset + 1 : f.structure_offset + f.structure_count]::real[] end,
+           f.wall_time_s, f.xtb_version, f.geometry_sha256, f.distances, f.rep,
            f.source, coalesce(f.tags, '{}'), coalesce(f.metadata, '{}'),
            f.error_message,
            coalesce(f.started_at, case when f.status = 'running' then now() end),
            coalesce(f.completed_at, case when f.status in ('completed', 'failed') then now() end)
-      from firsts f
+      from keyed f
     on conflict (user_id, molecule_id, specification_id, charge, multiplicity, geometry_sha256) do nothing
     returning k.id, k.molecule_id, k.specification_id, k.charge, k.multiplicity, k.geometry_sha256
   )
@@ -203,50 +240,43 @@ begin
     into v_updated_idx, v_updated_id
     from updated u join movers m on m.id = u.id;
 
-  -- 6. Same-structure marks of the rows created above.
-  if exists (select 1 from public.calculations k
-              where k.id = any (v_created_id) and k.user_id = v_user and k.structure_fingerprint is not null) then
-    with created as (
-      select w.idx, w.id from unnest(v_created_idx, v_created_id) as w(idx, id)
-    ),
-    marks as (
-      select c.id, x.id as target
-        from created c
-        join public.calculations k on k.id = c.id and k.user_id = v_user
-       cross join lateral (
-         select o.id
-           from public.calculations o
-           left join created oc on oc.id = o.id
-          where o.user_id = v_user and o.molecule_id = k.molecule_id and o.specification_id = k.specification_id
-            and o.charge = k.charge and o.multiplicity = k.multiplicity
-            and o.structure_fingerprint
-                  between k.structure_fingerprint - cardinality(k.structure_distances) * public.same_structure_tolerance_ang() * 1.01 - 1e-9
-                      and k.structure_fingerprint + cardinality(k.structure_distances) * public.same_structure_tolerance_ang() * 1.01 + 1e-9
-            and o.id <> k.id
-            and ((oc.id is null and o.same_structure_as is null) or oc.idx < c.idx)
-            and public.same_structure(o.structure_distances, k.structure_distances)
-          order by oc.idx is not null, o.created_at, oc.idx, o.id
-          limit 1
-       ) x
-       where k.structure_fingerprint is not null
-    )
-    update public.calculations k
-       set same_structure_as = m.target
-      from marks m
-     where k.id = m.id;
-    get diagnostics v_chained = row_count;
-
-    -- A row pointed at an earlier item of this request that is itself marked: point at the
-    -- representative instead (a chain is at most as long as the request).
-    while v_chained > 0 loop
-      update public.calculations k
-         set same_structure_as = t.same_structure_as
-        from public.calculations t
-       where k.id = any (v_created_id) and k.user_id = v_user
-         and t.user_id = v_user and t.id = k.same_structure_as and t.same_structure_as is not null;
-      get diagnostics v_chained = row_count;
-    end loop;
-  end if;
+  -- 6. Same structure within the request: a new row left unmarked by step 3 points at any other
+  --    unmarked row of its structure with a smaller id (the index range holds only unmarked rows,
+  --    so this finds the request's other copies without comparing every pair); the one with the
+  --    smallest id has none and stays the representative. The pointers are followed to it before
+  --    anything is written, so each row is updated once.
+  with recursive pending as (
+    select k.id, k.molecule_id, k.specification_id, k.charge, k.multiplicity, k.structure_fingerprint, k.structure_distances
+      from unnest(v_created_id) as w(id)
+      join public.calculations k on k.id = w.id and k.user_id = v_user
+     where k.same_structure_as is null and k.structure_fingerprint is not null
+  ),
+  edges as (
+    select n.id, x.id as target
+      from pending n
+     cross join lateral (
+       select o.id
+         from public.calculations o
+        where o.user_id = v_user and o.molecule_id = n.molecule_id and o.specification_id = n.specification_id
+          and o.charge = n.charge and o.multiplicity = n.multiplicity
+          and o.structure_fingerprint between n.structure_fingerprint - public.same_structure_window(n.structure_distances)
+                                          and n.structure_fingerprint + public.same_structure_window(n.structure_distances)
+          and o.same_structure_as is null
+          and o.id < n.id
+          and public.same_structure(o.structure_distances, n.structure_distances)
+        limit 1
+     ) x
+  ),
+  -- Every pointer leads to a smaller id, so the walk ends at a row that points nowhere.
+  walk (id, root) as (
+    select e.id, e.target from edges e where not exists (select 1 from edges f where f.id = e.target)
+    union all
+    select e.id, w.root from edges e join walk w on e.target = w.id
+  )
+  update public.calculations k
+     set same_structure_as = w.root
+    from walk w
+   where k.id = w.id and k.user_id = v_user;
 
   -- 7. Atoms of the rows written above, in one set-based statement. An updated row's atoms are
   --    replaced: a running registration has none, and a superseded failure's are stale.
@@ -274,7 +304,7 @@ begin
              idx int, command text, xtb_version text, parser_version text, files jsonb, input_xyz text,
              raw_output_base64 text, raw_output_sha256 text, raw_output_bytes bigint)
         on r.idx = w.idx
-    on conflict (calculation_id) do update
+    on conflict (user_id, calculation_id) do update
        set command = excluded.command,
            xtb_version = excluded.xtb_version,
            parser_version = excluded.parser_version,
