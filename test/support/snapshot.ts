@@ -1,7 +1,9 @@
 // Row counts of everything a user owns, to prove that a rejected request changed nothing.
 import { adminSql } from './db.ts';
 
-export const TABLES = ['molecules', 'calculations', 'atomic_properties', 'batch_jobs', 'batch_items', 'event_logs'] as const;
+export const TABLES = [
+  'molecules', 'calculations', 'atomic_properties', 'batch_jobs', 'batch_items', 'event_logs', 'specifications', 'calculation_provenance',
+] as const;
 
 export async function userCounts(userId: string): Promise<Record<string, number>> {
   const sql = adminSql();
