@@ -205,14 +205,14 @@ comment on column public.specifications.spec_hash is 'SHA-256 of spec''s jsonb t
 alter table public.specifications enable row level security;
 revoke all on table public.specifications from public, anon, authenticated, service_role;
 
-grant select on table public.specifications to authenticated, service_role;
-grant insert (user_id, spec) on table public.specifications to authenticated, service_role;
+grant select on table public.specifications to qf_api, service_role;
+grant insert (user_id, spec) on table public.specifications to qf_api, service_role;
 
 create policy specifications_select_own on public.specifications
-  for select to authenticated
+  for select to qf_api
   using (user_id = (select auth.uid()));
 create policy specifications_insert_own on public.specifications
-  for insert to authenticated
+  for insert to qf_api
   with check (user_id = (select auth.uid()));
 
 -- ---------------------------------------------------------------------------------------------
@@ -287,6 +287,6 @@ create trigger calculations_default_specification
   execute function public.calculations_default_specification();
 
 revoke execute on function public.xtb_specification(text, text, text, text[]),
-  public.specification_hash(jsonb), public.calculation_recorded_args(jsonb) from public, anon;
+  public.specification_hash(jsonb), public.calculation_recorded_args(jsonb) from public, anon, authenticated;
 grant execute on function public.xtb_specification(text, text, text, text[]),
-  public.specification_hash(jsonb), public.calculation_recorded_args(jsonb) to authenticated, service_role;
+  public.specification_hash(jsonb), public.calculation_recorded_args(jsonb) to qf_api, service_role;

@@ -161,6 +161,6 @@ create trigger calculations_repoint_same_structure_after_delete
   for each statement execute function public.calculations_repoint_same_structure();
 
 revoke execute on function public.structure_fingerprint(real[]), public.same_structure_tolerance_ang(),
-  public.same_structure_window(real[]), public.same_structure(real[], real[]) from public, anon;
+  public.same_structure_window(real[]), public.same_structure(real[], real[]) from public, anon, authenticated;
 grant execute on function public.structure_fingerprint(real[]), public.same_structure_tolerance_ang(),
-  public.same_structure_window(real[]), public.same_structure(real[], real[]) to authenticated, service_role;
+  public.same_structure_window(real[]), public.same_structure(real[], real[]) to qf_api, service_role;

@@ -64,18 +64,18 @@ comment on column public.calculation_provenance.raw_output_bytes is 'Size of the
 alter table public.calculation_provenance enable row level security;
 revoke all on table public.calculation_provenance from public, anon, authenticated, service_role;
 
-grant select, insert, update, delete on table public.calculation_provenance to authenticated, service_role;
+grant select, insert, update, delete on table public.calculation_provenance to qf_api, service_role;
 
 create policy calculation_provenance_select_own on public.calculation_provenance
-  for select to authenticated
+  for select to qf_api
   using (user_id = (select auth.uid()));
 create policy calculation_provenance_insert_own on public.calculation_provenance
-  for insert to authenticated
+  for insert to qf_api
   with check (user_id = (select auth.uid()));
 create policy calculation_provenance_update_own on public.calculation_provenance
-  for update to authenticated
+  for update to qf_api
   using (user_id = (select auth.uid()))
   with check (user_id = (select auth.uid()));
 create policy calculation_provenance_delete_own on public.calculation_provenance
-  for delete to authenticated
+  for delete to qf_api
   using (user_id = (select auth.uid()));
