@@ -29,6 +29,6 @@ describe('supabase/schema.sql', () => {
     const views = [...fresh.matchAll(/^create (?:materialized )?view (\S+)(.*) as$/gm)];
     expect(views.length).toBeGreaterThan(0);
     expect(views.filter((v) => !v[2].includes('security_invoker=true')).map((v) => v[1])).toEqual([]);
-    expect(fresh).toMatch(/^grant insert \([^)]*\bxtb_args\b[^)]*\) on table public\.batch_jobs to authenticated, service_role;$/m);
+    expect(fresh).toMatch(/^grant insert \([^)]*\bxtb_args\b[^)]*\) on table public\.batch_jobs to qf_api, service_role;$/m);
   }, 120_000);
 });
