@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { newUser } from '../support/users.ts';
+import { API_ROLE } from '../support/db.ts';
 
 const ITEMS_PER_USER = 2_000;
 const CALLS = 8;
@@ -28,7 +29,7 @@ async function actAs(tx: postgres.TransactionSql, role: string, sub?: string): P
 
 /** A batch of `n` pending items of one molecule for `userId`, created with create_batch. */
 async function createBatch(tx: postgres.TransactionSql, userId: string, n: number): Promise<void> {
-  await actAs(tx, 'authenticated', userId);
+  await actAs(tx, API_ROLE, userId);
   const molecules = [{ inchikey: 'XLYOFNOQVPJJNP-UHFFFAOYSA-N', canonical_smiles: 'O', formula: 'H2O', name: 'water', input_smiles: 'O', n_atoms: 3 }];
   const items = Array.from({ length: n }, (_, idx) => ({ idx, inchikey: molecules[0].inchikey, charge: 0, multiplicity: 1 }));
   await tx`select * from public.create_batch(${tx.json({ name: `plan ${userId.slice(0, 8)}`, method: 'GFN2-xTB', task: 'sp', max_attempts: 3, priority: 0 })}, ${tx.json(molecules)}, ${tx.json(items)})`;
@@ -38,7 +39,7 @@ async function createBatch(tx: postgres.TransactionSql, userId: string, n: numbe
 /** The plans of the claim statement over `CALLS` calls in one session, one mode. */
 async function claimPlans(tx: postgres.TransactionSql, mode: 'user' | 'all_users', userId: string): Promise<string[]> {
   notices.length = 0;
-  if (mode === 'user') await actAs(tx, 'authenticated', userId);
+  if (mode === 'user') await actAs(tx, API_ROLE, userId);
   else await actAs(tx, 'service_role');
   for (let call = 0; call < CALLS; call += 1) {
     const rows = await tx`select item_id from public.claim_batch_items(${`plan-${randomUUID()}`}, 5, 60, null, null, ${mode === 'all_users'})`;
