@@ -51,13 +51,14 @@ try {
   t0 = performance.now();
   await sql.begin(async (tx) => {
     const molIds = await insertMolecules(tx, copyUser.id, rows.map((r) => r.m));
+    const specOf = await specificationIds(tx, copyUser.id, rows.map((r) => r.c));
     const calcIds = rows.map(() => randomUUID());
-    const calcStream = await tx`copy public.calculations (id, user_id, molecule_id, method, task, solvent, charge, multiplicity, status,
+    const calcStream = await tx`copy public.calculations (id, user_id, molecule_id, specification_id, method, task, solvent, charge, multiplicity, status,
       total_energy_eh, homo_lumo_gap_ev, dipole_debye, dipole_au, converged, wall_time_s, xtb_version, geometry_sha256, source, tags, completed_at)
       from stdin`.writable();
     rows.forEach(({ c, m, sha }, i) => {
       const r = c.results!;
-      calcStream.write([calcIds[i], copyUser.id, molIds.get(m.inchikey), c.method, c.task, c.solvent ?? '\\N', c.charge, c.multiplicity, 'completed',
+      calcStream.write([calcIds[i], copyUser.id, molIds.get(m.inchikey), specOf(c), c.method, c.task, c.solvent ?? '\\N', c.charge, c.multiplicity, 'completed',
         r.total_energy_eh, r.homo_lumo_gap_ev, r.dipole_debye, `{${r.dipole_au!.join(',')}}`, 't', r.wall_time_s, r.xtb_version, sha, c.source, '{bench}', new Date().toISOString()].join('\t') + '\n');
     });
     await endStream(calcStream);
@@ -82,11 +83,12 @@ try {
   t0 = performance.now();
   await sql.begin(async (tx) => {
     const molIds = await insertMolecules(tx, rowUser.id, subset.map((r) => r.m));
+    const specOf = await specificationIds(tx, rowUser.id, subset.map((r) => r.c));
     for (const { c, m, sha } of subset) {
       const r = c.results!;
-      const [{ id }] = await tx`insert into public.calculations (user_id, molecule_id, method, task, solvent, charge, multiplicity, status,
+      const [{ id }] = await tx`insert into public.calculations (user_id, molecule_id, specification_id, method, task, solvent, charge, multiplicity, status,
         total_energy_eh, homo_lumo_gap_ev, dipole_debye, dipole_au, converged, wall_time_s, xtb_version, geometry_sha256, source, completed_at)
-        values (${rowUser.id}, ${molIds.get(m.inchikey)!}, ${c.method}, ${c.task}, ${c.solvent ?? null}, ${c.charge!}, ${c.multiplicity!}, 'completed',
+        values (${rowUser.id}, ${molIds.get(m.inchikey)!}, ${specOf(c)}, ${c.method}, ${c.task}, ${c.solvent ?? null}, ${c.charge!}, ${c.multiplicity!}, 'completed',
         ${r.total_energy_eh}, ${r.homo_lumo_gap_ev!}, ${r.dipole_debye!}, ${r.dipole_au!}, true, ${r.wall_time_s!}, ${r.xtb_version!}, ${sha}, ${c.source!}, now())
         returning id`;
       for (const [k, a] of c.geometry.entries()) {
@@ -119,6 +121,25 @@ try {
 } finally {
   await sql.end();
   await stack.destroy();
+}
+
+/**
+ * The default specification of each (method, task, solvent) of the rows, stored for the user: the
+ * baselines name it as ingest does, rather than leave it to the per-row trigger that fills it in
+ * for SQL written by hand.
+ */
+async function specificationIds(tx: postgres.TransactionSql, userId: string, calcs: IngestCalculationInput[]) {
+  const keyOf = (c: IngestCalculationInput) => `${c.method}|${c.task}|${c.solvent ?? ''}`;
+  const ids = new Map<string, string>();
+  for (const c of new Map(calcs.map((x) => [keyOf(x), x])).values()) {
+    const [{ id }] = await tx`
+      insert into public.specifications (user_id, spec)
+      values (${userId}, public.xtb_specification(${c.method}, ${c.task}, ${c.solvent ?? null}, '{}'))
+      on conflict (user_id, spec_hash) do update set spec = excluded.spec
+      returning id`;
+    ids.set(keyOf(c), id);
+  }
+  return (c: IngestCalculationInput) => ids.get(keyOf(c))!;
 }
 
 async function insertMolecules(tx: postgres.TransactionSql, userId: string, molecules: { inchikey: string; canonical_smiles: string; formula: string; n_atoms: number }[]) {

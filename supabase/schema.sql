@@ -54,7 +54,10 @@ create type public.ingest_item as (
   metadata jsonb,
   error_message text,
   started_at timestamp with time zone,
-  completed_at timestamp with time zone
+  completed_at timestamp with time zone,
+  xtb_args text[],
+  structure_offset integer,
+  structure_count integer
 );
 
 -- ---------------------------------------------------------------------------------------------
@@ -238,6 +241,45 @@ grant select, delete on table public.batch_jobs to qf_api, service_role;
 grant insert (id, user_id, name, method, task, solvent, xtb_args, max_attempts, priority, tags, metadata) on table public.batch_jobs to qf_api, service_role;
 grant update (name, status, method, task, solvent, max_attempts, priority, tags, metadata) on table public.batch_jobs to qf_api, service_role;
 
+create table public.calculation_provenance (
+  calculation_id    uuid not null,
+  user_id           uuid default auth.uid() not null,
+  command           text,
+  xtb_version       text,
+  parser_version    text,
+  files             jsonb default '[]'::jsonb not null,
+  input_xyz         text,
+  raw_output_gzip   bytea,
+  raw_output_sha256 text,
+  raw_output_bytes  bigint,
+  created_at        timestamp with time zone default now() not null,
+  constraint calculation_provenance_calculation_fkey FOREIGN KEY (user_id, calculation_id) REFERENCES public.calculations(user_id, id) ON DELETE CASCADE,
+  constraint calculation_provenance_command_length CHECK (char_length(command) <= 4000),
+  constraint calculation_provenance_files_array CHECK (jsonb_typeof(files) = 'array'::text),
+  constraint calculation_provenance_input_xyz_length CHECK (octet_length(input_xyz) <= 4194304),
+  constraint calculation_provenance_parser_version_length CHECK (char_length(parser_version) <= 100),
+  constraint calculation_provenance_pkey PRIMARY KEY (user_id, calculation_id),
+  constraint calculation_provenance_raw_output_bytes_nonnegative CHECK (raw_output_bytes >= 0),
+  constraint calculation_provenance_raw_output_complete CHECK ((raw_output_gzip IS NULL) = (raw_output_sha256 IS NULL) AND (raw_output_gzip IS NULL) = (raw_output_bytes IS NULL)),
+  constraint calculation_provenance_raw_output_sha256_format CHECK (raw_output_sha256 ~ '^[0-9a-f]{64}$'::text),
+  constraint calculation_provenance_xtb_version_length CHECK (char_length(xtb_version) <= 500)
+);
+comment on table public.calculation_provenance is 'How a calculation was made: exact xtb command line, xtb version line, parser version, SHA-256 of every file of the run, the input file, and optionally xtb.out (gzip). Written with the calculation by ingest; deleted with it. The primary key (user_id, calculation_id) also serves row-level security and the foreign key.';
+comment on column public.calculation_provenance.files is 'Every regular file of the run directory: [{"name", "role": "input"|"output", "sha256", "bytes"}], by name.';
+comment on column public.calculation_provenance.raw_output_sha256 is 'SHA-256 (hex) of the uncompressed xtb.out.';
+comment on column public.calculation_provenance.raw_output_bytes is 'Size of the uncompressed xtb.out.';
+alter table public.calculation_provenance enable row level security;
+create policy calculation_provenance_delete_own on public.calculation_provenance as permissive for delete to qf_api
+  using ((user_id = ( SELECT auth.uid() AS uid)));
+create policy calculation_provenance_insert_own on public.calculation_provenance as permissive for insert to qf_api
+  with check ((user_id = ( SELECT auth.uid() AS uid)));
+create policy calculation_provenance_select_own on public.calculation_provenance as permissive for select to qf_api
+  using ((user_id = ( SELECT auth.uid() AS uid)));
+create policy calculation_provenance_update_own on public.calculation_provenance as permissive for update to qf_api
+  using ((user_id = ( SELECT auth.uid() AS uid)))
+  with check ((user_id = ( SELECT auth.uid() AS uid)));
+grant select, insert, update, delete on table public.calculation_provenance to qf_api, service_role;
+
 create table public.calculations (
   id                    uuid default gen_random_uuid() not null,
   user_id               uuid default auth.uid() not null,
@@ -266,6 +308,10 @@ create table public.calculations (
   completed_at          timestamp with time zone,
   created_at            timestamp with time zone default now() not null,
   updated_at            timestamp with time zone default now() not null,
+  specification_id      uuid not null,
+  structure_distances   real[],
+  structure_fingerprint double precision generated always as (public.structure_fingerprint(structure_distances)) stored,
+  same_structure_as     uuid,
   constraint calculations_batch_item_fkey FOREIGN KEY (user_id, batch_item_id) REFERENCES public.batch_items(user_id, id) ON DELETE SET NULL (batch_item_id),
   constraint calculations_completed_has_energy CHECK (status <> 'completed'::text OR total_energy_eh IS NOT NULL),
   constraint calculations_dipole_au_vector CHECK (array_ndims(dipole_au) = 1 AND cardinality(dipole_au) = 3 AND array_position(dipole_au, NULL::double precision) IS NULL AND ('-Infinity'::double precision < ALL (dipole_au)) AND ('Infinity'::double precision > ALL (dipole_au))),
@@ -273,15 +319,19 @@ create table public.calculations (
   constraint calculations_geometry_sha256_format CHECK (geometry_sha256 ~ '^[0-9a-f]{64}$'::text),
   constraint calculations_gradient_norm_eh_bohr_nonnegative CHECK (gradient_norm_eh_bohr >= 0::double precision AND gradient_norm_eh_bohr < 'Infinity'::double precision),
   constraint calculations_homo_lumo_gap_ev_nonnegative CHECK (homo_lumo_gap_ev >= 0::double precision AND homo_lumo_gap_ev < 'Infinity'::double precision),
-  constraint calculations_identity_key UNIQUE NULLS NOT DISTINCT (user_id, molecule_id, method, task, solvent, charge, multiplicity, geometry_sha256),
+  constraint calculations_identity_key UNIQUE NULLS NOT DISTINCT (user_id, molecule_id, specification_id, charge, multiplicity, geometry_sha256),
   constraint calculations_metadata_object CHECK (jsonb_typeof(metadata) = 'object'::text),
   constraint calculations_method_valid CHECK (method = ANY (ARRAY['GFN2-xTB'::text, 'GFN1-xTB'::text, 'GFN0-xTB'::text, 'GFN-FF'::text])),
   constraint calculations_molecule_fkey FOREIGN KEY (user_id, molecule_id) REFERENCES public.molecules(user_id, id) ON DELETE CASCADE,
   constraint calculations_multiplicity_positive CHECK (multiplicity >= 1),
   constraint calculations_pkey PRIMARY KEY (id),
+  constraint calculations_same_structure_fkey FOREIGN KEY (user_id, same_structure_as) REFERENCES public.calculations(user_id, id) DEFERRABLE INITIALLY DEFERRED,
+  constraint calculations_same_structure_not_self CHECK (same_structure_as <> id),
   constraint calculations_solvent_format CHECK (solvent ~ '^[a-z0-9][a-z0-9_,-]{0,63}$'::text),
   constraint calculations_source_length CHECK (char_length(source) <= 1000),
+  constraint calculations_specification_fkey FOREIGN KEY (user_id, specification_id) REFERENCES public.specifications(user_id, id),
   constraint calculations_status_valid CHECK (status = ANY (ARRAY['pending'::text, 'running'::text, 'completed'::text, 'failed'::text])),
+  constraint calculations_structure_distances_vector CHECK (cardinality(structure_distances) = 0 OR array_ndims(structure_distances) = 1 AND array_position(structure_distances, NULL::real) IS NULL AND (0::double precision <= ALL (structure_distances)) AND ('Infinity'::real > ALL (structure_distances))),
   constraint calculations_tags_no_nulls CHECK (array_position(tags, NULL::text) IS NULL),
   constraint calculations_task_valid CHECK (task = ANY (ARRAY['sp'::text, 'grad'::text, 'opt'::text])),
   constraint calculations_total_energy_eh_finite CHECK (total_energy_eh > '-Infinity'::double precision AND total_energy_eh < 'Infinity'::double precision),
@@ -289,25 +339,34 @@ create table public.calculations (
   constraint calculations_wall_time_s_nonnegative CHECK (wall_time_s >= 0::double precision AND wall_time_s < 'Infinity'::double precision),
   constraint calculations_xtb_version_length CHECK (char_length(xtb_version) <= 100)
 );
-comment on table public.calculations is 'One xTB run. Identity (user, molecule, method, task, solvent, charge, multiplicity, geometry_sha256) is unique.';
+comment on table public.calculations is 'One xTB run. Identity (user, molecule, specification, charge, multiplicity, geometry_sha256) is unique.';
 comment on column public.calculations.solvent is 'ALPB/GBSA solvent name; null means gas phase.';
 comment on column public.calculations.status is 'pending: recorded, not started. running: xtb is running. completed: finished with results (total_energy_eh set). failed: xtb or its input failed (see error_message). Moves only forward: pending -> running -> completed | failed; pending -> completed | failed for results reported at once; failed -> pending when a retry is asked for.';
 comment on column public.calculations.dipole_au is 'Dipole vector (x, y, z) in atomic units (e·bohr).';
 comment on column public.calculations.geometry_sha256 is 'SHA-256 (hex) of the canonical input geometry; part of the identity.';
 comment on column public.calculations.source is 'Where the result came from, e.g. upload:<job path> or runner:<id>.';
+comment on column public.calculations.specification_id is 'The specification the calculation was run with; part of its identity (calculations_identity_key).';
+comment on column public.calculations.structure_distances is 'Structure key of the input geometry: interatomic distances (Å) grouped by element pair, sorted; null above 100 atoms.';
+comment on column public.calculations.structure_fingerprint is 'Sum of structure_distances (Å): the index range in which the same structure is looked for.';
+comment on column public.calculations.same_structure_as is 'The first stored calculation with the same structure, specification, molecule, charge and multiplicity; null when this is the first (unique_structures=true keeps those).';
 alter table public.calculations enable row level security;
+CREATE INDEX calculations_structure_idx ON public.calculations USING btree (user_id, molecule_id, specification_id, charge, multiplicity, structure_fingerprint) WHERE ((structure_fingerprint IS NOT NULL) AND (same_structure_as IS NULL));
 CREATE INDEX calculations_user_id_batch_item_id_idx ON public.calculations USING btree (user_id, batch_item_id) WHERE (batch_item_id IS NOT NULL);
 CREATE INDEX calculations_user_id_created_at_idx ON public.calculations USING btree (user_id, created_at, id);
 CREATE INDEX calculations_user_id_dipole_debye_idx ON public.calculations USING btree (user_id, dipole_debye, id);
 CREATE INDEX calculations_user_id_homo_lumo_gap_ev_idx ON public.calculations USING btree (user_id, homo_lumo_gap_ev, id);
 CREATE INDEX calculations_user_id_molecule_id_total_energy_eh_idx ON public.calculations USING btree (user_id, molecule_id, total_energy_eh) INCLUDE (homo_lumo_gap_ev);
+CREATE INDEX calculations_user_id_same_structure_as_idx ON public.calculations USING btree (user_id, same_structure_as) WHERE (same_structure_as IS NOT NULL);
+CREATE INDEX calculations_user_id_specification_id_idx ON public.calculations USING btree (user_id, specification_id);
 CREATE INDEX calculations_user_id_total_energy_eh_idx ON public.calculations USING btree (user_id, total_energy_eh, id);
 CREATE TRIGGER calculations_count_user_stats_after_delete AFTER DELETE ON public.calculations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_user_stats();
 CREATE TRIGGER calculations_count_user_stats_after_insert AFTER INSERT ON public.calculations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_user_stats();
 CREATE TRIGGER calculations_count_user_stats_after_update AFTER UPDATE ON public.calculations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_user_stats();
+CREATE TRIGGER calculations_default_specification BEFORE INSERT ON public.calculations FOR EACH ROW WHEN (new.specification_id IS NULL) EXECUTE FUNCTION public.calculations_default_specification();
 CREATE TRIGGER calculations_log_events_after_delete AFTER DELETE ON public.calculations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_log_events();
 CREATE TRIGGER calculations_log_events_after_insert AFTER INSERT ON public.calculations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_log_events();
 CREATE TRIGGER calculations_log_events_after_update AFTER UPDATE ON public.calculations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_log_events();
+CREATE TRIGGER calculations_repoint_same_structure_after_delete AFTER DELETE ON public.calculations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_repoint_same_structure();
 CREATE TRIGGER calculations_set_updated_at BEFORE UPDATE ON public.calculations FOR EACH ROW WHEN (old.* IS DISTINCT FROM new.*) EXECUTE FUNCTION public.set_updated_at();
 CREATE TRIGGER calculations_status_transition BEFORE UPDATE OF status ON public.calculations FOR EACH ROW WHEN (old.status IS DISTINCT FROM new.status) EXECUTE FUNCTION public.calculations_check_status_transition();
 create policy calculations_delete_own on public.calculations as permissive for delete to qf_api
@@ -402,6 +461,30 @@ create policy molecules_update_own on public.molecules as permissive for update 
   using ((user_id = ( SELECT auth.uid() AS uid)))
   with check ((user_id = ( SELECT auth.uid() AS uid)));
 grant select, insert, update, delete on table public.molecules to qf_api, service_role;
+
+create table public.specifications (
+  id         uuid default gen_random_uuid() not null,
+  user_id    uuid default auth.uid() not null,
+  spec       jsonb not null,
+  spec_hash  text generated always as (public.specification_hash(spec)) stored not null,
+  created_at timestamp with time zone default now() not null,
+  constraint specifications_pkey PRIMARY KEY (id),
+  constraint specifications_spec_shape CHECK (jsonb_typeof(spec) = 'object'::text AND (spec ->> 'program'::text) IS NOT NULL AND (spec ->> 'method'::text) IS NOT NULL AND (spec ->> 'task'::text) IS NOT NULL),
+  constraint specifications_spec_size CHECK (pg_column_size(spec) <= 8192),
+  constraint specifications_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE,
+  constraint specifications_user_id_id_key UNIQUE (user_id, id),
+  constraint specifications_user_id_spec_hash_key UNIQUE (user_id, spec_hash)
+);
+comment on table public.specifications is 'One row per distinct calculation specification per user (program, method, task, solvation, accuracy, electronic temperature, limits, other flags); written by ingest, never updated. See docs/specifications.md.';
+comment on column public.specifications.spec is 'The normalised specification (public.xtb_specification).';
+comment on column public.specifications.spec_hash is 'SHA-256 of spec''s jsonb text; the `spec=` filter.';
+alter table public.specifications enable row level security;
+create policy specifications_insert_own on public.specifications as permissive for insert to qf_api
+  with check ((user_id = ( SELECT auth.uid() AS uid)));
+create policy specifications_select_own on public.specifications as permissive for select to qf_api
+  using ((user_id = ( SELECT auth.uid() AS uid)));
+grant select on table public.specifications to qf_api, service_role;
+grant insert (user_id, spec) on table public.specifications to qf_api, service_role;
 
 create table public.user_stats_slots (
   user_id                uuid not null,
@@ -1106,6 +1189,23 @@ $function$;
 comment on function public.calculation_histograms(integer) is 'The caller''s histograms (RLS applies) of energy per atom (Eh) and HOMO-LUMO gap (eV): bins equal-width bins between the smallest and largest value; bin i holds edges[i] <= v < edges[i+1], the last bin also the maximum.';
 grant execute on function public.calculation_histograms(integer) to qf_api, service_role;
 
+CREATE OR REPLACE FUNCTION public.calculation_recorded_args(p_metadata jsonb)
+ RETURNS text[]
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+ SET search_path TO ''
+AS $function$
+  select case
+    when jsonb_typeof(p_metadata -> 'program_call') = 'string'
+      then pg_catalog.regexp_split_to_array(pg_catalog.btrim(p_metadata ->> 'program_call'), '\s+')
+    when jsonb_typeof(p_metadata -> 'xtb_args') = 'array'
+      then array(select pg_catalog.jsonb_array_elements_text(p_metadata -> 'xtb_args'))
+    else '{}'::text[]
+  end
+$function$;
+comment on function public.calculation_recorded_args(jsonb) is 'The xtb words a stored calculation records in its metadata (program_call, else xtb_args).';
+grant execute on function public.calculation_recorded_args(jsonb) to qf_api, service_role;
+
 CREATE OR REPLACE FUNCTION public.calculations_check_status_transition()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -1197,6 +1297,24 @@ end;
 $function$;
 comment on function public.calculations_count_user_stats() is 'AFTER INSERT/UPDATE/DELETE statement trigger on calculations: adds signed counts per user, status and method to the session''s user_stats_slots row.';
 
+CREATE OR REPLACE FUNCTION public.calculations_default_specification()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_spec jsonb := public.xtb_specification(new.method, new.task, new.solvent, '{}');
+begin
+  insert into public.specifications (user_id, spec) values (new.user_id, v_spec)
+  on conflict (user_id, spec_hash) do nothing;
+  select s.id into new.specification_id
+    from public.specifications s
+   where s.user_id = new.user_id and s.spec_hash = public.specification_hash(v_spec);
+  return new;
+end;
+$function$;
+comment on function public.calculations_default_specification() is 'BEFORE INSERT row trigger (only when specification_id is null): the default specification of the row''s method, task and solvent. Ingest always sets specification_id, so it never gets here.';
+
 CREATE OR REPLACE FUNCTION public.calculations_log_events()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -1261,6 +1379,32 @@ begin
 end;
 $function$;
 comment on function public.calculations_log_events() is 'AFTER INSERT/UPDATE/DELETE statement trigger: calculation_started/_completed/_failed when a row reaches that status, calculation_deleted when it is deleted. One event per changed row; none for unchanged rows.';
+
+CREATE OR REPLACE FUNCTION public.calculations_repoint_same_structure()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  with orphaned as (
+    select k.id, k.same_structure_as as gone, k.created_at
+      from public.calculations k
+      join old_rows d on d.user_id = k.user_id and d.id = k.same_structure_as
+  ),
+  heir as (
+    select distinct on (o.gone) o.gone, o.id
+      from orphaned o
+     order by o.gone, o.created_at, o.id
+  )
+  update public.calculations k
+     set same_structure_as = case when k.id = h.id then null else h.id end
+    from orphaned o
+    join heir h on h.gone = o.gone
+   where k.id = o.id;
+  return null;
+end;
+$function$;
+comment on function public.calculations_repoint_same_structure() is 'AFTER DELETE statement trigger: rows marked same_structure_as a deleted calculation point at the oldest of them instead, and that one becomes the representative.';
 
 CREATE OR REPLACE FUNCTION public.cancel_batch(p_batch_id uuid, p_all_users boolean DEFAULT false)
  RETURNS TABLE(outcome text, cancelled_items integer)
@@ -1626,8 +1770,8 @@ $function$;
 comment on function public.heartbeat_batch_items(text,uuid[],integer,boolean) is 'Extends the leases of the given items that p_runner_id still holds; returns every visible item with held true/false.';
 grant execute on function public.heartbeat_batch_items(text,uuid[],integer,boolean) to qf_api, service_role;
 
-CREATE OR REPLACE FUNCTION public.ingest_calculations(p_calculations jsonb, p_atom_calc integer[], p_atom_index integer[], p_element text[], p_atomic_number integer[], p_x_ang double precision[], p_y_ang double precision[], p_z_ang double precision[], p_partial_charge_e double precision[], p_grad_x_eh_bohr double precision[], p_grad_y_eh_bohr double precision[], p_grad_z_eh_bohr double precision[])
- RETURNS TABLE(idx integer, outcome text, calculation_id uuid, molecule_id uuid, atoms_written integer)
+CREATE OR REPLACE FUNCTION public.ingest_calculations(p_calculations jsonb, p_atom_calc integer[], p_atom_index integer[], p_element text[], p_atomic_number integer[], p_x_ang double precision[], p_y_ang double precision[], p_z_ang double precision[], p_partial_charge_e double precision[], p_grad_x_eh_bohr double precision[], p_grad_y_eh_bohr double precision[], p_grad_z_eh_bohr double precision[], p_structure double precision[] DEFAULT '{}'::double precision[], p_provenance jsonb DEFAULT '[]'::jsonb)
+ RETURNS TABLE(idx integer, outcome text, calculation_id uuid, molecule_id uuid, atoms_written integer, specification_hash text, same_structure_as uuid)
  LANGUAGE plpgsql
  SET search_path TO ''
 AS $function$
@@ -1635,6 +1779,11 @@ AS $function$
 #variable_conflict use_column
 declare
   v_user uuid := (select auth.uid());
+  v_spec_idx int[];
+  v_spec jsonb[];
+  v_distinct_spec jsonb[];
+  v_distinct_hash text[];
+  v_spec_id uuid[];
   v_created_idx int[];
   v_created_id uuid[];
   v_updated_idx int[];
@@ -1653,65 +1802,109 @@ begin
    order by c.inchikey, c.idx
   on conflict (user_id, inchikey) do nothing;
 
-  -- 2. Calculations: insert those whose identity is new; the first item of a repeated identity wins.
+  -- 2. Specifications: computed once per distinct (method, task, solvent, xtb_args) and hashed
+  --    once per distinct specification (a request usually has one or two); the new ones are
+  --    inserted in hash order, so concurrent requests lock alike.
+  with settings as (
+    select c.idx, c.method, c.task, c.solvent, coalesce(c.xtb_args, '{}') as args
+      from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
+  ),
+  distinct_settings as (
+    select d.method, d.task, d.solvent, d.args, public.xtb_specification(d.method, d.task, d.solvent, d.args) as spec
+      from (select distinct s.method, s.task, s.solvent, s.args from settings s) d
+  )
+  select coalesce(array_agg(s.idx order by s.idx), '{}'), coalesce(array_agg(d.spec order by s.idx), '{}')
+    into v_spec_idx, v_spec
+    from settings s
+    join distinct_settings d
+      on d.method = s.method and d.task = s.task and d.solvent is not distinct from s.solvent and d.args = s.args;
+
+  select coalesce(array_agg(d.spec order by d.hash), '{}'), coalesce(array_agg(d.hash order by d.hash), '{}')
+    into v_distinct_spec, v_distinct_hash
+    from (select x.spec, public.specification_hash(x.spec) as hash
+            from (select distinct u.spec from unnest(v_spec) as u(spec)) x) d;
+
+  insert into public.specifications (user_id, spec)
+  select v_user, d.spec from unnest(v_distinct_spec) with ordinality as d(spec, ord) order by d.ord
+  on conflict (user_id, spec_hash) do nothing;
+
+  select coalesce(array_agg(p.id order by u.ord), '{}')
+    into v_spec_id
+    from unnest(v_spec) with ordinality as u(spec, ord)
+    join unnest(v_distinct_spec, v_distinct_hash) as d(spec, hash) on d.spec = u.spec
+    join public.specifications p on p.user_id = v_user and p.spec_hash = d.hash;
+
+  -- 3. Calculations: insert those whose identity is new; the first item of a repeated identity wins.
+  --    A new row whose structure is already stored is inserted marked: same_structure_as is the
+  --    oldest stored representative that matches (the select runs before this statement's own
+  --    rows exist, so it sees only stored ones).
   with input as (
-    select c.*, m.id as mol_id
+    select c.*, m.id as mol_id, sp.spec_id
       from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
       join public.molecules m on m.user_id = v_user and m.inchikey = c.inchikey
+      join unnest(v_spec_idx, v_spec_id) as sp(idx, spec_id) on sp.idx = c.idx
   ),
   firsts as (
-    select distinct on (mol_id, method, task, solvent, charge, multiplicity, geometry_sha256) *
+    select distinct on (mol_id, spec_id, charge, multiplicity, geometry_sha256) *,
+           case when structure_count is not null
+                then p_structure[structure_offset + 1 : structure_offset + structure_count]::real[] end as distances
       from input
-     order by mol_id, method, task, solvent, charge, multiplicity, geometry_sha256, idx
+     order by mol_id, spec_id, charge, multiplicity, geometry_sha256, idx
+  ),
+  keyed as (
+    select f.*, x.rep
+      from firsts f
+      left join lateral (
+        select o.id as rep
+          from public.calculations o
+         where f.distances is not null
+           and o.user_id = v_user and o.molecule_id = f.mol_id and o.specification_id = f.spec_id
+           and o.charge = f.charge and o.multiplicity = f.multiplicity
+           and o.structure_fingerprint between public.structure_fingerprint(f.distances) - public.same_structure_window(f.distances)
+                                           and public.structure_fingerprint(f.distances) + public.same_structure_window(f.distances)
+           and o.same_structure_as is null
+           and public.same_structure(o.structure_distances, f.distances)
+         order by o.created_at, o.id
+         limit 1
+      ) x on true
   ),
   inserted as (
     insert into public.calculations as k (
-      user_id, molecule_id, batch_item_id, method, task, solvent, charge, multiplicity, status,
+      user_id, molecule_id, specification_id, batch_item_id, method, task, solvent, charge, multiplicity, status,
       total_energy_eh, homo_lumo_gap_ev, dipole_debye, dipole_au, converged, gradient_norm_eh_bohr,
-      wall_time_s, xtb_version, geometry_sha256, source, tags, metadata, error_message, started_at, completed_at)
-    select v_user, f.mol_id, f.batch_item_id, f.method, f.task, f.solvent, f.charge, f.multiplicity, f.status,
+      wall_time_s, xtb_version, geometry_sha256, structure_distances, same_structure_as, source, tags, metadata,
+      error_message, started_at, completed_at)
+    select v_user, f.mol_id, f.spec_id, f.batch_item_id, f.method, f.task, f.solvent, f.charge, f.multiplicity, f.status,
            f.total_energy_eh, f.homo_lumo_gap_ev, f.dipole_debye, f.dipole_au, f.converged, f.gradient_norm_eh_bohr,
-           f.wall_time_s, f.xtb_version, f.geometry_sha256, f.source, coalesce(f.tags, '{}'), coalesce(f.metadata, '{}'),
+           f.wall_time_s, f.xtb_version, f.geometry_sha256, f.distances, f.rep,
+           f.source, coalesce(f.tags, '{}'), coalesce(f.metadata, '{}'),
            f.error_message,
            coalesce(f.started_at, case when f.status = 'running' then now() end),
            coalesce(f.completed_at, case when f.status in ('completed', 'failed') then now() end)
-      from firsts f
-    on conflict (user_id, molecule_id, method, task, solvent, charge, multiplicity, geometry_sha256) do nothing
-    returning k.id, k.molecule_id, k.method, k.task, k.solvent, k.charge, k.multiplicity, k.geometry_sha256
+      from keyed f
+    on conflict (user_id, molecule_id, specification_id, charge, multiplicity, geometry_sha256) do nothing
+    returning k.id, k.molecule_id, k.specification_id, k.charge, k.multiplicity, k.geometry_sha256
   )
   select coalesce(array_agg(f.idx), '{}'), coalesce(array_agg(i.id), '{}')
     into v_created_idx, v_created_id
     from inserted i
     join firsts f
-      on f.mol_id = i.molecule_id and f.method = i.method and f.task = i.task
-     and f.solvent is not distinct from i.solvent and f.charge = i.charge
+      on f.mol_id = i.molecule_id and f.spec_id = i.specification_id and f.charge = i.charge
      and f.multiplicity = i.multiplicity and f.geometry_sha256 = i.geometry_sha256;
 
-  -- 3. The stored row of every item not created above (already there, or repeated within this
-  --    request), found through calculations_identity_key. Solvent is compared with `=` or as
-  --    null in two branches, because `is not distinct from` cannot use an index: with it, the
-  --    look-up read every calculation of the molecule, method and task.
-  select coalesce(array_agg(i.idx order by i.idx), '{}'), coalesce(array_agg(x.id order by i.idx), '{}')
+  -- 4. The stored row of every item not created above (already there, or repeated within this
+  --    request): one probe of calculations_identity_key each.
+  select coalesce(array_agg(i.idx order by i.idx), '{}'), coalesce(array_agg(k.id order by i.idx), '{}')
     into v_found_idx, v_found_id
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as i
     join public.molecules m on m.user_id = v_user and m.inchikey = i.inchikey
-   cross join lateral (
-     select k.id
-       from public.calculations k
-      where k.user_id = v_user and k.molecule_id = m.id and k.method = i.method and k.task = i.task
-        and k.solvent = i.solvent and k.charge = i.charge and k.multiplicity = i.multiplicity
-        and k.geometry_sha256 = i.geometry_sha256
-     union all
-     select k.id
-       from public.calculations k
-      where i.solvent is null
-        and k.user_id = v_user and k.molecule_id = m.id and k.method = i.method and k.task = i.task
-        and k.solvent is null and k.charge = i.charge and k.multiplicity = i.multiplicity
-        and k.geometry_sha256 = i.geometry_sha256
-   ) x
+    join unnest(v_spec_idx, v_spec_id) as sp(idx, spec_id) on sp.idx = i.idx
+    join public.calculations k
+      on k.user_id = v_user and k.molecule_id = m.id and k.specification_id = sp.spec_id
+     and k.charge = i.charge and k.multiplicity = i.multiplicity and k.geometry_sha256 = i.geometry_sha256
    where i.idx <> all (v_created_idx);
 
-  -- 4. Existing rows that this request moves forward: running/pending → completed/failed, and a
+  -- 5. Existing rows that this request moves forward: running/pending → completed/failed, and a
   --    completed result for a failed one. A failed row first goes back to pending, the only
   --    backward step the status rules allow (a retry), so the transition stays on the record.
   update public.calculations k
@@ -1760,7 +1953,45 @@ begin
     into v_updated_idx, v_updated_id
     from updated u join movers m on m.id = u.id;
 
-  -- 5. Atoms of the rows written above, in one set-based statement. An updated row's atoms are
+  -- 6. Same structure within the request: a new row left unmarked by step 3 points at any other
+  --    unmarked row of its structure with a smaller id (the index range holds only unmarked rows,
+  --    so this finds the request's other copies without comparing every pair); the one with the
+  --    smallest id has none and stays the representative. The pointers are followed to it before
+  --    anything is written, so each row is updated once.
+  with recursive pending as (
+    select k.id, k.molecule_id, k.specification_id, k.charge, k.multiplicity, k.structure_fingerprint, k.structure_distances
+      from unnest(v_created_id) as w(id)
+      join public.calculations k on k.id = w.id and k.user_id = v_user
+     where k.same_structure_as is null and k.structure_fingerprint is not null
+  ),
+  edges as (
+    select n.id, x.id as target
+      from pending n
+     cross join lateral (
+       select o.id
+         from public.calculations o
+        where o.user_id = v_user and o.molecule_id = n.molecule_id and o.specification_id = n.specification_id
+          and o.charge = n.charge and o.multiplicity = n.multiplicity
+          and o.structure_fingerprint between n.structure_fingerprint - public.same_structure_window(n.structure_distances)
+                                          and n.structure_fingerprint + public.same_structure_window(n.structure_distances)
+          and o.same_structure_as is null
+          and o.id < n.id
+          and public.same_structure(o.structure_distances, n.structure_distances)
+        limit 1
+     ) x
+  ),
+  -- Every pointer leads to a smaller id, so the walk ends at a row that points nowhere.
+  walk (id, root) as (
+    select e.id, e.target from edges e where not exists (select 1 from edges f where f.id = e.target)
+    union all
+    select e.id, w.root from edges e join walk w on e.target = w.id
+  )
+  update public.calculations k
+     set same_structure_as = w.root
+    from walk w
+   where k.id = w.id and k.user_id = v_user;
+
+  -- 7. Atoms of the rows written above, in one set-based statement. An updated row's atoms are
   --    replaced: a running registration has none, and a superseded failure's are stale.
   delete from public.atomic_properties a where a.calculation_id = any (v_updated_id);
 
@@ -1774,7 +2005,31 @@ begin
            as a(calc_idx, atom_index, element, atomic_number, x, y, z, q, gx, gy, gz)
       on a.calc_idx = w.idx;
 
-  -- 6. One row per input item, in input order.
+  -- 8. Provenance of the rows written above; an updated row's is replaced by its new result's.
+  if jsonb_array_length(coalesce(p_provenance, '[]')) > 0 then
+    insert into public.calculation_provenance as p (
+      calculation_id, user_id, command, xtb_version, parser_version, files, input_xyz,
+      raw_output_gzip, raw_output_sha256, raw_output_bytes)
+    select w.id, v_user, r.command, r.xtb_version, r.parser_version, coalesce(r.files, '[]'), r.input_xyz,
+           decode(r.raw_output_base64, 'base64'), r.raw_output_sha256, r.raw_output_bytes
+      from unnest(v_created_idx || v_updated_idx, v_created_id || v_updated_id) as w(idx, id)
+      join jsonb_to_recordset(p_provenance) as r(
+             idx int, command text, xtb_version text, parser_version text, files jsonb, input_xyz text,
+             raw_output_base64 text, raw_output_sha256 text, raw_output_bytes bigint)
+        on r.idx = w.idx
+    on conflict (user_id, calculation_id) do update
+       set command = excluded.command,
+           xtb_version = excluded.xtb_version,
+           parser_version = excluded.parser_version,
+           files = excluded.files,
+           input_xyz = excluded.input_xyz,
+           raw_output_gzip = excluded.raw_output_gzip,
+           raw_output_sha256 = excluded.raw_output_sha256,
+           raw_output_bytes = excluded.raw_output_bytes,
+           created_at = now();
+  end if;
+
+  -- 9. One row per input item, in input order.
   return query
   with written as (
     select w.idx, w.id from unnest(v_created_idx, v_created_id) as w(idx, id)
@@ -1790,16 +2045,20 @@ begin
               else 'duplicate' end,
          w.id,
          m.id,
-         case when i.idx = any (v_created_idx) or i.idx = any (v_updated_idx) then coalesce(n.n, 0) else 0 end
+         case when i.idx = any (v_created_idx) or i.idx = any (v_updated_idx) then coalesce(n.n, 0) else 0 end,
+         s.spec_hash,
+         k.same_structure_as
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as i
     join public.molecules m on m.user_id = v_user and m.inchikey = i.inchikey
     join written w on w.idx = i.idx
+    join public.calculations k on k.id = w.id and k.user_id = v_user
+    join public.specifications s on s.id = k.specification_id and s.user_id = v_user
     left join atom_counts n on n.calc_idx = i.idx
    order by i.idx;
 end
 $function$;
-comment on function public.ingest_calculations(jsonb,integer[],integer[],text[],integer[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[]) is 'Stores a batch of calculations with their molecules and atoms for the calling user; one row per item: created, updated or duplicate.';
-grant execute on function public.ingest_calculations(jsonb,integer[],integer[],text[],integer[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[]) to qf_api, service_role;
+comment on function public.ingest_calculations(jsonb,integer[],integer[],text[],integer[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],jsonb) is 'Stores a batch of calculations with their molecules, specifications, atoms and provenance for the calling user, marking new rows whose structure is already stored; one row per item: created, updated or duplicate.';
+grant execute on function public.ingest_calculations(jsonb,integer[],integer[],text[],integer[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],jsonb) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.log_error_event(payload jsonb)
  RETURNS bigint
@@ -2018,6 +2277,42 @@ $function$;
 comment on function public.retry_batch(uuid,boolean) is 'Sends the failed items of a batch whose molecule still exists back to pending with fresh attempts. Outcome: retried, not_found or cancelled.';
 grant execute on function public.retry_batch(uuid,boolean) to qf_api, service_role;
 
+CREATE OR REPLACE FUNCTION public.same_structure(p_a real[], p_b real[])
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+ SET search_path TO ''
+AS $function$
+  select cardinality(p_a) = cardinality(p_b)
+     and coalesce((select max(abs(x::double precision - y::double precision))
+                     from unnest(p_a, p_b) as u(x, y)), 0) <= public.same_structure_tolerance_ang()
+$function$;
+comment on function public.same_structure(real[],real[]) is 'True when two structure keys (sorted distances per element pair) agree within public.same_structure_tolerance_ang().';
+grant execute on function public.same_structure(real[],real[]) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.same_structure_tolerance_ang()
+ RETURNS double precision
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+ SET search_path TO ''
+AS $function$
+  select 0.001::double precision
+$function$;
+comment on function public.same_structure_tolerance_ang() is 'How far (Å) any interatomic distance of two structures may differ for them to be the same structure.';
+grant execute on function public.same_structure_tolerance_ang() to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.same_structure_window(p_distances real[])
+ RETURNS double precision
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+ SET search_path TO ''
+AS $function$
+  -- Keys that agree within the tolerance per distance have sums within count × tolerance.
+  select coalesce(cardinality(p_distances), 0) * public.same_structure_tolerance_ang() + 1e-9
+$function$;
+comment on function public.same_structure_window(real[]) is 'How far the fingerprint of a structure with these distances may be from that of the same structure.';
+grant execute on function public.same_structure_window(real[]) to qf_api, service_role;
+
 CREATE OR REPLACE FUNCTION public.set_updated_at()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -2030,6 +2325,29 @@ end;
 $function$;
 comment on function public.set_updated_at() is 'BEFORE UPDATE row trigger: stamps updated_at with the transaction time.';
 
+CREATE OR REPLACE FUNCTION public.specification_hash(p_spec jsonb)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE STRICT
+ SET search_path TO ''
+AS $function$
+  -- convert_to is stable only because of the encoding name; 'UTF8' is fixed here.
+  select pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(p_spec::text, 'UTF8')), 'hex')
+$function$;
+comment on function public.specification_hash(jsonb) is 'SHA-256 (hex) of a specification''s jsonb text (PostgreSQL''s canonical form).';
+grant execute on function public.specification_hash(jsonb) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.structure_fingerprint(p_distances real[])
+ RETURNS double precision
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE STRICT
+ SET search_path TO ''
+AS $function$
+  select coalesce(sum(d::double precision), 0) from pg_catalog.unnest(p_distances) as d
+$function$;
+comment on function public.structure_fingerprint(real[]) is 'The sum of a structure key''s distances (Å): equal within count × tolerance for the same structure.';
+grant execute on function public.structure_fingerprint(real[]) to qf_api, service_role;
+
 CREATE OR REPLACE FUNCTION public.user_stats_slot()
  RETURNS smallint
  LANGUAGE sql
@@ -2039,3 +2357,104 @@ AS $function$
   select (pg_catalog.pg_backend_pid() % 16)::smallint
 $function$;
 comment on function public.user_stats_slot() is 'The user_stats_slots row this session writes: its backend pid modulo 16.';
+
+CREATE OR REPLACE FUNCTION public.xtb_specification(p_method text, p_task text, p_solvent text, p_args text[])
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ IMMUTABLE PARALLEL SAFE
+ SET search_path TO ''
+AS $function$
+declare
+  v_args   text[] := coalesce(p_args, '{}');
+  v_n      integer := coalesce(cardinality(p_args), 0);
+  v_i      integer := 1;
+  v_word   text;
+  v_next   text;
+  v_model  text;
+  v_state  text;
+  v_acc    float8 := 1;        -- xtb's default accuracy
+  v_etemp  float8 := 300;      -- K, xtb's default electronic temperature
+  v_iter   float8 := 250;      -- xtb's default SCC iteration limit
+  v_cycles float8;             -- null: xtb chooses the optimisation cycle limit from the molecule
+  v_level  text := 'normal';   -- xtb's default optimisation level
+  v_other  text[] := '{}';
+  v_real   constant text := '^[+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$';
+  v_int    constant text := '^[+]?[0-9]{1,9}$';
+begin
+  while v_i <= v_n loop
+    v_word := v_args[v_i];
+    v_next := v_args[v_i + 1];
+    if v_word in ('--gfn', '-c', '--chrg', '-u', '--uhf', '-P', '--parallel', '--namespace') then
+      -- Method, charge and multiplicity are the calculation's own columns (the API refuses args
+      -- that contradict them); threads and file names do not change numbers. Skip the value too.
+      v_i := v_i + 1;
+    elsif v_word in ('--gfnff', '--gff', '--sp', '--scc', '--grad', '--json', '-v', '--verbose', '-s', '--silent',
+                     '--ceasefiles', '--strict', '--copy', '--nocopy', '--restart', '--norestart',
+                     '--pop', '--molden', '--dipole', '--wbo', '--lmo') then
+      null;  -- the method or task (columns), or output and logging only: measured, no number changes
+    elsif v_word in ('-o', '--opt') then
+      -- The task is the column; the optional level is part of the specification. xtb reads the
+      -- level names exactly (`Tight` is ignored, as here) and treats verytight as vtight.
+      if v_next in ('crude', 'sloppy', 'loose', 'lax', 'normal', 'tight', 'vtight', 'verytight', 'extreme') then
+        v_level := case v_next when 'verytight' then 'vtight' else v_next end;
+        v_i := v_i + 1;
+      end if;
+    elsif v_word in ('--alpb', '-g', '--gbsa', '--cosmo', '--cpcmx') then
+      -- The solvent name is the column; the model and the reference state of Gsolv are read here.
+      -- xtb reads the state names exactly: `bar1M`, `reference`, `gsolv` (the default).
+      v_model := case v_word when '-g' then 'gbsa' else substr(v_word, 3) end;
+      v_state := null;
+      if v_next is not null then
+        v_i := v_i + 1;
+        if v_args[v_i + 1] in ('reference', 'bar1M', 'gsolv') then
+          v_state := v_args[v_i + 1];
+          v_i := v_i + 1;
+        end if;
+      end if;
+    elsif v_word in ('-a', '--acc') and v_next ~ v_real then
+      v_acc := v_next::float8;
+      v_i := v_i + 1;
+    elsif v_word = '--etemp' and v_next ~ v_real then
+      v_etemp := v_next::float8;
+      v_i := v_i + 1;
+    elsif v_word = '--iterations' and v_next ~ v_int then
+      v_iter := v_next::float8;
+      v_i := v_i + 1;
+    elsif v_word = '--cycles' and v_next ~ v_int then
+      v_cycles := v_next::float8;
+      v_i := v_i + 1;
+    elsif v_word like '-%' then
+      -- Any other flag may change results: kept verbatim, with the word after it when that is
+      -- not a flag (its value, or a file name: either way two runs differ only if it differs).
+      v_other := v_other || v_word;
+      if v_next is not null and v_next not like '-%' then
+        v_other := v_other || v_next;
+        v_i := v_i + 1;
+      end if;
+    end if;
+    -- Anything else is a positional word: the program or the input file, whose content is the
+    -- calculation's geometry.
+    v_i := v_i + 1;
+  end loop;
+
+  return jsonb_build_object(
+    'program', 'xtb',
+    'method', p_method,
+    'task', p_task,
+    'solvation', case when p_solvent is not null then jsonb_build_object(
+                   'model', coalesce(v_model, 'alpb'),
+                   'solvent', lower(p_solvent),
+                   'reference_state', coalesce(v_state, 'gsolv')) end,
+    -- GFN-FF has no electrons to converge: accuracy, electronic temperature and the SCC limit
+    -- change nothing there (measured), so they are not part of its specifications.
+    'accuracy', case when p_method <> 'GFN-FF' then to_jsonb(v_acc) end,
+    'electronic_temperature_k', case when p_method <> 'GFN-FF' then to_jsonb(v_etemp) end,
+    'max_scc_iterations', case when p_method <> 'GFN-FF' then to_jsonb(v_iter) end,
+    -- Only an optimisation has a level and a cycle limit (--cycles changes nothing else: measured).
+    'opt_level', case when p_task = 'opt' then v_level end,
+    'max_opt_cycles', case when p_task = 'opt' then to_jsonb(v_cycles) end,
+    'other_args', to_jsonb(v_other));
+end;
+$function$;
+comment on function public.xtb_specification(text,text,text,text[]) is 'The specification of an xtb run: method, task and solvent (the calculation''s columns) and the settings read from the words of its command line, with xtb''s defaults filled in (docs/specifications.md). Pure.';
+grant execute on function public.xtb_specification(text,text,text,text[]) to qf_api, service_role;

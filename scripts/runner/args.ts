@@ -6,7 +6,7 @@ import { HelpRequested, parseCli, UsageError, uuidArg, wholeNumberArg } from '..
 export { HelpRequested, UsageError };
 
 export const USAGE = [
-  'usage: npm run runner -- [--batch ID] [--concurrency N] [--runner-id NAME] [--lease 300] [--timeout 600] [--once] [--xtb PATH]',
+  'usage: npm run runner -- [--batch ID] [--concurrency N] [--runner-id NAME] [--lease 300] [--timeout 600] [--once] [--xtb PATH] [--keep-raw-output]',
   '  --batch ID         claim only this batch\'s items (default: any claimable item)',
   '  --concurrency N    xtb processes at once (default: the number of cores)',
   '  --runner-id NAME   how this runner is named in leases and attempt history (default: host-pid)',
@@ -15,6 +15,7 @@ export const USAGE = [
   '  --once             drain what is claimable now, then exit (default: keep polling)',
   '  --xtb PATH         the xtb program (default: xtb on PATH)',
   '  --obabel PATH      the Open Babel program, for items without a geometry (default: obabel on PATH)',
+  '  --keep-raw-output  store each run\'s xtb.out (gzip) with its result (default: only its SHA-256)',
   '  -h, --help         print this help',
   'Auth: SUPABASE_ACCESS_TOKEN (a user\'s token: that user\'s items) or SUPABASE_SERVICE_ROLE_KEY (every user\'s items),',
   'with SUPABASE_URL, from the environment or .local/stack.env.',
@@ -29,6 +30,7 @@ export interface RunnerArgs {
   once: boolean;
   xtb: string;
   obabel: string;
+  keepRawOutput: boolean;
 }
 
 const RUNNER_ID = /^[\x21-\x7e][\x20-\x7e]{0,199}$/;
@@ -60,6 +62,7 @@ export function parseRunnerArgs(argv: readonly string[], defaults: ArgDefaults):
       once: { type: 'boolean', default: false },
       xtb: { type: 'string' },
       obabel: { type: 'string' },
+      'keep-raw-output': { type: 'boolean', default: false },
     },
   });
   const batchId = uuidArg('--batch', values.batch, 'a batch id (a UUID)');
@@ -77,5 +80,6 @@ export function parseRunnerArgs(argv: readonly string[], defaults: ArgDefaults):
     once: values.once ?? false,
     xtb: values.xtb ?? 'xtb',
     obabel: values.obabel ?? 'obabel',
+    keepRawOutput: values['keep-raw-output'] ?? false,
   };
 }

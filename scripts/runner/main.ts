@@ -99,7 +99,7 @@ export async function main(argv: readonly string[], io: RunnerIo): Promise<numbe
       concurrency: args.concurrency,
       leaseSeconds: args.leaseSeconds,
       once: args.once,
-      item: { xtb: args.xtb, obabel: args.obabel, timeoutS: args.timeoutS },
+      item: { xtb: args.xtb, obabel: args.obabel, timeoutS: args.timeoutS, keepRawOutput: args.keepRawOutput },
       stop, kill, tally,
       onItem: (r) => {
         io.stdout.write(`${formatItemLine(r)}\n`);

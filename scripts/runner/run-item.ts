@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { ClaimedItem, ErrorClass } from '../../shared/contract/batches.ts';
 import type { IngestCalculationInput } from '../../shared/contract/ingest.ts';
 import { classifyXtbFailure } from '../../shared/xtb/classify-failure.ts';
-import { parseXtbOut, parseXtbRun, readJobFiles } from '../../shared/xtb/index.ts';
+import { digestRunDirectory, parseXtbOut, parseXtbRun, readJobFiles, withFiles } from '../../shared/xtb/index.ts';
 import { geometryFor, toXyz } from './geometry.ts';
 import { runProcess } from './process.ts';
 import { INPUT_FILE, OUTPUT_FILE, runSpec, xtbArgs, xtbEnv } from './xtb-command.ts';
@@ -32,6 +32,8 @@ export interface RunItemOptions {
   /** Parent of the per-run directories (default: the OS temp dir). */
   tmpRoot?: string;
   env?: NodeJS.ProcessEnv;
+  /** Store xtb.out (gzip) with the result; its SHA-256 is stored either way. */
+  keepRawOutput?: boolean;
 }
 
 /** Seconds spent in each part, for the log line and the overhead figures. */
@@ -117,7 +119,7 @@ export async function runItem(item: ClaimedItem, opts: RunItemOptions): Promise<
     if (run.spawnError) return done({ kind: 'failed', error_class: 'crash', message: `cannot run ${opts.xtb}: ${run.spawnError}` });
 
     const files = readJobFiles(dir);
-    const spec = runSpec(item, { runnerId: opts.runnerId, startedAt, completedAt: new Date().toISOString() });
+    const spec = runSpec(item, { runnerId: opts.runnerId, startedAt, completedAt: new Date().toISOString(), xtb: opts.xtb });
     const log = files['xtb.out'] !== undefined ? parseXtbOut(files['xtb.out']) : null;
     const parse = run.timedOut ? null : parseXtbRun(files, spec);
     const failure = classifyXtbFailure(
@@ -125,7 +127,9 @@ export async function runItem(item: ClaimedItem, opts: RunItemOptions): Promise<
       log, parse,
     );
     if (failure) return done({ kind: 'failed', ...failure });
-    return done({ kind: 'completed', calculation: parse!.calculation!, warnings: parse!.warnings });
+    // Provenance: every file of the run directory by its hash, and xtb.out itself when asked.
+    const calculation = withFiles(parse!.calculation!, digestRunDirectory(dir, opts.keepRawOutput ?? false));
+    return done({ kind: 'completed', calculation, warnings: parse!.warnings });
   } finally {
     release();
     await rm(dir, { recursive: true, force: true });

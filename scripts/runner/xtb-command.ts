@@ -44,8 +44,17 @@ export function xtbEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   };
 }
 
-export function runSpec(item: ClaimedItem, ctx: { runnerId: string; startedAt: string; completedAt: string }): RunSpec {
+/** A word as a POSIX shell reads it back: bare when it is safe, single-quoted otherwise. */
+const shellWord = (w: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+
+/** The exact command line of a run, as a shell would take it (the program as the runner was told to call it). */
+export const commandLine = (xtb: string, args: readonly string[]): string => [xtb, ...args].map(shellWord).join(' ');
+
+export function runSpec(item: ClaimedItem, ctx: { runnerId: string; startedAt: string; completedAt: string; xtb?: string }): RunSpec {
+  const args = xtbArgs(item);
   return {
+    xtb_args: args,
+    command: commandLine(ctx.xtb ?? 'xtb', args),
     molecule: { smiles: item.smiles, name: item.name },
     method: item.method,
     task: item.task,

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { HelpRequested, parseCli, UsageError, uuidArg, wholeNumberArg } from '../lib/cli-args.ts';
 
 export const USAGE = [
-  'usage: npm run upload -- --jobs-root DIR [--user-id UUID] [--dry-run] [--limit N] [--concurrency N] [--report FILE]',
+  'usage: npm run upload -- --jobs-root DIR [--user-id UUID] [--dry-run] [--limit N] [--concurrency N] [--report FILE] [--keep-raw-output]',
   '  --jobs-root DIR    the tree of job directories to upload (required)',
   '  --user-id UUID     owner of the rows; required with the service-role key, implied by SUPABASE_ACCESS_TOKEN',
   '  --dry-run          walk, parse and validate only: contact no server, write nothing',
@@ -13,6 +13,7 @@ export const USAGE = [
   '  --concurrency N    ingest requests in flight at once (default 4)',
   '  --batch-size N     jobs per ingest request (default 200)',
   '  --report FILE      write one JSON line per job: path, job_id, outcome, ids, warnings, error, already_stored',
+  '  --keep-raw-output  store each job\'s xtb.out (gzip) with its result (default: only its SHA-256)',
   '  -h, --help         print this help',
   'Auth: SUPABASE_ACCESS_TOKEN (a user\'s token: that user\'s rows) or SUPABASE_SERVICE_ROLE_KEY with --user-id,',
   'with SUPABASE_URL, from the environment or .local/stack.env (written by `npm start`).',
@@ -26,6 +27,7 @@ export interface UploadArgs {
   concurrency: number;
   batchSize: number;
   report?: string;
+  keepRawOutput: boolean;
 }
 
 export { HelpRequested, UsageError };
@@ -42,6 +44,7 @@ export function parseUploadArgs(argv: readonly string[]): UploadArgs {
       concurrency: { type: 'string' },
       'batch-size': { type: 'string' },
       report: { type: 'string' },
+      'keep-raw-output': { type: 'boolean', default: false },
     },
   });
   const jobsRoot = values['jobs-root'];
@@ -56,6 +59,7 @@ export function parseUploadArgs(argv: readonly string[]): UploadArgs {
     concurrency: wholeNumberArg('--concurrency', values.concurrency, 1, 64) ?? 4,
     batchSize: wholeNumberArg('--batch-size', values['batch-size'], 1, 1000) ?? 200,
     ...(values.report !== undefined ? { report: path.resolve(values.report) } : {}),
+    keepRawOutput: values['keep-raw-output'] ?? false,
   };
 }
 

@@ -91,6 +91,7 @@ export async function main(argv: readonly string[], io: UploadIo): Promise<numbe
       limit: args.limit,
       batchSize: args.batchSize,
       concurrency: args.concurrency,
+      keepRawOutput: args.keepRawOutput,
       ...(client
         ? { send: makeSender(client, conn!.userId) }
         : { check: await dryRunChecks() }),

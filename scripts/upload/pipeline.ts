@@ -5,7 +5,7 @@
 // gets exactly one report through `emit`.
 import type { IngestItemResult } from '../../shared/contract/ingest.ts';
 import {
-  newWalkCounts, parseJobFiles, readJobFiles, walkJobs, type ParsedJob, type WalkCounts, type WalkEvent,
+  newWalkCounts, parseJobFiles, readJobDirectory, walkJobs, withFiles, type ParsedJob, type WalkCounts, type WalkEvent,
 } from '../../shared/xtb/index.ts';
 import { fromDryRun, fromFailure, fromIngest, fromParse, type JobReport } from './outcomes.ts';
 import { Slots } from './slots.ts';
@@ -36,6 +36,8 @@ export interface PipelineOptions {
   onWalkError?: (event: Extract<WalkEvent, { kind: 'error' }>) => void;
   /** Aborting stops taking new jobs; those already taken are finished and reported. */
   signal?: AbortSignal;
+  /** Send each job's xtb.out (gzip) to be stored with its result; its SHA-256 is sent either way. */
+  keepRawOutput?: boolean;
   walkCounts?: WalkCounts;
 }
 
@@ -57,16 +59,20 @@ type Read = { job: ParsedJob } | { report: JobReport };
 const failed = (event: { path: string }, message: string): Read =>
   ({ report: fromFailure({ path: event.path, job_id: lastSegment(event.path), warnings: [] }, message) });
 
-/** Reads and parses one job directory; a directory that vanished or cannot be read is an `error`. */
-function readAndParse(event: Extract<WalkEvent, { kind: 'job' }>): Read {
-  let files;
+/**
+ * Reads and parses one job directory, with the provenance of its files; a directory that vanished
+ * or cannot be read is an `error`.
+ */
+function readAndParse(event: Extract<WalkEvent, { kind: 'job' }>, keepRawOutput: boolean): Read {
+  let read;
   try {
-    files = readJobFiles(event.dir);
+    read = readJobDirectory(event.dir, keepRawOutput);
   } catch (err) {
     return failed(event, `cannot read the job directory: ${(err as Error).message}`);
   }
   try {
-    return { job: parseJobFiles(event.path, files) };
+    const job = parseJobFiles(event.path, read.files);
+    return { job: job.calculation ? { ...job, calculation: withFiles(job.calculation, read.run) } : job };
   } catch (err) {
     return failed(event, `the parser failed: ${(err as Error).message}`);
   }
@@ -166,7 +172,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       }
       if (event.kind !== 'job') continue;
       jobs++;
-      await route(readAndParse(event));
+      await route(readAndParse(event, o.keepRawOutput ?? false));
       // Parsing is synchronous: let answers, timers and the walk's callbacks in now and then.
       await nextTurn();
       if (o.limit !== undefined && jobs >= o.limit) {

@@ -4,6 +4,8 @@ import {
   ErrorDetail, Finite, Geometry, Metadata, Method, MAX_SMILES_LENGTH, Solvent, Tags, Task, Uuid, Vec3,
 } from './common.ts';
 import { QcSchemaAtomicResult } from './qcschema.ts';
+import { Provenance } from './provenance.ts';
+import { xtbArgsConflicts } from '../xtb/xtb-args.ts';
 
 export const CALCULATION_STATUSES = ['pending', 'running', 'completed', 'failed'] as const;
 export const IngestStatus = z.enum(['running', 'completed', 'failed']);
@@ -45,6 +47,15 @@ export const IngestCalculation = z.object({
   /** Per-atom gradient (Eh/Bohr), in atom order. */
   gradient: z.array(Vec3).nullish(),
   error_message: z.string().max(10_000).nullish(),
+  /**
+   * The words of the xtb command line the run used (or just its settings, e.g. `["--etemp", "5000"]`).
+   * The specification, part of the identity, is derived from them with method, task and solvent
+   * (docs/specifications.md); without them the run is taken to have used xtb's defaults. Words that
+   * contradict method, task, charge, multiplicity or solvent are refused.
+   */
+  xtb_args: z.array(z.string().min(1).max(200)).max(64).nullish(),
+  /** How the result was made: command line, versions, file hashes, optionally xtb.out. */
+  provenance: Provenance.nullish(),
   batch_item_id: Uuid.nullish(),
   source: z.string().max(1000).nullish(),
   tags: Tags.default([]),
@@ -75,6 +86,9 @@ export const IngestCalculation = z.object({
   }
   if (c.gradient && c.gradient.length !== n) {
     ctx.addIssue({ code: 'custom', path: ['gradient'], message: `has ${c.gradient.length} rows for ${n} atoms` });
+  }
+  for (const conflict of xtbArgsConflicts(c.xtb_args ?? [], c)) {
+    ctx.addIssue({ code: 'custom', path: ['xtb_args', conflict.index], message: conflict.issue });
   }
 });
 export type IngestCalculationInput = z.input<typeof IngestCalculation>;
@@ -110,6 +124,10 @@ export const IngestItemResult = z.object({
   outcome: z.enum(INGEST_OUTCOMES),
   calculation_id: Uuid.nullable(),
   molecule_id: Uuid.nullable(),
+  /** SHA-256 of the stored calculation's specification (the `spec=` filter). */
+  specification_hash: z.string().nullish(),
+  /** The first stored calculation with the same structure and specification, if this is not it. */
+  same_structure_as: Uuid.nullish(),
   errors: z.array(ErrorDetail).optional(),
 });
 export type IngestItemResult = z.output<typeof IngestItemResult>;

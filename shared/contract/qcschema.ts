@@ -86,6 +86,12 @@ export function qcschemaToIngest(r: QcSchemaAtomicResult): IngestCalculationInpu
   const gradientSource = r.extras.xtb?.return_gradient ?? (r.driver === 'gradient' ? r.return_result as number[] : undefined);
   const dipole = r.properties.scf_dipole_moment ?? undefined;
   const solvent = typeof r.keywords.solvent === 'string' ? r.keywords.solvent : null;
+  // xtb-python's keywords that change results, as the xtb flags that give the specification.
+  const xtbArgs: string[] = [];
+  for (const [key, flag] of [['accuracy', '--acc'], ['electronic_temperature', '--etemp'], ['max_iterations', '--iterations']] as const) {
+    const v = r.keywords[key];
+    if (typeof v === 'number' && Number.isFinite(v)) xtbArgs.push(flag, String(v));
+  }
   return {
     molecule: { smiles, name: r.molecule.name ?? null },
     charge: r.molecule.molecular_charge,
@@ -107,6 +113,7 @@ export function qcschemaToIngest(r: QcSchemaAtomicResult): IngestCalculationInpu
     charges: r.extras.xtb?.mulliken_charges ?? null,
     gradient: Array.isArray(gradientSource) ? triples(gradientSource) : null,
     error_message: r.success ? null : (r.error?.error_message ?? 'QCSchema result without success'),
+    ...(xtbArgs.length ? { xtb_args: xtbArgs } : {}),
     batch_item_id: r.extras.batch_item_id ?? null,
     source: r.extras.source ?? null,
     tags: r.extras.tags ?? [],

@@ -100,8 +100,14 @@ const filterShape = {
   elements: ElementsParam.optional(),
   n_atoms_min: IntParam(0, 1_000_000).optional(),
   n_atoms_max: IntParam(0, 1_000_000).optional(),
-  /** Calculations produced by the items of this batch job. */
+  /** Calculations that answer the items of this batch job (every item's linked calculation, duplicate or not). */
   batch_id: Uuid.optional(),
+  /** xtb's version as stored, e.g. `6.5.1`. */
+  xtb_version: z.string().trim().min(1, 'must not be empty').max(100).optional(),
+  /** The SHA-256 of a specification (a calculation's `specification_hash`). */
+  spec: z.string().trim().toLowerCase().regex(/^[0-9a-f]{64}$/, 'must be a specification hash (64 hex digits)').optional(),
+  /** true: only the first calculation of each structure (those not marked same_structure_as another). */
+  unique_structures: BoolParam.optional(),
   tag: TagParam.optional(),
   /** created_at range: `created_after` inclusive, `created_before` exclusive. */
   created_after: TimeParam.optional(),
@@ -236,6 +242,10 @@ export const CalculationRow = z.object({
   wall_time_s: z.number().nullable(),
   xtb_version: z.string().nullable(),
   geometry_sha256: z.string().nullable(),
+  /** SHA-256 of the calculation's specification (`spec=` filter); the specification itself is in the detail. */
+  specification_hash: z.string(),
+  /** The first stored calculation with the same structure, specification, molecule, charge and multiplicity. */
+  same_structure_as: Uuid.nullable(),
   source: z.string().nullable(),
   tags: z.array(z.string()),
   metadata: Metadata,
@@ -260,7 +270,23 @@ export const AtomRow = z.object({
 });
 export type AtomRow = z.output<typeof AtomRow>;
 
+/** How a calculation was made (public.calculation_provenance); null for rows stored without it. */
+export const ProvenanceRow = z.object({
+  command: z.string().nullable(),
+  xtb_version: z.string().nullable(),
+  parser_version: z.string().nullable(),
+  files: z.array(z.object({ name: z.string(), role: z.enum(['input', 'output']), sha256: z.string(), bytes: Int })),
+  input_xyz: z.string().nullable(),
+  /** Present when xtb.out was kept; GET /calculations/:id/xtb.out returns it. */
+  raw_output_sha256: z.string().nullable(),
+  raw_output_bytes: z.number().nullable(),
+});
+export type ProvenanceRow = z.output<typeof ProvenanceRow>;
+
 export const CalculationDetail = CalculationRow.extend({
+  /** The normalised specification (docs/specifications.md). */
+  specification: z.record(z.string(), z.unknown()),
+  provenance: ProvenanceRow.nullable(),
   /** In atom order; empty for a calculation stored without atoms (running, or failed without results). */
   atoms: z.array(AtomRow),
 });
@@ -372,4 +398,5 @@ export const CSV_COLUMNS = [
   'charge', 'multiplicity', 'status', 'total_energy_eh', 'homo_lumo_gap_ev', 'dipole_debye',
   'dipole_x_au', 'dipole_y_au', 'dipole_z_au', 'converged', 'gradient_norm_eh_bohr', 'wall_time_s',
   'xtb_version', 'batch_item_id', 'source', 'tags', 'created_at', 'completed_at',
+  'specification_hash', 'same_structure_as',
 ] as const;

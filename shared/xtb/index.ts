@@ -10,3 +10,6 @@ export * from './results-json.ts';
 export * from './job.ts';
 export * from './read-job.ts';
 export * from './classify-failure.ts';
+export * from './xtb-args.ts';
+export * from './version.ts';
+export * from './provenance.ts';

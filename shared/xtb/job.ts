@@ -11,6 +11,8 @@ import { parseResultsJson, type ResultsJson } from './results-json.ts';
 import { parseXtbOut, xtbErrorMessage, type XtbLog } from './xtb-out.ts';
 import { parseXtbOutJson, type XtbOutJson } from './xtbout-json.ts';
 import { formulaOf, parseXtbOptComment, parseXyz } from './xyz.ts';
+import { commandWords } from './xtb-args.ts';
+import { PARSER_VERSION } from './version.ts';
 
 /** The files of a job directory the parser reads; anything else in the directory is ignored. */
 export const JOB_FILES = [
@@ -49,6 +51,13 @@ export interface RunSpec {
   batch_item_id?: string | null;
   started_at?: string | null;
   completed_at?: string | null;
+  /**
+   * The words xtb was started with (the runner knows them exactly). Without them, the words of the
+   * program call xtb printed are used: they give the calculation's specification.
+   */
+  xtb_args?: string[];
+  /** The exact command line (the runner's); without it, the program call xtb printed. */
+  command?: string;
 }
 
 export interface RunParse {
@@ -302,6 +311,20 @@ export function parseXtbRun(files: JobFiles, spec: RunSpec, opts: { fallback?: R
     } else {
       return { outcome: 'running', warnings, error: log ? 'xtb.out has no termination line yet and there is no results.json' : 'xtb has not started (no xtb.out)' };
     }
+    // What the run was: its command line (the specification's words) and how it was read.
+    const call = typeof calc.metadata?.program_call === 'string' ? calc.metadata.program_call : null;
+    const xtbArgs = spec.xtb_args ?? (call ? commandWords(call) : null);
+    calc = {
+      ...calc,
+      ...(xtbArgs ? { xtb_args: xtbArgs } : {}),
+      provenance: {
+        command: spec.command ?? call,
+        xtb_version: log?.xtbVersionLine ?? null,
+        parser_version: PARSER_VERSION,
+        files: [],
+        input_xyz: files['input.xyz'],
+      },
+    };
     const check = IngestCalculation.safeParse(calc);
     if (!check.success) {
       throw new Invalid(`not a valid calculation: ${check.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);

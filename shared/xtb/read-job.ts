@@ -5,13 +5,15 @@ import { closeSync, constants, openSync, readdirSync, readSync } from 'node:fs';
 import { lstat, opendir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { JOB_FILES, type JobFileName, type JobFiles } from './job.ts';
+import { fileDigest, type RunDirectoryFiles } from './provenance.ts';
 
 const KNOWN = new Set<string>(JOB_FILES);
 const USUAL = 1 << 20;
 /** One buffer reused for every file: reads are synchronous, so nothing else uses it meanwhile. */
 let buffer = Buffer.allocUnsafe(USUAL);
 
-function readText(file: string): string {
+/** Reads a file into the shared buffer; returns its size (the bytes are buffer[0, size)). */
+function readBytes(file: string): number {
   // O_NOFOLLOW: a symlink swapped in after the directory was listed is refused, not followed.
   const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
@@ -26,12 +28,20 @@ function readText(file: string): string {
       if (n === 0) break;
       size += n;
     }
-    const text = buffer.toString('utf8', 0, size);
-    if (buffer.length > USUAL) buffer = Buffer.allocUnsafe(USUAL); // one huge file must not stay resident
-    return text;
+    return size;
   } finally {
     closeSync(fd);
   }
+}
+
+/** One huge file must not keep the buffer resident. */
+const shrink = () => { if (buffer.length > USUAL) buffer = Buffer.allocUnsafe(USUAL); };
+
+function readText(file: string): string {
+  const size = readBytes(file);
+  const text = buffer.toString('utf8', 0, size);
+  shrink();
+  return text;
 }
 
 /**
@@ -48,6 +58,27 @@ export function readJobFiles(dir: string): JobFiles {
     if (entry.isFile() && KNOWN.has(entry.name)) files[entry.name as JobFileName] = readText(join(dir, entry.name));
   }
   return files;
+}
+
+/**
+ * The parser's files and the provenance of the whole directory: the SHA-256 of every regular file
+ * (the parser's and the others: xtbopt.log, gfnff_topo, …), and xtb.out's bytes when it is to be
+ * kept. Each file is read once.
+ */
+export function readJobDirectory(dir: string, keepXtbOut = false): { files: JobFiles; run: RunDirectoryFiles } {
+  const files: JobFiles = {};
+  const run: RunDirectoryFiles = { digests: [], xtbOut: null };
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const size = readBytes(join(dir, entry.name));
+    const bytes = buffer.subarray(0, size);
+    run.digests.push(fileDigest(entry.name, bytes));
+    if (KNOWN.has(entry.name)) files[entry.name as JobFileName] = buffer.toString('utf8', 0, size);
+    if (keepXtbOut && entry.name === 'xtb.out') run.xtbOut = Buffer.from(bytes);
+    shrink();
+  }
+  run.digests.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { files, run };
 }
 
 export type WalkEvent =

@@ -29,6 +29,8 @@ export interface XtbCall {
 
 export interface XtbLog {
   xtbVersion: string | null;
+  /** The whole version line, e.g. `xtb version 6.5.1 (unknown) compiled by 'builduser@buildhost' on 2022-12-09`. */
+  xtbVersionLine: string | null;
   programCall: XtbCall | null;
   /** Method named by the banner of the Hamiltonian block. */
   bannerMethod: Method | null;
@@ -159,6 +161,7 @@ export function parseXtbOut(text: string): XtbLog {
   const optOk = any(/GEOMETRY OPTIMIZATION CONVERGED/);
   return {
     xtbVersion: versionLine ? /xtb version\s+(\S+)/.exec(versionLine)![1] : null,
+    xtbVersionLine: versionLine ? versionLine.trim().replace(/^\*\s*/, '').replace(/\s+/g, ' ') : null,
     programCall: callLine ? parseProgramCall(callLine.split(/program call\s*:/)[1]) : null,
     bannerMethod: banner ? BANNER[banner] : null,
     normalTermination: has('normal termination of xtb'),

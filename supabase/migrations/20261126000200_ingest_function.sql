@@ -3,7 +3,7 @@
 -- the table grants apply exactly as for any other statement of that user.
 --
 -- Idempotency: molecules are unique per (user_id, inchikey) and calculations per their identity
--- (user, molecule, method, task, solvent, charge, multiplicity, geometry hash). A second POST of
+-- (user, molecule, specification, charge, multiplicity, geometry hash; docs/specifications.md). A second POST of
 -- the same result finds the existing row and writes nothing. A `running` registration is later
 -- completed in place; a completed result supersedes a failed one (a retry); otherwise the stored
 -- row wins and the item is a duplicate.
@@ -12,12 +12,34 @@
 -- concurrent transactions committed while this one waited on a unique index, so the look-ups
 -- after each `on conflict do nothing` find the winner's row instead of missing it.
 --
--- Look-ups of stored rows are index probes: the stored row of each item that was not created is
--- found once, right after the insert (step 3), by comparing the solvent with `=` or `is null` in
--- two branches, each a unique probe of calculations_identity_key; the later steps join by id.
--- (A join with `k.solvent is not distinct from i.solvent` cannot use an index: each look-up then
--- walked every calculation of the same molecule, method and task, so a conformer sweep of one
--- molecule got slower with every geometry stored.)
+-- The tables public.specifications and public.calculation_provenance, calculations.specification_id
+-- and the same-structure functions are created by the migrations 20261202002000..2020; PL/pgSQL
+-- resolves them when the function first runs, so defining it here is fine.
+--
+-- Parameters beyond the atom columns:
+--   p_calculations   the items; new fields: xtb_args (the words of the run's command line,
+--                    specification), structure_offset and structure_count (where the item's
+--                    structure key sits in p_structure; null without one).
+--   p_structure      every item's structure key, back to back (shared/structure-key.ts), passed as
+--                    one float8[] because a jsonb array of numbers per item costs a numeric parse
+--                    per value in each of the statements that read the items.
+--   p_provenance     [{idx, command, xtb_version, parser_version, files, input_xyz,
+--                    raw_output_base64, raw_output_sha256, raw_output_bytes}], read once.
+--
+-- Steps (each its own statement, see above):
+--   1. molecules;  2. specifications, one per distinct specification, in hash order;
+--   3. calculations whose identity is new, marked when their structure is stored;  4. the stored
+--   row of every other item, found through calculations_identity_key (no nullable column in it but
+--   the geometry hash, which ingest always sets, so one probe);  5. rows moved forward;  6. marks
+--   among the request's new rows;  7. atoms;  8. provenance;  9. one answer per item.
+--
+-- Same structure (steps 3 and 6): a new row with a structure key is compared with the
+-- representatives (unmarked rows) of its molecule, specification, charge and multiplicity whose
+-- fingerprint is within count × tolerance (one range of calculations_structure_idx), then key
+-- against key (public.same_structure). It is inserted pointing at the oldest stored representative
+-- that matches; rows of a structure new to the store are then grouped within the request, under
+-- the one with the smallest id. Two concurrent requests that bring the same new structure may
+-- both leave it unmarked.
 
 -- One ingest item as the function receives it (a jsonb array of these): the molecule's identity
 -- computed by the caller with RDKit, then the calculation's columns.
@@ -26,7 +48,8 @@ create type public.ingest_item as (
   method text, task text, solvent text, charge int, multiplicity int, geometry_sha256 text, status text,
   total_energy_eh float8, homo_lumo_gap_ev float8, dipole_debye float8, dipole_au float8[], converged boolean,
   gradient_norm_eh_bohr float8, wall_time_s float8, xtb_version text, batch_item_id uuid, source text,
-  tags text[], metadata jsonb, error_message text, started_at timestamptz, completed_at timestamptz
+  tags text[], metadata jsonb, error_message text, started_at timestamptz, completed_at timestamptz,
+  xtb_args text[], structure_offset int, structure_count int
 );
 
 create function public.ingest_calculations(
@@ -41,9 +64,12 @@ create function public.ingest_calculations(
   p_partial_charge_e float8[],
   p_grad_x_eh_bohr float8[],
   p_grad_y_eh_bohr float8[],
-  p_grad_z_eh_bohr float8[]
+  p_grad_z_eh_bohr float8[],
+  p_structure float8[] default '{}',
+  p_provenance jsonb default '[]'
 )
-returns table (idx int, outcome text, calculation_id uuid, molecule_id uuid, atoms_written int)
+returns table (idx int, outcome text, calculation_id uuid, molecule_id uuid, atoms_written int,
+               specification_hash text, same_structure_as uuid)
 language plpgsql
 security invoker
 set search_path = ''
@@ -52,6 +78,11 @@ as $$
 #variable_conflict use_column
 declare
   v_user uuid := (select auth.uid());
+  v_spec_idx int[];
+  v_spec jsonb[];
+  v_distinct_spec jsonb[];
+  v_distinct_hash text[];
+  v_spec_id uuid[];
   v_created_idx int[];
   v_created_id uuid[];
   v_updated_idx int[];
@@ -70,65 +101,109 @@ begin
    order by c.inchikey, c.idx
   on conflict (user_id, inchikey) do nothing;
 
-  -- 2. Calculations: insert those whose identity is new; the first item of a repeated identity wins.
+  -- 2. Specifications: computed once per distinct (method, task, solvent, xtb_args) and hashed
+  --    once per distinct specification (a request usually has one or two); the new ones are
+  --    inserted in hash order, so concurrent requests lock alike.
+  with settings as (
+    select c.idx, c.method, c.task, c.solvent, coalesce(c.xtb_args, '{}') as args
+      from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
+  ),
+  distinct_settings as (
+    select d.method, d.task, d.solvent, d.args, public.xtb_specification(d.method, d.task, d.solvent, d.args) as spec
+      from (select distinct s.method, s.task, s.solvent, s.args from settings s) d
+  )
+  select coalesce(array_agg(s.idx order by s.idx), '{}'), coalesce(array_agg(d.spec order by s.idx), '{}')
+    into v_spec_idx, v_spec
+    from settings s
+    join distinct_settings d
+      on d.method = s.method and d.task = s.task and d.solvent is not distinct from s.solvent and d.args = s.args;
+
+  select coalesce(array_agg(d.spec order by d.hash), '{}'), coalesce(array_agg(d.hash order by d.hash), '{}')
+    into v_distinct_spec, v_distinct_hash
+    from (select x.spec, public.specification_hash(x.spec) as hash
+            from (select distinct u.spec from unnest(v_spec) as u(spec)) x) d;
+
+  insert into public.specifications (user_id, spec)
+  select v_user, d.spec from unnest(v_distinct_spec) with ordinality as d(spec, ord) order by d.ord
+  on conflict (user_id, spec_hash) do nothing;
+
+  select coalesce(array_agg(p.id order by u.ord), '{}')
+    into v_spec_id
+    from unnest(v_spec) with ordinality as u(spec, ord)
+    join unnest(v_distinct_spec, v_distinct_hash) as d(spec, hash) on d.spec = u.spec
+    join public.specifications p on p.user_id = v_user and p.spec_hash = d.hash;
+
+  -- 3. Calculations: insert those whose identity is new; the first item of a repeated identity wins.
+  --    A new row whose structure is already stored is inserted marked: same_structure_as is the
+  --    oldest stored representative that matches (the select runs before this statement's own
+  --    rows exist, so it sees only stored ones).
   with input as (
-    select c.*, m.id as mol_id
+    select c.*, m.id as mol_id, sp.spec_id
       from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
       join public.molecules m on m.user_id = v_user and m.inchikey = c.inchikey
+      join unnest(v_spec_idx, v_spec_id) as sp(idx, spec_id) on sp.idx = c.idx
   ),
   firsts as (
-    select distinct on (mol_id, method, task, solvent, charge, multiplicity, geometry_sha256) *
+    select distinct on (mol_id, spec_id, charge, multiplicity, geometry_sha256) *,
+           case when structure_count is not null
+                then p_structure[structure_offset + 1 : structure_offset + structure_count]::real[] end as distances
       from input
-     order by mol_id, method, task, solvent, charge, multiplicity, geometry_sha256, idx
+     order by mol_id, spec_id, charge, multiplicity, geometry_sha256, idx
+  ),
+  keyed as (
+    select f.*, x.rep
+      from firsts f
+      left join lateral (
+        select o.id as rep
+          from public.calculations o
+         where f.distances is not null
+           and o.user_id = v_user and o.molecule_id = f.mol_id and o.specification_id = f.spec_id
+           and o.charge = f.charge and o.multiplicity = f.multiplicity
+           and o.structure_fingerprint between public.structure_fingerprint(f.distances) - public.same_structure_window(f.distances)
+                                           and public.structure_fingerprint(f.distances) + public.same_structure_window(f.distances)
+           and o.same_structure_as is null
+           and public.same_structure(o.structure_distances, f.distances)
+         order by o.created_at, o.id
+         limit 1
+      ) x on true
   ),
   inserted as (
     insert into public.calculations as k (
-      user_id, molecule_id, batch_item_id, method, task, solvent, charge, multiplicity, status,
+      user_id, molecule_id, specification_id, batch_item_id, method, task, solvent, charge, multiplicity, status,
       total_energy_eh, homo_lumo_gap_ev, dipole_debye, dipole_au, converged, gradient_norm_eh_bohr,
-      wall_time_s, xtb_version, geometry_sha256, source, tags, metadata, error_message, started_at, completed_at)
-    select v_user, f.mol_id, f.batch_item_id, f.method, f.task, f.solvent, f.charge, f.multiplicity, f.status,
+      wall_time_s, xtb_version, geometry_sha256, structure_distances, same_structure_as, source, tags, metadata,
+      error_message, started_at, completed_at)
+    select v_user, f.mol_id, f.spec_id, f.batch_item_id, f.method, f.task, f.solvent, f.charge, f.multiplicity, f.status,
            f.total_energy_eh, f.homo_lumo_gap_ev, f.dipole_debye, f.dipole_au, f.converged, f.gradient_norm_eh_bohr,
-           f.wall_time_s, f.xtb_version, f.geometry_sha256, f.source, coalesce(f.tags, '{}'), coalesce(f.metadata, '{}'),
+           f.wall_time_s, f.xtb_version, f.geometry_sha256, f.distances, f.rep,
+           f.source, coalesce(f.tags, '{}'), coalesce(f.metadata, '{}'),
            f.error_message,
            coalesce(f.started_at, case when f.status = 'running' then now() end),
            coalesce(f.completed_at, case when f.status in ('completed', 'failed') then now() end)
-      from firsts f
-    on conflict (user_id, molecule_id, method, task, solvent, charge, multiplicity, geometry_sha256) do nothing
-    returning k.id, k.molecule_id, k.method, k.task, k.solvent, k.charge, k.multiplicity, k.geometry_sha256
+      from keyed f
+    on conflict (user_id, molecule_id, specification_id, charge, multiplicity, geometry_sha256) do nothing
+    returning k.id, k.molecule_id, k.specification_id, k.charge, k.multiplicity, k.geometry_sha256
   )
   select coalesce(array_agg(f.idx), '{}'), coalesce(array_agg(i.id), '{}')
     into v_created_idx, v_created_id
     from inserted i
     join firsts f
-      on f.mol_id = i.molecule_id and f.method = i.method and f.task = i.task
-     and f.solvent is not distinct from i.solvent and f.charge = i.charge
+      on f.mol_id = i.molecule_id and f.spec_id = i.specification_id and f.charge = i.charge
      and f.multiplicity = i.multiplicity and f.geometry_sha256 = i.geometry_sha256;
 
-  -- 3. The stored row of every item not created above (already there, or repeated within this
-  --    request), found through calculations_identity_key. Solvent is compared with `=` or as
-  --    null in two branches, because `is not distinct from` cannot use an index: with it, the
-  --    look-up read every calculation of the molecule, method and task.
-  select coalesce(array_agg(i.idx order by i.idx), '{}'), coalesce(array_agg(x.id order by i.idx), '{}')
+  -- 4. The stored row of every item not created above (already there, or repeated within this
+  --    request): one probe of calculations_identity_key each.
+  select coalesce(array_agg(i.idx order by i.idx), '{}'), coalesce(array_agg(k.id order by i.idx), '{}')
     into v_found_idx, v_found_id
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as i
     join public.molecules m on m.user_id = v_user and m.inchikey = i.inchikey
-   cross join lateral (
-     select k.id
-       from public.calculations k
-      where k.user_id = v_user and k.molecule_id = m.id and k.method = i.method and k.task = i.task
-        and k.solvent = i.solvent and k.charge = i.charge and k.multiplicity = i.multiplicity
-        and k.geometry_sha256 = i.geometry_sha256
-     union all
-     select k.id
-       from public.calculations k
-      where i.solvent is null
-        and k.user_id = v_user and k.molecule_id = m.id and k.method = i.method and k.task = i.task
-        and k.solvent is null and k.charge = i.charge and k.multiplicity = i.multiplicity
-        and k.geometry_sha256 = i.geometry_sha256
-   ) x
+    join unnest(v_spec_idx, v_spec_id) as sp(idx, spec_id) on sp.idx = i.idx
+    join public.calculations k
+      on k.user_id = v_user and k.molecule_id = m.id and k.specification_id = sp.spec_id
+     and k.charge = i.charge and k.multiplicity = i.multiplicity and k.geometry_sha256 = i.geometry_sha256
    where i.idx <> all (v_created_idx);
 
-  -- 4. Existing rows that this request moves forward: running/pending → completed/failed, and a
+  -- 5. Existing rows that this request moves forward: running/pending → completed/failed, and a
   --    completed result for a failed one. A failed row first goes back to pending, the only
   --    backward step the status rules allow (a retry), so the transition stays on the record.
   update public.calculations k
@@ -177,7 +252,45 @@ begin
     into v_updated_idx, v_updated_id
     from updated u join movers m on m.id = u.id;
 
-  -- 5. Atoms of the rows written above, in one set-based statement. An updated row's atoms are
+  -- 6. Same structure within the request: a new row left unmarked by step 3 points at any other
+  --    unmarked row of its structure with a smaller id (the index range holds only unmarked rows,
+  --    so this finds the request's other copies without comparing every pair); the one with the
+  --    smallest id has none and stays the representative. The pointers are followed to it before
+  --    anything is written, so each row is updated once.
+  with recursive pending as (
+    select k.id, k.molecule_id, k.specification_id, k.charge, k.multiplicity, k.structure_fingerprint, k.structure_distances
+      from unnest(v_created_id) as w(id)
+      join public.calculations k on k.id = w.id and k.user_id = v_user
+     where k.same_structure_as is null and k.structure_fingerprint is not null
+  ),
+  edges as (
+    select n.id, x.id as target
+      from pending n
+     cross join lateral (
+       select o.id
+         from public.calculations o
+        where o.user_id = v_user and o.molecule_id = n.molecule_id and o.specification_id = n.specification_id
+          and o.charge = n.charge and o.multiplicity = n.multiplicity
+          and o.structure_fingerprint between n.structure_fingerprint - public.same_structure_window(n.structure_distances)
+                                          and n.structure_fingerprint + public.same_structure_window(n.structure_distances)
+          and o.same_structure_as is null
+          and o.id < n.id
+          and public.same_structure(o.structure_distances, n.structure_distances)
+        limit 1
+     ) x
+  ),
+  -- Every pointer leads to a smaller id, so the walk ends at a row that points nowhere.
+  walk (id, root) as (
+    select e.id, e.target from edges e where not exists (select 1 from edges f where f.id = e.target)
+    union all
+    select e.id, w.root from edges e join walk w on e.target = w.id
+  )
+  update public.calculations k
+     set same_structure_as = w.root
+    from walk w
+   where k.id = w.id and k.user_id = v_user;
+
+  -- 7. Atoms of the rows written above, in one set-based statement. An updated row's atoms are
   --    replaced: a running registration has none, and a superseded failure's are stale.
   delete from public.atomic_properties a where a.calculation_id = any (v_updated_id);
 
@@ -191,7 +304,31 @@ begin
            as a(calc_idx, atom_index, element, atomic_number, x, y, z, q, gx, gy, gz)
       on a.calc_idx = w.idx;
 
-  -- 6. One row per input item, in input order.
+  -- 8. Provenance of the rows written above; an updated row's is replaced by its new result's.
+  if jsonb_array_length(coalesce(p_provenance, '[]')) > 0 then
+    insert into public.calculation_provenance as p (
+      calculation_id, user_id, command, xtb_version, parser_version, files, input_xyz,
+      raw_output_gzip, raw_output_sha256, raw_output_bytes)
+    select w.id, v_user, r.command, r.xtb_version, r.parser_version, coalesce(r.files, '[]'), r.input_xyz,
+           decode(r.raw_output_base64, 'base64'), r.raw_output_sha256, r.raw_output_bytes
+      from unnest(v_created_idx || v_updated_idx, v_created_id || v_updated_id) as w(idx, id)
+      join jsonb_to_recordset(p_provenance) as r(
+             idx int, command text, xtb_version text, parser_version text, files jsonb, input_xyz text,
+             raw_output_base64 text, raw_output_sha256 text, raw_output_bytes bigint)
+        on r.idx = w.idx
+    on conflict (user_id, calculation_id) do update
+       set command = excluded.command,
+           xtb_version = excluded.xtb_version,
+           parser_version = excluded.parser_version,
+           files = excluded.files,
+           input_xyz = excluded.input_xyz,
+           raw_output_gzip = excluded.raw_output_gzip,
+           raw_output_sha256 = excluded.raw_output_sha256,
+           raw_output_bytes = excluded.raw_output_bytes,
+           created_at = now();
+  end if;
+
+  -- 9. One row per input item, in input order.
   return query
   with written as (
     select w.idx, w.id from unnest(v_created_idx, v_created_id) as w(idx, id)
@@ -207,17 +344,22 @@ begin
               else 'duplicate' end,
          w.id,
          m.id,
-         case when i.idx = any (v_created_idx) or i.idx = any (v_updated_idx) then coalesce(n.n, 0) else 0 end
+         case when i.idx = any (v_created_idx) or i.idx = any (v_updated_idx) then coalesce(n.n, 0) else 0 end,
+         s.spec_hash,
+         k.same_structure_as
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as i
     join public.molecules m on m.user_id = v_user and m.inchikey = i.inchikey
     join written w on w.idx = i.idx
+    join public.calculations k on k.id = w.id and k.user_id = v_user
+    join public.specifications s on s.id = k.specification_id and s.user_id = v_user
     left join atom_counts n on n.calc_idx = i.idx
    order by i.idx;
 end
 $$;
 
 comment on function public.ingest_calculations is
-  'Stores a batch of calculations with their molecules and atoms for the calling user; one row per item: created, updated or duplicate.';
+  'Stores a batch of calculations with their molecules, specifications, atoms and provenance for the calling user, '
+  'marking new rows whose structure is already stored; one row per item: created, updated or duplicate.';
 
 revoke execute on function public.ingest_calculations from public, anon;
 grant execute on function public.ingest_calculations to authenticated, service_role;

@@ -108,7 +108,7 @@ grant select on table public.user_stats, public.database_stats, public.calculati
 
 grant execute on function
   public.ingest_calculations(jsonb, int[], int[], text[], int[], float8[], float8[], float8[], float8[],
-                             float8[], float8[], float8[]),
+                             float8[], float8[], float8[], float8[], jsonb),
   public.log_performance_metric(jsonb),
   public.batch_caller(boolean),
   public.batch_item_close_attempt(jsonb, text, text, text, timestamptz),

@@ -25,6 +25,12 @@ describe('event logging', () => {
     const user = await newUser();
     const moleculeId = await newMolecule(user.id);
     const claims = JSON.stringify({ role: 'authenticated', sub: user.id });
+    // Ingest names each row's specification; a row inserted without one gets the default from a
+    // row trigger (for SQL written by hand), which is not what this test measures.
+    const [spec] = await adminSql()`
+      insert into public.specifications (user_id, spec)
+      values (${user.id}, public.xtb_specification('GFN2-xTB', 'sp', null, '{}'))
+      on conflict (user_id, spec_hash) do update set spec = excluded.spec returning id`;
 
     const { ids, calls } = await adminSql().begin(async (tx) => {
       // Count function calls of this transaction only (pg_stat_xact_user_functions), then act
@@ -32,8 +38,8 @@ describe('event logging', () => {
       await tx`select set_config('track_functions', 'all', true)`;
       await tx`select set_config('request.jwt.claims', ${claims}, true), set_config('role', ${API_ROLE}, true)`;
       const rows = await tx`
-        insert into public.calculations (molecule_id, method, task, status, total_energy_eh, geometry_sha256)
-        select ${moleculeId}, 'GFN2-xTB', 'sp', 'completed', -5.0 - g * 1e-6, encode(sha256(g::text::bytea), 'hex')
+        insert into public.calculations (molecule_id, specification_id, method, task, status, total_energy_eh, geometry_sha256)
+        select ${moleculeId}, ${spec.id}, 'GFN2-xTB', 'sp', 'completed', -5.0 - g * 1e-6, encode(sha256(g::text::bytea), 'hex')
           from generate_series(1, 5000) as g
         returning id`;
       const stats = await tx`

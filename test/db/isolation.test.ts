@@ -6,7 +6,8 @@ import { adminSql, API_ROLE, asRole, type Role } from '../support/db.ts';
 import { newUser, type TestUser } from '../support/users.ts';
 import { fakeInchikey, errorOf } from '../support/sql-helpers.ts';
 
-const TABLES = ['molecules', 'calculations', 'atomic_properties', 'batch_jobs', 'batch_items', 'event_logs', 'user_stats_slots'] as const;
+const TABLES = ['molecules', 'calculations', 'atomic_properties', 'batch_jobs', 'batch_items', 'event_logs', 'user_stats_slots',
+  'specifications', 'calculation_provenance'] as const;
 const VIEWS = ['user_stats', 'database_stats', 'calculation_summary', 'batch_progress'] as const;
 
 interface Owned {
@@ -14,6 +15,7 @@ interface Owned {
   calculationId: string;
   batchJobId: string;
   batchItemId: string;
+  specificationId: string;
 }
 
 /** One row in every table for `user`, written the way the functions write: as that user. */
@@ -24,14 +26,15 @@ async function seed(user: TestUser): Promise<Owned> {
       values ('O', ${fakeInchikey()}, 'H2O', 'O', 3) returning id`;
     const [c] = await tx`
       insert into public.calculations (molecule_id, method, task, status, total_energy_eh)
-      values (${m.id}, 'GFN2-xTB', 'sp', 'completed', -5.07) returning id`;
+      values (${m.id}, 'GFN2-xTB', 'sp', 'completed', -5.07) returning id, specification_id`;
+    await tx`insert into public.calculation_provenance (calculation_id, command) values (${c.id}, 'xtb input.xyz --gfn 2')`;
     await tx`
       insert into public.atomic_properties (calculation_id, atom_index, element, atomic_number, x_ang, y_ang, z_ang)
       values (${c.id}, 0, 'O', 8, 0, 0, 0), (${c.id}, 1, 'H', 1, 0.96, 0, 0), (${c.id}, 2, 'H', 1, -0.24, 0.93, 0)`;
     const [b] = await tx`insert into public.batch_jobs (name) values ('isolation') returning id`;
     const [i] = await tx`insert into public.batch_items (batch_job_id, molecule_id) values (${b.id}, ${m.id}) returning id`;
     await tx`select public.log_performance_metric('{"ms": 12}'::jsonb)`;
-    return { moleculeId: m.id, calculationId: c.id, batchJobId: b.id, batchItemId: i.id };
+    return { moleculeId: m.id, calculationId: c.id, batchJobId: b.id, batchItemId: i.id, specificationId: c.specification_id };
   });
 }
 
@@ -113,6 +116,12 @@ describe('row-level security', () => {
         update public.calculations set batch_item_id = ${bobs.batchItemId} where id = ${alices.calculationId}`],
       'batch_items.calculation_id': ['batch_items_calculation_fkey', (tx) => tx`
         update public.batch_items set calculation_id = ${bobs.calculationId} where id = ${alices.batchItemId}`],
+      'calculations.specification_id': ['calculations_specification_fkey', (tx) => tx`
+        update public.calculations set specification_id = ${bobs.specificationId} where id = ${alices.calculationId}`],
+      'calculations.same_structure_as': ['calculations_same_structure_fkey', (tx) => tx`
+        update public.calculations set same_structure_as = ${bobs.calculationId} where id = ${alices.calculationId}`],
+      calculation_provenance: ['calculation_provenance_calculation_fkey', (tx) => tx`
+        insert into public.calculation_provenance (calculation_id, command) values (${bobs.calculationId}, 'xtb')`],
     };
     for (const [what, [constraint, attempt]] of Object.entries(attempts)) {
       const err = await errorOf(asRole(API_ROLE, alice.id, attempt));

@@ -101,7 +101,8 @@ describe('what the Data API roles may do', () => {
     for (const object of [
       'table public.calculations', 'table public.atomic_properties', 'table public.event_logs', 'view public.batch_progress',
       'view public.user_stats', 'sequence public.batch_items_seq_seq', 'sequence public.event_logs_id_seq',
-      'function public.ingest_calculations(jsonb,integer[],integer[],text[],integer[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[])',
+      'function public.ingest_calculations(jsonb,integer[],integer[],text[],integer[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],jsonb)',
+      'table public.specifications', 'table public.calculation_provenance', 'function public.xtb_specification(text,text,text,text[])',
       'function public.log_performance_metric(jsonb)', 'function public.claim_batch_items(text,integer,integer,uuid,text[],boolean)',
       'function public.log_error_event(jsonb)',
     ]) expect(seen, object).toContain(object);

@@ -123,6 +123,7 @@ const ROUTES: FuzzRoute[] = [
   { name: 'GET query/molecules/:id', method: 'GET', path: (f) => `query/molecules/${f.moleculeId}`, idInPath: true, queryKeys: keys(GetByIdQuery) },
   { name: 'GET query/calculations', method: 'GET', path: () => 'query/calculations', queryKeys: keys(ListCalculationsQuery) },
   { name: 'GET query/calculations/:id', method: 'GET', path: (f) => `query/calculations/${f.calculationId}`, idInPath: true, queryKeys: keys(GetByIdQuery) },
+  { name: 'GET query/calculations/:id/xtb.out', method: 'GET', path: (f) => `query/calculations/${f.calculationId}/xtb.out`, idInPath: true, queryKeys: keys(GetByIdQuery) },
   { name: 'GET query/stats', method: 'GET', path: () => 'query/stats', queryKeys: keys(StatsQuery) },
   { name: 'GET query/events', method: 'GET', path: () => 'query/events', queryKeys: keys(ListEventsQuery) },
   { name: 'GET query/export', method: 'GET', path: () => 'query/export', queryKeys: keys(ExportQuery) },

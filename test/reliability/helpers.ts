@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { expect } from 'vitest';
 import type { ClaimedItem } from '../../shared/contract/batches.ts';
 import { call } from '../support/http.ts';
+import { rawOutput } from '../../shared/xtb/provenance.ts';
 import { calc, GEOMETRIES, shifted } from '../support/payloads.ts';
 import type { TestUser } from '../support/users.ts';
 
@@ -20,7 +21,9 @@ const nextSeed = () => 500_000 + Math.floor(Math.random() * 1e6) * 10 + (seq++ %
 
 export async function fixture(user: TestUser): Promise<Fixture> {
   const seed = nextSeed();
-  const ing = await call('ingest', { token: user.token, body: { calculations: [calc({ smiles: 'CCO', seed })] } });
+  // With provenance and a kept xtb.out, so every table and GET .../xtb.out have something of the user's.
+  const provenance = { command: 'xtb input.xyz --gfn 2 --json', files: [], raw_output: rawOutput(Buffer.from(`fixture ${seed}\nnormal termination of xtb\n`)) };
+  const ing = await call('ingest', { token: user.token, body: { calculations: [calc({ smiles: 'CCO', seed, extra: { provenance } })] } });
   expect(ing.status, JSON.stringify(ing.body)).toBe(200);
   const items = [0, 1].map((k) => ({ smiles: 'C', geometry: shifted(GEOMETRIES.C, seed * 1e-3 + k * 1e-4) }));
   const created = await call('batches', { token: user.token, body: { name: `fixture ${seed}`, items } });

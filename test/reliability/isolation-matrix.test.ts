@@ -78,6 +78,7 @@ export const ROUTES: Route[] = [
   { name: 'GET query/molecules/:id', method: 'GET', path: (f) => `query/molecules/${f.moleculeId}`, ok: 200, other: 404, svc: 400 },
   { name: 'GET query/calculations', method: 'GET', path: () => 'query/calculations', ok: 200, other: 200, svc: 400 },
   { name: 'GET query/calculations/:id', method: 'GET', path: (f) => `query/calculations/${f.calculationId}`, ok: 200, other: 404, svc: 400 },
+  { name: 'GET query/calculations/:id/xtb.out', method: 'GET', path: (f) => `query/calculations/${f.calculationId}/xtb.out`, ok: 200, other: 404, svc: 400 },
   { name: 'GET query/stats', method: 'GET', path: () => 'query/stats', ok: 200, other: 200, svc: 400 },
   { name: 'GET query/events', method: 'GET', path: () => 'query/events', ok: 200, other: 200, svc: 400 },
   { name: 'GET query/export', method: 'GET', path: () => 'query/export?format=ndjson', ok: 200, other: 200, svc: 400 },

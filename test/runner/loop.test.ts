@@ -67,13 +67,13 @@ describe('the command line', () => {
   const d = { cores: 2, runnerId: 'host-1' };
 
   it('defaults: cores, host-pid, 300 s lease, 600 s timeout, polling', () => {
-    expect(parseRunnerArgs([], d)).toEqual({ concurrency: 2, runnerId: 'host-1', leaseSeconds: 300, timeoutS: 600, once: false, xtb: 'xtb', obabel: 'obabel' });
+    expect(parseRunnerArgs([], d)).toEqual({ concurrency: 2, runnerId: 'host-1', leaseSeconds: 300, timeoutS: 600, once: false, xtb: 'xtb', obabel: 'obabel', keepRawOutput: false });
   });
 
   it('every flag', () => {
     const id = 'A0000000-0000-4000-8000-000000000001';
-    expect(parseRunnerArgs(['--batch', id, '--concurrency', '3', '--runner-id', 'r 1', '--lease', '60', '--timeout', '0.01', '--once', '--xtb', '/opt/xtb'], d))
-      .toEqual({ batchId: id.toLowerCase(), concurrency: 3, runnerId: 'r 1', leaseSeconds: 60, timeoutS: 0.01, once: true, xtb: '/opt/xtb', obabel: 'obabel' });
+    expect(parseRunnerArgs(['--batch', id, '--concurrency', '3', '--runner-id', 'r 1', '--lease', '60', '--timeout', '0.01', '--once', '--xtb', '/opt/xtb', '--keep-raw-output'], d))
+      .toEqual({ batchId: id.toLowerCase(), concurrency: 3, runnerId: 'r 1', leaseSeconds: 60, timeoutS: 0.01, once: true, xtb: '/opt/xtb', obabel: 'obabel', keepRawOutput: true });
   });
 
   it.each([

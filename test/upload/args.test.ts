@@ -13,14 +13,14 @@ const jwt = (claims: object) => `e30.${Buffer.from(JSON.stringify(claims)).toStr
 describe('parseUploadArgs', () => {
   it('reads every flag and fills the defaults', () => {
     expect(parseUploadArgs(['--jobs-root', 'jobs'])).toEqual({
-      jobsRoot: path.resolve('jobs'), dryRun: false, concurrency: 4, batchSize: 200,
+      jobsRoot: path.resolve('jobs'), dryRun: false, concurrency: 4, batchSize: 200, keepRawOutput: false,
     });
     expect(parseUploadArgs([
       '--jobs-root=/data/jobs', '--user-id', USER.toUpperCase(), '--dry-run', '--limit', '10',
-      '--concurrency', '8', '--batch-size', '50', '--report', 'out.jsonl',
+      '--concurrency', '8', '--batch-size', '50', '--report', 'out.jsonl', '--keep-raw-output',
     ])).toEqual({
       jobsRoot: '/data/jobs', userId: USER, dryRun: true, limit: 10, concurrency: 8, batchSize: 50,
-      report: path.resolve('out.jsonl'),
+      report: path.resolve('out.jsonl'), keepRawOutput: true,
     });
   });
 

@@ -47,8 +47,19 @@ export function filterClause(tx: Tx, f: ResolvedFilters): Fragment {
   if (f.n_atoms_min !== undefined) w.push(tx`m.n_atoms >= ${f.n_atoms_min}::int`);
   if (f.n_atoms_max !== undefined) w.push(tx`m.n_atoms <= ${f.n_atoms_max}::int`);
   if (f.batch_id !== undefined) {
-    w.push(tx`c.batch_item_id in (select i.id from public.batch_items i where i.batch_job_id = ${f.batch_id}::uuid)`);
+    // Both links: the calculation each item is answered by (duplicate or not), and the item a
+    // calculation was first produced for (ingest's batch_item_id).
+    w.push(tx`c.id in (
+      select i.calculation_id from public.batch_items i where i.batch_job_id = ${f.batch_id}::uuid and i.calculation_id is not null
+      union all
+      select k.id from public.calculations k join public.batch_items i on i.id = k.batch_item_id
+       where i.batch_job_id = ${f.batch_id}::uuid)`);
   }
+  if (f.xtb_version !== undefined) w.push(tx`c.xtb_version = ${f.xtb_version}`);
+  if (f.spec !== undefined) {
+    w.push(tx`c.specification_id in (select s.id from public.specifications s where s.spec_hash = ${f.spec})`);
+  }
+  if (f.unique_structures) w.push(tx`c.same_structure_as is null`);
   if (f.tag !== undefined) w.push(tx`c.tags @> ${[f.tag]}::text[]`);
   if (f.created_after !== undefined) w.push(tx`c.created_at >= ${f.created_after}::text::timestamptz`);
   if (f.created_before !== undefined) w.push(tx`c.created_at < ${f.created_before}::text::timestamptz`);

@@ -1,5 +1,6 @@
 // Writes prepared items with one call of public.ingest_calculations: the calculations as one jsonb
-// array, the atoms as column arrays that the function unnests in a single insert.
+// array, the atoms as column arrays that the function unnests in a single insert, every structure
+// key back to back in one float8[], and the provenance as a second jsonb array.
 import { atomicNumber } from '../../../shared/chem/elements.ts';
 import type { Tx } from './db.ts';
 import type { PreparedItem } from './prepare-calculation.ts';
@@ -10,9 +11,11 @@ export interface StoredRow {
   calculation_id: string;
   molecule_id: string;
   atoms_written: number;
+  specification_hash: string;
+  same_structure_as: string | null;
 }
 
-function calculationRow(p: PreparedItem) {
+function calculationRow(p: PreparedItem, structureOffset: number) {
   const { calc, molecule } = p;
   const r = calc.results;
   return {
@@ -29,6 +32,9 @@ function calculationRow(p: PreparedItem) {
     charge: calc.charge,
     multiplicity: calc.multiplicity,
     geometry_sha256: p.geometrySha256,
+    xtb_args: calc.xtb_args ?? null,
+    structure_offset: p.structure ? structureOffset : null,
+    structure_count: p.structure ? p.structure.length : null,
     status: calc.status,
     total_energy_eh: r?.total_energy_eh ?? null,
     homo_lumo_gap_ev: r?.homo_lumo_gap_ev ?? null,
@@ -53,7 +59,28 @@ function hasAtoms(p: PreparedItem): boolean {
   return p.calc.status !== 'running' && (p.calc.status === 'completed' || !!p.calc.charges || !!p.calc.gradient);
 }
 
+function provenanceRow(p: PreparedItem) {
+  const v = p.calc.provenance!;
+  return {
+    idx: p.index,
+    command: v.command ?? null,
+    xtb_version: v.xtb_version ?? null,
+    parser_version: v.parser_version ?? null,
+    files: v.files,
+    input_xyz: v.input_xyz ?? null,
+    raw_output_base64: v.raw_output?.data ?? null,
+    raw_output_sha256: v.raw_output?.sha256 ?? null,
+    raw_output_bytes: v.raw_output?.bytes ?? null,
+  };
+}
+
 export async function storeItems(tx: Tx, items: PreparedItem[]): Promise<StoredRow[]> {
+  const structure: number[] = [];
+  const rows = items.map((p) => {
+    const row = calculationRow(p, structure.length);
+    if (p.structure) for (const d of p.structure) structure.push(d);
+    return row;
+  });
   const calc: number[] = [], index: number[] = [], element: string[] = [], z: number[] = [];
   const x: number[] = [], y: number[] = [], zc: number[] = [];
   const q: (number | null)[] = [], gx: (number | null)[] = [], gy: (number | null)[] = [], gz: (number | null)[] = [];
@@ -76,10 +103,12 @@ export async function storeItems(tx: Tx, items: PreparedItem[]): Promise<StoredR
     });
   }
   return await tx<StoredRow[]>`
-    select idx, outcome, calculation_id, molecule_id, atoms_written
+    select idx, outcome, calculation_id, molecule_id, atoms_written, specification_hash, same_structure_as
       from public.ingest_calculations(
-        ${tx.json(items.map(calculationRow) as never)}::jsonb,
+        ${tx.json(rows as never)}::jsonb,
         ${calc}::int[], ${index}::int[], ${element}::text[], ${z}::int[],
         ${x}::float8[], ${y}::float8[], ${zc}::float8[], ${q}::float8[],
-        ${gx}::float8[], ${gy}::float8[], ${gz}::float8[])`;
+        ${gx}::float8[], ${gy}::float8[], ${gz}::float8[],
+        ${structure}::float8[],
+        ${tx.json(items.filter((p) => p.calc.provenance).map(provenanceRow) as never)}::jsonb)`;
 }

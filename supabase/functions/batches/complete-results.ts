@@ -4,8 +4,10 @@
 //
 // Per item: only the runner that holds it may complete it (an expired lease nobody took yet still
 // counts, as does an item its batch's cancellation caught mid-run); the result must be a completed
-// run of that item (same molecule, method, task, solvent, charge, multiplicity). An item that
-// fails these checks gets its own outcome and nothing is written for it.
+// run of that item (same molecule, method, task, solvent, charge, multiplicity) with the batch's
+// specification: its xtb_args must give what the batch's xtb_args give (public.xtb_specification,
+// so `--acc 1.0` and no --acc agree, and a result run without the batch's `--etemp 5000` does
+// not). An item that fails these checks gets its own outcome and nothing is written for it.
 //
 // "Holds" is SQL's rule: public.complete_batch_items and public.fail_batch_item enforce it. It is
 // read here too (holds(), below) only because no SQL function yet locks the items and answers,
@@ -32,9 +34,14 @@ export interface ResultEntry {
   prepared: PreparedItem | { errors: ErrorDetail[] };
 }
 
+type Specification = Record<string, unknown>;
+
 interface LockedItem {
   id: string; user_id: string; status: ItemStatus; claimed_by: string | null; charge: number; multiplicity: number;
   calculation_id: string | null; molecule_id: string; inchikey: string; method: string; task: string; solvent: string | null;
+  xtb_args: string[];
+  /** The specification the batch asks for. */
+  spec: Specification;
 }
 
 /** Validates each raw result as ingest would (outside the transaction: RDKit, zod, hashing). */
@@ -54,8 +61,14 @@ export async function prepareResults(
   }));
 }
 
-/** Differences between a result and the item it claims to complete. */
-function mismatches(p: PreparedItem, item: LockedItem, at: string): ErrorDetail[] {
+/** The keys of two specifications whose values differ. */
+function specDifferences(a: Specification, b: Specification): string[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  return keys.filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null));
+}
+
+/** Differences between a result (with the specification its xtb_args give) and the item it claims to complete. */
+function mismatches(p: PreparedItem, resultSpec: Specification, item: LockedItem, at: string): ErrorDetail[] {
   const out: ErrorDetail[] = [];
   const want = (path: string, got: unknown, expected: unknown) => {
     if (got !== expected) out.push({ path: `${at}.${path}`, issue: `is ${JSON.stringify(got)}; the item's is ${JSON.stringify(expected)}` });
@@ -74,12 +87,35 @@ function mismatches(p: PreparedItem, item: LockedItem, at: string): ErrorDetail[
   if (p.calc.batch_item_id && p.calc.batch_item_id.toLowerCase() !== item.id) {
     out.push({ path: `${at}.batch_item_id`, issue: 'is another item; leave it out or send this item\'s id' });
   }
+  if (out.length === 0) {
+    const differ = specDifferences(resultSpec, item.spec);
+    if (differ.length) {
+      const show = (spec: Specification) => differ.map((k) => `${k} ${JSON.stringify(spec[k] ?? null)}`).join(', ');
+      out.push({
+        path: `${at}.xtb_args`,
+        issue: `give ${show(resultSpec)}; the batch's specification has ${show(item.spec)} ` +
+          `(its xtb_args: ${item.xtb_args.length ? item.xtb_args.join(' ') : 'none'})`,
+      });
+    }
+  }
   return out;
 }
 
 /** SQL's "the runner holds the item" (complete_batch_items, fail_batch_item), until SQL answers it per item. */
 const holds = (item: LockedItem, runnerId: string): boolean =>
   item.claimed_by === runnerId && (item.status === 'claimed' || (item.status === 'cancelled' && !item.calculation_id));
+/** The specification each prepared result's xtb_args give (by entry), in one statement. */
+async function resultSpecifications(tx: Tx, entries: ResultEntry[]): Promise<Map<ResultEntry, Specification>> {
+  const prepared = entries.filter((e): e is ResultEntry & { prepared: PreparedItem } => !('errors' in e.prepared));
+  if (prepared.length === 0) return new Map();
+  const rows = await tx<{ ord: number; spec: Specification }[]>`
+    select x.ord, public.xtb_specification(x.method, x.task, x.solvent, x.xtb_args) as spec
+      from jsonb_to_recordset(${tx.json(prepared.map((e, ord) => ({
+        ord, method: e.prepared.calc.method, task: e.prepared.calc.task, solvent: e.prepared.calc.solvent,
+        xtb_args: e.prepared.calc.xtb_args ?? [],
+      })) as never)}) as x(ord int, method text, task text, solvent text, xtb_args text[])`;
+  return new Map(rows.map((r) => [prepared[r.ord], r.spec]));
+}
 
 const outcome = (itemId: string, o: Partial<EntryOutcome> & Pick<EntryOutcome, 'outcome'>): EntryOutcome => ({
   item_id: itemId, status: null, calculation_id: null, molecule_id: null, stored: null, ...o,
@@ -91,13 +127,15 @@ async function completeForOneUser(tx: Tx, runnerId: string, entries: ResultEntry
   const ids = entries.map((e) => e.itemId);
   const locked = new Map((await tx<LockedItem[]>`
     select i.id, i.user_id, i.status, i.claimed_by, i.charge, i.multiplicity, i.calculation_id, i.molecule_id,
-           m.inchikey, b.method, b.task, b.solvent
+           m.inchikey, b.method, b.task, b.solvent, b.xtb_args,
+           public.xtb_specification(b.method, b.task, b.solvent, b.xtb_args) as spec
       from public.batch_items i
       join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
       join public.molecules m on m.id = i.molecule_id and m.user_id = i.user_id
      where i.id = any (${ids}::uuid[])
      order by i.id
        for update of i`).map((r) => [r.id, r]));
+  const resultSpecs = await resultSpecifications(tx, entries);
 
   const writable: { entry: ResultEntry; prepared: PreparedItem }[] = [];
   for (const entry of entries) {
@@ -123,7 +161,7 @@ async function completeForOneUser(tx: Tx, runnerId: string, entries: ResultEntry
       out.set(entry.itemId, outcome(entry.itemId, { outcome: 'invalid', status: item.status, errors: entry.prepared.errors }));
       continue;
     }
-    const wrong = mismatches(entry.prepared, item, entry.at);
+    const wrong = mismatches(entry.prepared, resultSpecs.get(entry)!, item, entry.at);
     if (wrong.length) {
       out.set(entry.itemId, outcome(entry.itemId, { outcome: 'invalid', status: item.status, errors: wrong }));
       continue;

@@ -3,7 +3,7 @@
 // the molecule with hydrogens, and whether the charge and multiplicity fit its electron count.
 import { CreateBatchItem } from '../../../shared/contract/batches.ts';
 import type { ErrorDetail, Geometry } from '../../../shared/contract/common.ts';
-import { atomicNumber } from '../../../shared/chem/elements.ts';
+import { electronStateIssue } from '../../../shared/electron-count.ts';
 import { geometryFormulaIssue } from '../../../shared/chem/formula-check.ts';
 import type { MoleculeCache, MoleculeIdentity } from '../../../shared/chem/molecule.ts';
 import type { Tx } from '../_shared/db.ts';
@@ -62,17 +62,9 @@ export function checkItemAgainstMolecule(
     const issue = geometryFormulaIssue(item.geometry.map((a) => a.element), molecule, label);
     if (issue) return [{ path: `${at}.geometry`, issue }];
   }
-  let protons = 0;
-  for (const [element, n] of molecule.elements) protons += (atomicNumber(element) ?? 0) * n;
-  const electrons = protons - item.charge;
-  const unpaired = item.multiplicity - 1;
-  if (electrons < 0 || unpaired > electrons || (electrons - unpaired) % 2 !== 0) {
-    return [{
-      path: `${at}.multiplicity`,
-      issue: `multiplicity ${item.multiplicity} is impossible for ${molecule.formula} with charge ${item.charge} (${electrons} electrons)`,
-    }];
-  }
-  return [];
+  // The rule ingest applies too (shared/electron-count.ts).
+  const state = electronStateIssue(molecule, item.charge, item.multiplicity);
+  return state ? [{ path: `${at}.multiplicity`, issue: state }] : [];
 }
 
 /** The items of a new batch (or more items for one), row-ready; a 422 naming every invalid one. */

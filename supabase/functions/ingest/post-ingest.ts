@@ -46,7 +46,10 @@ export async function postIngest(c: RequestContext): Promise<Response> {
       if (writable.length === 0) return;
       const storing = performance.now();
       for (const row of await storeItems(tx, writable)) {
-        results[row.idx] = { index: row.idx, outcome: row.outcome, calculation_id: row.calculation_id, molecule_id: row.molecule_id };
+        results[row.idx] = {
+          index: row.idx, outcome: row.outcome, calculation_id: row.calculation_id, molecule_id: row.molecule_id,
+          specification_hash: row.specification_hash, same_structure_as: row.same_structure_as,
+        };
         atoms += row.atoms_written;
       }
       await tx`select public.log_performance_metric(${tx.json({

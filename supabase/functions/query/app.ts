@@ -5,6 +5,7 @@ import { caller } from '../_shared/caller.ts';
 import { getCalculation } from './get-calculation.ts';
 import { getExport } from './get-export.ts';
 import { getMolecule } from './get-molecule.ts';
+import { getRawOutput } from './get-raw-output.ts';
 import { getStats } from './get-stats.ts';
 import { listCalculations } from './list-calculations.ts';
 import { listEvents } from './list-events.ts';
@@ -18,6 +19,7 @@ export function buildApp(deps: Deps = defaultDeps()) {
     '/molecules/:id': { GET: getMolecule },
     '/calculations': { GET: listCalculations },
     '/calculations/:id': { GET: getCalculation },
+    '/calculations/:id/xtb.out': { GET: getRawOutput },
     '/stats': { GET: getStats },
     '/events': { GET: listEvents },
     '/export': { GET: getExport },

@@ -83,13 +83,19 @@ export function orderClause(tx: Tx, k: Keyset): Fragment {
 export const cursorValueColumn = (tx: Tx, k: Keyset): Fragment =>
   k.sort === 'created_at' ? iso(tx, tx`c.created_at`) : tx`c.${tx(SORT_COLUMNS[k.sort])}`;
 
+/** The hash of the row's specification: one primary-key probe per row written, not a join of every row filtered. */
+export const specificationHash = (tx: Tx): Fragment =>
+  tx`(select s.spec_hash from public.specifications s where s.id = c.specification_id)`;
+
 /** The columns of a CalculationRow (contract), for `from calculations c join molecules m`. */
 export function calculationColumns(tx: Tx): Fragment {
   return tx`
     c.id, c.molecule_id, m.canonical_smiles, m.inchikey, m.formula, m.n_atoms, m.name as molecule_name,
     c.batch_item_id, c.method, c.task, c.solvent, c.charge, c.multiplicity, c.status,
     c.total_energy_eh, c.homo_lumo_gap_ev, c.dipole_debye, c.dipole_au, c.converged, c.gradient_norm_eh_bohr,
-    c.wall_time_s, c.xtb_version, c.geometry_sha256, c.source, c.tags, c.metadata, c.error_message,
+    c.wall_time_s, c.xtb_version, c.geometry_sha256,
+    ${specificationHash(tx)} as specification_hash, c.same_structure_as,
+    c.source, c.tags, c.metadata, c.error_message,
     ${iso(tx, tx`c.started_at`)} as started_at, ${iso(tx, tx`c.completed_at`)} as completed_at,
     ${iso(tx, tx`c.created_at`)} as created_at, ${iso(tx, tx`c.updated_at`)} as updated_at`;
 }

@@ -5,14 +5,16 @@
 // every value reads back as the same double.
 //   extxyz  see below;
 //   ndjson  one object per line, atoms as arrays (elements, positions_ang, charges_e,
-//           gradient_eh_bohr), values in the stored units;
+//           gradient_eh_bohr), values in the stored units, with the specification (and its
+//           hash), the same-structure mark and the provenance (command line, versions, file
+//           hashes, input file; the kept xtb.out by its hash, fetched from /calculations/:id/xtb.out);
 //   csv     one row per calculation, CSV_COLUMNS, RFC 4180 quoting; text that would start a
 //           spreadsheet formula gets a leading ' (csvField).
 import type postgres from 'postgres';
 import { CSV_COLUMNS, type ExportFormat } from '../../../shared/contract/query.ts';
 import { BOHR_ANGSTROM, HARTREE_EV, HARTREE_PER_BOHR_EV_PER_ANGSTROM } from '../../../shared/units.ts';
 import type { Tx } from '../_shared/db.ts';
-import { iso, type Fragment } from './calculation-sql.ts';
+import { iso, specificationHash, type Fragment } from './calculation-sql.ts';
 
 export interface ExportFormatSql {
   /** Rows come as the raw bytes of their columns (postgres.js `.raw()`) rather than parsed values. */
@@ -136,12 +138,18 @@ const ndjson: ExportFormatSql = {
       from public.atomic_properties p
      where p.calculation_id = c.id
   ) a
+  left join public.specifications s on s.id = c.specification_id
+  left join public.calculation_provenance pv on pv.calculation_id = c.id
   cross join lateral (
     select c.id, c.molecule_id, m.canonical_smiles, m.inchikey, m.formula, m.n_atoms, c.method, c.task, c.solvent,
            c.charge, c.multiplicity, c.status, c.total_energy_eh, c.homo_lumo_gap_ev, c.dipole_debye, c.dipole_au,
            c.converged, c.gradient_norm_eh_bohr, c.wall_time_s, c.xtb_version, c.batch_item_id, c.source, c.tags,
            c.metadata, c.error_message,
            ${iso(tx, tx`c.created_at`)} as created_at, ${iso(tx, tx`c.completed_at`)} as completed_at,
+           s.spec_hash as specification_hash, s.spec as specification, c.same_structure_as,
+           case when pv.calculation_id is not null then (select row_to_json(t) from (
+             select pv.command, pv.xtb_version, pv.parser_version, pv.files, pv.input_xyz,
+                    pv.raw_output_sha256, pv.raw_output_bytes) t) end as provenance,
            case when a.n > 0 then (select row_to_json(t) from (select a.elements, a.positions_ang, a.charges_e, a.gradient_eh_bohr) t) end
              as atoms
   ) r`,
@@ -180,7 +188,8 @@ const csv: ExportFormatSql = {
     c.charge, c.multiplicity, c.status, c.total_energy_eh, c.homo_lumo_gap_ev, c.dipole_debye,
     c.dipole_au[1] as dipole_x_au, c.dipole_au[2] as dipole_y_au, c.dipole_au[3] as dipole_z_au,
     c.converged, c.gradient_norm_eh_bohr, c.wall_time_s, c.xtb_version, c.batch_item_id, c.source, c.tags,
-    ${iso(tx, tx`c.created_at`)} as created_at, ${iso(tx, tx`c.completed_at`)} as completed_at`,
+    ${iso(tx, tx`c.created_at`)} as created_at, ${iso(tx, tx`c.completed_at`)} as completed_at,
+    ${specificationHash(tx)} as specification_hash, c.same_structure_as`,
   lateral: (tx) => tx``,
   where: (tx) => tx`true`,
   chunkRows: 2000,

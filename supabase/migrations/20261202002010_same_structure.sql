@@ -1,0 +1,166 @@
+-- Same structure, found: a key of a calculation's input geometry that does not depend on its
+-- frame (rotation, translation) or on the order of its atoms, and the mark it leads to.
+--
+-- Why: the identity hashes the ordered coordinates in the input frame, so the same conformer
+-- rotated, or with its atoms listed in another order, is a new calculation and nothing said it
+-- was the same structure. A training set then counts it twice.
+--
+--   calculations.structure_distances  the structure key: every interatomic distance of the input
+--                                     geometry (Å, as real), grouped by element pair (pairs in
+--                                     alphabetical order, e.g. C-C, C-H, C-O, H-H, H-O) and sorted
+--                                     within each group. Written by ingest (the function computes
+--                                     it in shared/structure-key.ts); null for a geometry of more
+--                                     than 100 atoms and for rows stored before this migration.
+--   calculations.structure_fingerprint the sum of those distances (computed here from the array):
+--                                     a number close structures share within count × tolerance,
+--                                     so candidates are one index range, not every conformer.
+--   calculations.same_structure_as    set when the structure was already stored under the same
+--                                     specification, molecule, charge and multiplicity: the id of
+--                                     that first row (the representative). Not part of the
+--                                     identity: both rows are kept. Null = this row is the first
+--                                     of its structure (`unique_structures=true`).
+--
+-- Two structures are the same when the distance lists have the same length and no distance
+-- differs by more than public.same_structure_tolerance_ang() = 0.001 Å. Comparing sorted lists
+-- element-wise is the best matching of two sets of distances on a line, so this is exactly "there
+-- is a pairing of the distances that agrees within the tolerance". Like every distance-based key it
+-- cannot tell mirror images apart (for an achiral molecule they have the same energy).
+--
+-- When a representative is deleted, the rows that pointed at it point at the oldest of them,
+-- which becomes the representative (trigger calculations_repoint_same_structure). The foreign
+-- key is deferred so that this happens before it is checked.
+
+create function public.structure_fingerprint(p_distances real[])
+  returns double precision
+  language sql
+  immutable
+  strict
+  parallel safe
+  set search_path = ''
+as $$
+  select coalesce(sum(d::double precision), 0) from pg_catalog.unnest(p_distances) as d
+$$;
+
+comment on function public.structure_fingerprint(real[]) is
+  'The sum of a structure key''s distances (Å): equal within count × tolerance for the same structure.';
+
+create function public.same_structure_tolerance_ang()
+  returns double precision
+  language sql
+  immutable
+  parallel safe
+  set search_path = ''
+as $$
+  select 0.001::double precision
+$$;
+
+comment on function public.same_structure_tolerance_ang() is
+  'How far (Å) any interatomic distance of two structures may differ for them to be the same structure.';
+
+create function public.same_structure(p_a real[], p_b real[])
+  returns boolean
+  language sql
+  immutable
+  parallel safe
+  set search_path = ''
+as $$
+  select cardinality(p_a) = cardinality(p_b)
+     and coalesce((select max(abs(x::double precision - y::double precision))
+                     from unnest(p_a, p_b) as u(x, y)), 0) <= public.same_structure_tolerance_ang()
+$$;
+
+comment on function public.same_structure(real[], real[]) is
+  'True when two structure keys (sorted distances per element pair) agree within public.same_structure_tolerance_ang().';
+
+create function public.same_structure_window(p_distances real[])
+  returns double precision
+  language sql
+  immutable
+  parallel safe
+  set search_path = ''
+as $$
+  -- Keys that agree within the tolerance per distance have sums within count × tolerance.
+  select coalesce(cardinality(p_distances), 0) * public.same_structure_tolerance_ang() + 1e-9
+$$;
+
+comment on function public.same_structure_window(real[]) is
+  'How far the fingerprint of a structure with these distances may be from that of the same structure.';
+
+alter table public.calculations
+  add column structure_distances   real[],
+  add column structure_fingerprint double precision
+    generated always as (public.structure_fingerprint(structure_distances)) stored,
+  add column same_structure_as     uuid,
+  add constraint calculations_structure_distances_vector
+    check (cardinality(structure_distances) = 0
+           or (array_ndims(structure_distances) = 1 and array_position(structure_distances, null) is null
+               and 0 <= all (structure_distances) and 'infinity' > all (structure_distances))),
+  add constraint calculations_same_structure_not_self check (same_structure_as <> id),
+  add constraint calculations_same_structure_fkey foreign key (user_id, same_structure_as)
+    references public.calculations (user_id, id) deferrable initially deferred;
+
+comment on column public.calculations.structure_distances is
+  'Structure key of the input geometry: interatomic distances (Å) grouped by element pair, sorted; null above 100 atoms.';
+comment on column public.calculations.structure_fingerprint is
+  'Sum of structure_distances (Å): the index range in which the same structure is looked for.';
+comment on column public.calculations.same_structure_as is
+  'The first stored calculation with the same structure, specification, molecule, charge and multiplicity; '
+  'null when this is the first (unique_structures=true keeps those).';
+
+-- The candidates of a new row: the representatives (rows not marked) of the same molecule,
+-- specification, charge and multiplicity whose fingerprint is within count × tolerance. One index
+-- range per created row. Marked rows are left out of the index: a conformer sweep that repeats one
+-- structure thousands of times keeps one entry for it, so a new row's range does not grow with the
+-- repeats (measured: 2,500 copies of one structure in one request took over 180 s with every row
+-- indexed).
+create index calculations_structure_idx
+  on public.calculations (user_id, molecule_id, specification_id, charge, multiplicity, structure_fingerprint)
+  where structure_fingerprint is not null and same_structure_as is null;
+
+-- Foreign key (user_id, same_structure_as): the rows that point at a deleted representative.
+create index calculations_user_id_same_structure_as_idx
+  on public.calculations (user_id, same_structure_as)
+  where same_structure_as is not null;
+
+-- ---------------------------------------------------------------------------------------------
+-- A deleted representative hands its role to the oldest remaining row of its structure
+-- ---------------------------------------------------------------------------------------------
+create function public.calculations_repoint_same_structure()
+  returns trigger
+  language plpgsql
+  set search_path = ''
+as $$
+begin
+  with orphaned as (
+    select k.id, k.same_structure_as as gone, k.created_at
+      from public.calculations k
+      join old_rows d on d.user_id = k.user_id and d.id = k.same_structure_as
+  ),
+  heir as (
+    select distinct on (o.gone) o.gone, o.id
+      from orphaned o
+     order by o.gone, o.created_at, o.id
+  )
+  update public.calculations k
+     set same_structure_as = case when k.id = h.id then null else h.id end
+    from orphaned o
+    join heir h on h.gone = o.gone
+   where k.id = o.id;
+  return null;
+end;
+$$;
+
+comment on function public.calculations_repoint_same_structure() is
+  'AFTER DELETE statement trigger: rows marked same_structure_as a deleted calculation point at the oldest of them '
+  'instead, and that one becomes the representative.';
+revoke execute on function public.calculations_repoint_same_structure() from public, anon, authenticated, service_role;
+
+create trigger calculations_repoint_same_structure_after_delete
+  after delete on public.calculations
+  referencing old table as old_rows
+  for each statement execute function public.calculations_repoint_same_structure();
+
+revoke execute on function public.structure_fingerprint(real[]), public.same_structure_tolerance_ang(),
+  public.same_structure_window(real[]), public.same_structure(real[], real[]) from public, anon, authenticated;
+grant execute on function public.structure_fingerprint(real[]), public.same_structure_tolerance_ang(),
+  public.same_structure_window(real[]), public.same_structure(real[], real[]) to qf_api, service_role;
