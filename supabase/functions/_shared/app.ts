@@ -1,6 +1,7 @@
-// The app factory every function starts from: base path, JSON errors for everything (including
-// unknown routes and wrong methods), and the per-isolate pool and token verifier.
+// The app factory every function starts from: base path, CORS for browser clients, JSON errors for
+// everything (including unknown routes and wrong methods), and the per-isolate pool and token verifier.
 import { Hono } from 'hono';
+import { cors } from 'hono/cors';
 import { createVerifier, type AuthEnv, type TokenVerifier } from './auth.ts';
 import { createPool, type Sql } from './db.ts';
 import { readEnv, type FunctionEnv } from './env.ts';
@@ -42,8 +43,27 @@ export function defaultDeps(): Deps {
   return shared;
 }
 
+/**
+ * Browsers may call the functions from any origin (the dashboard on its own static host, a user's
+ * notebook): every request carries its bearer token in a header, never a cookie, so an origin gains
+ * nothing the token does not already give. Preflights are answered before authentication.
+ */
+const corsHeaders = cors({
+  origin: '*',
+  allowMethods: ['GET', 'POST', 'PATCH', 'DELETE'],
+  // Every header supabase-js sends (its own list: `corsHeaders` in '@supabase/supabase-js/cors'),
+  // and x-region, which functions.invoke adds when a region is chosen.
+  allowHeaders: [
+    'authorization', 'x-client-info', 'apikey', 'content-type', 'x-retry-count',
+    'traceparent', 'tracestate', 'baggage', 'x-region',
+  ],
+  exposeHeaders: ['x-next-cursor', 'content-disposition'],
+  maxAge: 86400,
+});
+
 export function createApp(name: string) {
   const app = new Hono<AuthEnv>().basePath(`/${name}`);
+  app.use('*', corsHeaders);
   app.onError((err) => toErrorResponse(err));
   app.notFound((c) => jsonError(404, ErrorCode.notFound, `no route ${c.req.method} ${new URL(c.req.url).pathname}`));
   return app;
