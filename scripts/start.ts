@@ -5,12 +5,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoPath } from './stack/paths.ts';
 import { newJwtSecret } from './stack/keys.ts';
+import { startDashboard } from './stack/dashboard.ts';
 import { startStack, stackEnvLines, type Stack } from './stack/stack.ts';
 
 const { values } = parseArgs({
   options: {
     port: { type: 'string', default: process.env.FUNCTIONS_PORT ?? '54321' },
     'db-port': { type: 'string', default: process.env.DB_PORT ?? '54322' },
+    'dashboard-port': { type: 'string', default: process.env.DASHBOARD_PORT ?? '54323' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGHUP', () => void shutdown('SIGHUP'));
 
+  const dashboard = await startDashboard({ port: Number(values['dashboard-port']), localDir, log: console.log });
   stack = await startStack({
     dbUrl: external,
     dataDir: local('pgdata'),
@@ -62,6 +65,7 @@ async function main(): Promise<void> {
     },
   });
   const env = stackEnvLines(stack);
+  const { signInUrl, userId } = await dashboard.attach(stack);
   await writeFile(local('stack.env'), env, { mode: 0o600 });
   console.log(`
 Quantum Forge Data is running.
@@ -70,6 +74,7 @@ ${env}
 Functions:   ${stack.url}/functions/v1/<name>   (health, …)
 Try:         curl ${stack.url}/functions/v1/health -H "Authorization: Bearer $SUPABASE_ANON_KEY"
 User token:  npm run token -- --user <uuid>
+Dashboard:   ${signInUrl}${userId ? `\n             (signs in local user ${userId} for 24 h; upload for it with --user-id ${userId})` : ''}
 Written to .local/stack.env. Ctrl-C stops everything.`);
 }
 
