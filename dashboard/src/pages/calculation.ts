@@ -41,6 +41,7 @@ export function renderCalculation(main: HTMLElement, ctx: PageContext, id?: stri
     }
     if (gone) return view.dispose();
     stage.dataset.viewer = 'ready';
+    performance.mark('qf:viewer');
     const colour = h('select', { name: 'colour', onchange: () => view?.colourBy(colour.value as 'element' | 'charge') },
       h('option', { value: 'element' }, 'colour by element'),
       h('option', { value: 'charge', disabled: calc.atoms.every((a) => a.partial_charge_e === null) }, 'colour by charge'));
