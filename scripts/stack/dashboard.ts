@@ -1,5 +1,6 @@
-// The dashboard (dashboard/, a static site) on the local stack: built with Vite when dashboard/dist
-// is missing or older than its sources, served from this process over plain HTTP, with
+// The dashboard (dashboard/, a static site) on the local stack: built with Vite into
+// dashboard/dist-local when that is missing or older than its sources (dashboard/dist is left to
+// `npm run dashboard:build`, the hosted build), served from this process over plain HTTP, with
 // /config.json telling the page which project to call. `npm start` also signs in a local user
 // through the URL it prints: `#token=…` travels in the fragment, which the browser never sends.
 import { createHash, randomUUID } from 'node:crypto';
@@ -14,7 +15,8 @@ import { repoPath } from './paths.ts';
 import { describePortInUse, portInUse } from './port-owner.ts';
 import type { Stack } from './stack.ts';
 
-export const DASHBOARD_DIST = repoPath('dashboard', 'dist');
+/** The local build; a hosted build (`npm run dashboard:build`) goes to dashboard/dist. */
+export const LOCAL_BUILD = repoPath('dashboard', 'dist-local');
 /** Beside the built files: the hash of the sources they were built from. */
 const STAMP = '.source-hash';
 /** What the build reads: the dashboard's sources, the shared client and contract, the lockfile. */
@@ -37,7 +39,7 @@ async function* files(p: string): AsyncGenerator<string> {
     return;
   }
   for (const entry of (await readdir(p)).sort()) {
-    if (entry === 'dist' || entry.startsWith('dist.') || entry === 'node_modules') continue;
+    if (entry.startsWith('dist') || entry === 'node_modules') continue;
     yield* files(path.join(p, entry));
   }
 }
@@ -68,19 +70,19 @@ export async function buildDashboard(outDir: string): Promise<void> {
   }
 }
 
-/** dashboard/dist, built first if it is missing or was built from other sources. */
+/** The local build, built first if it is missing or was built from other sources. */
 export async function ensureDashboardBuilt(log: (line: string) => void = () => {}): Promise<string> {
   const hash = await sourceHash();
-  const built = await readFile(path.join(DASHBOARD_DIST, STAMP), 'utf8').catch(() => '');
-  if (built === hash) return DASHBOARD_DIST;
-  log('Building the dashboard (dashboard/ → dashboard/dist)…');
-  // Built aside and moved into place, so a server reading dist never sees half a build.
-  const tmp = `${DASHBOARD_DIST}.tmp-${process.pid}`;
+  const built = await readFile(path.join(LOCAL_BUILD, STAMP), 'utf8').catch(() => '');
+  if (built === hash) return LOCAL_BUILD;
+  log('Building the dashboard (dashboard/ → dashboard/dist-local)…');
+  // Built aside and moved into place, so a server reading the folder never sees half a build.
+  const tmp = `${LOCAL_BUILD}.tmp-${randomUUID()}`;
   await buildDashboard(tmp);
   await writeFile(path.join(tmp, STAMP), hash);
-  await rm(DASHBOARD_DIST, { recursive: true, force: true });
-  await rename(tmp, DASHBOARD_DIST);
-  return DASHBOARD_DIST;
+  await rm(LOCAL_BUILD, { recursive: true, force: true });
+  await rename(tmp, LOCAL_BUILD);
+  return LOCAL_BUILD;
 }
 
 const TYPES: Record<string, string> = {
