@@ -215,7 +215,7 @@ describeWithChromium('dashboard', () => {
     const { drawn, total } = await drawnPixels(page, '[data-viewer] canvas');
     expect(drawn).toBeGreaterThan(total * 0.005);
 
-    const cells = await page.$$eval('table.atoms tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+    const cells = await page.$$eval('table.atoms tbody tr', (rows) => rows.map((r) => Array.from(r.querySelectorAll('td'), (td) => td.textContent)));
     expect(cells).toHaveLength(calc.atoms.length);
     calc.atoms.forEach((a, i) => {
       expect(cells[i][1]).toBe(a.element);
