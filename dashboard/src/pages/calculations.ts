@@ -48,7 +48,7 @@ const FIELDS: Field[][] = [
     { name: 'n_atoms_max', label: 'Atoms ≤', type: 'number' },
     { name: 'created_after', label: 'Created from', type: 'date' },
     { name: 'created_before', label: 'Created before', type: 'date' },
-    { name: 'sort', label: 'Sort by', options: SORT_KEYS, any: 'created_at (default)' },
+    { name: 'sort', label: 'Sort by', options: SORT_KEYS, any: 'default' },
     { name: 'order', label: 'Order', options: ORDERS, any: 'default' },
   ],
 ];
