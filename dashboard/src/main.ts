@@ -36,6 +36,9 @@ let cleanup: (() => void) | void;
 
 async function boot(notice: string | null = null): Promise<void> {
   cleanup?.();
+  cleanup = undefined;
+  // Until a session exists, a route change means nothing, except a new #token= to sign in with.
+  window.onhashchange = () => { if (location.hash.startsWith('#token=')) void boot(); };
   let config: DashboardConfig;
   try {
     config = await loadConfig();
@@ -73,6 +76,7 @@ async function boot(notice: string | null = null): Promise<void> {
   });
 
   const route = () => {
+    if (location.hash.startsWith('#token=')) return void boot();
     cleanup?.();
     const [path, query = ''] = location.hash.replace(/^#/, '').split('?');
     const match = ROUTES.map((r) => ({ r, m: r.pattern.exec(path) })).find((x) => x.m);

@@ -203,9 +203,15 @@ export async function startDashboard(opts: { port: number; localDir: string; log
       // Only on the embedded database: a database given by URL may be a real project's, whose
       // users come from its own Auth service.
       if (!stack.postgres) return { signInUrl: `${server.url}/` };
-      const userId = await localUser(stack, opts.localDir);
-      const token = await mintToken({ secret: stack.jwtSecret, role: 'authenticated', sub: userId, ttlSeconds: SIGN_IN_TTL_S });
-      return { signInUrl: `${server.url}/#token=${token}`, userId };
+      try {
+        const userId = await localUser(stack, opts.localDir);
+        const token = await mintToken({ secret: stack.jwtSecret, role: 'authenticated', sub: userId, ttlSeconds: SIGN_IN_TTL_S });
+        return { signInUrl: `${server.url}/#token=${token}`, userId };
+      } catch (err) {
+        // The stack is up: say why there is no sign-in link rather than stop it.
+        opts.log?.(`No dashboard sign-in link (${(err as Error).message}); paste a token from npm run token.`);
+        return { signInUrl: `${server.url}/` };
+      }
     },
   };
 }
