@@ -26,7 +26,7 @@ import { nodeSupabase } from '../scripts/lib/supabase.ts';
 import { mintToken } from '../scripts/stack/keys.ts';
 import { launchChromium, serveFreshDashboard } from '../test/dashboard/browser.ts';
 import { FIXTURE_JOBS } from '../test/support/fixtures.ts';
-import { startTestStack } from '../test/support/test-stack.ts';
+import { startTestStack } from '../test/support/stack.ts';
 import { appendResults } from './lib/results.ts';
 import { formatNumber, table } from './lib/table.ts';
 

@@ -17,10 +17,10 @@ import { claim, complete, createBatch, fail, getBatch } from '../../shared/clien
 import { getCalculation, listCalculations, listEvents, stats } from '../../shared/client-query.ts';
 import type { DatabaseStats } from '../../shared/contract/query.ts';
 import { gradientToForceEvA } from '../../shared/units.ts';
-import { items, resultFor } from '../batches/batch-helpers.ts';
 import { clientFor } from '../support/client.ts';
-import { newUser, type TestUser } from '../support/users.ts';
-import { FIXTURES, runUpload, serviceEnv } from '../upload/run-upload.ts';
+import { batchItems, resultFor } from '../support/payloads.ts';
+import { newUser, serviceEnv, type TestUser } from '../support/users.ts';
+import { FIXTURES, runUpload } from '../upload/run-upload.ts';
 import { describeWithChromium, drawnPixels, launchChromium, serveFreshDashboard, type ServedDashboard } from './browser.ts';
 
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 300_000 });
@@ -143,7 +143,7 @@ describeWithChromium('dashboard', () => {
   });
 
   it('batches: the bar moves as a runner completes items, failures are grouped by class, Retry and Cancel work', async () => {
-    const { batch } = await createBatch(client, { name: 'dashboard: live batch', items: items(6), max_attempts: 1 });
+    const { batch } = await createBatch(client, { name: 'dashboard: live batch', items: batchItems(6), max_attempts: 1 });
     await go('#/batches');
     const card = page.locator(`[data-batch-id="${batch.id}"]`);
     const done = () => card.locator('.bar').getAttribute('data-done');
