@@ -25,8 +25,8 @@ export function renderSignIn(root: HTMLElement, config: DashboardConfig, notice:
   },
   h('h2', {}, 'Access token'),
   h('p', { class: 'hint' }, ...(config.local
-    ? ['Open the dashboard URL that ', h('code', {}, 'npm start'), ' prints to sign in as the local user, or paste a token from ',
-      h('code', {}, 'npm run token -- --user <uuid>'), '.']
+    ? ['Open the dashboard URL that ', h('code', {}, 'npm start'), ' prints to sign in as the demo user, or paste a token from ',
+      h('code', {}, 'npm run -s token -- --user <uuid> --create'), '.']
     : ['A user access token (a JWT) for this project.'])),
   tokenInput,
   h('button', { type: 'submit', class: 'primary' }, 'Sign in with token'));
