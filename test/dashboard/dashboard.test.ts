@@ -257,6 +257,10 @@ describeWithChromium('dashboard', () => {
       const shown = await types();
       return shown.length === api.data.length && shown.every((t) => t === 'molecule_created');
     }, WAIT).toBe(true);
+    // Each row names its actor (main's events carry one): the upload's rows name this user.
+    const actors = await page.$$eval('tr[data-event-type] td.actor', (cells) => cells.map((c) => c.textContent ?? ''));
+    expect(actors).toHaveLength(api.data.length);
+    for (const a of actors) expect(a).toContain(user.id.slice(0, 8));
   });
 
   it('raised no errors in the page', () => {

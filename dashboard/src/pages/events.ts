@@ -24,7 +24,7 @@ export function renderEvents(main: HTMLElement, ctx: PageContext): void {
     h('div', { class: 'title-row' }, h('h1', {}, 'Events'), type, entity,
       h('button', { type: 'button', onclick: () => { tbody.replaceChildren(); void load(undefined); } }, 'Refresh')),
     h('div', { class: 'table-wrap' }, h('table', { class: 'data events' },
-      h('thead', {}, h('tr', {}, ...['Time', 'Event', 'Entity', 'Id', 'Details'].map((t) => h('th', {}, t)))), tbody)),
+      h('thead', {}, h('tr', {}, ...['Time', 'Event', 'Entity', 'Id', 'Actor', 'Details'].map((t) => h('th', {}, t)))), tbody)),
     status, more);
 
   async function load(cursor: string | undefined) {
@@ -56,7 +56,19 @@ function row(e: EventRow): HTMLTableRowElement {
     h('td', {}, h('span', { class: `badge ${e.event_type.split('_').pop()}` }, e.event_type)),
     h('td', {}, e.entity_type),
     h('td', {}, link),
+    h('td', { class: 'actor', title: JSON.stringify(e.actor) }, actorLabel(e.actor)),
     h('td', { class: 'payload' }, h('details', {}, h('summary', {}, summary(e.payload)), h('pre', {}, JSON.stringify(e.payload, null, 2)))));
+}
+
+/**
+ * Who caused the event, from its `actor`: a user's id (short), the service role acting for a user,
+ * or the bare role (`database` for maintenance); '–' for events from before actors were recorded.
+ */
+function actorLabel(actor: EventRow['actor']): string {
+  const short = (id: string) => id.slice(0, 8);
+  if (actor.acting_for) return `${actor.role ?? 'service'} for ${short(actor.acting_for)}`;
+  if (actor.sub) return `user ${short(actor.sub)}`;
+  return actor.role ?? '–';
 }
 
 /** The payload's short fields as `key value` pairs; ids and nested values stay in the expanded JSON. */
