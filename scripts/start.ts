@@ -7,17 +7,20 @@ import { cliArgs, exitOnCliError, wholeNumberArg } from './lib/cli-args.ts';
 import { DEMO_TOKEN_TTL_S, DEMO_USER_EMAIL, DEMO_USER_ID, ensureLocalUser } from './lib/local-user.ts';
 import { repoPath } from './stack/paths.ts';
 import { mintToken, newJwtSecret } from './stack/keys.ts';
+import { startDashboard } from './stack/dashboard.ts';
 import { startStack, stackEnvLines, type Stack } from './stack/stack.ts';
 
 const USAGE = [
-  'usage: npm start -- [--port 54321] [--db-port 54322] [--verbose]',
-  '  --port N      port of the functions (http://127.0.0.1:N/functions/v1/<name>; default 54321 or FUNCTIONS_PORT)',
-  '  --db-port N   port of the embedded PostgreSQL (default 54322 or DB_PORT)',
-  '  --verbose     print the output of Postgres and of every function',
-  '  -h, --help    print this help',
+  'usage: npm start -- [--port 54321] [--db-port 54322] [--dashboard-port 54323] [--verbose]',
+  '  --port N            port of the functions (http://127.0.0.1:N/functions/v1/<name>; default 54321 or FUNCTIONS_PORT)',
+  '  --db-port N         port of the embedded PostgreSQL (default 54322 or DB_PORT)',
+  '  --dashboard-port N  port of the dashboard (http://127.0.0.1:N/; default 54323 or DASHBOARD_PORT)',
+  '  --verbose           print the output of Postgres and of every function',
+  '  -h, --help          print this help',
   'Starts PostgreSQL 17 (data in .local/pgdata; SUPABASE_DB_URL or DATABASE_URL to use another), applies the',
-  'migrations, serves the functions, creates the demo user and writes URL, keys, QF_DEMO_USER_ID and',
-  'SUPABASE_ACCESS_TOKEN (the demo user\'s token) to .local/stack.env. Ctrl-C or SIGTERM stops everything.',
+  'migrations, serves the functions and the dashboard, creates the demo user and writes URL, keys,',
+  'QF_DEMO_USER_ID and SUPABASE_ACCESS_TOKEN (the demo user\'s token) to .local/stack.env; the printed',
+  'dashboard URL signs in the demo user. Ctrl-C or SIGTERM stops everything.',
 ].join('\n');
 
 const { values } = cliArgs('start', USAGE, process.argv.slice(2), {
@@ -25,12 +28,17 @@ const { values } = cliArgs('start', USAGE, process.argv.slice(2), {
   options: {
     port: { type: 'string', default: process.env.FUNCTIONS_PORT ?? '54321' },
     'db-port': { type: 'string', default: process.env.DB_PORT ?? '54322' },
+    'dashboard-port': { type: 'string', default: process.env.DASHBOARD_PORT ?? '54323' },
     verbose: { type: 'boolean', default: false },
   },
 });
-let ports: { functions: number; db: number };
+let ports: { functions: number; db: number; dashboard: number };
 try {
-  ports = { functions: wholeNumberArg('--port', values.port, 1, 65535)!, db: wholeNumberArg('--db-port', values['db-port'], 1, 65535)! };
+  ports = {
+    functions: wholeNumberArg('--port', values.port, 1, 65535)!,
+    db: wholeNumberArg('--db-port', values['db-port'], 1, 65535)!,
+    dashboard: wholeNumberArg('--dashboard-port', values['dashboard-port'], 1, 65535)!,
+  };
 } catch (err) {
   exitOnCliError(err, 'start', USAGE);
   throw err;
@@ -75,6 +83,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGHUP', () => void shutdown('SIGHUP'));
 
+  const dashboard = await startDashboard({ port: ports.dashboard, log: console.log });
   stack = await startStack({
     dbUrl: external,
     dataDir: local('pgdata'),
@@ -91,6 +100,7 @@ async function main(): Promise<void> {
   const env = stackEnvLines(stack) + (demo ? `QF_DEMO_USER_ID=${DEMO_USER_ID}\nSUPABASE_ACCESS_TOKEN=${demo.token}\n` : '');
   const envFile = local('stack.env');
   await writeFile(envFile, env, { mode: 0o600 });
+  const signInUrl = dashboard.attach(stack, demo?.token);
   console.log(`
 Quantum Forge Data is running.
 
@@ -99,6 +109,7 @@ Functions:   ${stack.url}/functions/v1/<name>   (health, ingest, query, batches)
 ${demo ? `Demo user:   ${DEMO_USER_ID} (${demo.created ? 'created' : 'already'} in auth.users); SUPABASE_ACCESS_TOKEN above is its token, valid ${DEMO_TOKEN_TTL_S / 3600} h
 ` : ''}Use it:      set -a; . ${shown(envFile)}; set +a
              curl $SUPABASE_URL/functions/v1/query/calculations -H "Authorization: Bearer $SUPABASE_ACCESS_TOKEN"
+Dashboard:   ${signInUrl}${demo ? `\n             (signs in the demo user for ${DEMO_TOKEN_TTL_S / 3600} h)` : ''}
 More users:  npm run -s token -- --user <uuid> --create
 Written to ${shown(envFile)}. Ctrl-C stops everything.`);
 }

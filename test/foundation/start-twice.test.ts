@@ -1,5 +1,6 @@
 // `npm start` as a user runs it: starts from nothing, stops cleanly on SIGTERM with no orphan
-// Postgres or Deno, and a second start keeps the data.
+// Postgres or Deno, and a second start keeps the data. The dashboard URL it prints serves the page,
+// the page's config, and the demo user's token, which the functions accept.
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -20,8 +21,8 @@ const alive = (pid: number) => {
   }
 };
 
-async function runStart(localDir: string, port: number, dbPort: number) {
-  const child = spawn(repoPath('node_modules/.bin/tsx'), ['scripts/start.ts', '--port', String(port), '--db-port', String(dbPort)], {
+async function runStart(localDir: string, port: number, dbPort: number, dashboardPort: number) {
+  const child = spawn(repoPath('node_modules/.bin/tsx'), ['scripts/start.ts', '--port', String(port), '--db-port', String(dbPort), '--dashboard-port', String(dashboardPort)], {
     cwd: repoPath('.'),
     env: { ...process.env, QF_LOCAL_DIR: localDir, SUPABASE_DB_URL: '', DATABASE_URL: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -30,7 +31,8 @@ async function runStart(localDir: string, port: number, dbPort: number) {
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const deadline = Date.now() + 90_000;
+  // Generous: the first start on a checkout also builds the dashboard.
+  const deadline = Date.now() + 180_000;
   while (!output.includes('is running')) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start failed:\n${output}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -48,9 +50,9 @@ describe('npm start', () => {
   it('keeps the data across two starts and leaves no process behind', async () => {
     const localDir = await mkdtemp(path.join(os.tmpdir(), 'qf-start-'));
     await chmod(localDir, 0o755);
-    const [port, dbPort] = [await freePort(), await freePort()];
+    const [port, dbPort, dashboardPort] = [await freePort(), await freePort(), await freePort()];
     try {
-      const first = await runStart(localDir, port, dbPort);
+      const first = await runStart(localDir, port, dbPort, dashboardPort);
       expect(first.output).toContain('SUPABASE_ANON_KEY=');
       const env = await loadStackEnv(path.join(localDir, 'stack.env'));
       expect(Object.keys(env).sort()).toEqual([
@@ -70,6 +72,20 @@ describe('npm start', () => {
       });
       expect(ingest.status, await ingest.clone().text()).toBe(200);
 
+      const signIn = /^Dashboard:\s+(http:\/\/127\.0\.0\.1:(\d+)\/)#token=(\S+)$/m.exec(first.output);
+      expect(signIn, first.output).not.toBeNull();
+      const [, page, shownPort, token] = signIn!;
+      expect(Number(shownPort)).toBe(dashboardPort);
+      // The link signs in the demo user: its token is the one in stack.env.
+      expect(token).toBe(env.SUPABASE_ACCESS_TOKEN);
+      const html = await fetch(page);
+      expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(await html.text()).toContain('<div id="app">');
+      expect(await (await fetch(`${page}config.json`)).json()).toEqual({ url: env.SUPABASE_URL, anonKey: env.SUPABASE_ANON_KEY, local: true });
+      const stats = await fetch(`${env.SUPABASE_URL}/functions/v1/query/stats`, { headers: { authorization: `Bearer ${token}` } });
+      expect(stats.status).toBe(200);
+      expect((await fetch(`${page}../package.json`)).status).toBe(404);
+
       const sql = postgres(env.SUPABASE_DB_URL, { max: 1 });
       await sql`insert into auth.users (id, email) values ('00000000-0000-4000-8000-00000000abcd', 'keep@test.local')`;
       await sql.end();
@@ -79,7 +95,7 @@ describe('npm start', () => {
       expect(alive(postmaster)).toBe(false);
       await expect(fetch(`${env.SUPABASE_URL}/functions/v1/health`)).rejects.toThrow();
 
-      const second = await runStart(localDir, port, dbPort);
+      const second = await runStart(localDir, port, dbPort, dashboardPort);
       expect(second.output).toMatch(/^\[migrations\] schema up to date \(\d+ migrations, latest \d{14}\)$/m);
       expect(second.output).toContain(`Demo user:   ${env.QF_DEMO_USER_ID} (already in auth.users)`);
       const again = postgres(env.SUPABASE_DB_URL, { max: 1 });

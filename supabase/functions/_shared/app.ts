@@ -1,7 +1,8 @@
-// The app factory every function starts from: base path, JSON errors for everything (including
-// unknown routes and wrong methods), the per-isolate pool and token verifier, and routes mounted
-// with their methods so that any other method on a path is a 405.
+// The app factory every function starts from: base path, CORS for browser clients, JSON errors for
+// everything (including unknown routes and wrong methods), the per-isolate pool and token verifier,
+// and routes mounted with their methods so that any other method on a path is a 405.
 import { Hono } from 'hono';
+import { cors } from 'hono/cors';
 import { createVerifier, type TokenVerifier } from './auth.ts';
 import type { RequestEnv, RouteHandler } from './caller.ts';
 import { createPool, type Sql } from './db.ts';
@@ -47,11 +48,30 @@ export function defaultDeps(): Deps {
 }
 
 /**
+ * Browsers may call the functions from any origin (the dashboard on its own static host, a user's
+ * notebook): every request carries its bearer token in a header, never a cookie, so an origin gains
+ * nothing the token does not already give. Preflights are answered before authentication.
+ */
+const corsHeaders = cors({
+  origin: '*',
+  allowMethods: ['GET', 'POST', 'PATCH', 'DELETE'],
+  // Every header supabase-js sends (its own list: `corsHeaders` in '@supabase/supabase-js/cors'),
+  // and x-region, which functions.invoke adds when a region is chosen.
+  allowHeaders: [
+    'authorization', 'x-client-info', 'apikey', 'content-type', 'x-retry-count',
+    'traceparent', 'tracestate', 'baggage', 'x-region',
+  ],
+  exposeHeaders: ['x-next-cursor', 'content-disposition'],
+  maxAge: 86400,
+});
+
+/**
  * The function's app. Given the pool, failures that reach the error handler are also kept as
  * `error` events where that is safe (error-events.ts), after the response.
  */
 export function createApp(name: string, deps?: Pick<Deps, 'sql'>) {
   const app = new Hono<RequestEnv>().basePath(`/${name}`);
+  app.use('*', corsHeaders);
   const events = deps && { sql: deps.sql, budget: new ErrorEventBudget() };
   app.onError((err, c) => {
     const response = toErrorResponse(unknownUserError(err, c.get('claims')) ?? err);

@@ -1,0 +1,28 @@
+// What the pages call: the typed clients of shared/, plus the one adapter the dashboard needs.
+import { QfApiError } from '../../shared/client.ts';
+import type { QfClient } from '../../shared/client.ts';
+import { listBatches } from '../../shared/client-batches.ts';
+import type { Batch, ListBatchesQuery } from '../../shared/contract/batches.ts';
+
+export { QfApiError };
+
+export interface BatchPage {
+  batches: Batch[];
+  next_cursor: string | null;
+}
+
+/**
+ * GET /batches lists its batches under `batches`; the paged envelope used by the other listings
+ * names them `data`. Either is read here, so the pages do not care which the server answers.
+ */
+export function batchPage(body: unknown): BatchPage {
+  const page = body as { batches?: Batch[]; data?: Batch[]; next_cursor?: string | null };
+  return { batches: page.data ?? page.batches ?? [], next_cursor: page.next_cursor ?? null };
+}
+
+export async function listBatchPage(client: QfClient, q: ListBatchesQuery = {}): Promise<BatchPage> {
+  return batchPage(await listBatches(client, q));
+}
+
+/** True for an answer that means the token no longer works. */
+export const isUnauthorized = (err: unknown) => err instanceof QfApiError && err.status === 401;
