@@ -12,6 +12,15 @@ export type Task = z.infer<typeof Task>;
 
 export const MAX_SMILES_LENGTH = 2000;
 export const MAX_ATOMS = 10_000;
+/**
+ * Most heavy atoms (all but hydrogen) in one molecule. RDKit's WASM build overflows its stack
+ * writing the SMILES of a chain of about 620 atoms (and then corrupts its memory), so identity
+ * stops well below that; see docs/molecule-identity.md.
+ */
+export const MAX_HEAVY_ATOMS = 500;
+
+/** An integer that fits a Postgres `integer` column. */
+export const Int32 = z.number().int().min(-(2 ** 31), 'must fit a 32-bit integer').max(2 ** 31 - 1, 'must fit a 32-bit integer');
 
 /** A finite number: zod 4 already refuses NaN and ±Infinity for z.number(). */
 export const Finite = z.number();
@@ -35,6 +44,35 @@ export type Geometry = z.infer<typeof Geometry>;
 
 /** ALPB/GBSA solvent name, or null for the gas phase. */
 export const Solvent = z.string().trim().toLowerCase().regex(/^[a-z0-9][a-z0-9_,\-]{0,63}$/, 'not a solvent name').nullable();
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Where a value holds text Postgres cannot store: NUL (`\u0000`, refused by text and jsonb) or a
+ * lone UTF-16 surrogate (refused by jsonb). Keys are checked as well as values. Returns the path
+ * (relative to `value`) and the issue of the first such string, or undefined.
+ */
+export function unstorableText(value: unknown): { path: (string | number)[]; issue: string } | undefined {
+  const stack: { v: unknown; path: (string | number)[] }[] = [{ v: value, path: [] }];
+  const bad = (s: string) => (s.includes('\u0000') ? 'contains NUL (\\u0000), which Postgres cannot store'
+    : LONE_SURROGATE.test(s) ? 'contains a lone UTF-16 surrogate, which Postgres cannot store' : undefined);
+  while (stack.length) {
+    const { v, path } = stack.pop()!;
+    if (typeof v === 'string') {
+      const issue = bad(v);
+      if (issue) return { path, issue };
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) if (typeof v[i] === 'object' || typeof v[i] === 'string') stack.push({ v: v[i], path: [...path, i] });
+    } else if (v && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        const issue = bad(k);
+        if (issue) return { path: [...path, k], issue: `this key ${issue}` };
+        if (typeof child === 'object' || typeof child === 'string') stack.push({ v: child, path: [...path, k] });
+      }
+    }
+  }
+  return undefined;
+}
 
 export const Tags = z.array(z.string().min(1).max(100)).max(100);
 export const Metadata = z.record(z.string(), z.unknown());
