@@ -50,6 +50,9 @@ export function fromIngest(job: ParsedJob, result: IngestItemResult): JobReport 
   switch (result.outcome) {
     case 'rejected':
       return { ...base(job), outcome: 'invalid', error: issueText(result.errors) };
+    case 'deferred':
+      // The client sends deferred items again until the server identifies them; this is one it gave up on.
+      return { ...base(job), outcome: 'error', error: `not stored: ${issueText(result.errors)}` };
     case 'duplicate':
       return { ...base(job), ...ids, outcome: 'duplicate', error: failed ? job.calculation?.error_message ?? null : null };
     case 'created':

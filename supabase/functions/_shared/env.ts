@@ -14,6 +14,10 @@ export interface FunctionEnv {
   ingestMaxBytes: number;
   /** Most calculations in one ingest request (413 beyond). */
   ingestMaxItems: number;
+  /** RDKit CPU time (ms) one request may spend identifying new molecules (docs/molecule-identity.md). */
+  rdkitBudgetMs: number;
+  /** InChI's own (wall-clock) time limit per call (ms): a molecule that needs more is rejected as too slow. */
+  inchiTimeoutMs: number;
 }
 
 /** Builds the environment from a lookup (Deno.env.get in functions, an object in tests). */
@@ -35,5 +39,7 @@ export function readEnv(get: (name: string) => string | undefined): FunctionEnv 
     statementTimeoutMs: positiveInt('DB_STATEMENT_TIMEOUT_MS', 20_000),
     ingestMaxBytes: positiveInt('INGEST_MAX_BYTES', 25 * 1024 * 1024),
     ingestMaxItems: positiveInt('INGEST_MAX_ITEMS', 1000),
+    rdkitBudgetMs: positiveInt('RDKIT_BUDGET_MS', 700),
+    inchiTimeoutMs: positiveInt('INCHI_TIMEOUT_MS', 300),
   };
 }

@@ -15,6 +15,8 @@ export const ErrorCode = {
   unsupportedMediaType: 'unsupported_media_type',
   unprocessable: 'unprocessable_entity',
   unavailable: 'database_unavailable',
+  /** 503: the request's RDKit budget ran out before every molecule was identified; send it again. */
+  identificationBudget: 'identification_budget',
   internal: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -18,6 +18,7 @@ function calculationRow(p: PreparedItem) {
   return {
     idx: p.index,
     inchikey: molecule.inchikey,
+    molecule_key: molecule.molecule_key,
     canonical_smiles: molecule.canonical_smiles,
     formula: molecule.formula,
     n_atoms: molecule.n_atoms,

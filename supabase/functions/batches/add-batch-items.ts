@@ -7,7 +7,7 @@ import type { Deps } from '../_shared/app.ts';
 import type { AuthEnv } from '../_shared/auth.ts';
 import { withCaller } from '../_shared/db.ts';
 import { conflict, notFound } from '../_shared/errors.ts';
-import { moleculeCache } from '../_shared/molecules.ts';
+import { identifyBudget } from '../_shared/molecules.ts';
 import { resolveOwner } from '../_shared/owner.ts';
 import { parseOr, readJsonBody } from '../_shared/validate.ts';
 import { batchIdParam } from './params.ts';
@@ -20,12 +20,11 @@ export function addBatchItems(deps: Deps) {
     const body = parseOr(AddItemsRequest, await readJsonBody(c, deps.env.ingestMaxBytes));
     const claims = c.get('claims');
     const owner = resolveOwner(claims, body.user_id);
-    const cache = await moleculeCache();
-    const prepared = prepareBatchItems(body.items, cache);
+    const prepared = await prepareBatchItems(deps.sql, body.items, identifyBudget(deps.env));
     if (prepared.errors.length) throw invalidItems(prepared.errors, body.items.length);
 
     const response = await withCaller(deps.sql, claims, async (tx) => {
-      await checkMoleculeRefs(tx, prepared, cache, body.items.length);
+      await checkMoleculeRefs(tx, prepared, body.items.length);
       const [added] = await tx<{ outcome: string; items: number; molecules: number; molecules_created: number }[]>`
         select outcome, items, molecules, molecules_created
           from public.add_batch_items(${id}, ${tx.json([...prepared.molecules.values()] as never)}::jsonb,

@@ -8,8 +8,8 @@ import { COMPLETE_OUTCOMES, CompleteManyRequest, type CompleteManyResponse } fro
 import type { Deps } from '../_shared/app.ts';
 import type { AuthEnv } from '../_shared/auth.ts';
 import { withCaller } from '../_shared/db.ts';
-import { moleculeCache } from '../_shared/molecules.ts';
 import { parseOr, readJsonBody } from '../_shared/validate.ts';
+import { identifyBudget } from '../_shared/molecules.ts';
 import { completeResults, prepareResults } from './complete-results.ts';
 import { resolveScope } from './scope.ts';
 
@@ -19,8 +19,9 @@ export function completeMany(deps: Deps) {
     const claims = c.get('claims');
     const scope = resolveScope(claims, body);
     const entries = await prepareResults(
+      deps.sql,
       body.items.map((it, i) => ({ item_id: it.item_id, result: it.result, at: `items[${i}].result` })),
-      await moleculeCache(),
+      identifyBudget(deps.env),
     );
     const results = await withCaller(deps.sql, claims, (tx) => completeResults(tx, claims, scope, body.runner_id, entries),
       { actAs: scope.actAs, statementTimeoutMs: deps.env.statementTimeoutMs });

@@ -5,7 +5,7 @@ import { CreateBatchRequest, type CreateBatchResponse } from '../../../shared/co
 import type { Deps } from '../_shared/app.ts';
 import type { AuthEnv } from '../_shared/auth.ts';
 import { withCaller } from '../_shared/db.ts';
-import { moleculeCache } from '../_shared/molecules.ts';
+import { identifyBudget } from '../_shared/molecules.ts';
 import { resolveOwner } from '../_shared/owner.ts';
 import { parseOr, readJsonBody } from '../_shared/validate.ts';
 import { checkMoleculeRefs, invalidItems, prepareBatchItems } from './prepare-batch-items.ts';
@@ -16,12 +16,11 @@ export function createBatch(deps: Deps) {
     const body = parseOr(CreateBatchRequest, await readJsonBody(c, deps.env.ingestMaxBytes));
     const claims = c.get('claims');
     const owner = resolveOwner(claims, body.user_id);
-    const cache = await moleculeCache();
-    const prepared = prepareBatchItems(body.items, cache);
+    const prepared = await prepareBatchItems(deps.sql, body.items, identifyBudget(deps.env));
     if (prepared.errors.length) throw invalidItems(prepared.errors, body.items.length);
 
     const response = await withCaller(deps.sql, claims, async (tx) => {
-      await checkMoleculeRefs(tx, prepared, cache, body.items.length);
+      await checkMoleculeRefs(tx, prepared, body.items.length);
       const batch = {
         name: body.name, method: body.method, task: body.task, solvent: body.solvent,
         max_attempts: body.max_attempts, priority: body.priority, tags: body.tags,

@@ -1,6 +1,7 @@
 // POST /ingest: validates every item on its own, stores the valid ones in one transaction, and
 // answers with one outcome per item, in order. Rejected items never stop the valid ones; a write
-// failure rolls the whole request back so the client can retry it as is.
+// failure rolls the whole request back so the client can retry it as is. Items whose molecule the
+// request's RDKit budget could not reach answer `deferred`: the typed client sends them again.
 import type { Context } from 'hono';
 import { IngestRequest, type IngestItemResult, type IngestResponse } from '../../../shared/contract/ingest.ts';
 import type { Deps } from '../_shared/app.ts';
@@ -9,8 +10,8 @@ import { withCaller, type Tx } from '../_shared/db.ts';
 import { ApiError, ErrorCode } from '../_shared/errors.ts';
 import { resolveOwner } from '../_shared/owner.ts';
 import { parseOr, readJsonBody } from '../_shared/validate.ts';
-import { moleculeCache } from '../_shared/molecules.ts';
-import { isRejected, prepareItem, type PreparedItem } from '../_shared/prepare-calculation.ts';
+import { identifyBudget } from '../_shared/molecules.ts';
+import { isDeferred, isRejected, prepareItems, type PreparedItem } from '../_shared/prepare-calculation.ts';
 import { storeItems } from '../_shared/store-calculations.ts';
 
 export function postIngest(deps: Deps) {
@@ -24,13 +25,14 @@ export function postIngest(deps: Deps) {
     const claims = c.get('claims');
     const owner = resolveOwner(claims, body.user_id);
 
-    const cache = await moleculeCache();
     const results: IngestItemResult[] = new Array(body.calculations.length);
     const valid: PreparedItem[] = [];
-    for (const [i, raw] of body.calculations.entries()) {
-      const item = await prepareItem(raw, i, cache);
+    for (const item of await prepareItems(deps.sql, body.calculations, identifyBudget(deps.env))) {
+      const i = item.index;
       if (isRejected(item)) {
         results[i] = { index: i, outcome: 'rejected', calculation_id: null, molecule_id: null, errors: item.errors };
+      } else if (isDeferred(item)) {
+        results[i] = { index: i, outcome: 'deferred', calculation_id: null, molecule_id: null, errors: item.deferred };
       } else {
         valid.push(item);
       }
@@ -63,7 +65,7 @@ export function postIngest(deps: Deps) {
       }, { actAs: owner, statementTimeoutMs: deps.env.statementTimeoutMs });
     }
 
-    const counts = { created: 0, duplicate: 0, updated: 0, rejected: 0 };
+    const counts = { created: 0, duplicate: 0, updated: 0, rejected: 0, deferred: 0 };
     for (const r of results) counts[r.outcome]++;
     const response: IngestResponse = { results, counts, atoms_written: atoms, ms: Math.round(performance.now() - started) };
     return c.json(response, 200);

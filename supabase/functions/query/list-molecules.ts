@@ -23,11 +23,11 @@ export function listMolecules(deps: Deps) {
     const claims = c.get('claims');
     const actAs = resolveOwner(claims, q.user_id, 'query');
     const cursor = q.cursor ? decodeMoleculeCursor(q.cursor) : undefined;
-    const smilesInchikey = await resolveSmiles(q.smiles);
+    const smilesKey = await resolveSmiles(q.smiles);
     const page = await withCaller(deps.sql, claims, async (tx) => {
       const w: Fragment[] = [tx`true`];
       if (q.inchikey !== undefined) w.push(tx`m.inchikey = ${q.inchikey}`);
-      if (smilesInchikey !== undefined) w.push(tx`m.inchikey = ${smilesInchikey}`);
+      if (smilesKey !== undefined) w.push(tx`m.molecule_key = ${smilesKey}`);
       if (q.formula !== undefined) w.push(tx`m.formula = ${q.formula}`);
       if (q.name !== undefined) w.push(tx`m.name ilike ${likePattern(q.name)}`);
       if (q.tag !== undefined) w.push(tx`m.tags @> ${[q.tag]}::text[]`);
