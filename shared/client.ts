@@ -1,6 +1,8 @@
 // The typed client of the functions, over supabase-js `functions.invoke`, with the same zod types as
 // the server. `ingest` splits large inputs under the server's limits and retries 503s and network
-// errors with backoff: safe, because ingest is idempotent.
+// errors with backoff: safe, because ingest is idempotent. Work the server's per-request RDKit
+// budget could not reach is sent again at once: `deferred` ingest items, and any request answered
+// 503 identification_budget (nothing was written; the molecules identified so far are remembered).
 import type { SupabaseClient } from '@supabase/supabase-js';
 import type { ErrorBody } from './contract/common.ts';
 import {
@@ -30,7 +32,16 @@ export interface ClientOptions {
   backoffMs?: number;
   /** Called before each retry, e.g. to count retries in a test or log them. */
   onRetry?: (info: { attempt: number; status: number | null; error: string }) => void;
+  /**
+   * Rounds of sending work again that the server's RDKit budget deferred. Each round makes
+   * progress (the server identifies at least one new molecule per request), so this only guards
+   * against a server that does not.
+   */
+  budgetRounds?: number;
 }
+
+/** 503 identification_budget: the server identified what its budget allowed; send the same request again. */
+const IDENTIFICATION_BUDGET = 'identification_budget';
 
 type IngestItem = IngestCalculationInput | QcSchemaAtomicResult | Record<string, unknown>;
 
@@ -45,6 +56,7 @@ export class QfClient {
       maxBytesPerRequest: opts.maxBytesPerRequest ?? Math.floor(INGEST_DEFAULT_MAX_BYTES * 0.8),
       attempts: opts.attempts ?? 8,
       backoffMs: opts.backoffMs ?? 200,
+      budgetRounds: opts.budgetRounds ?? 1000,
       onRetry: opts.onRetry,
     };
   }
@@ -59,6 +71,7 @@ export class QfClient {
   ): Promise<T> {
     const attempts = init.retry === false ? 1 : this.opts.attempts;
     const hasBody = init.body !== undefined || init.json !== undefined;
+    let budgetRounds = 0;
     for (let attempt = 1; ; attempt++) {
       const { data, error } = await this.supabase.functions.invoke(path, {
         method: init.method ?? (hasBody ? 'POST' : 'GET'),
@@ -73,6 +86,11 @@ export class QfClient {
         : undefined;
       const status = response?.status ?? null;
       const body = response ? await response.json().catch(() => undefined) as ErrorBody | undefined : undefined;
+      // Nothing was written and the server progressed: again at once, whatever `retry` says.
+      if (status === 503 && body?.error?.code === IDENTIFICATION_BUDGET && ++budgetRounds < this.opts.budgetRounds) {
+        attempt--;
+        continue;
+      }
       // 503: the database is away; no status: the request never got an answer.
       const retryable = status === 503 || status === 502 || status === 504 || status === null;
       if (!retryable || attempt >= attempts) {
@@ -84,13 +102,26 @@ export class QfClient {
     }
   }
 
-  /** Splits `items` into requests under the limits and returns one result per item, in order. */
+  /**
+   * Splits `items` into requests under the limits and returns one result per item, in order.
+   * Items answered `deferred` are sent again (only they) until none is left.
+   */
   async ingest(items: readonly IngestItem[], opts: { userId?: string } = {}): Promise<IngestItemResult[]> {
-    const results: IngestItemResult[] = [];
+    const results: IngestItemResult[] = new Array(items.length);
     const head = opts.userId ? `{"user_id":${JSON.stringify(opts.userId)},"calculations":[` : '{"calculations":[';
-    for (const chunk of this.chunks(items)) {
-      const response = await this.call<IngestResponse>('ingest', { method: 'POST', json: `${head}${chunk.json.join(',')}]}` });
-      for (const r of response.results) results.push({ ...r, index: r.index + chunk.offset });
+    let pending = items.map((_, i) => i);
+    // After the last round, items still deferred keep that outcome.
+    for (let round = 1; pending.length > 0 && round <= this.opts.budgetRounds; round++) {
+      const deferred: number[] = [];
+      for (const chunk of this.chunks(pending.map((i) => items[i]))) {
+        const response = await this.call<IngestResponse>('ingest', { method: 'POST', json: `${head}${chunk.json.join(',')}]}` });
+        for (const r of response.results) {
+          const index = pending[r.index + chunk.offset];
+          results[index] = { ...r, index };
+          if (r.outcome === 'deferred') deferred.push(index);
+        }
+      }
+      pending = deferred;
     }
     return results;
   }
