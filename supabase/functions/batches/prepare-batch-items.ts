@@ -96,11 +96,9 @@ export async function prepareBatchItems(sql: Sql, raw: readonly unknown[], budge
     }
     parsed.push({ index, item });
   });
-  // Nothing is written when any item is invalid: no RDKit work for a request that will be refused.
-  if (out.errors.length) return out;
-
   const answers = await identifyAll(sql, parsed.flatMap(({ item }) => (item.smiles !== undefined ? [item.smiles] : [])), budget);
-  requireAllIdentified(answers);
+  // A request already refused names what the budget reached; one that may be written needs every molecule.
+  if (out.errors.length === 0) requireAllIdentified(answers);
   for (const { index, item } of parsed) {
     const row: BatchItemRow = {
       idx: index, molecule_key: null, molecule_id: item.molecule_id ?? null, name: item.name ?? null,
@@ -108,6 +106,7 @@ export async function prepareBatchItems(sql: Sql, raw: readonly unknown[], budge
     };
     if (item.smiles !== undefined) {
       const answer = answers.get(item.smiles)!;
+      if (answer.kind === 'deferred') continue;
       if (answer.kind !== 'identified') {
         out.errors.push({ path: `items[${index}].smiles`, issue: answer.issue });
         continue;
