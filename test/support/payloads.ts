@@ -77,3 +77,16 @@ export function calc(opts: CalcOptions = {}): IngestCalculationInput {
     ...opts.extra,
   };
 }
+
+/** A completed sp calculation of `smiles` with a geometry of exactly these element counts. */
+export function calcOf(smiles: string, counts: Record<string, number>, seed = 0) {
+  const symbols = Object.entries(counts).flatMap(([e, n]) => Array<string>(n).fill(e));
+  return {
+    molecule: { smiles },
+    method: 'GFN2-xTB',
+    task: 'sp',
+    status: 'completed',
+    geometry: symbols.map((element, i) => ({ element, xyz: [i * 1.1 + seed * 1e-3, (i % 3) * 0.9, (i % 5) * 0.7] })),
+    results: { total_energy_eh: -1 - seed * 1e-3 },
+  };
+}
