@@ -127,6 +127,9 @@ export async function prepareBatchItems(sql: Sql, raw: readonly unknown[], budge
     }
     out.items.push(row);
   }
+  // In item order, whichever pass found them.
+  const itemOf = (e: ErrorDetail) => Number(/^items\[(\d+)\]/.exec(e.path)?.[1] ?? -1);
+  out.errors.sort((a, b) => itemOf(a) - itemOf(b));
   return out;
 }
 
