@@ -39,8 +39,38 @@ export const GeometryAtom = z.object({
 });
 export type GeometryAtom = z.infer<typeof GeometryAtom>;
 
-export const Geometry = z.array(GeometryAtom).min(1).max(MAX_ATOMS, `at most ${MAX_ATOMS} atoms`);
+/**
+ * A big array checked by a plain loop, with zod's per-element check run only to describe a
+ * failure (same issues, same paths). zod costs about 5 µs per atom object: 0.9 s of a request's
+ * CPU for 1,000 calculations of 182 atoms with gradients, against 2 s per request on the platform.
+ * `quick` must accept exactly what `full` accepts unchanged (nothing to strip, default or trim).
+ */
+function checkedByLoop<T extends z.ZodType>(full: T, quick: (v: unknown) => boolean): T {
+  return z.any().superRefine((v, ctx) => {
+    if (quick(v)) return;
+    const r = full.safeParse(v);
+    if (!r.success) for (const i of r.error.issues) ctx.addIssue({ code: 'custom', message: i.message, path: i.path });
+  }) as unknown as T;
+}
+
+const isFinite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const isVec3 = (v: unknown) => Array.isArray(v) && v.length === 3 && isFinite(v[0]) && isFinite(v[1]) && isFinite(v[2]);
+const isPlainAtom = (a: unknown) => {
+  if (typeof a !== 'object' || a === null || Array.isArray(a)) return false;
+  const { element, xyz } = a as { element?: unknown; xyz?: unknown };
+  return Object.keys(a).length === 2 && typeof element === 'string' && atomicNumber(element) !== undefined && isVec3(xyz);
+};
+
+export const Geometry = checkedByLoop(
+  z.array(GeometryAtom).min(1).max(MAX_ATOMS, `at most ${MAX_ATOMS} atoms`),
+  (v) => Array.isArray(v) && v.length >= 1 && v.length <= MAX_ATOMS && v.every(isPlainAtom),
+);
 export type Geometry = z.infer<typeof Geometry>;
+
+/** Per-atom vectors (a gradient), checked like Geometry. */
+export const Vec3Array = checkedByLoop(z.array(Vec3), (v) => Array.isArray(v) && v.every(isVec3));
+/** Per-atom numbers (charges), checked like Geometry. */
+export const FiniteArray = checkedByLoop(z.array(Finite), (v) => Array.isArray(v) && v.every(isFinite));
 
 /** ALPB/GBSA solvent name, or null for the gas phase. */
 export const Solvent = z.string().trim().toLowerCase().regex(/^[a-z0-9][a-z0-9_,\-]{0,63}$/, 'not a solvent name').nullable();

@@ -1,7 +1,8 @@
 // The ingest contract: one calculation as a runner, the uploader or a user's script reports it.
 import { z } from 'zod';
 import {
-  Finite, Geometry, Int32, Metadata, Method, MAX_SMILES_LENGTH, Solvent, Tags, Task, Uuid, Vec3, unstorableText,
+  Finite, FiniteArray, Geometry, Int32, Metadata, Method, MAX_SMILES_LENGTH, Solvent, Tags, Task, Uuid, Vec3, Vec3Array,
+  unstorableText,
 } from './common.ts';
 
 export const CALCULATION_STATUSES = ['pending', 'running', 'completed', 'failed'] as const;
@@ -40,9 +41,9 @@ export const IngestCalculation = z.object({
   /** Final geometry for `opt`, in Ångström, in the order of `geometry`. */
   final_geometry: Geometry.nullish(),
   /** Per-atom partial charges (e), in atom order. */
-  charges: z.array(Finite).nullish(),
+  charges: FiniteArray.nullish(),
   /** Per-atom gradient (Eh/Bohr), in atom order. */
-  gradient: z.array(Vec3).nullish(),
+  gradient: Vec3Array.nullish(),
   error_message: z.string().max(10_000).nullish(),
   batch_item_id: Uuid.nullish(),
   source: z.string().max(1000).nullish(),
@@ -51,7 +52,9 @@ export const IngestCalculation = z.object({
   started_at: z.iso.datetime({ offset: true }).nullish(),
   completed_at: z.iso.datetime({ offset: true }).nullish(),
 }).superRefine((c, ctx) => {
-  const text = unstorableText(c);
+  // The per-atom arrays hold only element symbols and finite numbers (their schemas say so): skip them.
+  const { geometry: _g, final_geometry: _f, charges: _q, gradient: _d, ...texts } = c;
+  const text = unstorableText(texts);
   if (text) ctx.addIssue({ code: 'custom', path: text.path, message: text.issue });
   const n = c.geometry.length;
   if (c.status === 'completed' && !c.results) {
@@ -84,8 +87,17 @@ export type IngestCalculation = z.output<typeof IngestCalculation>;
 // ---------------------------------------------------------------------------------------------
 // The request and the response of POST /functions/v1/ingest.
 
+// The limits of one request, measured against the platform's 2 s of CPU per request with
+// `npm run bench:cpu` (bench/RESULTS.md). Reading the JSON costs ~30 ms per MB; checking and storing
+// a calculation ~20 µs per atom; identifying a new molecule ~3 ms, within RDKIT_BUDGET_MS.
 export const INGEST_DEFAULT_MAX_ITEMS = 1000;
-export const INGEST_DEFAULT_MAX_BYTES = 25 * 1024 * 1024;
+/** Largest body (413 beyond). Was 25 MB, which took longer to read than to check. */
+export const INGEST_DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * Atoms (geometry lengths) checked and stored per request: items beyond answer `deferred`, and the
+ * typed client splits its requests under this too.
+ */
+export const INGEST_DEFAULT_MAX_ATOMS = 30_000;
 
 /** Items are validated one by one (each may be native or QCSchema), so the envelope keeps them opaque. */
 export const IngestRequest = z.object({
