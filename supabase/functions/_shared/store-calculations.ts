@@ -49,6 +49,21 @@ function calculationRow(p: PreparedItem) {
   };
 }
 
+/**
+ * A Postgres array literal (`{1.5,NULL,-2e-7}`) of numbers or element symbols, which need no
+ * quoting. postgres.js quotes and escapes each value itself (two regular expressions per value);
+ * a request carries up to ~300,000 such values. Numbers print in JavaScript's shortest round-trip
+ * form, which float8 reads back exactly.
+ */
+function arrayLiteral(values: readonly (number | string | null)[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    out += (i ? ',' : '') + (v === null ? 'NULL' : String(v));
+  }
+  return out + '}';
+}
+
 /** Atoms are stored for results only: the final geometry for `opt`, the input geometry otherwise. */
 function hasAtoms(p: PreparedItem): boolean {
   return p.calc.status !== 'running' && (p.calc.status === 'completed' || !!p.calc.charges || !!p.calc.gradient);
@@ -80,7 +95,7 @@ export async function storeItems(tx: Tx, items: PreparedItem[]): Promise<StoredR
     select idx, outcome, calculation_id, molecule_id, atoms_written
       from public.ingest_calculations(
         ${tx.json(items.map(calculationRow) as never)}::jsonb,
-        ${calc}::int[], ${index}::int[], ${element}::text[], ${z}::int[],
-        ${x}::float8[], ${y}::float8[], ${zc}::float8[], ${q}::float8[],
-        ${gx}::float8[], ${gy}::float8[], ${gz}::float8[])`;
+        ${arrayLiteral(calc)}::int[], ${arrayLiteral(index)}::int[], ${arrayLiteral(element)}::text[], ${arrayLiteral(z)}::int[],
+        ${arrayLiteral(x)}::float8[], ${arrayLiteral(y)}::float8[], ${arrayLiteral(zc)}::float8[], ${arrayLiteral(q)}::float8[],
+        ${arrayLiteral(gx)}::float8[], ${arrayLiteral(gy)}::float8[], ${arrayLiteral(gz)}::float8[])`;
 }
