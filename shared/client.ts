@@ -6,7 +6,7 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import type { ErrorBody } from './contract/common.ts';
 import {
-  INGEST_DEFAULT_MAX_BYTES, INGEST_DEFAULT_MAX_ITEMS,
+  INGEST_DEFAULT_MAX_ATOMS, INGEST_DEFAULT_MAX_BYTES, INGEST_DEFAULT_MAX_ITEMS,
   type IngestCalculationInput, type IngestItemResult, type IngestResponse,
 } from './contract/ingest.ts';
 import type { QcSchemaAtomicResult } from './contract/qcschema.ts';
@@ -26,6 +26,8 @@ export interface ClientOptions {
   maxItemsPerRequest?: number;
   /** Approximate JSON bytes per ingest request. */
   maxBytesPerRequest?: number;
+  /** Atoms (geometry lengths) per ingest request: the server defers what comes after its limit. */
+  maxAtomsPerRequest?: number;
   /** Attempts per request for 503s and network errors. */
   attempts?: number;
   /** First backoff in ms; doubles each attempt, with jitter. */
@@ -54,6 +56,7 @@ export class QfClient {
     this.opts = {
       maxItemsPerRequest: opts.maxItemsPerRequest ?? Math.min(500, INGEST_DEFAULT_MAX_ITEMS),
       maxBytesPerRequest: opts.maxBytesPerRequest ?? Math.floor(INGEST_DEFAULT_MAX_BYTES * 0.8),
+      maxAtomsPerRequest: opts.maxAtomsPerRequest ?? INGEST_DEFAULT_MAX_ATOMS,
       attempts: opts.attempts ?? 8,
       backoffMs: opts.backoffMs ?? 200,
       budgetRounds: opts.budgetRounds ?? 1000,
@@ -130,19 +133,31 @@ export class QfClient {
   private *chunks(items: readonly IngestItem[]): Generator<{ offset: number; json: string[] }> {
     let start = 0;
     let bytes = 0;
+    let atoms = 0;
     let json: string[] = [];
     for (let i = 0; i < items.length; i++) {
       const text = JSON.stringify(items[i]);
-      const full = json.length >= this.opts.maxItemsPerRequest || (bytes + text.length > this.opts.maxBytesPerRequest && json.length > 0);
+      const n = atomsOf(items[i]);
+      const full = json.length >= this.opts.maxItemsPerRequest
+        || (json.length > 0 && (bytes + text.length > this.opts.maxBytesPerRequest || atoms + n > this.opts.maxAtomsPerRequest));
       if (full) {
         yield { offset: start, json };
         start = i;
         bytes = 0;
+        atoms = 0;
         json = [];
       }
       bytes += text.length;
+      atoms += n;
       json.push(text);
     }
     if (json.length > 0) yield { offset: start, json };
   }
+}
+
+/** An item's atoms as the server counts them: its geometry, or a QCSchema item's symbols. */
+function atomsOf(item: IngestItem): number {
+  const r = item as { geometry?: unknown; molecule?: { symbols?: unknown } };
+  const list = Array.isArray(r.geometry) ? r.geometry : Array.isArray(r.molecule?.symbols) ? r.molecule.symbols : [];
+  return list.length;
 }

@@ -1,4 +1,7 @@
 // The environment a function reads, gathered in one object so tests can inject their own.
+import {
+  INGEST_DEFAULT_MAX_ATOMS, INGEST_DEFAULT_MAX_BYTES, INGEST_DEFAULT_MAX_ITEMS,
+} from '../../../shared/contract/ingest.ts';
 export interface FunctionEnv {
   /** Postgres connection string (injected by the platform on hosted projects). */
   dbUrl?: string;
@@ -14,10 +17,14 @@ export interface FunctionEnv {
   ingestMaxBytes: number;
   /** Most calculations in one ingest request (413 beyond). */
   ingestMaxItems: number;
+  /** Atoms checked and stored per ingest request; the items beyond answer `deferred`. */
+  ingestMaxAtoms: number;
   /** RDKit CPU time (ms) one request may spend identifying new molecules (docs/molecule-identity.md). */
   rdkitBudgetMs: number;
   /** InChI's own (wall-clock) time limit per call (ms): a molecule that needs more is rejected as too slow. */
   inchiTimeoutMs: number;
+  /** CPU (ms) after which a request starts no new molecule identification (the platform allows 2,000). */
+  requestCpuBudgetMs: number;
 }
 
 /** Builds the environment from a lookup (Deno.env.get in functions, an object in tests). */
@@ -37,9 +44,11 @@ export function readEnv(get: (name: string) => string | undefined): FunctionEnv 
     supabaseUrl: read('SUPABASE_URL'),
     poolMax: positiveInt('DB_POOL_MAX', 5),
     statementTimeoutMs: positiveInt('DB_STATEMENT_TIMEOUT_MS', 20_000),
-    ingestMaxBytes: positiveInt('INGEST_MAX_BYTES', 25 * 1024 * 1024),
-    ingestMaxItems: positiveInt('INGEST_MAX_ITEMS', 1000),
-    rdkitBudgetMs: positiveInt('RDKIT_BUDGET_MS', 700),
+    ingestMaxBytes: positiveInt('INGEST_MAX_BYTES', INGEST_DEFAULT_MAX_BYTES),
+    ingestMaxItems: positiveInt('INGEST_MAX_ITEMS', INGEST_DEFAULT_MAX_ITEMS),
+    ingestMaxAtoms: positiveInt('INGEST_MAX_ATOMS', INGEST_DEFAULT_MAX_ATOMS),
+    rdkitBudgetMs: positiveInt('RDKIT_BUDGET_MS', 500),
     inchiTimeoutMs: positiveInt('INCHI_TIMEOUT_MS', 300),
+    requestCpuBudgetMs: positiveInt('REQUEST_CPU_BUDGET_MS', 1000),
   };
 }

@@ -29,11 +29,22 @@ export interface IdentifyBudget {
   budgetMs: number;
   /** InChI's limit per call (ms): a molecule that needs more is `too_slow`. */
   inchiTimeoutMs: number;
+  /**
+   * No new identification starts once the request has used this much CPU since `startedCpuMs`
+   * (reading and checking the body included, and whatever the runtime does meanwhile, such as
+   * optimising RDKit's code in a new isolate), so that storing still fits the platform's limit.
+   */
+  requestCpuMs: number;
+  startedCpuMs: number;
 }
 
-/** The budget the environment sets (RDKIT_BUDGET_MS, INCHI_TIMEOUT_MS). */
-export const identifyBudget = (env: Pick<FunctionEnv, 'rdkitBudgetMs' | 'inchiTimeoutMs'>): IdentifyBudget =>
-  ({ budgetMs: env.rdkitBudgetMs, inchiTimeoutMs: env.inchiTimeoutMs });
+/** The budget the environment sets (RDKIT_BUDGET_MS, INCHI_TIMEOUT_MS, REQUEST_CPU_BUDGET_MS), from the request's start. */
+export const identifyBudget = (
+  env: Pick<FunctionEnv, 'rdkitBudgetMs' | 'inchiTimeoutMs' | 'requestCpuBudgetMs'>,
+  startedCpuMs: number,
+): IdentifyBudget => ({
+  budgetMs: env.rdkitBudgetMs, inchiTimeoutMs: env.inchiTimeoutMs, requestCpuMs: env.requestCpuBudgetMs, startedCpuMs,
+});
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -41,7 +52,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve
  * CPU milliseconds of this process, which is what the platform's limit counts; wall time where the
  * runtime cannot tell. Read around a synchronous RDKit call, it is that call's cost.
  */
-function cpuNowMs(): number {
+export function cpuNowMs(): number {
   try {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
@@ -135,10 +146,12 @@ export async function identifyAll(sql: Sql, smiles: Iterable<string>, budget: Id
       answers.set(s, known);
       continue;
     }
-    if (tried > 0 && spentMs >= budget.budgetMs) {
+    if (tried > 0 && (spentMs >= budget.budgetMs || cpuNowMs() - budget.startedCpuMs >= budget.requestCpuMs)) {
       answers.set(s, {
         kind: 'deferred',
-        issue: `not identified: this request spent its RDKit budget (${budget.budgetMs} ms) on other molecules; send it again`,
+        issue: spentMs >= budget.budgetMs
+          ? `not identified: this request spent its RDKit budget (${budget.budgetMs} ms) on other molecules; send it again`
+          : `not identified: this request used its CPU budget (${budget.requestCpuMs} ms) before this molecule; send it again`,
       });
       continue;
     }

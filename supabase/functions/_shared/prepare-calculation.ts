@@ -84,9 +84,34 @@ function finishItem(item: ShapedItem, answer: Answer): ItemOutcome {
   }
 }
 
-/** Steps 1 to 4 for every item; one outcome per item, in order. */
-export async function prepareItems(sql: Sql, raws: readonly unknown[], budget: IdentifyBudget): Promise<ItemOutcome[]> {
-  const shaped = await Promise.all(raws.map(async (raw, index): Promise<ShapedItem | RejectedItem> => {
+/** The atoms an item brings, read without validating it (native or QCSchema); 0 when unreadable. */
+function atomsOf(raw: unknown): number {
+  const r = raw as { geometry?: unknown; molecule?: { symbols?: unknown } } | null;
+  const list = Array.isArray(r?.geometry) ? r.geometry : Array.isArray(r?.molecule?.symbols) ? r.molecule.symbols : [];
+  return list.length;
+}
+
+/**
+ * Steps 1 to 4 for every item; one outcome per item, in order. Items after the first `maxAtoms`
+ * atoms (counted in order, whatever their outcome) are `deferred` unchecked: checking and storing
+ * cost about 20 µs of CPU per atom.
+ */
+export async function prepareItems(
+  sql: Sql,
+  raws: readonly unknown[],
+  budget: IdentifyBudget,
+  maxAtoms = Number.POSITIVE_INFINITY,
+): Promise<ItemOutcome[]> {
+  let atoms = 0;
+  const shaped = await Promise.all(raws.map(async (raw, index): Promise<ShapedItem | RejectedItem | DeferredItem> => {
+    const n = atomsOf(raw);
+    if (index > 0 && atoms + n > maxAtoms) {
+      return {
+        index,
+        deferred: [{ path: `calculations[${index}]`, issue: `not checked: this request already carries ${atoms} atoms; at most ${maxAtoms} are checked per request, send it again` }],
+      };
+    }
+    atoms += n;
     try {
       return await shapeItem(raw, index);
     } catch (err) {

@@ -7,7 +7,7 @@ import type { Deps } from '../_shared/app.ts';
 import type { AuthEnv } from '../_shared/auth.ts';
 import { withCaller } from '../_shared/db.ts';
 import { conflict, notFound } from '../_shared/errors.ts';
-import { identifyBudget } from '../_shared/molecules.ts';
+import { cpuNowMs, identifyBudget } from '../_shared/molecules.ts';
 import { resolveOwner } from '../_shared/owner.ts';
 import { parseOr, readJsonBody } from '../_shared/validate.ts';
 import { batchIdParam } from './params.ts';
@@ -16,11 +16,12 @@ import { selectBatch } from './rows.ts';
 
 export function addBatchItems(deps: Deps) {
   return async (c: Context<AuthEnv>) => {
+    const startedCpu = cpuNowMs();
     const id = batchIdParam(c);
     const body = parseOr(AddItemsRequest, await readJsonBody(c, deps.env.ingestMaxBytes));
     const claims = c.get('claims');
     const owner = resolveOwner(claims, body.user_id);
-    const prepared = await prepareBatchItems(deps.sql, body.items, identifyBudget(deps.env));
+    const prepared = await prepareBatchItems(deps.sql, body.items, identifyBudget(deps.env, startedCpu));
     if (prepared.errors.length) throw invalidItems(prepared.errors, body.items.length);
 
     const response = await withCaller(deps.sql, claims, async (tx) => {

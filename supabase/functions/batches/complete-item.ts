@@ -10,16 +10,17 @@ import type { AuthEnv } from '../_shared/auth.ts';
 import { withCaller } from '../_shared/db.ts';
 import { ApiError, conflict, ErrorCode, notFound } from '../_shared/errors.ts';
 import { parseOr, readJsonBody } from '../_shared/validate.ts';
-import { identifyBudget } from '../_shared/molecules.ts';
+import { cpuNowMs, identifyBudget } from '../_shared/molecules.ts';
 import { completeResults, prepareResults } from './complete-results.ts';
 import { resolveScope } from './scope.ts';
 
 export function completeItem(deps: Deps) {
   return async (c: Context<AuthEnv>) => {
+    const startedCpu = cpuNowMs();
     const body = parseOr(CompleteRequest, await readJsonBody(c, deps.env.ingestMaxBytes));
     const claims = c.get('claims');
     const scope = resolveScope(claims, body);
-    const entries = await prepareResults(deps.sql, [{ item_id: body.item_id, result: body.result, at: 'result' }], identifyBudget(deps.env));
+    const entries = await prepareResults(deps.sql, [{ item_id: body.item_id, result: body.result, at: 'result' }], identifyBudget(deps.env, startedCpu));
     const [o] = await withCaller(deps.sql, claims, async (tx) => {
       const [one] = await completeResults(tx, claims, scope, body.runner_id, entries);
       // Not completed: end the transaction with the error, so nothing of it is kept.

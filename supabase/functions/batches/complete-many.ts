@@ -9,19 +9,20 @@ import type { Deps } from '../_shared/app.ts';
 import type { AuthEnv } from '../_shared/auth.ts';
 import { withCaller } from '../_shared/db.ts';
 import { parseOr, readJsonBody } from '../_shared/validate.ts';
-import { identifyBudget } from '../_shared/molecules.ts';
+import { cpuNowMs, identifyBudget } from '../_shared/molecules.ts';
 import { completeResults, prepareResults } from './complete-results.ts';
 import { resolveScope } from './scope.ts';
 
 export function completeMany(deps: Deps) {
   return async (c: Context<AuthEnv>) => {
+    const startedCpu = cpuNowMs();
     const body = parseOr(CompleteManyRequest, await readJsonBody(c, deps.env.ingestMaxBytes));
     const claims = c.get('claims');
     const scope = resolveScope(claims, body);
     const entries = await prepareResults(
       deps.sql,
       body.items.map((it, i) => ({ item_id: it.item_id, result: it.result, at: `items[${i}].result` })),
-      identifyBudget(deps.env),
+      identifyBudget(deps.env, startedCpu),
     );
     const results = await withCaller(deps.sql, claims, (tx) => completeResults(tx, claims, scope, body.runner_id, entries),
       { actAs: scope.actAs, statementTimeoutMs: deps.env.statementTimeoutMs });

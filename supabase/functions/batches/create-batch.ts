@@ -5,7 +5,7 @@ import { CreateBatchRequest, type CreateBatchResponse } from '../../../shared/co
 import type { Deps } from '../_shared/app.ts';
 import type { AuthEnv } from '../_shared/auth.ts';
 import { withCaller } from '../_shared/db.ts';
-import { identifyBudget } from '../_shared/molecules.ts';
+import { cpuNowMs, identifyBudget } from '../_shared/molecules.ts';
 import { resolveOwner } from '../_shared/owner.ts';
 import { parseOr, readJsonBody } from '../_shared/validate.ts';
 import { checkMoleculeRefs, invalidItems, prepareBatchItems } from './prepare-batch-items.ts';
@@ -13,10 +13,11 @@ import { selectBatch } from './rows.ts';
 
 export function createBatch(deps: Deps) {
   return async (c: Context<AuthEnv>) => {
+    const startedCpu = cpuNowMs();
     const body = parseOr(CreateBatchRequest, await readJsonBody(c, deps.env.ingestMaxBytes));
     const claims = c.get('claims');
     const owner = resolveOwner(claims, body.user_id);
-    const prepared = await prepareBatchItems(deps.sql, body.items, identifyBudget(deps.env));
+    const prepared = await prepareBatchItems(deps.sql, body.items, identifyBudget(deps.env, startedCpu));
     if (prepared.errors.length) throw invalidItems(prepared.errors, body.items.length);
 
     const response = await withCaller(deps.sql, claims, async (tx) => {

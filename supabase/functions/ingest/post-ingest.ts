@@ -10,12 +10,13 @@ import { withCaller, type Tx } from '../_shared/db.ts';
 import { ApiError, ErrorCode } from '../_shared/errors.ts';
 import { resolveOwner } from '../_shared/owner.ts';
 import { parseOr, readJsonBody } from '../_shared/validate.ts';
-import { identifyBudget } from '../_shared/molecules.ts';
+import { cpuNowMs, identifyBudget } from '../_shared/molecules.ts';
 import { isDeferred, isRejected, prepareItems, type PreparedItem } from '../_shared/prepare-calculation.ts';
 import { storeItems } from '../_shared/store-calculations.ts';
 
 export function postIngest(deps: Deps) {
   return async (c: Context<AuthEnv>) => {
+    const startedCpu = cpuNowMs();
     const started = performance.now();
     const body = parseOr(IngestRequest, await readJsonBody(c, deps.env.ingestMaxBytes));
     if (body.calculations.length > deps.env.ingestMaxItems) {
@@ -27,7 +28,7 @@ export function postIngest(deps: Deps) {
 
     const results: IngestItemResult[] = new Array(body.calculations.length);
     const valid: PreparedItem[] = [];
-    for (const item of await prepareItems(deps.sql, body.calculations, identifyBudget(deps.env))) {
+    for (const item of await prepareItems(deps.sql, body.calculations, identifyBudget(deps.env, startedCpu), deps.env.ingestMaxAtoms)) {
       const i = item.index;
       if (isRejected(item)) {
         results[i] = { index: i, outcome: 'rejected', calculation_id: null, molecule_id: null, errors: item.errors };
