@@ -94,8 +94,10 @@ export class QfClient {
         attempt--;
         continue;
       }
-      // 503: the database is away; no status: the request never got an answer.
-      const retryable = status === 503 || status === 502 || status === 504 || status === null;
+      // 503: the database is away or busy; no status: the request never got an answer. A 504
+      // query_timeout is the query's own doing: sent again, it would time out again.
+      const retryable = (status === 503 || status === 502 || status === 504 || status === null)
+        && body?.error?.code !== 'query_timeout';
       if (!retryable || attempt >= attempts) {
         throw new QfApiError(status ?? 0, body, body?.error?.message ?? error.message);
       }

@@ -12,6 +12,8 @@ export interface FunctionEnv {
   /** The project URL; its `/auth/v1/.well-known/jwks.json` is the fallback key source. */
   supabaseUrl?: string;
   poolMax: number;
+  /** How long a request waits for a free connection before 503 database_busy. */
+  acquireTimeoutMs: number;
   statementTimeoutMs: number;
   /** Largest request body ingest accepts (413 beyond). */
   ingestMaxBytes: number;
@@ -43,6 +45,7 @@ export function readEnv(get: (name: string) => string | undefined): FunctionEnv 
     jwks: read('SUPABASE_JWKS'),
     supabaseUrl: read('SUPABASE_URL'),
     poolMax: positiveInt('DB_POOL_MAX', 5),
+    acquireTimeoutMs: positiveInt('DB_ACQUIRE_TIMEOUT_MS', 1000),
     statementTimeoutMs: positiveInt('DB_STATEMENT_TIMEOUT_MS', 20_000),
     ingestMaxBytes: positiveInt('INGEST_MAX_BYTES', INGEST_DEFAULT_MAX_BYTES),
     ingestMaxItems: positiveInt('INGEST_MAX_ITEMS', INGEST_DEFAULT_MAX_ITEMS),
