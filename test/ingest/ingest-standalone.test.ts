@@ -75,10 +75,11 @@ describe('a pathological molecule stalls nothing', () => {
     }
   });
 
-  it('keeps /health answering while 20 of the worst SMILES under the cap are identified; they end rejected, naming the budget', async () => {
+  it('keeps /health answering while 20 of the worst SMILES under the cap are identified; each ends stored or rejected naming the limit', async () => {
     const user = await newUser();
     // 498 heavy atoms of a symmetric chain, written 20 ways (an explicit single bond moves along it),
-    // so that no SMILES is answered from memory: InChI needs seconds for each, so it stops at its limit.
+    // so that no SMILES is answered from memory. InChI needs about a second for the first ones, until
+    // V8 has optimised its code (then ~70 ms): those stop at its limit, the later ones are stored.
     const chain = (i: number) => `${'C(F)(F)'.repeat(i + 1)}-${'C(F)(F)'.repeat(165 - i)}`;
     const items = Array.from({ length: 20 }, (_, i) => calcOf(chain(i), { C: 166, F: 332, H: 2 }, i));
     const events: string[] = [];
@@ -95,8 +96,10 @@ describe('a pathological molecule stalls nothing', () => {
     ingesting = false;
     await poll;
 
-    expect(results.map((r) => r.outcome)).toEqual(Array(20).fill('rejected'));
-    for (const r of results) expect(r.errors![0].issue).toMatch(/per-molecule budget: InChI did not finish within \d+ ms/);
+    for (const r of results) {
+      expect(['created', 'rejected']).toContain(r.outcome);
+      if (r.outcome === 'rejected') expect(r.errors![0].issue).toMatch(/per-molecule budget: InChI did not finish within \d+ ms/);
+    }
     const during = events.slice(0, events.indexOf('ingest done'));
     expect(during.length, events.join(', ')).toBeGreaterThanOrEqual(3);
     expect(new Set(during)).toEqual(new Set(['health 200']));
