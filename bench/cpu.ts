@@ -11,8 +11,8 @@
 //   upload     BENCH_CPU_UPLOAD_N (2,000) jobs of distinct molecules with the uploader's defaults
 //              (one request in flight, so that each request's CPU is its own).
 // Baselines measured in the same run: the same 1,000 molecules sent again once known (RDKit's
-// share), and, on a second stack with the RDKit budget lifted (RDKIT_BUDGET_MS=10^9), the 1,000
-// new molecules in one request as the code did before the budget.
+// share), and, on a second stack with every budget lifted (RDKit, request CPU, atoms; the old
+// 25 MB body), the 1,000 new molecules in one request as the code did before the budgets.
 // Prints a table and appends it to bench/RESULTS.md with the date, the core count and the load.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -23,6 +23,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { QfClient, type Invoker } from '../shared/client.ts';
 import { INGEST_DEFAULT_MAX_BYTES } from '../shared/contract/ingest.ts';
+import { readEnv } from '../supabase/functions/_shared/env.ts';
 import { createBatch } from '../shared/client-batches.ts';
 import { loadRDKit } from '../shared/chem/rdkit.ts';
 import { nodeSupabase } from '../scripts/lib/supabase.ts';
@@ -98,8 +99,8 @@ const rows: (string | number)[][] = [];
 const summarise = (what: string, samples: Sample[], note = '') => {
   const cpus = samples.map((s) => s.cpu);
   const max = Math.max(...cpus);
-  const row = [what, samples.length, cpus[0].toFixed(2), max.toFixed(2), cpus.reduce((a, b) => a + b, 0).toFixed(2),
-    cpus.filter((c) => c > BUDGET_S).length, note];
+  const row = [what, String(samples.length), cpus[0].toFixed(2), max.toFixed(2), cpus.reduce((a, b) => a + b, 0).toFixed(2),
+    String(cpus.filter((c) => c > BUDGET_S).length), note];
   rows.push(row);
   console.log(row.join(' | '));
 };
@@ -112,13 +113,16 @@ const body = (items: unknown[]) => JSON.stringify({ calculations: items });
 // ------------------------------------------------------------------------------------------
 // Baseline: the RDKit budget lifted, as before it existed (its own stack and database).
 if (want('baseline')) {
-  const stack = await startTestStack({ RDKIT_BUDGET_MS: '1000000000' });
+  const lifted = '1000000000';
+  const stack = await startTestStack({
+    RDKIT_BUDGET_MS: lifted, REQUEST_CPU_BUDGET_MS: lifted, INGEST_MAX_ATOMS: lifted, INGEST_MAX_BYTES: String(25 * 1024 * 1024),
+  });
   const sql = postgres(stack.dbUrl, { max: 2, onnotice: () => {} });
   try {
     const user = await newUser(sql, stack);
     await raw(stack, user.token, 'POST', 'ingest', body([benchCalculation({ smiles: 'O', formula: 'H2O', symbols: ['O', 'H', 'H'] })])); // load RDKit
     const r = await raw(stack, user.token, 'POST', 'ingest', body(molecules.map((m, i) => benchCalculation(m, i))));
-    summarise(`baseline: ingest ${INGEST_N} new molecules, no RDKit budget`, [{ route: 'ingest', status: r.status, cpu: r.cpu }],
+    summarise(`baseline: ingest ${INGEST_N} new molecules, budgets lifted (as before them)`, [{ route: 'ingest', status: r.status, cpu: r.cpu }],
       `${(body(molecules.map((m, i) => benchCalculation(m, i))).length / 1e6).toFixed(1)} MB; ${JSON.parse(r.text).counts?.created} created`);
   } finally {
     await sql.end();
@@ -258,10 +262,12 @@ try {
 }
 
 const loadAfter = os.loadavg();
+const defaults = readEnv(() => undefined);
 const headers = ['case', 'requests', 'first (s)', 'max (s)', 'total (s)', `over ${BUDGET_S} s`, 'notes'];
 const out = table(headers, rows);
 await appendResults('bench:cpu — Deno CPU seconds per request (hosted budget 2 s)',
-  `Deno CPU read from /proc/<pid>/stat around each request, one request at a time. Defaults: RDKIT_BUDGET_MS 700, ` +
-  `INCHI_TIMEOUT_MS 300. Load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} before, ` +
+  `Deno CPU read from /proc/<pid>/stat around each request, one request at a time. Defaults: RDKIT_BUDGET_MS ${defaults.rdkitBudgetMs}, ` +
+  `REQUEST_CPU_BUDGET_MS ${defaults.requestCpuBudgetMs}, INCHI_TIMEOUT_MS ${defaults.inchiTimeoutMs}, INGEST_MAX_ATOMS ${defaults.ingestMaxAtoms}, ` +
+  `INGEST_MAX_BYTES ${defaults.ingestMaxBytes}. Load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} before, ` +
   `${loadAfter.map((l) => l.toFixed(1)).join(' ')} after.`, out);
 process.exit(0);
