@@ -28,7 +28,7 @@ const withoutHydrogen = (counts: Map<string, number>) => new Map([...counts].fil
  */
 export function precheckMolecule(smiles: string, elements: readonly string[] | null): MoleculeIssue | undefined {
   const atoms = smilesAtoms(smiles);
-  if (!atoms.ok) return { ok: false, path: 'molecule.smiles', issue: `not a SMILES: ${atoms.issue}` };
+  if (!atoms.ok) return { ok: false, path: 'molecule.smiles', issue: `cannot parse the SMILES ${JSON.stringify(smiles)}: ${atoms.issue}` };
   if (atoms.heavyAtoms > MAX_HEAVY_ATOMS) {
     return {
       ok: false, path: 'molecule.smiles',

@@ -79,7 +79,7 @@ describe('ingest refuses', () => {
   it('a SMILES RDKit cannot parse, one over 2,000 characters, and one whose formula disagrees with the geometry', async () => {
     // Read before RDKit: an unclosed ring, and heavy atoms the geometry does not have.
     const bad = await expectItemRejected(calc({ smiles: 'C1CC', geometryOf: 'O' }), /calculations\[0\]\.molecule\.smiles/);
-    expect(bad.errors[0].issue).toMatch(/not a SMILES: ring bond 1 is never closed/);
+    expect(bad.errors[0].issue).toBe('cannot parse the SMILES "C1CC": ring bond 1 is never closed');
     await expectItemRejected(calc({ smiles: 'C'.repeat(2001), geometryOf: 'O' }), /calculations\[0\]\.molecule\.smiles/);
     const heavy = await expectItemRejected(calc({ smiles: 'CCO', geometryOf: 'O' }), /calculations\[0\]\.geometry/);
     expect(heavy.errors[0].issue).toMatch(/heavy atoms are O but the SMILES CCO has C2O/);
