@@ -16,6 +16,7 @@ create extension if not exists pgcrypto with schema extensions;
 -- Schemas
 -- ---------------------------------------------------------------------------------------------
 
+create schema private;
 -- public (exists in every database; its grants belong to the platform)
 -- default privileges of role postgres in schema public on functions: anon=X/postgres authenticated=X/postgres service_role=X/postgres
 -- default privileges of role postgres in schema public on sequences: anon=rwU/postgres authenticated=rwU/postgres service_role=rwU/postgres
@@ -28,6 +29,7 @@ create extension if not exists pgcrypto with schema extensions;
 create type public.ingest_item as (
   idx integer,
   inchikey text,
+  molecule_key text,
   canonical_smiles text,
   formula text,
   name text,
@@ -63,6 +65,27 @@ create type public.ingest_item as (
 -- ---------------------------------------------------------------------------------------------
 -- Tables
 -- ---------------------------------------------------------------------------------------------
+
+create table private.molecule_identities (
+  identity_version text not null,
+  input_sha256     bytea not null,
+  input_smiles     text not null,
+  canonical_smiles text not null,
+  inchikey         text not null,
+  molecule_key     text not null,
+  formula          text not null,
+  n_atoms          integer not null,
+  elements         jsonb not null,
+  created_at       timestamp with time zone default now() not null,
+  constraint molecule_identities_elements_object CHECK (jsonb_typeof(elements) = 'object'::text),
+  constraint molecule_identities_inchikey_format CHECK (inchikey ~ '^[A-Z]{14}-[A-Z]{10}-[A-Z]$'::text),
+  constraint molecule_identities_input_sha256_length CHECK (octet_length(input_sha256) = 32),
+  constraint molecule_identities_molecule_key_format CHECK (molecule_key ~ '^[A-Z]{14}-[A-Z]{10}-[A-Z]$'::text),
+  constraint molecule_identities_n_atoms_positive CHECK (n_atoms >= 1),
+  constraint molecule_identities_pkey PRIMARY KEY (identity_version, input_sha256)
+);
+comment on table private.molecule_identities is 'Cache of RDKit identities by (identity_version, sha256 of the input SMILES). Chemistry only, no user data; no API role may read it. Rows may be deleted at any time.';
+alter table private.molecule_identities enable row level security;
 
 create table public.atomic_properties (
   calculation_id   uuid not null,
@@ -416,6 +439,7 @@ create table public.molecules (
   user_id          uuid default auth.uid() not null,
   canonical_smiles text not null,
   inchikey         text not null,
+  molecule_key     text,
   formula          text not null,
   name             text,
   input_smiles     text not null,
@@ -429,23 +453,27 @@ create table public.molecules (
   constraint molecules_inchikey_format CHECK (inchikey ~ '^[A-Z]{14}-[A-Z]{10}-[A-Z]$'::text),
   constraint molecules_input_smiles_length CHECK (char_length(input_smiles) >= 1 AND char_length(input_smiles) <= 2000),
   constraint molecules_metadata_object CHECK (jsonb_typeof(metadata) = 'object'::text),
+  constraint molecules_molecule_key_format CHECK (molecule_key ~ '^[A-Z]{14}-[A-Z]{10}-[A-Z]$'::text),
   constraint molecules_n_atoms_positive CHECK (n_atoms >= 1),
   constraint molecules_name_length CHECK (char_length(name) <= 500),
   constraint molecules_pkey PRIMARY KEY (id),
   constraint molecules_tags_no_nulls CHECK (array_position(tags, NULL::text) IS NULL),
   constraint molecules_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE,
   constraint molecules_user_id_id_key UNIQUE (user_id, id),
-  constraint molecules_user_id_inchikey_key UNIQUE (user_id, inchikey)
+  constraint molecules_user_id_molecule_key_key UNIQUE (user_id, molecule_key)
 );
-comment on table public.molecules is 'One row per distinct molecule per user (unique InChIKey). Canonicalisation is done by the writer with RDKit.';
+comment on table public.molecules is 'One row per distinct molecule per user (unique molecule_key: the fixed-H InChIKey). Canonicalisation is done by the writer with RDKit.';
 comment on column public.molecules.canonical_smiles is 'RDKit canonical SMILES.';
-comment on column public.molecules.inchikey is 'Standard InChIKey (14-10-1 letters); the molecule''s identity per user.';
+comment on column public.molecules.inchikey is 'Standard InChIKey (14-10-1 letters): searchable, shared by tautomers; not unique.';
+comment on column public.molecules.molecule_key is 'InChIKey of the fixed-H InChI (RDKit get_inchi(''/FixedH'')): the molecule''s identity per user; keeps tautomers apart. Null only on rows written without one and not yet backfilled (npm run backfill:molecule-keys).';
 comment on column public.molecules.formula is 'Molecular formula in Hill order, with a trailing charge such as C2H5O- when charged.';
 comment on column public.molecules.input_smiles is 'The SMILES as first typed by the user.';
 comment on column public.molecules.n_atoms is 'Number of atoms including hydrogens.';
 alter table public.molecules enable row level security;
+CREATE INDEX molecules_legacy_idx ON public.molecules USING btree (user_id, inchikey) WHERE (molecule_key IS NULL);
 CREATE INDEX molecules_user_id_created_at_idx ON public.molecules USING btree (user_id, created_at, id);
 CREATE INDEX molecules_user_id_formula_idx ON public.molecules USING btree (user_id, formula);
+CREATE INDEX molecules_user_id_inchikey_idx ON public.molecules USING btree (user_id, inchikey);
 CREATE TRIGGER molecules_count_user_stats_after_delete AFTER DELETE ON public.molecules REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_count_user_stats();
 CREATE TRIGGER molecules_count_user_stats_after_insert AFTER INSERT ON public.molecules REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_count_user_stats();
 CREATE TRIGGER molecules_log_events_after_delete AFTER DELETE ON public.molecules REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_log_events();
@@ -702,25 +730,28 @@ begin
     return;
   end if;
 
-  -- 1. Molecules given as SMILES (canonicalised by the caller), in key order like ingest.
-  insert into public.molecules (user_id, canonical_smiles, inchikey, formula, name, input_smiles, n_atoms)
-  select v_user, m.canonical_smiles, m.inchikey, m.formula, m.name, m.input_smiles, m.n_atoms
+  -- 1. Molecules given as SMILES (identified by the caller), by molecule_key, in key order like
+  --    ingest; a row written without a key is adopted first (public.adopt_legacy_molecules).
+  perform public.adopt_legacy_molecules(v_user, p_molecules);
+
+  insert into public.molecules (user_id, canonical_smiles, inchikey, molecule_key, formula, name, input_smiles, n_atoms)
+  select v_user, m.canonical_smiles, m.inchikey, m.molecule_key, m.formula, m.name, m.input_smiles, m.n_atoms
     from jsonb_to_recordset(p_molecules) as m(
-           inchikey text, canonical_smiles text, formula text, name text, input_smiles text, n_atoms integer)
-   order by m.inchikey
-  on conflict (user_id, inchikey) do nothing;
+           molecule_key text, inchikey text, canonical_smiles text, formula text, name text, input_smiles text, n_atoms integer)
+   order by m.molecule_key
+  on conflict (user_id, molecule_key) do nothing;
   get diagnostics v_molecules_created = row_count;
 
   -- 2. The items, in the order sent (seq follows it). An item names its molecule by id or by
-  --    InChIKey; the foreign key (molecule_id, user_id) refuses another user's molecule.
+  --    molecule_key; the foreign key (molecule_id, user_id) refuses another user's molecule.
   with inserted as (
     insert into public.batch_items (user_id, batch_job_id, molecule_id, name, input_geometry, charge, multiplicity, priority)
     select v_user, p_batch_id, coalesce(i.molecule_id, m.id), i.name, i.input_geometry, i.charge, i.multiplicity, v_priority
       from jsonb_to_recordset(p_items) as i(
-             idx integer, molecule_id uuid, inchikey text, name text, input_geometry jsonb,
+             idx integer, molecule_id uuid, molecule_key text, name text, input_geometry jsonb,
              charge integer, multiplicity integer)
       left join public.molecules m
-        on i.molecule_id is null and m.user_id = v_user and m.inchikey = i.inchikey
+        on i.molecule_id is null and m.user_id = v_user and m.molecule_key = i.molecule_key
      order by i.idx
     returning molecule_id
   )
@@ -729,8 +760,27 @@ begin
   return query select 'added', v_items, v_molecules, v_molecules_created;
 end;
 $function$;
-comment on function public.add_batch_items(uuid,jsonb,jsonb) is 'Adds items (each by molecule_id or InChIKey) and their new molecules to a batch of the calling user. Outcome: added, not_found or cancelled; counts of items, distinct molecules and molecules created.';
+comment on function public.add_batch_items(uuid,jsonb,jsonb) is 'Adds items (each by molecule_id or molecule_key) and their new molecules to a batch of the calling user. Outcome: added, not_found or cancelled; counts of items, distinct molecules and molecules created.';
 grant execute on function public.add_batch_items(uuid,jsonb,jsonb) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.adopt_legacy_molecules(p_user uuid, p_molecules jsonb)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  update public.molecules m
+     set molecule_key = c.molecule_key
+    from (select distinct on (x.molecule_key) x.molecule_key, x.inchikey, x.canonical_smiles
+            from jsonb_to_recordset(p_molecules) as x(molecule_key text, inchikey text, canonical_smiles text)
+           where x.molecule_key is not null
+           order by x.molecule_key) c
+   where exists (select 1 from public.molecules l where l.user_id = p_user and l.molecule_key is null)
+     and m.user_id = p_user and m.molecule_key is null
+     and m.inchikey = c.inchikey and m.canonical_smiles = c.canonical_smiles
+     and not exists (select 1 from public.molecules k where k.user_id = p_user and k.molecule_key = c.molecule_key)
+$function$;
+comment on function public.adopt_legacy_molecules(uuid,jsonb) is 'Sets molecule_key on the user''s rows written without one, for the molecules given (molecule_key, inchikey, canonical_smiles) that are the same molecule. Called by the writers before they insert.';
+grant execute on function public.adopt_legacy_molecules(uuid,jsonb) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.atomic_properties_count_user_stats()
  RETURNS trigger
@@ -1634,7 +1684,7 @@ begin
     from public.add_batch_items(v_batch, p_molecules, p_items) a;
 end;
 $function$;
-comment on function public.create_batch(jsonb,jsonb,jsonb) is 'Creates a batch for the calling user with its new molecules and its items (each by molecule_id or InChIKey) in one call. Returns the batch id and counts.';
+comment on function public.create_batch(jsonb,jsonb,jsonb) is 'Creates a batch for the calling user with its new molecules and its items (each by molecule_id or molecule_key) in one call. Returns the batch id and counts.';
 grant execute on function public.create_batch(jsonb,jsonb,jsonb) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.event_logs_refuse_changes()
@@ -1795,12 +1845,16 @@ begin
     raise exception 'ingest_calculations needs a user (auth.uid() is null)' using errcode = '28000';
   end if;
 
-  -- 1. Molecules: insert the new ones, in key order so concurrent requests lock alike.
-  insert into public.molecules (user_id, canonical_smiles, inchikey, formula, name, input_smiles, n_atoms)
-  select distinct on (c.inchikey) v_user, c.canonical_smiles, c.inchikey, c.formula, c.name, c.input_smiles, c.n_atoms
+  -- 1. Molecules, by molecule_key (the fixed-H InChIKey). First a row written without a key is
+  --    adopted when this request brings its molecule (same standard InChIKey, same canonical
+  --    SMILES); then the new ones are inserted, in key order so concurrent requests lock alike.
+  perform public.adopt_legacy_molecules(v_user, p_calculations);
+
+  insert into public.molecules (user_id, canonical_smiles, inchikey, molecule_key, formula, name, input_smiles, n_atoms)
+  select distinct on (c.molecule_key) v_user, c.canonical_smiles, c.inchikey, c.molecule_key, c.formula, c.name, c.input_smiles, c.n_atoms
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
-   order by c.inchikey, c.idx
-  on conflict (user_id, inchikey) do nothing;
+   order by c.molecule_key, c.idx
+  on conflict (user_id, molecule_key) do nothing;
 
   -- 2. Specifications: computed once per distinct (method, task, solvent, xtb_args) and hashed
   --    once per distinct specification (a request usually has one or two); the new ones are
@@ -1841,7 +1895,7 @@ begin
   with input as (
     select c.*, m.id as mol_id, sp.spec_id
       from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
-      join public.molecules m on m.user_id = v_user and m.inchikey = c.inchikey
+      join public.molecules m on m.user_id = v_user and m.molecule_key = c.molecule_key
       join unnest(v_spec_idx, v_spec_id) as sp(idx, spec_id) on sp.idx = c.idx
   ),
   firsts as (
@@ -1897,7 +1951,7 @@ begin
   select coalesce(array_agg(i.idx order by i.idx), '{}'), coalesce(array_agg(k.id order by i.idx), '{}')
     into v_found_idx, v_found_id
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as i
-    join public.molecules m on m.user_id = v_user and m.inchikey = i.inchikey
+    join public.molecules m on m.user_id = v_user and m.molecule_key = i.molecule_key
     join unnest(v_spec_idx, v_spec_id) as sp(idx, spec_id) on sp.idx = i.idx
     join public.calculations k
       on k.user_id = v_user and k.molecule_id = m.id and k.specification_id = sp.spec_id
@@ -2049,7 +2103,7 @@ begin
          s.spec_hash,
          k.same_structure_as
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as i
-    join public.molecules m on m.user_id = v_user and m.inchikey = i.inchikey
+    join public.molecules m on m.user_id = v_user and m.molecule_key = i.molecule_key
     join written w on w.idx = i.idx
     join public.calculations k on k.id = w.id and k.user_id = v_user
     join public.specifications s on s.id = k.specification_id and s.user_id = v_user

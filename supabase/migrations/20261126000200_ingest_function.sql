@@ -2,7 +2,7 @@
 -- request is one transaction and one round trip. Runs as the caller (security invoker): RLS and
 -- the table grants apply exactly as for any other statement of that user.
 --
--- Idempotency: molecules are unique per (user_id, inchikey) and calculations per their identity
+-- Idempotency: molecules are unique per (user_id, molecule_key) and calculations per their identity
 -- (user, molecule, specification, charge, multiplicity, geometry hash; docs/specifications.md). A second POST of
 -- the same result finds the existing row and writes nothing. A `running` registration is later
 -- completed in place; a completed result supersedes a failed one (a retry); otherwise the stored
@@ -44,7 +44,7 @@
 -- One ingest item as the function receives it (a jsonb array of these): the molecule's identity
 -- computed by the caller with RDKit, then the calculation's columns.
 create type public.ingest_item as (
-  idx int, inchikey text, canonical_smiles text, formula text, name text, input_smiles text, n_atoms int,
+  idx int, inchikey text, molecule_key text, canonical_smiles text, formula text, name text, input_smiles text, n_atoms int,
   method text, task text, solvent text, charge int, multiplicity int, geometry_sha256 text, status text,
   total_energy_eh float8, homo_lumo_gap_ev float8, dipole_debye float8, dipole_au float8[], converged boolean,
   gradient_norm_eh_bohr float8, wall_time_s float8, xtb_version text, batch_item_id uuid, source text,
@@ -94,12 +94,16 @@ begin
     raise exception 'ingest_calculations needs a user (auth.uid() is null)' using errcode = '28000';
   end if;
 
-  -- 1. Molecules: insert the new ones, in key order so concurrent requests lock alike.
-  insert into public.molecules (user_id, canonical_smiles, inchikey, formula, name, input_smiles, n_atoms)
-  select distinct on (c.inchikey) v_user, c.canonical_smiles, c.inchikey, c.formula, c.name, c.input_smiles, c.n_atoms
+  -- 1. Molecules, by molecule_key (the fixed-H InChIKey). First a row written without a key is
+  --    adopted when this request brings its molecule (same standard InChIKey, same canonical
+  --    SMILES); then the new ones are inserted, in key order so concurrent requests lock alike.
+  perform public.adopt_legacy_molecules(v_user, p_calculations);
+
+  insert into public.molecules (user_id, canonical_smiles, inchikey, molecule_key, formula, name, input_smiles, n_atoms)
+  select distinct on (c.molecule_key) v_user, c.canonical_smiles, c.inchikey, c.molecule_key, c.formula, c.name, c.input_smiles, c.n_atoms
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
-   order by c.inchikey, c.idx
-  on conflict (user_id, inchikey) do nothing;
+   order by c.molecule_key, c.idx
+  on conflict (user_id, molecule_key) do nothing;
 
   -- 2. Specifications: computed once per distinct (method, task, solvent, xtb_args) and hashed
   --    once per distinct specification (a request usually has one or two); the new ones are
@@ -140,7 +144,7 @@ begin
   with input as (
     select c.*, m.id as mol_id, sp.spec_id
       from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
-      join public.molecules m on m.user_id = v_user and m.inchikey = c.inchikey
+      join public.molecules m on m.user_id = v_user and m.molecule_key = c.molecule_key
       join unnest(v_spec_idx, v_spec_id) as sp(idx, spec_id) on sp.idx = c.idx
   ),
   firsts as (
@@ -196,7 +200,7 @@ begin
   select coalesce(array_agg(i.idx order by i.idx), '{}'), coalesce(array_agg(k.id order by i.idx), '{}')
     into v_found_idx, v_found_id
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as i
-    join public.molecules m on m.user_id = v_user and m.inchikey = i.inchikey
+    join public.molecules m on m.user_id = v_user and m.molecule_key = i.molecule_key
     join unnest(v_spec_idx, v_spec_id) as sp(idx, spec_id) on sp.idx = i.idx
     join public.calculations k
       on k.user_id = v_user and k.molecule_id = m.id and k.specification_id = sp.spec_id
@@ -348,7 +352,7 @@ begin
          s.spec_hash,
          k.same_structure_as
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as i
-    join public.molecules m on m.user_id = v_user and m.inchikey = i.inchikey
+    join public.molecules m on m.user_id = v_user and m.molecule_key = i.molecule_key
     join written w on w.idx = i.idx
     join public.calculations k on k.id = w.id and k.user_id = v_user
     join public.specifications s on s.id = k.specification_id and s.user_id = v_user

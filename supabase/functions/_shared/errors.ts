@@ -16,13 +16,19 @@ export const ErrorCode = {
   unprocessable: 'unprocessable_entity',
   unavailable: 'database_unavailable',
   authUnavailable: 'auth_unavailable',
+  /** 503: every connection of this instance stayed busy (DB_ACQUIRE_TIMEOUT_MS); retry shortly. */
+  busy: 'database_busy',
+  /** 504: a statement ran past DB_STATEMENT_TIMEOUT_MS. The same request would too: narrow it. */
+  queryTimeout: 'query_timeout',
+  /** 503: the request's RDKit budget ran out before every molecule was identified; send it again. */
+  identificationBudget: 'identification_budget',
   internal: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export class ApiError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 500 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 500 | 503 | 504,
     readonly code: ErrorCode,
     message: string,
     readonly details?: ErrorDetail[],
@@ -43,7 +49,9 @@ export const unprocessable = (message: string, details?: ErrorDetail[]) =>
   new ApiError(422, ErrorCode.unprocessable, message, details);
 
 // SQLSTATE classes that mean "the database could not do it now; the same request may succeed later".
-const RETRYABLE_SQLSTATE = /^(08|53|57P0|57014|40001|40P01|55P03)/;
+// Not 57014 (query_canceled, here a statement timeout): the same statement would time out again.
+const RETRYABLE_SQLSTATE = /^(08|53|57P0|40001|40P01|55P03)/;
+const STATEMENT_TIMEOUT = '57014';
 // postgres.js' own codes for a connection that is gone or could not be made.
 const CONNECTION_CODES = new Set([
   'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
@@ -74,6 +82,10 @@ export function jsonError(status: number, code: string, message: string, details
 /** Turns anything thrown by a handler into the JSON error shape. */
 export function toErrorResponse(err: unknown): Response {
   if (err instanceof ApiError) return jsonError(err.status, err.code, err.message, err.details);
+  if ((err as { code?: unknown })?.code === STATEMENT_TIMEOUT) {
+    return jsonError(504, ErrorCode.queryTimeout,
+      'the query took longer than the statement timeout; narrow it (more filters, a smaller limit) rather than retrying it as is');
+  }
   if (isDatabaseUnavailable(err)) {
     return jsonError(503, ErrorCode.unavailable, 'the database is unavailable; retry the request');
   }
