@@ -334,6 +334,7 @@ create table public.calculations (
   specification_id      uuid not null,
   structure_distances   real[],
   structure_fingerprint double precision generated always as (public.structure_fingerprint(structure_distances)) stored,
+  structure_extent      double precision generated always as (public.structure_extent(structure_distances)) stored,
   same_structure_as     uuid,
   constraint calculations_batch_item_fkey FOREIGN KEY (user_id, batch_item_id) REFERENCES public.batch_items(user_id, id) ON DELETE SET NULL (batch_item_id),
   constraint calculations_completed_has_energy CHECK (status <> 'completed'::text OR total_energy_eh IS NOT NULL),
@@ -370,10 +371,11 @@ comment on column public.calculations.geometry_sha256 is 'SHA-256 (hex) of the c
 comment on column public.calculations.source is 'Where the result came from, e.g. upload:<job path> or runner:<id>.';
 comment on column public.calculations.specification_id is 'The specification the calculation was run with; part of its identity (calculations_identity_key).';
 comment on column public.calculations.structure_distances is 'Structure key of the input geometry: interatomic distances (Å) grouped by element pair, sorted; null above 100 atoms.';
-comment on column public.calculations.structure_fingerprint is 'Sum of structure_distances (Å): the index range in which the same structure is looked for.';
+comment on column public.calculations.structure_fingerprint is 'Sum of structure_distances (Å): the same structure''s is within count × tolerance.';
+comment on column public.calculations.structure_extent is 'Largest of structure_distances (Å): the same structure''s is within the tolerance; the index range searched.';
 comment on column public.calculations.same_structure_as is 'The first stored calculation with the same structure, specification, molecule, charge and multiplicity; null when this is the first (unique_structures=true keeps those).';
 alter table public.calculations enable row level security;
-CREATE INDEX calculations_structure_idx ON public.calculations USING btree (user_id, molecule_id, specification_id, charge, multiplicity, structure_fingerprint) WHERE ((structure_fingerprint IS NOT NULL) AND (same_structure_as IS NULL));
+CREATE INDEX calculations_structure_idx ON public.calculations USING btree (user_id, molecule_id, specification_id, charge, multiplicity, structure_extent, structure_fingerprint) WHERE ((structure_fingerprint IS NOT NULL) AND (same_structure_as IS NULL));
 CREATE INDEX calculations_user_id_batch_item_id_idx ON public.calculations USING btree (user_id, batch_item_id) WHERE (batch_item_id IS NOT NULL);
 CREATE INDEX calculations_user_id_created_at_idx ON public.calculations USING btree (user_id, created_at, id);
 CREATE INDEX calculations_user_id_dipole_debye_idx ON public.calculations USING btree (user_id, dipole_debye, id);
@@ -1863,7 +1865,7 @@ begin
     select c.idx, c.method, c.task, c.solvent, coalesce(c.xtb_args, '{}') as args
       from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
   ),
-  distinct_settings as (
+  distinct_settings as materialized (
     select d.method, d.task, d.solvent, d.args, public.xtb_specification(d.method, d.task, d.solvent, d.args) as spec
       from (select distinct s.method, s.task, s.solvent, s.args from settings s) d
   )
@@ -1905,17 +1907,30 @@ begin
       from input
      order by mol_id, spec_id, charge, multiplicity, geometry_sha256, idx
   ),
+  -- The fingerprint range of each new key, computed once per row (materialized: inlined, the
+  -- functions would run once per candidate row).
+  bounded as materialized (
+    select f.*, b.fp - b.w as fp_lo, b.fp + b.w as fp_hi, b.ext - b.tol as ext_lo, b.ext + b.tol as ext_hi
+      from firsts f
+     cross join lateral (select public.structure_fingerprint(f.distances) as fp,
+                                public.same_structure_window(f.distances) as w,
+                                public.structure_extent(f.distances) as ext,
+                                public.same_structure_tolerance_ang() + 1e-9 as tol) b
+     where f.distances is not null
+    union all
+    select f.*, null, null, null, null from firsts f where f.distances is null
+  ),
   keyed as (
     select f.*, x.rep
-      from firsts f
+      from bounded f
       left join lateral (
         select o.id as rep
           from public.calculations o
          where f.distances is not null
            and o.user_id = v_user and o.molecule_id = f.mol_id and o.specification_id = f.spec_id
            and o.charge = f.charge and o.multiplicity = f.multiplicity
-           and o.structure_fingerprint between public.structure_fingerprint(f.distances) - public.same_structure_window(f.distances)
-                                           and public.structure_fingerprint(f.distances) + public.same_structure_window(f.distances)
+           and o.structure_extent between f.ext_lo and f.ext_hi
+           and o.structure_fingerprint between f.fp_lo and f.fp_hi
            and o.same_structure_as is null
            and public.same_structure(o.structure_distances, f.distances)
          order by o.created_at, o.id
@@ -2012,38 +2027,53 @@ begin
   --    so this finds the request's other copies without comparing every pair); the one with the
   --    smallest id has none and stays the representative. The pointers are followed to it before
   --    anything is written, so each row is updated once.
-  with recursive pending as (
-    select k.id, k.molecule_id, k.specification_id, k.charge, k.multiplicity, k.structure_fingerprint, k.structure_distances
-      from unnest(v_created_id) as w(id)
-      join public.calculations k on k.id = w.id and k.user_id = v_user
-     where k.same_structure_as is null and k.structure_fingerprint is not null
-  ),
-  edges as (
-    select n.id, x.id as target
-      from pending n
-     cross join lateral (
-       select o.id
-         from public.calculations o
-        where o.user_id = v_user and o.molecule_id = n.molecule_id and o.specification_id = n.specification_id
-          and o.charge = n.charge and o.multiplicity = n.multiplicity
-          and o.structure_fingerprint between n.structure_fingerprint - public.same_structure_window(n.structure_distances)
-                                          and n.structure_fingerprint + public.same_structure_window(n.structure_distances)
-          and o.same_structure_as is null
-          and o.id < n.id
-          and public.same_structure(o.structure_distances, n.structure_distances)
-        limit 1
-     ) x
-  ),
-  -- Every pointer leads to a smaller id, so the walk ends at a row that points nowhere.
-  walk (id, root) as (
-    select e.id, e.target from edges e where not exists (select 1 from edges f where f.id = e.target)
-    union all
-    select e.id, w.root from edges e join walk w on e.target = w.id
-  )
-  update public.calculations k
-     set same_structure_as = w.root
-    from walk w
-   where k.id = w.id and k.user_id = v_user;
+  --    Only needed when the request brought two or more new unmarked rows of one molecule,
+  --    specification, charge and multiplicity (a conformer sweep), so it is skipped otherwise.
+  if exists (
+    select 1
+      from public.calculations k
+     where k.id = any (v_created_id) and k.user_id = v_user
+       and k.same_structure_as is null and k.structure_fingerprint is not null
+     group by k.molecule_id, k.specification_id, k.charge, k.multiplicity
+    having count(*) > 1
+  ) then
+    with recursive pending as materialized (
+      select k.id, k.molecule_id, k.specification_id, k.charge, k.multiplicity, k.structure_distances,
+             k.structure_fingerprint - public.same_structure_window(k.structure_distances) as fp_lo,
+             k.structure_fingerprint + public.same_structure_window(k.structure_distances) as fp_hi,
+             k.structure_extent - public.same_structure_tolerance_ang() - 1e-9 as ext_lo,
+             k.structure_extent + public.same_structure_tolerance_ang() + 1e-9 as ext_hi
+        from unnest(v_created_id) as w(id)
+        join public.calculations k on k.id = w.id and k.user_id = v_user
+       where k.same_structure_as is null and k.structure_fingerprint is not null
+    ),
+    edges as (
+      select n.id, x.id as target
+        from pending n
+       cross join lateral (
+         select o.id
+           from public.calculations o
+          where o.user_id = v_user and o.molecule_id = n.molecule_id and o.specification_id = n.specification_id
+            and o.charge = n.charge and o.multiplicity = n.multiplicity
+            and o.structure_extent between n.ext_lo and n.ext_hi
+            and o.structure_fingerprint between n.fp_lo and n.fp_hi
+            and o.same_structure_as is null
+            and o.id < n.id
+            and public.same_structure(o.structure_distances, n.structure_distances)
+          limit 1
+       ) x
+    ),
+    -- Every pointer leads to a smaller id, so the walk ends at a row that points nowhere.
+    walk (id, root) as (
+      select e.id, e.target from edges e where not exists (select 1 from edges f where f.id = e.target)
+      union all
+      select e.id, w.root from edges e join walk w on e.target = w.id
+    )
+    update public.calculations k
+       set same_structure_as = w.root
+      from walk w
+     where k.id = w.id and k.user_id = v_user;
+  end if;
 
   -- 7. Atoms of the rows written above, in one set-based statement. An updated row's atoms are
   --    replaced: a running registration has none, and a superseded failure's are stale.
@@ -2334,7 +2364,7 @@ grant execute on function public.retry_batch(uuid,boolean) to qf_api, service_ro
 CREATE OR REPLACE FUNCTION public.same_structure(p_a real[], p_b real[])
  RETURNS boolean
  LANGUAGE sql
- IMMUTABLE PARALLEL SAFE
+ IMMUTABLE PARALLEL SAFE COST 10000
  SET search_path TO ''
 AS $function$
   select cardinality(p_a) = cardinality(p_b)
@@ -2364,7 +2394,7 @@ AS $function$
   -- Keys that agree within the tolerance per distance have sums within count × tolerance.
   select coalesce(cardinality(p_distances), 0) * public.same_structure_tolerance_ang() + 1e-9
 $function$;
-comment on function public.same_structure_window(real[]) is 'How far the fingerprint of a structure with these distances may be from that of the same structure.';
+comment on function public.same_structure_window(real[]) is 'How far the fingerprint (distance sum) of a structure with these distances may be from that of the same structure.';
 grant execute on function public.same_structure_window(real[]) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.set_updated_at()
@@ -2390,6 +2420,17 @@ AS $function$
 $function$;
 comment on function public.specification_hash(jsonb) is 'SHA-256 (hex) of a specification''s jsonb text (PostgreSQL''s canonical form).';
 grant execute on function public.specification_hash(jsonb) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.structure_extent(p_distances real[])
+ RETURNS double precision
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE STRICT
+ SET search_path TO ''
+AS $function$
+  select coalesce(max(d::double precision), 0) from pg_catalog.unnest(p_distances) as d
+$function$;
+comment on function public.structure_extent(real[]) is 'The largest distance of a structure key (Å): equal within the tolerance for the same structure.';
+grant execute on function public.structure_extent(real[]) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.structure_fingerprint(p_distances real[])
  RETURNS double precision

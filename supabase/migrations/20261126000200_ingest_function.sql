@@ -35,8 +35,8 @@
 --
 -- Same structure (steps 3 and 6): a new row with a structure key is compared with the
 -- representatives (unmarked rows) of its molecule, specification, charge and multiplicity whose
--- fingerprint is within count × tolerance (one range of calculations_structure_idx), then key
--- against key (public.same_structure). It is inserted pointing at the oldest stored representative
+-- largest distance and distance sum are within reach (one range of calculations_structure_idx),
+-- then key against key (public.same_structure). It is inserted pointing at the oldest stored representative
 -- that matches; rows of a structure new to the store are then grouped within the request, under
 -- the one with the smallest id. Two concurrent requests that bring the same new structure may
 -- both leave it unmarked.
@@ -112,7 +112,7 @@ begin
     select c.idx, c.method, c.task, c.solvent, coalesce(c.xtb_args, '{}') as args
       from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
   ),
-  distinct_settings as (
+  distinct_settings as materialized (
     select d.method, d.task, d.solvent, d.args, public.xtb_specification(d.method, d.task, d.solvent, d.args) as spec
       from (select distinct s.method, s.task, s.solvent, s.args from settings s) d
   )
@@ -154,17 +154,30 @@ begin
       from input
      order by mol_id, spec_id, charge, multiplicity, geometry_sha256, idx
   ),
+  -- The fingerprint range of each new key, computed once per row (materialized: inlined, the
+  -- functions would run once per candidate row).
+  bounded as materialized (
+    select f.*, b.fp - b.w as fp_lo, b.fp + b.w as fp_hi, b.ext - b.tol as ext_lo, b.ext + b.tol as ext_hi
+      from firsts f
+     cross join lateral (select public.structure_fingerprint(f.distances) as fp,
+                                public.same_structure_window(f.distances) as w,
+                                public.structure_extent(f.distances) as ext,
+                                public.same_structure_tolerance_ang() + 1e-9 as tol) b
+     where f.distances is not null
+    union all
+    select f.*, null, null, null, null from firsts f where f.distances is null
+  ),
   keyed as (
     select f.*, x.rep
-      from firsts f
+      from bounded f
       left join lateral (
         select o.id as rep
           from public.calculations o
          where f.distances is not null
            and o.user_id = v_user and o.molecule_id = f.mol_id and o.specification_id = f.spec_id
            and o.charge = f.charge and o.multiplicity = f.multiplicity
-           and o.structure_fingerprint between public.structure_fingerprint(f.distances) - public.same_structure_window(f.distances)
-                                           and public.structure_fingerprint(f.distances) + public.same_structure_window(f.distances)
+           and o.structure_extent between f.ext_lo and f.ext_hi
+           and o.structure_fingerprint between f.fp_lo and f.fp_hi
            and o.same_structure_as is null
            and public.same_structure(o.structure_distances, f.distances)
          order by o.created_at, o.id
@@ -261,38 +274,53 @@ begin
   --    so this finds the request's other copies without comparing every pair); the one with the
   --    smallest id has none and stays the representative. The pointers are followed to it before
   --    anything is written, so each row is updated once.
-  with recursive pending as (
-    select k.id, k.molecule_id, k.specification_id, k.charge, k.multiplicity, k.structure_fingerprint, k.structure_distances
-      from unnest(v_created_id) as w(id)
-      join public.calculations k on k.id = w.id and k.user_id = v_user
-     where k.same_structure_as is null and k.structure_fingerprint is not null
-  ),
-  edges as (
-    select n.id, x.id as target
-      from pending n
-     cross join lateral (
-       select o.id
-         from public.calculations o
-        where o.user_id = v_user and o.molecule_id = n.molecule_id and o.specification_id = n.specification_id
-          and o.charge = n.charge and o.multiplicity = n.multiplicity
-          and o.structure_fingerprint between n.structure_fingerprint - public.same_structure_window(n.structure_distances)
-                                          and n.structure_fingerprint + public.same_structure_window(n.structure_distances)
-          and o.same_structure_as is null
-          and o.id < n.id
-          and public.same_structure(o.structure_distances, n.structure_distances)
-        limit 1
-     ) x
-  ),
-  -- Every pointer leads to a smaller id, so the walk ends at a row that points nowhere.
-  walk (id, root) as (
-    select e.id, e.target from edges e where not exists (select 1 from edges f where f.id = e.target)
-    union all
-    select e.id, w.root from edges e join walk w on e.target = w.id
-  )
-  update public.calculations k
-     set same_structure_as = w.root
-    from walk w
-   where k.id = w.id and k.user_id = v_user;
+  --    Only needed when the request brought two or more new unmarked rows of one molecule,
+  --    specification, charge and multiplicity (a conformer sweep), so it is skipped otherwise.
+  if exists (
+    select 1
+      from public.calculations k
+     where k.id = any (v_created_id) and k.user_id = v_user
+       and k.same_structure_as is null and k.structure_fingerprint is not null
+     group by k.molecule_id, k.specification_id, k.charge, k.multiplicity
+    having count(*) > 1
+  ) then
+    with recursive pending as materialized (
+      select k.id, k.molecule_id, k.specification_id, k.charge, k.multiplicity, k.structure_distances,
+             k.structure_fingerprint - public.same_structure_window(k.structure_distances) as fp_lo,
+             k.structure_fingerprint + public.same_structure_window(k.structure_distances) as fp_hi,
+             k.structure_extent - public.same_structure_tolerance_ang() - 1e-9 as ext_lo,
+             k.structure_extent + public.same_structure_tolerance_ang() + 1e-9 as ext_hi
+        from unnest(v_created_id) as w(id)
+        join public.calculations k on k.id = w.id and k.user_id = v_user
+       where k.same_structure_as is null and k.structure_fingerprint is not null
+    ),
+    edges as (
+      select n.id, x.id as target
+        from pending n
+       cross join lateral (
+         select o.id
+           from public.calculations o
+          where o.user_id = v_user and o.molecule_id = n.molecule_id and o.specification_id = n.specification_id
+            and o.charge = n.charge and o.multiplicity = n.multiplicity
+            and o.structure_extent between n.ext_lo and n.ext_hi
+            and o.structure_fingerprint between n.fp_lo and n.fp_hi
+            and o.same_structure_as is null
+            and o.id < n.id
+            and public.same_structure(o.structure_distances, n.structure_distances)
+          limit 1
+       ) x
+    ),
+    -- Every pointer leads to a smaller id, so the walk ends at a row that points nowhere.
+    walk (id, root) as (
+      select e.id, e.target from edges e where not exists (select 1 from edges f where f.id = e.target)
+      union all
+      select e.id, w.root from edges e join walk w on e.target = w.id
+    )
+    update public.calculations k
+       set same_structure_as = w.root
+      from walk w
+     where k.id = w.id and k.user_id = v_user;
+  end if;
 
   -- 7. Atoms of the rows written above, in one set-based statement. An updated row's atoms are
   --    replaced: a running registration has none, and a superseded failure's are stale.
