@@ -15,11 +15,15 @@ export type Fragment = postgres.PendingQuery<postgres.Row[]>;
 /**
  * Transactions in flight on one pool, and the requests waiting for one to end. postgres.js queues
  * a query with no limit when every connection is taken (five slow export readers hold all five),
- * so a request waits here instead, at most `timeoutMs`, and then answers 503 database_busy.
+ * so a request waits here instead, and answers 503 database_busy once no connection has been freed
+ * for `timeoutMs`. The wait is measured from the last freed connection, not from the request's
+ * arrival: a queue that moves (many short transactions, e.g. 16 runners completing items at once)
+ * is served in turn, while connections held by slow work fail the waiters fast.
  */
 class Gate {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
+  private lastFreed = performance.now();
   constructor(private readonly max: number, private readonly timeoutMs: number) {}
 
   async enter(): Promise<void> {
@@ -28,21 +32,30 @@ class Gate {
       return;
     }
     await new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout>;
       const wake = () => {
         clearTimeout(timer);
         resolve();
       };
-      const timer = setTimeout(() => {
+      const check = () => {
+        const idle = performance.now() - Math.max(this.lastFreed, arrived);
+        if (idle < this.timeoutMs) {
+          timer = setTimeout(check, this.timeoutMs - idle);
+          return;
+        }
         this.waiting.splice(this.waiting.indexOf(wake), 1);
         reject(new ApiError(503, ErrorCode.busy,
           `all ${this.max} database connections of this instance stayed busy for ${this.timeoutMs} ms; retry shortly`));
-      }, this.timeoutMs);
+      };
+      const arrived = performance.now();
+      timer = setTimeout(check, this.timeoutMs);
       this.waiting.push(wake);
     });
   }
 
   /** Hands the slot to the next waiter, or frees it. */
   leave(): void {
+    this.lastFreed = performance.now();
     const next = this.waiting.shift();
     if (next) next();
     else this.active--;
