@@ -28,6 +28,8 @@ export interface FunctionEnv {
   /** How long a request waits for a free connection before 503 database_busy. */
   acquireTimeoutMs: number;
   statementTimeoutMs: number;
+  /** Exports one user may have open at once on an instance (429 quota_exceeded beyond). */
+  exportsPerUser: number;
   /** Largest request body ingest accepts (413 beyond). */
   ingestMaxBytes: number;
   /** Most calculations in one ingest request (413 beyond). */
@@ -67,6 +69,7 @@ export function readEnv(get: (name: string) => string | undefined): FunctionEnv 
     poolMax: positiveInt('DB_POOL_MAX', 5),
     acquireTimeoutMs: positiveInt('DB_ACQUIRE_TIMEOUT_MS', 1000),
     statementTimeoutMs: positiveInt('DB_STATEMENT_TIMEOUT_MS', 20_000),
+    exportsPerUser: positiveInt('EXPORTS_PER_USER', 2),
     ingestMaxBytes: positiveInt('INGEST_MAX_BYTES', INGEST_DEFAULT_MAX_BYTES),
     ingestMaxItems: positiveInt('INGEST_MAX_ITEMS', INGEST_DEFAULT_MAX_ITEMS),
     ingestMaxAtoms: positiveInt('INGEST_MAX_ATOMS', INGEST_DEFAULT_MAX_ATOMS),

@@ -22,16 +22,20 @@ export const ErrorCode = {
   queryTimeout: 'query_timeout',
   /** 503: the request's RDKit budget ran out before every molecule was identified; send it again. */
   identificationBudget: 'identification_budget',
+  /** 429: a per-user quota of this instance is used up (the message names it); see Retry-After. */
+  quotaExceeded: 'quota_exceeded',
   internal: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export class ApiError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 500 | 503 | 504,
+    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 503 | 504,
     readonly code: ErrorCode,
     message: string,
     readonly details?: ErrorDetail[],
+    /** Extra response headers, such as Retry-After on a 429. */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -72,16 +76,16 @@ export function errorBody(code: string, message: string, details?: ErrorDetail[]
   return { error: details?.length ? { code, message, details } : { code, message } };
 }
 
-export function jsonError(status: number, code: string, message: string, details?: ErrorDetail[]): Response {
+export function jsonError(status: number, code: string, message: string, details?: ErrorDetail[], headers?: Record<string, string>): Response {
   return new Response(JSON.stringify(errorBody(code, message, details)), {
     status,
-    headers: { 'content-type': 'application/json; charset=utf-8' },
+    headers: { ...headers, 'content-type': 'application/json; charset=utf-8' },
   });
 }
 
 /** Turns anything thrown by a handler into the JSON error shape. */
 export function toErrorResponse(err: unknown): Response {
-  if (err instanceof ApiError) return jsonError(err.status, err.code, err.message, err.details);
+  if (err instanceof ApiError) return jsonError(err.status, err.code, err.message, err.details, err.headers);
   if ((err as { code?: unknown })?.code === STATEMENT_TIMEOUT) {
     return jsonError(504, ErrorCode.queryTimeout,
       'the query took longer than the statement timeout; narrow it (more filters, a smaller limit) rather than retrying it as is');
