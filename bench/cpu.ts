@@ -89,6 +89,12 @@ async function raw(stack: TestStack, token: string, method: string, route: strin
   return { status: res.status, text, cpu: cpuSeconds(pid) - before };
 }
 
+/** `N created`, or the status and error code of a request that was not answered 200. */
+function answered(r: { status: number; text: string }): string {
+  const parsed = JSON.parse(r.text) as { counts?: { created: number }; error?: { code: string } };
+  return r.status === 200 ? `${parsed.counts?.created} created` : `HTTP ${r.status} ${parsed.error?.code ?? ''}`.trim();
+}
+
 async function newUser(sql: postgres.Sql, stack: TestStack) {
   const id = randomUUID();
   await sql`insert into auth.users (id) values (${id})`;
@@ -123,7 +129,7 @@ if (want('baseline')) {
     await raw(stack, user.token, 'POST', 'ingest', body([benchCalculation({ smiles: 'O', formula: 'H2O', symbols: ['O', 'H', 'H'] })])); // load RDKit
     const r = await raw(stack, user.token, 'POST', 'ingest', body(molecules.map((m, i) => benchCalculation(m, i))));
     summarise(`baseline: ingest ${INGEST_N} new molecules, budgets lifted (as before them)`, [{ route: 'ingest', status: r.status, cpu: r.cpu }],
-      `${(body(molecules.map((m, i) => benchCalculation(m, i))).length / 1e6).toFixed(1)} MB; ${JSON.parse(r.text).counts?.created} created`);
+      `${(body(molecules.map((m, i) => benchCalculation(m, i))).length / 1e6).toFixed(1)} MB; ${answered(r)}`);
   } finally {
     await sql.end();
     await stack.destroy();
