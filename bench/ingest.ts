@@ -58,7 +58,7 @@ try {
       from stdin`.writable();
     rows.forEach(({ c, m, sha }, i) => {
       const r = c.results!;
-      calcStream.write([calcIds[i], copyUser.id, molIds.get(m.inchikey), specOf(c), c.method, c.task, c.solvent ?? '\\N', c.charge, c.multiplicity, 'completed',
+      calcStream.write([calcIds[i], copyUser.id, molIds.get(m.molecule_key), specOf(c), c.method, c.task, c.solvent ?? '\\N', c.charge, c.multiplicity, 'completed',
         r.total_energy_eh, r.homo_lumo_gap_ev, r.dipole_debye, `{${r.dipole_au!.join(',')}}`, 't', r.wall_time_s, r.xtb_version, sha, c.source, '{bench}', new Date().toISOString()].join('\t') + '\n');
     });
     await endStream(calcStream);
@@ -88,7 +88,7 @@ try {
       const r = c.results!;
       const [{ id }] = await tx`insert into public.calculations (user_id, molecule_id, specification_id, method, task, solvent, charge, multiplicity, status,
         total_energy_eh, homo_lumo_gap_ev, dipole_debye, dipole_au, converged, wall_time_s, xtb_version, geometry_sha256, source, completed_at)
-        values (${rowUser.id}, ${molIds.get(m.inchikey)!}, ${specOf(c)}, ${c.method}, ${c.task}, ${c.solvent ?? null}, ${c.charge!}, ${c.multiplicity!}, 'completed',
+        values (${rowUser.id}, ${molIds.get(m.molecule_key)!}, ${specOf(c)}, ${c.method}, ${c.task}, ${c.solvent ?? null}, ${c.charge!}, ${c.multiplicity!}, 'completed',
         ${r.total_energy_eh}, ${r.homo_lumo_gap_ev!}, ${r.dipole_debye!}, ${r.dipole_au!}, true, ${r.wall_time_s!}, ${r.xtb_version!}, ${sha}, ${c.source!}, now())
         returning id`;
       for (const [k, a] of c.geometry.entries()) {
@@ -142,13 +142,16 @@ async function specificationIds(tx: postgres.TransactionSql, userId: string, cal
   return (c: IngestCalculationInput) => ids.get(keyOf(c))!;
 }
 
-async function insertMolecules(tx: postgres.TransactionSql, userId: string, molecules: { inchikey: string; canonical_smiles: string; formula: string; n_atoms: number }[]) {
-  const distinct = [...new Map(molecules.map((m) => [m.inchikey, m])).values()];
+async function insertMolecules(
+  tx: postgres.TransactionSql, userId: string,
+  molecules: { inchikey: string; molecule_key: string; canonical_smiles: string; formula: string; n_atoms: number }[],
+) {
+  const distinct = [...new Map(molecules.map((m) => [m.molecule_key, m])).values()];
   const ids = new Map<string, string>();
   for (const m of distinct) {
-    const [{ id }] = await tx`insert into public.molecules (user_id, canonical_smiles, inchikey, formula, input_smiles, n_atoms)
-      values (${userId}, ${m.canonical_smiles}, ${m.inchikey}, ${m.formula}, ${m.canonical_smiles}, ${m.n_atoms}) returning id`;
-    ids.set(m.inchikey, id);
+    const [{ id }] = await tx`insert into public.molecules (user_id, canonical_smiles, inchikey, molecule_key, formula, input_smiles, n_atoms)
+      values (${userId}, ${m.canonical_smiles}, ${m.inchikey}, ${m.molecule_key}, ${m.formula}, ${m.canonical_smiles}, ${m.n_atoms}) returning id`;
+    ids.set(m.molecule_key, id);
   }
   return ids;
 }

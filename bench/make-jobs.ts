@@ -10,11 +10,17 @@
 // directory also holding a `scratch` directory that is not a job.
 //
 //   npx tsx bench/make-jobs.ts --out DIR --count N [--source DIR]
+//
+// With --distinct-molecules, every job is instead a new molecule (bench/lib/distinct-molecules.ts):
+// metadata.json with its SMILES and formula, input.xyz and charges with its atoms, and the water
+// single point's xtb.out (energy perturbed), the worst case of a first upload for the server.
 import { mkdir, opendir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cliArgs, exitOnCliError, usageExit, wholeNumberArg } from '../scripts/lib/cli-args.ts';
+import { loadRDKit } from '../shared/chem/rdkit.ts';
 import { walkJobs } from '../shared/xtb/index.ts';
+import { distinctMolecules, zigzag } from './lib/distinct-molecules.ts';
 import { FIXTURE_JOBS } from '../test/support/fixtures.ts';
 
 export const JOBS_PER_DIR = 1000;
@@ -122,16 +128,40 @@ export async function makeJobs(o: MakeJobsOptions): Promise<{ jobs: number; sour
   return { jobs: o.count, sources: sources.length };
 }
 
+/** `count` jobs of distinct molecules, each a GFN2 single point (see the header). */
+export async function makeDistinctMoleculeJobs(o: { out: string; count: number; offset?: number }): Promise<{ jobs: number }> {
+  const water = path.join(FIXTURE_JOBS, '2025-03/qf-20250301-00001');
+  const xtbOut = await readFile(path.join(water, 'xtb.out'), 'utf8');
+  const molecules = distinctMolecules(await loadRDKit(), o.count, o.offset ?? 0);
+  for (const [i, m] of molecules.entries()) {
+    const rel = `${String(Math.floor(i / JOBS_PER_DIR)).padStart(4, '0')}/qf-distinct-${String(i).padStart(7, '0')}`;
+    const dir = path.join(o.out, rel);
+    await mkdir(dir, { recursive: true });
+    const atoms = zigzag(m.symbols);
+    const meta = {
+      schema: 2, job_id: rel.split('/')[1], name: null, smiles: m.smiles, formula: m.formula, charge: 0, multiplicity: 1,
+      method: 'GFN2-xTB', task: 'sp', solvent: null, created_at: '2025-03-01T09:00:00Z', tags: ['bench'],
+    };
+    await writeFile(path.join(dir, 'metadata.json'), JSON.stringify(meta, null, 2) + '\n');
+    await writeFile(path.join(dir, 'input.xyz'),
+      `${atoms.length}\n\n${atoms.map((a) => `${a.element.padEnd(3)}${a.xyz.map((v) => v.toFixed(8).padStart(16)).join('')}`).join('\n')}\n`);
+    await writeFile(path.join(dir, 'charges'), atoms.map((a) => (a.element === 'H' ? '    0.05000000' : '   -0.05000000')).join('\n') + '\n');
+    await writeFile(path.join(dir, 'xtb.out'), perturbEnergy(xtbOut, i));
+  }
+  return { jobs: molecules.length };
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const USAGE = [
-    'usage: npx tsx bench/make-jobs.ts --out DIR --count N [--source DIR]',
+    'usage: npx tsx bench/make-jobs.ts --out DIR --count N [--source DIR | --distinct-molecules]',
     '  --out DIR      where to write the job tree',
     '  --count N      how many job directories to write',
     '  --source DIR   the jobs to copy (default: test/fixtures/jobs)',
+    '  --distinct-molecules  write jobs of new molecules instead (chains of 2-80 heavy atoms)',
     '  -h, --help     print this help',
   ].join('\n');
   const { values } = cliArgs('make-jobs', USAGE, process.argv.slice(2), {
-    options: { out: { type: 'string' }, count: { type: 'string' }, source: { type: 'string' } },
+    options: { out: { type: 'string' }, count: { type: 'string' }, source: { type: 'string' }, 'distinct-molecules': { type: 'boolean' } },
   });
   if (!values.out) usageExit('make-jobs', USAGE, '--out is required');
   if (!values.count) usageExit('make-jobs', USAGE, '--count is required');
@@ -143,6 +173,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
     throw err;
   }
   const t0 = performance.now();
+  if (values['distinct-molecules']) {
+    const made = await makeDistinctMoleculeJobs({ out: path.resolve(values.out), count });
+    console.log(`wrote ${made.jobs} jobs of distinct molecules to ${values.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    process.exit(0);
+  }
   const made = await makeJobs({ out: path.resolve(values.out), count, ...(values.source ? { source: path.resolve(values.source) } : {}) });
   console.log(`wrote ${made.jobs} jobs (copies of ${made.sources} fixture jobs) to ${values.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }

@@ -78,8 +78,8 @@ function molecules(rdkit: Awaited<ReturnType<typeof loadRDKit>>, random: () => n
   const out: Omit<SeedMolecule, 'id'>[] = [];
   for (const smiles of moleculeSmiles()) {
     const identity = identifyMolecule(rdkit, smiles);
-    if (!identity || seen.has(identity.inchikey) || identity.n_atoms < 10 || identity.n_atoms > 32) continue;
-    seen.add(identity.inchikey);
+    if (!identity || seen.has(identity.molecule_key) || identity.n_atoms < 10 || identity.n_atoms > 32) continue;
+    seen.add(identity.molecule_key);
     const symbols = [...identity.elements].flatMap(([e, k]) => Array<string>(k).fill(e));
     // A molecule-like cloud: a random walk of 1.1–1.5 Å steps.
     const base = new Float64Array(symbols.length * 3);
@@ -105,17 +105,17 @@ function molecules(rdkit: Awaited<ReturnType<typeof loadRDKit>>, random: () => n
   return out;
 }
 
-/** Inserts the molecules (existing InChIKeys are kept) and returns them with their ids. */
+/** Inserts the molecules (existing molecule keys are kept) and returns them with their ids. */
 export async function seedMolecules(sql: postgres.Sql, userId: string, seed = 1): Promise<SeedMolecule[]> {
   const list = molecules(await loadRDKit(), rng(seed));
   const rows = list.map((m) => ({
-    user_id: userId, canonical_smiles: m.canonical_smiles, inchikey: m.inchikey, formula: m.formula,
+    user_id: userId, canonical_smiles: m.canonical_smiles, inchikey: m.inchikey, molecule_key: m.molecule_key, formula: m.formula,
     input_smiles: m.canonical_smiles, n_atoms: m.n_atoms, name: `seed ${m.formula}`, tags: ['bench'],
   }));
-  await sql`insert into public.molecules ${sql(rows)} on conflict (user_id, inchikey) do nothing`;
-  const ids = new Map((await sql<{ id: string; inchikey: string }[]>`
-    select id, inchikey from public.molecules where user_id = ${userId}`).map((r) => [r.inchikey, r.id]));
-  return list.map((m) => ({ ...m, id: ids.get(m.inchikey)! }));
+  await sql`insert into public.molecules ${sql(rows)} on conflict (user_id, molecule_key) do nothing`;
+  const ids = new Map((await sql<{ id: string; molecule_key: string }[]>`
+    select id, molecule_key from public.molecules where user_id = ${userId}`).map((r) => [r.molecule_key, r.id]));
+  return list.map((m) => ({ ...m, id: ids.get(m.molecule_key)! }));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -92,7 +92,7 @@ function finished(stream: NodeJS.WritableStream): Promise<void> {
 async function seed(userId: string, n: number, onProgress?: (done: number) => void): Promise<void> {
   const random = rng(7);
   const molecules = Array.from({ length: MOLECULES }, (_, i) => ({
-    user_id: userId, canonical_smiles: HEXANES[i % HEXANES.length], inchikey: inchikeyLike(), formula: 'C6H14',
+    user_id: userId, canonical_smiles: HEXANES[i % HEXANES.length], inchikey: inchikeyLike(), molecule_key: inchikeyLike(), formula: 'C6H14',
     input_smiles: HEXANES[i % HEXANES.length], n_atoms: 20, name: `bench hexane ${i}`,
   }));
   const moleculeIds = (await sql`insert into public.molecules ${sql(molecules)} returning id`).map((r) => r.id as string);

@@ -16,6 +16,7 @@ create extension if not exists pgcrypto with schema extensions;
 -- Schemas
 -- ---------------------------------------------------------------------------------------------
 
+create schema private;
 -- public (exists in every database; its grants belong to the platform)
 -- default privileges of role postgres in schema public on functions: anon=X/postgres authenticated=X/postgres service_role=X/postgres
 -- default privileges of role postgres in schema public on sequences: anon=rwU/postgres authenticated=rwU/postgres service_role=rwU/postgres
@@ -28,6 +29,7 @@ create extension if not exists pgcrypto with schema extensions;
 create type public.ingest_item as (
   idx integer,
   inchikey text,
+  molecule_key text,
   canonical_smiles text,
   formula text,
   name text,
@@ -63,6 +65,27 @@ create type public.ingest_item as (
 -- ---------------------------------------------------------------------------------------------
 -- Tables
 -- ---------------------------------------------------------------------------------------------
+
+create table private.molecule_identities (
+  identity_version text not null,
+  input_sha256     bytea not null,
+  input_smiles     text not null,
+  canonical_smiles text not null,
+  inchikey         text not null,
+  molecule_key     text not null,
+  formula          text not null,
+  n_atoms          integer not null,
+  elements         jsonb not null,
+  created_at       timestamp with time zone default now() not null,
+  constraint molecule_identities_elements_object CHECK (jsonb_typeof(elements) = 'object'::text),
+  constraint molecule_identities_inchikey_format CHECK (inchikey ~ '^[A-Z]{14}-[A-Z]{10}-[A-Z]$'::text),
+  constraint molecule_identities_input_sha256_length CHECK (octet_length(input_sha256) = 32),
+  constraint molecule_identities_molecule_key_format CHECK (molecule_key ~ '^[A-Z]{14}-[A-Z]{10}-[A-Z]$'::text),
+  constraint molecule_identities_n_atoms_positive CHECK (n_atoms >= 1),
+  constraint molecule_identities_pkey PRIMARY KEY (identity_version, input_sha256)
+);
+comment on table private.molecule_identities is 'Cache of RDKit identities by (identity_version, sha256 of the input SMILES). Chemistry only, no user data; no API role may read it. Rows may be deleted at any time.';
+alter table private.molecule_identities enable row level security;
 
 create table public.atomic_properties (
   calculation_id   uuid not null,
@@ -311,6 +334,7 @@ create table public.calculations (
   specification_id      uuid not null,
   structure_distances   real[],
   structure_fingerprint double precision generated always as (public.structure_fingerprint(structure_distances)) stored,
+  structure_extent      double precision generated always as (public.structure_extent(structure_distances)) stored,
   same_structure_as     uuid,
   constraint calculations_batch_item_fkey FOREIGN KEY (user_id, batch_item_id) REFERENCES public.batch_items(user_id, id) ON DELETE SET NULL (batch_item_id),
   constraint calculations_completed_has_energy CHECK (status <> 'completed'::text OR total_energy_eh IS NOT NULL),
@@ -347,10 +371,11 @@ comment on column public.calculations.geometry_sha256 is 'SHA-256 (hex) of the c
 comment on column public.calculations.source is 'Where the result came from, e.g. upload:<job path> or runner:<id>.';
 comment on column public.calculations.specification_id is 'The specification the calculation was run with; part of its identity (calculations_identity_key).';
 comment on column public.calculations.structure_distances is 'Structure key of the input geometry: interatomic distances (Å) grouped by element pair, sorted; null above 100 atoms.';
-comment on column public.calculations.structure_fingerprint is 'Sum of structure_distances (Å): the index range in which the same structure is looked for.';
+comment on column public.calculations.structure_fingerprint is 'Sum of structure_distances (Å): the same structure''s is within count × tolerance.';
+comment on column public.calculations.structure_extent is 'Largest of structure_distances (Å): the same structure''s is within the tolerance; the index range searched.';
 comment on column public.calculations.same_structure_as is 'The first stored calculation with the same structure, specification, molecule, charge and multiplicity; null when this is the first (unique_structures=true keeps those).';
 alter table public.calculations enable row level security;
-CREATE INDEX calculations_structure_idx ON public.calculations USING btree (user_id, molecule_id, specification_id, charge, multiplicity, structure_fingerprint) WHERE ((structure_fingerprint IS NOT NULL) AND (same_structure_as IS NULL));
+CREATE INDEX calculations_structure_idx ON public.calculations USING btree (user_id, molecule_id, specification_id, charge, multiplicity, structure_extent, structure_fingerprint) WHERE ((structure_fingerprint IS NOT NULL) AND (same_structure_as IS NULL));
 CREATE INDEX calculations_user_id_batch_item_id_idx ON public.calculations USING btree (user_id, batch_item_id) WHERE (batch_item_id IS NOT NULL);
 CREATE INDEX calculations_user_id_created_at_idx ON public.calculations USING btree (user_id, created_at, id);
 CREATE INDEX calculations_user_id_dipole_debye_idx ON public.calculations USING btree (user_id, dipole_debye, id);
@@ -416,6 +441,7 @@ create table public.molecules (
   user_id          uuid default auth.uid() not null,
   canonical_smiles text not null,
   inchikey         text not null,
+  molecule_key     text,
   formula          text not null,
   name             text,
   input_smiles     text not null,
@@ -429,23 +455,27 @@ create table public.molecules (
   constraint molecules_inchikey_format CHECK (inchikey ~ '^[A-Z]{14}-[A-Z]{10}-[A-Z]$'::text),
   constraint molecules_input_smiles_length CHECK (char_length(input_smiles) >= 1 AND char_length(input_smiles) <= 2000),
   constraint molecules_metadata_object CHECK (jsonb_typeof(metadata) = 'object'::text),
+  constraint molecules_molecule_key_format CHECK (molecule_key ~ '^[A-Z]{14}-[A-Z]{10}-[A-Z]$'::text),
   constraint molecules_n_atoms_positive CHECK (n_atoms >= 1),
   constraint molecules_name_length CHECK (char_length(name) <= 500),
   constraint molecules_pkey PRIMARY KEY (id),
   constraint molecules_tags_no_nulls CHECK (array_position(tags, NULL::text) IS NULL),
   constraint molecules_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE,
   constraint molecules_user_id_id_key UNIQUE (user_id, id),
-  constraint molecules_user_id_inchikey_key UNIQUE (user_id, inchikey)
+  constraint molecules_user_id_molecule_key_key UNIQUE (user_id, molecule_key)
 );
-comment on table public.molecules is 'One row per distinct molecule per user (unique InChIKey). Canonicalisation is done by the writer with RDKit.';
+comment on table public.molecules is 'One row per distinct molecule per user (unique molecule_key: the fixed-H InChIKey). Canonicalisation is done by the writer with RDKit.';
 comment on column public.molecules.canonical_smiles is 'RDKit canonical SMILES.';
-comment on column public.molecules.inchikey is 'Standard InChIKey (14-10-1 letters); the molecule''s identity per user.';
+comment on column public.molecules.inchikey is 'Standard InChIKey (14-10-1 letters): searchable, shared by tautomers; not unique.';
+comment on column public.molecules.molecule_key is 'InChIKey of the fixed-H InChI (RDKit get_inchi(''/FixedH'')): the molecule''s identity per user; keeps tautomers apart. Null only on rows written without one and not yet backfilled (npm run backfill:molecule-keys).';
 comment on column public.molecules.formula is 'Molecular formula in Hill order, with a trailing charge such as C2H5O- when charged.';
 comment on column public.molecules.input_smiles is 'The SMILES as first typed by the user.';
 comment on column public.molecules.n_atoms is 'Number of atoms including hydrogens.';
 alter table public.molecules enable row level security;
+CREATE INDEX molecules_legacy_idx ON public.molecules USING btree (user_id, inchikey) WHERE (molecule_key IS NULL);
 CREATE INDEX molecules_user_id_created_at_idx ON public.molecules USING btree (user_id, created_at, id);
 CREATE INDEX molecules_user_id_formula_idx ON public.molecules USING btree (user_id, formula);
+CREATE INDEX molecules_user_id_inchikey_idx ON public.molecules USING btree (user_id, inchikey);
 CREATE TRIGGER molecules_count_user_stats_after_delete AFTER DELETE ON public.molecules REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_count_user_stats();
 CREATE TRIGGER molecules_count_user_stats_after_insert AFTER INSERT ON public.molecules REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_count_user_stats();
 CREATE TRIGGER molecules_log_events_after_delete AFTER DELETE ON public.molecules REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_log_events();
@@ -702,25 +732,28 @@ begin
     return;
   end if;
 
-  -- 1. Molecules given as SMILES (canonicalised by the caller), in key order like ingest.
-  insert into public.molecules (user_id, canonical_smiles, inchikey, formula, name, input_smiles, n_atoms)
-  select v_user, m.canonical_smiles, m.inchikey, m.formula, m.name, m.input_smiles, m.n_atoms
+  -- 1. Molecules given as SMILES (identified by the caller), by molecule_key, in key order like
+  --    ingest; a row written without a key is adopted first (public.adopt_legacy_molecules).
+  perform public.adopt_legacy_molecules(v_user, p_molecules);
+
+  insert into public.molecules (user_id, canonical_smiles, inchikey, molecule_key, formula, name, input_smiles, n_atoms)
+  select v_user, m.canonical_smiles, m.inchikey, m.molecule_key, m.formula, m.name, m.input_smiles, m.n_atoms
     from jsonb_to_recordset(p_molecules) as m(
-           inchikey text, canonical_smiles text, formula text, name text, input_smiles text, n_atoms integer)
-   order by m.inchikey
-  on conflict (user_id, inchikey) do nothing;
+           molecule_key text, inchikey text, canonical_smiles text, formula text, name text, input_smiles text, n_atoms integer)
+   order by m.molecule_key
+  on conflict (user_id, molecule_key) do nothing;
   get diagnostics v_molecules_created = row_count;
 
   -- 2. The items, in the order sent (seq follows it). An item names its molecule by id or by
-  --    InChIKey; the foreign key (molecule_id, user_id) refuses another user's molecule.
+  --    molecule_key; the foreign key (molecule_id, user_id) refuses another user's molecule.
   with inserted as (
     insert into public.batch_items (user_id, batch_job_id, molecule_id, name, input_geometry, charge, multiplicity, priority)
     select v_user, p_batch_id, coalesce(i.molecule_id, m.id), i.name, i.input_geometry, i.charge, i.multiplicity, v_priority
       from jsonb_to_recordset(p_items) as i(
-             idx integer, molecule_id uuid, inchikey text, name text, input_geometry jsonb,
+             idx integer, molecule_id uuid, molecule_key text, name text, input_geometry jsonb,
              charge integer, multiplicity integer)
       left join public.molecules m
-        on i.molecule_id is null and m.user_id = v_user and m.inchikey = i.inchikey
+        on i.molecule_id is null and m.user_id = v_user and m.molecule_key = i.molecule_key
      order by i.idx
     returning molecule_id
   )
@@ -729,8 +762,27 @@ begin
   return query select 'added', v_items, v_molecules, v_molecules_created;
 end;
 $function$;
-comment on function public.add_batch_items(uuid,jsonb,jsonb) is 'Adds items (each by molecule_id or InChIKey) and their new molecules to a batch of the calling user. Outcome: added, not_found or cancelled; counts of items, distinct molecules and molecules created.';
+comment on function public.add_batch_items(uuid,jsonb,jsonb) is 'Adds items (each by molecule_id or molecule_key) and their new molecules to a batch of the calling user. Outcome: added, not_found or cancelled; counts of items, distinct molecules and molecules created.';
 grant execute on function public.add_batch_items(uuid,jsonb,jsonb) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.adopt_legacy_molecules(p_user uuid, p_molecules jsonb)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  update public.molecules m
+     set molecule_key = c.molecule_key
+    from (select distinct on (x.molecule_key) x.molecule_key, x.inchikey, x.canonical_smiles
+            from jsonb_to_recordset(p_molecules) as x(molecule_key text, inchikey text, canonical_smiles text)
+           where x.molecule_key is not null
+           order by x.molecule_key) c
+   where exists (select 1 from public.molecules l where l.user_id = p_user and l.molecule_key is null)
+     and m.user_id = p_user and m.molecule_key is null
+     and m.inchikey = c.inchikey and m.canonical_smiles = c.canonical_smiles
+     and not exists (select 1 from public.molecules k where k.user_id = p_user and k.molecule_key = c.molecule_key)
+$function$;
+comment on function public.adopt_legacy_molecules(uuid,jsonb) is 'Sets molecule_key on the user''s rows written without one, for the molecules given (molecule_key, inchikey, canonical_smiles) that are the same molecule. Called by the writers before they insert.';
+grant execute on function public.adopt_legacy_molecules(uuid,jsonb) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.atomic_properties_count_user_stats()
  RETURNS trigger
@@ -1634,7 +1686,7 @@ begin
     from public.add_batch_items(v_batch, p_molecules, p_items) a;
 end;
 $function$;
-comment on function public.create_batch(jsonb,jsonb,jsonb) is 'Creates a batch for the calling user with its new molecules and its items (each by molecule_id or InChIKey) in one call. Returns the batch id and counts.';
+comment on function public.create_batch(jsonb,jsonb,jsonb) is 'Creates a batch for the calling user with its new molecules and its items (each by molecule_id or molecule_key) in one call. Returns the batch id and counts.';
 grant execute on function public.create_batch(jsonb,jsonb,jsonb) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.event_logs_refuse_changes()
@@ -1795,12 +1847,16 @@ begin
     raise exception 'ingest_calculations needs a user (auth.uid() is null)' using errcode = '28000';
   end if;
 
-  -- 1. Molecules: insert the new ones, in key order so concurrent requests lock alike.
-  insert into public.molecules (user_id, canonical_smiles, inchikey, formula, name, input_smiles, n_atoms)
-  select distinct on (c.inchikey) v_user, c.canonical_smiles, c.inchikey, c.formula, c.name, c.input_smiles, c.n_atoms
+  -- 1. Molecules, by molecule_key (the fixed-H InChIKey). First a row written without a key is
+  --    adopted when this request brings its molecule (same standard InChIKey, same canonical
+  --    SMILES); then the new ones are inserted, in key order so concurrent requests lock alike.
+  perform public.adopt_legacy_molecules(v_user, p_calculations);
+
+  insert into public.molecules (user_id, canonical_smiles, inchikey, molecule_key, formula, name, input_smiles, n_atoms)
+  select distinct on (c.molecule_key) v_user, c.canonical_smiles, c.inchikey, c.molecule_key, c.formula, c.name, c.input_smiles, c.n_atoms
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
-   order by c.inchikey, c.idx
-  on conflict (user_id, inchikey) do nothing;
+   order by c.molecule_key, c.idx
+  on conflict (user_id, molecule_key) do nothing;
 
   -- 2. Specifications: computed once per distinct (method, task, solvent, xtb_args) and hashed
   --    once per distinct specification (a request usually has one or two); the new ones are
@@ -1809,7 +1865,7 @@ begin
     select c.idx, c.method, c.task, c.solvent, coalesce(c.xtb_args, '{}') as args
       from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
   ),
-  distinct_settings as (
+  distinct_settings as materialized (
     select d.method, d.task, d.solvent, d.args, public.xtb_specification(d.method, d.task, d.solvent, d.args) as spec
       from (select distinct s.method, s.task, s.solvent, s.args from settings s) d
   )
@@ -1841,7 +1897,7 @@ begin
   with input as (
     select c.*, m.id as mol_id, sp.spec_id
       from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
-      join public.molecules m on m.user_id = v_user and m.inchikey = c.inchikey
+      join public.molecules m on m.user_id = v_user and m.molecule_key = c.molecule_key
       join unnest(v_spec_idx, v_spec_id) as sp(idx, spec_id) on sp.idx = c.idx
   ),
   firsts as (
@@ -1851,17 +1907,30 @@ begin
       from input
      order by mol_id, spec_id, charge, multiplicity, geometry_sha256, idx
   ),
+  -- The fingerprint range of each new key, computed once per row (materialized: inlined, the
+  -- functions would run once per candidate row).
+  bounded as materialized (
+    select f.*, b.fp - b.w as fp_lo, b.fp + b.w as fp_hi, b.ext - b.tol as ext_lo, b.ext + b.tol as ext_hi
+      from firsts f
+     cross join lateral (select public.structure_fingerprint(f.distances) as fp,
+                                public.same_structure_window(f.distances) as w,
+                                public.structure_extent(f.distances) as ext,
+                                public.same_structure_tolerance_ang() + 1e-9 as tol) b
+     where f.distances is not null
+    union all
+    select f.*, null, null, null, null from firsts f where f.distances is null
+  ),
   keyed as (
     select f.*, x.rep
-      from firsts f
+      from bounded f
       left join lateral (
         select o.id as rep
           from public.calculations o
          where f.distances is not null
            and o.user_id = v_user and o.molecule_id = f.mol_id and o.specification_id = f.spec_id
            and o.charge = f.charge and o.multiplicity = f.multiplicity
-           and o.structure_fingerprint between public.structure_fingerprint(f.distances) - public.same_structure_window(f.distances)
-                                           and public.structure_fingerprint(f.distances) + public.same_structure_window(f.distances)
+           and o.structure_extent between f.ext_lo and f.ext_hi
+           and o.structure_fingerprint between f.fp_lo and f.fp_hi
            and o.same_structure_as is null
            and public.same_structure(o.structure_distances, f.distances)
          order by o.created_at, o.id
@@ -1897,7 +1966,7 @@ begin
   select coalesce(array_agg(i.idx order by i.idx), '{}'), coalesce(array_agg(k.id order by i.idx), '{}')
     into v_found_idx, v_found_id
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as i
-    join public.molecules m on m.user_id = v_user and m.inchikey = i.inchikey
+    join public.molecules m on m.user_id = v_user and m.molecule_key = i.molecule_key
     join unnest(v_spec_idx, v_spec_id) as sp(idx, spec_id) on sp.idx = i.idx
     join public.calculations k
       on k.user_id = v_user and k.molecule_id = m.id and k.specification_id = sp.spec_id
@@ -1958,38 +2027,53 @@ begin
   --    so this finds the request's other copies without comparing every pair); the one with the
   --    smallest id has none and stays the representative. The pointers are followed to it before
   --    anything is written, so each row is updated once.
-  with recursive pending as (
-    select k.id, k.molecule_id, k.specification_id, k.charge, k.multiplicity, k.structure_fingerprint, k.structure_distances
-      from unnest(v_created_id) as w(id)
-      join public.calculations k on k.id = w.id and k.user_id = v_user
-     where k.same_structure_as is null and k.structure_fingerprint is not null
-  ),
-  edges as (
-    select n.id, x.id as target
-      from pending n
-     cross join lateral (
-       select o.id
-         from public.calculations o
-        where o.user_id = v_user and o.molecule_id = n.molecule_id and o.specification_id = n.specification_id
-          and o.charge = n.charge and o.multiplicity = n.multiplicity
-          and o.structure_fingerprint between n.structure_fingerprint - public.same_structure_window(n.structure_distances)
-                                          and n.structure_fingerprint + public.same_structure_window(n.structure_distances)
-          and o.same_structure_as is null
-          and o.id < n.id
-          and public.same_structure(o.structure_distances, n.structure_distances)
-        limit 1
-     ) x
-  ),
-  -- Every pointer leads to a smaller id, so the walk ends at a row that points nowhere.
-  walk (id, root) as (
-    select e.id, e.target from edges e where not exists (select 1 from edges f where f.id = e.target)
-    union all
-    select e.id, w.root from edges e join walk w on e.target = w.id
-  )
-  update public.calculations k
-     set same_structure_as = w.root
-    from walk w
-   where k.id = w.id and k.user_id = v_user;
+  --    Only needed when the request brought two or more new unmarked rows of one molecule,
+  --    specification, charge and multiplicity (a conformer sweep), so it is skipped otherwise.
+  if exists (
+    select 1
+      from public.calculations k
+     where k.id = any (v_created_id) and k.user_id = v_user
+       and k.same_structure_as is null and k.structure_fingerprint is not null
+     group by k.molecule_id, k.specification_id, k.charge, k.multiplicity
+    having count(*) > 1
+  ) then
+    with recursive pending as materialized (
+      select k.id, k.molecule_id, k.specification_id, k.charge, k.multiplicity, k.structure_distances,
+             k.structure_fingerprint - public.same_structure_window(k.structure_distances) as fp_lo,
+             k.structure_fingerprint + public.same_structure_window(k.structure_distances) as fp_hi,
+             k.structure_extent - public.same_structure_tolerance_ang() - 1e-9 as ext_lo,
+             k.structure_extent + public.same_structure_tolerance_ang() + 1e-9 as ext_hi
+        from unnest(v_created_id) as w(id)
+        join public.calculations k on k.id = w.id and k.user_id = v_user
+       where k.same_structure_as is null and k.structure_fingerprint is not null
+    ),
+    edges as (
+      select n.id, x.id as target
+        from pending n
+       cross join lateral (
+         select o.id
+           from public.calculations o
+          where o.user_id = v_user and o.molecule_id = n.molecule_id and o.specification_id = n.specification_id
+            and o.charge = n.charge and o.multiplicity = n.multiplicity
+            and o.structure_extent between n.ext_lo and n.ext_hi
+            and o.structure_fingerprint between n.fp_lo and n.fp_hi
+            and o.same_structure_as is null
+            and o.id < n.id
+            and public.same_structure(o.structure_distances, n.structure_distances)
+          limit 1
+       ) x
+    ),
+    -- Every pointer leads to a smaller id, so the walk ends at a row that points nowhere.
+    walk (id, root) as (
+      select e.id, e.target from edges e where not exists (select 1 from edges f where f.id = e.target)
+      union all
+      select e.id, w.root from edges e join walk w on e.target = w.id
+    )
+    update public.calculations k
+       set same_structure_as = w.root
+      from walk w
+     where k.id = w.id and k.user_id = v_user;
+  end if;
 
   -- 7. Atoms of the rows written above, in one set-based statement. An updated row's atoms are
   --    replaced: a running registration has none, and a superseded failure's are stale.
@@ -2049,7 +2133,7 @@ begin
          s.spec_hash,
          k.same_structure_as
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as i
-    join public.molecules m on m.user_id = v_user and m.inchikey = i.inchikey
+    join public.molecules m on m.user_id = v_user and m.molecule_key = i.molecule_key
     join written w on w.idx = i.idx
     join public.calculations k on k.id = w.id and k.user_id = v_user
     join public.specifications s on s.id = k.specification_id and s.user_id = v_user
@@ -2280,7 +2364,7 @@ grant execute on function public.retry_batch(uuid,boolean) to qf_api, service_ro
 CREATE OR REPLACE FUNCTION public.same_structure(p_a real[], p_b real[])
  RETURNS boolean
  LANGUAGE sql
- IMMUTABLE PARALLEL SAFE
+ IMMUTABLE PARALLEL SAFE COST 10000
  SET search_path TO ''
 AS $function$
   select cardinality(p_a) = cardinality(p_b)
@@ -2310,7 +2394,7 @@ AS $function$
   -- Keys that agree within the tolerance per distance have sums within count × tolerance.
   select coalesce(cardinality(p_distances), 0) * public.same_structure_tolerance_ang() + 1e-9
 $function$;
-comment on function public.same_structure_window(real[]) is 'How far the fingerprint of a structure with these distances may be from that of the same structure.';
+comment on function public.same_structure_window(real[]) is 'How far the fingerprint (distance sum) of a structure with these distances may be from that of the same structure.';
 grant execute on function public.same_structure_window(real[]) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.set_updated_at()
@@ -2336,6 +2420,17 @@ AS $function$
 $function$;
 comment on function public.specification_hash(jsonb) is 'SHA-256 (hex) of a specification''s jsonb text (PostgreSQL''s canonical form).';
 grant execute on function public.specification_hash(jsonb) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.structure_extent(p_distances real[])
+ RETURNS double precision
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE STRICT
+ SET search_path TO ''
+AS $function$
+  select coalesce(max(d::double precision), 0) from pg_catalog.unnest(p_distances) as d
+$function$;
+comment on function public.structure_extent(real[]) is 'The largest distance of a structure key (Å): equal within the tolerance for the same structure.';
+grant execute on function public.structure_extent(real[]) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.structure_fingerprint(p_distances real[])
  RETURNS double precision

@@ -1,6 +1,7 @@
 // The whole local stack: Postgres (embedded, or an existing one), bootstrap, migrations through the
 // CLI, and the functions under Deno. `npm start` and the test harness both start it from here.
 import { startPostgres, type RunningPostgres } from './postgres.ts';
+import { backfillMoleculeKeys, describeBackfill } from '../molecule-keys/backfill.ts';
 import { applyBootstrap, pushMigrations } from './migrate.ts';
 import { startFunctions, type RunningFunctions } from './functions.ts';
 import { LOCAL_AUTH_ISSUER, mintToken } from './keys.ts';
@@ -40,6 +41,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   try {
     await applyBootstrap(dbUrl);
     log('migrations', await pushMigrations(dbUrl));
+    // Data the migrations cannot compute in SQL (molecule keys need RDKit); nothing to do on a new database.
+    log('migrations', `${describeBackfill(await backfillMoleculeKeys(dbUrl))}\n`);
     const functions = await startFunctions({
       port: opts.functionsPort,
       env: { SUPABASE_DB_URL: dbUrl, SUPABASE_JWT_SECRET: opts.jwtSecret, AUTH_ISSUER: LOCAL_AUTH_ISSUER, ...opts.functionsEnv },

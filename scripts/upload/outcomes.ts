@@ -54,6 +54,9 @@ export function fromIngest(job: ParsedJob, result: IngestItemResult): JobReport 
   switch (result.outcome) {
     case 'rejected':
       return { ...base(job), outcome: 'invalid', error: issueText(result.errors) };
+    case 'deferred':
+      // The client sends deferred items again until the server identifies them; this is one it gave up on.
+      return { ...base(job), outcome: 'error', error: `not stored: ${issueText(result.errors)}` };
     case 'duplicate':
       return failed
         ? { ...base(job), ...ids, outcome: 'failed_calculation', error: job.calculation?.error_message ?? null, already_stored: true }

@@ -1,8 +1,10 @@
 // Sends one batch of parsed jobs through the typed client. The client already retries 503s and
-// network errors. A request the server refuses as a whole (4xx other than auth) is split in halves
-// until the item that causes it is alone, so one odd job never costs its 199 neighbours; that item is
-// answered as `rejected` with the server's message. Auth and owner refusals are fatal: they would
-// fail every request alike.
+// network errors, and sends again what the server's RDKit budget deferred. A request the server
+// refuses as a whole (4xx other than auth) or fails on (a 5xx other than "database unavailable")
+// is split in halves until the item that causes it is alone, so one odd job never costs its 199
+// neighbours: a refused one is answered `rejected` with the server's message, one the server
+// still fails on alone is reported as not stored (an `error` in the report, sent again by the
+// next run). Auth and owner refusals are fatal: they would fail every request alike.
 import { QfApiError, type QfClient } from '../../shared/client.ts';
 import type { IngestItemResult } from '../../shared/contract/ingest.ts';
 import type { ParsedJob } from '../../shared/xtb/index.ts';
@@ -17,6 +19,14 @@ export function isFatal(err: unknown): boolean {
 /** Refusals that depend on what was sent (a payload, a constraint), not on the server's health. */
 const isItemSpecific = (err: unknown): err is QfApiError =>
   err instanceof QfApiError && [400, 409, 413, 422].includes(err.status) && !isFatal(err);
+
+/**
+ * The server failed on this request (a 500, or a gateway's 502/504 after the client's retries):
+ * its content may be the cause, so halves are tried. A database that is down fails every request
+ * alike, and a request that never got an answer says nothing about its content: no split.
+ */
+const isServerFailure = (err: unknown): err is QfApiError =>
+  err instanceof QfApiError && err.status >= 500 && err.body?.error?.code !== 'database_unavailable';
 
 export function describeFailure(err: unknown): string {
   if (err instanceof QfApiError) {
@@ -34,11 +44,13 @@ export function makeSender(client: Pick<QfClient, 'ingest'>, userId: string | un
     try {
       return await client.ingest(jobs.map((j) => j.calculation!), userId ? { userId } : {});
     } catch (err) {
-      if (!isItemSpecific(err)) throw err;
+      const refused = isItemSpecific(err);
+      if (!refused && !isServerFailure(err)) throw err;
       if (jobs.length === 1) {
+        // `deferred` is reported as not stored (outcome `error`), not as an invalid job.
         return [{
-          index: 0, outcome: 'rejected', calculation_id: null, molecule_id: null,
-          errors: [{ path: '', issue: `the server refused it (HTTP ${err.status}): ${err.message}` }],
+          index: 0, outcome: refused ? 'rejected' : 'deferred', calculation_id: null, molecule_id: null,
+          errors: [{ path: '', issue: `the server ${refused ? 'refused' : 'failed on'} it (HTTP ${err.status}): ${err.message}` }],
         }];
       }
       const mid = Math.ceil(jobs.length / 2);

@@ -11,6 +11,9 @@ const NUMBER = new Map(SYMBOLS.map((s, i) => [s, i + 1]));
 /** The atomic number of a symbol (case as written by xtb: `C`, `Cl`), or undefined. */
 export const atomicNumber = (symbol: string): number | undefined => NUMBER.get(symbol);
 
+/** The symbol of an atomic number (1 to 118), or undefined. */
+export const elementSymbol = (z: number): string | undefined => SYMBOLS[z - 1];
+
 /** xtb writes some symbols in lower case (`cl`); this restores the usual capitalisation. */
 export const normaliseSymbol = (symbol: string): string =>
   symbol.length === 0 ? symbol : symbol[0].toUpperCase() + symbol.slice(1).toLowerCase();
@@ -19,6 +22,13 @@ export const normaliseSymbol = (symbol: string): string =>
 export function elementCounts(symbols: Iterable<string>): Map<string, number> {
   const counts = new Map<string, number>();
   for (const s of symbols) counts.set(s, (counts.get(s) ?? 0) + 1);
+  return counts;
+}
+
+/** Counts of each element of a formula such as `C2H6O` (Hill order or not; no charge suffix). */
+export function formulaCounts(formula: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const [, symbol, n] of formula.matchAll(/([A-Z][a-z]?)(\d*)/g)) counts.set(symbol, (counts.get(symbol) ?? 0) + (n ? Number(n) : 1));
   return counts;
 }
 

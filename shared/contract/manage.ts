@@ -5,7 +5,7 @@ import { Metadata, Tags, Uuid, type QueryParams } from './common.ts';
 import { CalculationFilters, CalculationRow, MoleculeRow } from './query.ts';
 
 /** Fields that make a molecule what it is: never editable, re-ingest under the right SMILES instead. */
-export const MOLECULE_IDENTITY_FIELDS = ['canonical_smiles', 'inchikey', 'formula', 'input_smiles', 'n_atoms'] as const;
+export const MOLECULE_IDENTITY_FIELDS = ['canonical_smiles', 'inchikey', 'molecule_key', 'formula', 'input_smiles', 'n_atoms'] as const;
 /** Results and identity of a calculation: never editable, re-ingest instead. */
 export const CALCULATION_LOCKED_FIELDS = [
   'molecule_id', 'method', 'task', 'solvent', 'charge', 'multiplicity', 'geometry_sha256', 'status',

@@ -1,8 +1,9 @@
 // QCSchema AtomicResult (schema_name "qcschema_output"), as QCEngine's xtb harness (xtb-python)
 // writes it, mapped onto the native ingest item. Bohr → Å and a.u. → Debye happen here, via units.ts.
 import { z } from 'zod';
+import { normaliseSymbol } from '../chem/elements.ts';
 import { AU_DEBYE, bohrToAngstrom } from '../units.ts';
-import { Finite, MAX_ATOMS, Metadata, Uuid, Vec3 } from './common.ts';
+import { Finite, Int32, MAX_ATOMS, Metadata, Uuid, Vec3 } from './common.ts';
 import type { IngestCalculationInput } from './ingest.ts';
 
 const FlatOrNested = z.union([z.array(Finite), z.array(Vec3)]);
@@ -11,11 +12,11 @@ export const QcSchemaAtomicResult = z.object({
   schema_name: z.literal('qcschema_output'),
   schema_version: z.number().optional(),
   molecule: z.object({
-    symbols: z.array(z.string()).min(1).max(MAX_ATOMS),
+    symbols: z.array(z.string().min(1, 'must be an element symbol such as C or Cl')).min(1).max(MAX_ATOMS),
     /** Bohr, flat [x0, y0, z0, x1, …] or nested. */
     geometry: FlatOrNested,
-    molecular_charge: z.number().int().default(0),
-    molecular_multiplicity: z.number().int().min(1).default(1),
+    molecular_charge: Int32.default(0),
+    molecular_multiplicity: Int32.min(1).default(1),
     name: z.string().optional(),
     identifiers: z.object({
       canonical_isomeric_smiles: z.string().optional(),
@@ -73,7 +74,7 @@ export { isQcSchemaLike };
  * whose length is not 3 × atoms) are left for the native schema to reject with a field path.
  */
 export function qcschemaToIngest(r: QcSchemaAtomicResult): IngestCalculationInput {
-  const symbols = r.molecule.symbols.map((s) => s[0].toUpperCase() + s.slice(1).toLowerCase());
+  const symbols = r.molecule.symbols.map(normaliseSymbol);
   const positions = triples(r.molecule.geometry);
   const geometry = symbols.map((element, i) => ({
     element,

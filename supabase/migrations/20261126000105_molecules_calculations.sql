@@ -1,8 +1,21 @@
 -- Molecules, calculations and per-atom results.
 --
---   molecules          one row per distinct molecule per user; identity is the InChIKey, so
---                      `OCC`, `CCO` and `C(O)C` (canonicalised by RDKit in the writing code) are
---                      one row.
+--   molecules          one row per distinct molecule per user; identity is molecule_key, the
+--                      InChIKey of the fixed-H InChI, so `OCC`, `CCO` and `C(O)C` (canonicalised by
+--                      RDKit in the writing code) are one row, while tautomers are two:
+--                      2-pyridone (O=c1cccc[nH]1) and 2-hydroxypyridine (Oc1ccccn1) share the
+--                      standard InChIKey UBQKCCHYAOITMY-UHFFFAOYSA-N, which stored the results of
+--                      one under the other's row, but have the keys UBQKCCHYAOITMY-BRMMOCHJNA-N and
+--                      UBQKCCHYAOITMY-QDQILVOLNA-N. The standard InChIKey stays, searchable and not
+--                      unique, so `inchikey=` finds every tautomer. The rule and the edge cases it
+--                      was tested on: docs/molecule-identity.md.
+--
+--                      SQL cannot run RDKit, so a row written without a key (before keys existed,
+--                      or by hand) keeps a null one until `npm run backfill:molecule-keys`
+--                      computes it from input_smiles (`npm start` runs it; on a hosted project run
+--                      it once after `supabase db push`). Meanwhile the writers adopt such a row
+--                      when a request brings its molecule (public.adopt_legacy_molecules, below).
+--                      A null key is distinct from every other, so such rows coexist.
 --   calculations       one xTB run. Its identity (user, molecule, method, task, solvent, charge,
 --                      multiplicity, input-geometry hash) is unique with nulls not distinct, so a
 --                      rerun updates the row instead of making a second one. Status only moves
@@ -23,6 +36,7 @@ create table public.molecules (
   user_id          uuid        not null default auth.uid(),
   canonical_smiles text        not null,
   inchikey         text        not null,
+  molecule_key     text,
   formula          text        not null,
   name             text,
   input_smiles     text        not null,
@@ -34,12 +48,13 @@ create table public.molecules (
 
   constraint molecules_pkey primary key (id),
   constraint molecules_user_id_id_key unique (user_id, id),
-  constraint molecules_user_id_inchikey_key unique (user_id, inchikey),
+  constraint molecules_user_id_molecule_key_key unique (user_id, molecule_key),
   constraint molecules_user_id_fkey foreign key (user_id)
     references auth.users (id) on delete cascade,
   constraint molecules_canonical_smiles_length check (char_length(canonical_smiles) between 1 and 2000),
   constraint molecules_input_smiles_length check (char_length(input_smiles) between 1 and 2000),
   constraint molecules_inchikey_format check (inchikey ~ '^[A-Z]{14}-[A-Z]{10}-[A-Z]$'),
+  constraint molecules_molecule_key_format check (molecule_key ~ '^[A-Z]{14}-[A-Z]{10}-[A-Z]$'),
   constraint molecules_formula_format check (formula ~ '^[A-Z][A-Za-z0-9*]*([+-][0-9]*)?$'),
   constraint molecules_name_length check (char_length(name) <= 500),
   constraint molecules_n_atoms_positive check (n_atoms >= 1),
@@ -48,14 +63,23 @@ create table public.molecules (
 );
 
 comment on table public.molecules is
-  'One row per distinct molecule per user (unique InChIKey). Canonicalisation is done by the writer with RDKit.';
+  'One row per distinct molecule per user (unique molecule_key: the fixed-H InChIKey). Canonicalisation is done by the writer with RDKit.';
 comment on column public.molecules.canonical_smiles is 'RDKit canonical SMILES.';
-comment on column public.molecules.inchikey is 'Standard InChIKey (14-10-1 letters); the molecule''s identity per user.';
+comment on column public.molecules.inchikey is
+  'Standard InChIKey (14-10-1 letters): searchable, shared by tautomers; not unique.';
+comment on column public.molecules.molecule_key is
+  'InChIKey of the fixed-H InChI (RDKit get_inchi(''/FixedH'')): the molecule''s identity per user; keeps tautomers apart. '
+  'Null only on rows written without one and not yet backfilled (npm run backfill:molecule-keys).';
 comment on column public.molecules.formula is 'Molecular formula in Hill order, with a trailing charge such as C2H5O- when charged.';
 comment on column public.molecules.input_smiles is 'The SMILES as first typed by the user.';
 comment on column public.molecules.n_atoms is 'Number of atoms including hydrogens.';
 
 create index molecules_user_id_formula_idx on public.molecules (user_id, formula);
+-- The standard InChIKey no longer identifies a molecule (two tautomers of one user share it), but
+-- it is still looked up: inchikey= filters, and the adoption of rows without a key.
+create index molecules_user_id_inchikey_idx on public.molecules (user_id, inchikey);
+-- Rows without a key: empty once backfilled, so the writers' probe for them costs one page.
+create index molecules_legacy_idx on public.molecules (user_id, inchikey) where molecule_key is null;
 
 create trigger molecules_set_updated_at
   before update on public.molecules
@@ -64,6 +88,36 @@ create trigger molecules_set_updated_at
 
 alter table public.molecules enable row level security;
 revoke all on table public.molecules from public, anon, authenticated, service_role;
+
+-- adopt_legacy_molecules: gives a row written without a molecule key the key of a molecule the
+-- request brings, when it is the same molecule: same user, same standard InChIKey and same RDKit
+-- canonical SMILES (RDKit wrote both). A row whose key another row already holds is left for the
+-- backfill to report. The writers (public.ingest_calculations, public.add_batch_items,
+-- public.create_batch) call it before they insert by molecule_key; it costs one probe of
+-- molecules_legacy_idx when no such row is left.
+create function public.adopt_legacy_molecules(p_user uuid, p_molecules jsonb)
+  returns void
+  language sql
+  security invoker
+  set search_path = ''
+as $$
+  update public.molecules m
+     set molecule_key = c.molecule_key
+    from (select distinct on (x.molecule_key) x.molecule_key, x.inchikey, x.canonical_smiles
+            from jsonb_to_recordset(p_molecules) as x(molecule_key text, inchikey text, canonical_smiles text)
+           where x.molecule_key is not null
+           order by x.molecule_key) c
+   where exists (select 1 from public.molecules l where l.user_id = p_user and l.molecule_key is null)
+     and m.user_id = p_user and m.molecule_key is null
+     and m.inchikey = c.inchikey and m.canonical_smiles = c.canonical_smiles
+     and not exists (select 1 from public.molecules k where k.user_id = p_user and k.molecule_key = c.molecule_key)
+$$;
+
+comment on function public.adopt_legacy_molecules(uuid, jsonb) is
+  'Sets molecule_key on the user''s rows written without one, for the molecules given '
+  '(molecule_key, inchikey, canonical_smiles) that are the same molecule. Called by the writers before they insert.';
+revoke execute on function public.adopt_legacy_molecules(uuid, jsonb) from public, anon;
+grant execute on function public.adopt_legacy_molecules(uuid, jsonb) to authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------------
 -- calculations

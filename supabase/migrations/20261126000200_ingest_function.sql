@@ -2,7 +2,7 @@
 -- request is one transaction and one round trip. Runs as the caller (security invoker): RLS and
 -- the table grants apply exactly as for any other statement of that user.
 --
--- Idempotency: molecules are unique per (user_id, inchikey) and calculations per their identity
+-- Idempotency: molecules are unique per (user_id, molecule_key) and calculations per their identity
 -- (user, molecule, specification, charge, multiplicity, geometry hash; docs/specifications.md). A second POST of
 -- the same result finds the existing row and writes nothing. A `running` registration is later
 -- completed in place; a completed result supersedes a failed one (a retry); otherwise the stored
@@ -35,8 +35,8 @@
 --
 -- Same structure (steps 3 and 6): a new row with a structure key is compared with the
 -- representatives (unmarked rows) of its molecule, specification, charge and multiplicity whose
--- fingerprint is within count × tolerance (one range of calculations_structure_idx), then key
--- against key (public.same_structure). It is inserted pointing at the oldest stored representative
+-- largest distance and distance sum are within reach (one range of calculations_structure_idx),
+-- then key against key (public.same_structure). It is inserted pointing at the oldest stored representative
 -- that matches; rows of a structure new to the store are then grouped within the request, under
 -- the one with the smallest id. Two concurrent requests that bring the same new structure may
 -- both leave it unmarked.
@@ -44,7 +44,7 @@
 -- One ingest item as the function receives it (a jsonb array of these): the molecule's identity
 -- computed by the caller with RDKit, then the calculation's columns.
 create type public.ingest_item as (
-  idx int, inchikey text, canonical_smiles text, formula text, name text, input_smiles text, n_atoms int,
+  idx int, inchikey text, molecule_key text, canonical_smiles text, formula text, name text, input_smiles text, n_atoms int,
   method text, task text, solvent text, charge int, multiplicity int, geometry_sha256 text, status text,
   total_energy_eh float8, homo_lumo_gap_ev float8, dipole_debye float8, dipole_au float8[], converged boolean,
   gradient_norm_eh_bohr float8, wall_time_s float8, xtb_version text, batch_item_id uuid, source text,
@@ -94,12 +94,16 @@ begin
     raise exception 'ingest_calculations needs a user (auth.uid() is null)' using errcode = '28000';
   end if;
 
-  -- 1. Molecules: insert the new ones, in key order so concurrent requests lock alike.
-  insert into public.molecules (user_id, canonical_smiles, inchikey, formula, name, input_smiles, n_atoms)
-  select distinct on (c.inchikey) v_user, c.canonical_smiles, c.inchikey, c.formula, c.name, c.input_smiles, c.n_atoms
+  -- 1. Molecules, by molecule_key (the fixed-H InChIKey). First a row written without a key is
+  --    adopted when this request brings its molecule (same standard InChIKey, same canonical
+  --    SMILES); then the new ones are inserted, in key order so concurrent requests lock alike.
+  perform public.adopt_legacy_molecules(v_user, p_calculations);
+
+  insert into public.molecules (user_id, canonical_smiles, inchikey, molecule_key, formula, name, input_smiles, n_atoms)
+  select distinct on (c.molecule_key) v_user, c.canonical_smiles, c.inchikey, c.molecule_key, c.formula, c.name, c.input_smiles, c.n_atoms
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
-   order by c.inchikey, c.idx
-  on conflict (user_id, inchikey) do nothing;
+   order by c.molecule_key, c.idx
+  on conflict (user_id, molecule_key) do nothing;
 
   -- 2. Specifications: computed once per distinct (method, task, solvent, xtb_args) and hashed
   --    once per distinct specification (a request usually has one or two); the new ones are
@@ -108,7 +112,7 @@ begin
     select c.idx, c.method, c.task, c.solvent, coalesce(c.xtb_args, '{}') as args
       from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
   ),
-  distinct_settings as (
+  distinct_settings as materialized (
     select d.method, d.task, d.solvent, d.args, public.xtb_specification(d.method, d.task, d.solvent, d.args) as spec
       from (select distinct s.method, s.task, s.solvent, s.args from settings s) d
   )
@@ -140,7 +144,7 @@ begin
   with input as (
     select c.*, m.id as mol_id, sp.spec_id
       from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
-      join public.molecules m on m.user_id = v_user and m.inchikey = c.inchikey
+      join public.molecules m on m.user_id = v_user and m.molecule_key = c.molecule_key
       join unnest(v_spec_idx, v_spec_id) as sp(idx, spec_id) on sp.idx = c.idx
   ),
   firsts as (
@@ -150,17 +154,30 @@ begin
       from input
      order by mol_id, spec_id, charge, multiplicity, geometry_sha256, idx
   ),
+  -- The fingerprint range of each new key, computed once per row (materialized: inlined, the
+  -- functions would run once per candidate row).
+  bounded as materialized (
+    select f.*, b.fp - b.w as fp_lo, b.fp + b.w as fp_hi, b.ext - b.tol as ext_lo, b.ext + b.tol as ext_hi
+      from firsts f
+     cross join lateral (select public.structure_fingerprint(f.distances) as fp,
+                                public.same_structure_window(f.distances) as w,
+                                public.structure_extent(f.distances) as ext,
+                                public.same_structure_tolerance_ang() + 1e-9 as tol) b
+     where f.distances is not null
+    union all
+    select f.*, null, null, null, null from firsts f where f.distances is null
+  ),
   keyed as (
     select f.*, x.rep
-      from firsts f
+      from bounded f
       left join lateral (
         select o.id as rep
           from public.calculations o
          where f.distances is not null
            and o.user_id = v_user and o.molecule_id = f.mol_id and o.specification_id = f.spec_id
            and o.charge = f.charge and o.multiplicity = f.multiplicity
-           and o.structure_fingerprint between public.structure_fingerprint(f.distances) - public.same_structure_window(f.distances)
-                                           and public.structure_fingerprint(f.distances) + public.same_structure_window(f.distances)
+           and o.structure_extent between f.ext_lo and f.ext_hi
+           and o.structure_fingerprint between f.fp_lo and f.fp_hi
            and o.same_structure_as is null
            and public.same_structure(o.structure_distances, f.distances)
          order by o.created_at, o.id
@@ -196,7 +213,7 @@ begin
   select coalesce(array_agg(i.idx order by i.idx), '{}'), coalesce(array_agg(k.id order by i.idx), '{}')
     into v_found_idx, v_found_id
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as i
-    join public.molecules m on m.user_id = v_user and m.inchikey = i.inchikey
+    join public.molecules m on m.user_id = v_user and m.molecule_key = i.molecule_key
     join unnest(v_spec_idx, v_spec_id) as sp(idx, spec_id) on sp.idx = i.idx
     join public.calculations k
       on k.user_id = v_user and k.molecule_id = m.id and k.specification_id = sp.spec_id
@@ -257,38 +274,53 @@ begin
   --    so this finds the request's other copies without comparing every pair); the one with the
   --    smallest id has none and stays the representative. The pointers are followed to it before
   --    anything is written, so each row is updated once.
-  with recursive pending as (
-    select k.id, k.molecule_id, k.specification_id, k.charge, k.multiplicity, k.structure_fingerprint, k.structure_distances
-      from unnest(v_created_id) as w(id)
-      join public.calculations k on k.id = w.id and k.user_id = v_user
-     where k.same_structure_as is null and k.structure_fingerprint is not null
-  ),
-  edges as (
-    select n.id, x.id as target
-      from pending n
-     cross join lateral (
-       select o.id
-         from public.calculations o
-        where o.user_id = v_user and o.molecule_id = n.molecule_id and o.specification_id = n.specification_id
-          and o.charge = n.charge and o.multiplicity = n.multiplicity
-          and o.structure_fingerprint between n.structure_fingerprint - public.same_structure_window(n.structure_distances)
-                                          and n.structure_fingerprint + public.same_structure_window(n.structure_distances)
-          and o.same_structure_as is null
-          and o.id < n.id
-          and public.same_structure(o.structure_distances, n.structure_distances)
-        limit 1
-     ) x
-  ),
-  -- Every pointer leads to a smaller id, so the walk ends at a row that points nowhere.
-  walk (id, root) as (
-    select e.id, e.target from edges e where not exists (select 1 from edges f where f.id = e.target)
-    union all
-    select e.id, w.root from edges e join walk w on e.target = w.id
-  )
-  update public.calculations k
-     set same_structure_as = w.root
-    from walk w
-   where k.id = w.id and k.user_id = v_user;
+  --    Only needed when the request brought two or more new unmarked rows of one molecule,
+  --    specification, charge and multiplicity (a conformer sweep), so it is skipped otherwise.
+  if exists (
+    select 1
+      from public.calculations k
+     where k.id = any (v_created_id) and k.user_id = v_user
+       and k.same_structure_as is null and k.structure_fingerprint is not null
+     group by k.molecule_id, k.specification_id, k.charge, k.multiplicity
+    having count(*) > 1
+  ) then
+    with recursive pending as materialized (
+      select k.id, k.molecule_id, k.specification_id, k.charge, k.multiplicity, k.structure_distances,
+             k.structure_fingerprint - public.same_structure_window(k.structure_distances) as fp_lo,
+             k.structure_fingerprint + public.same_structure_window(k.structure_distances) as fp_hi,
+             k.structure_extent - public.same_structure_tolerance_ang() - 1e-9 as ext_lo,
+             k.structure_extent + public.same_structure_tolerance_ang() + 1e-9 as ext_hi
+        from unnest(v_created_id) as w(id)
+        join public.calculations k on k.id = w.id and k.user_id = v_user
+       where k.same_structure_as is null and k.structure_fingerprint is not null
+    ),
+    edges as (
+      select n.id, x.id as target
+        from pending n
+       cross join lateral (
+         select o.id
+           from public.calculations o
+          where o.user_id = v_user and o.molecule_id = n.molecule_id and o.specification_id = n.specification_id
+            and o.charge = n.charge and o.multiplicity = n.multiplicity
+            and o.structure_extent between n.ext_lo and n.ext_hi
+            and o.structure_fingerprint between n.fp_lo and n.fp_hi
+            and o.same_structure_as is null
+            and o.id < n.id
+            and public.same_structure(o.structure_distances, n.structure_distances)
+          limit 1
+       ) x
+    ),
+    -- Every pointer leads to a smaller id, so the walk ends at a row that points nowhere.
+    walk (id, root) as (
+      select e.id, e.target from edges e where not exists (select 1 from edges f where f.id = e.target)
+      union all
+      select e.id, w.root from edges e join walk w on e.target = w.id
+    )
+    update public.calculations k
+       set same_structure_as = w.root
+      from walk w
+     where k.id = w.id and k.user_id = v_user;
+  end if;
 
   -- 7. Atoms of the rows written above, in one set-based statement. An updated row's atoms are
   --    replaced: a running registration has none, and a superseded failure's are stale.
@@ -348,7 +380,7 @@ begin
          s.spec_hash,
          k.same_structure_as
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as i
-    join public.molecules m on m.user_id = v_user and m.inchikey = i.inchikey
+    join public.molecules m on m.user_id = v_user and m.molecule_key = i.molecule_key
     join written w on w.idx = i.idx
     join public.calculations k on k.id = w.id and k.user_id = v_user
     join public.specifications s on s.id = k.specification_id and s.user_id = v_user

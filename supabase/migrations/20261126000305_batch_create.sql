@@ -39,25 +39,28 @@ begin
     return;
   end if;
 
-  -- 1. Molecules given as SMILES (canonicalised by the caller), in key order like ingest.
-  insert into public.molecules (user_id, canonical_smiles, inchikey, formula, name, input_smiles, n_atoms)
-  select v_user, m.canonical_smiles, m.inchikey, m.formula, m.name, m.input_smiles, m.n_atoms
+  -- 1. Molecules given as SMILES (identified by the caller), by molecule_key, in key order like
+  --    ingest; a row written without a key is adopted first (public.adopt_legacy_molecules).
+  perform public.adopt_legacy_molecules(v_user, p_molecules);
+
+  insert into public.molecules (user_id, canonical_smiles, inchikey, molecule_key, formula, name, input_smiles, n_atoms)
+  select v_user, m.canonical_smiles, m.inchikey, m.molecule_key, m.formula, m.name, m.input_smiles, m.n_atoms
     from jsonb_to_recordset(p_molecules) as m(
-           inchikey text, canonical_smiles text, formula text, name text, input_smiles text, n_atoms integer)
-   order by m.inchikey
-  on conflict (user_id, inchikey) do nothing;
+           molecule_key text, inchikey text, canonical_smiles text, formula text, name text, input_smiles text, n_atoms integer)
+   order by m.molecule_key
+  on conflict (user_id, molecule_key) do nothing;
   get diagnostics v_molecules_created = row_count;
 
   -- 2. The items, in the order sent (seq follows it). An item names its molecule by id or by
-  --    InChIKey; the foreign key (molecule_id, user_id) refuses another user's molecule.
+  --    molecule_key; the foreign key (molecule_id, user_id) refuses another user's molecule.
   with inserted as (
     insert into public.batch_items (user_id, batch_job_id, molecule_id, name, input_geometry, charge, multiplicity, priority)
     select v_user, p_batch_id, coalesce(i.molecule_id, m.id), i.name, i.input_geometry, i.charge, i.multiplicity, v_priority
       from jsonb_to_recordset(p_items) as i(
-             idx integer, molecule_id uuid, inchikey text, name text, input_geometry jsonb,
+             idx integer, molecule_id uuid, molecule_key text, name text, input_geometry jsonb,
              charge integer, multiplicity integer)
       left join public.molecules m
-        on i.molecule_id is null and m.user_id = v_user and m.inchikey = i.inchikey
+        on i.molecule_id is null and m.user_id = v_user and m.molecule_key = i.molecule_key
      order by i.idx
     returning molecule_id
   )
@@ -68,7 +71,7 @@ end;
 $$;
 
 comment on function public.add_batch_items(uuid, jsonb, jsonb) is
-  'Adds items (each by molecule_id or InChIKey) and their new molecules to a batch of the calling user. '
+  'Adds items (each by molecule_id or molecule_key) and their new molecules to a batch of the calling user. '
   'Outcome: added, not_found or cancelled; counts of items, distinct molecules and molecules created.';
 
 -- ---------------------------------------------------------------------------------------------
@@ -100,7 +103,7 @@ end;
 $$;
 
 comment on function public.create_batch(jsonb, jsonb, jsonb) is
-  'Creates a batch for the calling user with its new molecules and its items (each by molecule_id or InChIKey) '
+  'Creates a batch for the calling user with its new molecules and its items (each by molecule_id or molecule_key) '
   'in one call. Returns the batch id and counts.';
 
 revoke execute on function

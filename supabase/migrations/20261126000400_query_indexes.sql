@@ -8,7 +8,7 @@
 --       value plus `(value, id) > (cursor)` is one index range, so page 10,000 costs what page 1
 --       costs;
 --   calculations_identity_key (user_id, molecule_id, ...)  calculations of given molecules;
---   molecules (user_id, formula), molecules_user_id_inchikey_key  formula and InChIKey look-ups.
+--   molecules (user_id, formula), molecules_user_id_inchikey_idx  formula and InChIKey look-ups.
 --
 -- Added here:
 --   calculations (user_id, molecule_id, total_energy_eh) include (homo_lumo_gap_ev)

@@ -110,6 +110,7 @@ grant execute on function
   public.ingest_calculations(jsonb, int[], int[], text[], int[], float8[], float8[], float8[], float8[],
                              float8[], float8[], float8[], float8[], jsonb),
   public.log_performance_metric(jsonb),
+  public.adopt_legacy_molecules(uuid, jsonb),
   public.batch_caller(boolean),
   public.batch_item_close_attempt(jsonb, text, text, text, timestamptz),
   public.add_batch_items(uuid, jsonb, jsonb),

@@ -34,8 +34,11 @@ async function actAs(tx: postgres.TransactionSql, sub?: string): Promise<void> {
 /** A batch of `n` pending items of one molecule for `userId`, created with create_batch. */
 async function createBatch(tx: postgres.TransactionSql, userId: string, n: number): Promise<void> {
   await actAs(tx, userId);
-  const molecules = [{ inchikey: 'XLYOFNOQVPJJNP-UHFFFAOYSA-N', canonical_smiles: 'O', formula: 'H2O', name: 'water', input_smiles: 'O', n_atoms: 3 }];
-  const items = Array.from({ length: n }, (_, idx) => ({ idx, inchikey: molecules[0].inchikey, charge: 0, multiplicity: 1 }));
+  const molecules = [{
+    molecule_key: 'XLYOFNOQVPJJNP-UHFFFAOYNA-N', inchikey: 'XLYOFNOQVPJJNP-UHFFFAOYSA-N', canonical_smiles: 'O', formula: 'H2O',
+    name: 'water', input_smiles: 'O', n_atoms: 3,
+  }];
+  const items = Array.from({ length: n }, (_, idx) => ({ idx, molecule_key: molecules[0].molecule_key, charge: 0, multiplicity: 1 }));
   await tx`select * from public.create_batch(${tx.json({ name: `plan ${userId.slice(0, 8)}`, method: 'GFN2-xTB', task: 'sp', max_attempts: 3, priority: 0 })}, ${tx.json(molecules)}, ${tx.json(items)})`;
   await tx`reset role`;
 }

@@ -117,9 +117,13 @@ describe('other tables', () => {
     };
     await refused(molecule({ inchikey: 'not-an-inchikey' }), 'molecules_inchikey_format');
     await refused(molecule({ n_atoms: 0 }), 'molecules_n_atoms_positive');
+    await refused(molecule({ molecule_key: 'not-a-key' }), 'molecules_molecule_key_format');
+    // One molecule key per user; the standard InChIKey may repeat (tautomers share it).
     const inchikey = fakeInchikey();
-    const [m] = await molecule({ inchikey });
-    await refused(molecule({ inchikey, canonical_smiles: '[OH2]' }), 'molecules_user_id_inchikey_key');
+    const moleculeKey = fakeInchikey();
+    const [m] = await molecule({ inchikey, molecule_key: moleculeKey });
+    await molecule({ inchikey, molecule_key: fakeInchikey(), canonical_smiles: '[OH2]' });
+    await refused(molecule({ inchikey: fakeInchikey(), molecule_key: moleculeKey }), 'molecules_user_id_molecule_key_key');
 
     const [c] = await asRole(API_ROLE, user.id, (tx) => tx`
       insert into public.calculations (molecule_id, method, task) values (${m.id}, 'GFN-FF', 'opt') returning id`);

@@ -77,11 +77,19 @@ describe('ingest refuses', () => {
   });
 
   it('a SMILES RDKit cannot parse, one over 2,000 characters, and one whose formula disagrees with the geometry', async () => {
+    // Read before RDKit: an unclosed ring, and heavy atoms the geometry does not have.
     const bad = await expectItemRejected(calc({ smiles: 'C1CC', geometryOf: 'O' }), /calculations\[0\]\.molecule\.smiles/);
-    expect(bad.errors[0].issue).toMatch(/RDKit/);
+    expect(bad.errors[0].issue).toBe('cannot parse the SMILES "C1CC": ring bond 1 is never closed');
     await expectItemRejected(calc({ smiles: 'C'.repeat(2001), geometryOf: 'O' }), /calculations\[0\]\.molecule\.smiles/);
-    const mismatch = await expectItemRejected(calc({ smiles: 'CCO', geometryOf: 'O' }), /calculations\[0\]\.geometry/);
-    expect(mismatch.errors[0].issue).toMatch(/H2O.*C2H6O/);
+    const heavy = await expectItemRejected(calc({ smiles: 'CCO', geometryOf: 'O' }), /calculations\[0\]\.geometry/);
+    expect(heavy.errors[0].issue).toMatch(/heavy atoms are O but the SMILES CCO has C2O/);
+    // RDKit's own refusal (a valence it does not allow), and hydrogens only RDKit can count.
+    const trivalentOxygen = await expectItemRejected({ ...calc({ smiles: 'O' }), molecule: { smiles: '[OH3]' } }, /calculations\[0\]\.molecule\.smiles/);
+    expect(trivalentOxygen.errors[0].issue).toMatch(/RDKit cannot parse/);
+    const mismatch = await expectItemRejected(calc({ smiles: 'CO', geometryOf: 'O' }), /calculations\[0\]\.geometry/);
+    expect(mismatch.errors[0].issue).toMatch(/heavy atoms are O but the SMILES CO has CO/);
+    const hydrogens = await expectItemRejected(calc({ smiles: '[O]', geometryOf: 'O' }), /calculations\[0\]\.geometry/);
+    expect(hydrogens.errors[0].issue).toMatch(/H2O.*\[O\] is O \(with hydrogens\)/);
   });
 
   it('more than 10,000 atoms, wrong per-atom counts, unknown elements and methods', async () => {
@@ -113,7 +121,7 @@ describe('a mixed request', () => {
     expect(res.status).toBe(200);
     expect(res.body.results.map((r: any) => r.outcome)).toEqual(['created', 'rejected', 'created', 'rejected']);
     expect(res.body.results.map((r: any) => r.index)).toEqual([0, 1, 2, 3]);
-    expect(res.body.counts).toEqual({ created: 2, duplicate: 0, updated: 0, rejected: 2 });
+    expect(res.body.counts).toEqual({ created: 2, duplicate: 0, updated: 0, rejected: 2, deferred: 0 });
     const counts = await userCounts(mixed.id);
     expect(counts.calculations).toBe(2);
     expect(counts.molecules).toBe(1);

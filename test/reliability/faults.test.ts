@@ -144,9 +144,10 @@ describe('(c) a statement fails mid-transaction', () => {
   const batch = (run: number) => ({ calculations: [0, 1, 2, 3, 4, 5].map((i) => item(run, i)) });
 
   it.each([
-    ['lock_not_available (55P03) raised by a trigger on atomic_properties', 'raise exception \'forced\' using errcode = \'55P03\';', 10],
-    ['query_canceled (57014) raised by a trigger on atomic_properties', 'raise exception \'forced\' using errcode = \'57014\';', 11],
-  ])('%s → 503 and a full rollback', async (_name, body, run) => {
+    ['lock_not_available (55P03) raised by a trigger on atomic_properties', 'raise exception \'forced\' using errcode = \'55P03\';', 10, 503, 'database_unavailable'],
+    // A statement timeout is the query's own: 504, which clients do not retry as is.
+    ['query_canceled (57014) raised by a trigger on atomic_properties', 'raise exception \'forced\' using errcode = \'57014\';', 11, 504, 'query_timeout'],
+  ] as const)('%s → %i and a full rollback', async (_name, body, run, status, code) => {
     const u = await user();
     const before = await counts(u.id);
     await sql.unsafe(`
@@ -156,8 +157,8 @@ describe('(c) a statement fails mid-transaction', () => {
         for each statement execute function public.reliability_fault();`);
     try {
       const res = await ingest(u.token, batch(run));
-      expect(res.status, JSON.stringify(res.body)).toBe(503);
-      expect(res.body.error.code).toBe('database_unavailable');
+      expect(res.status, JSON.stringify(res.body)).toBe(status);
+      expect(res.body.error.code).toBe(code);
       expect(await counts(u.id)).toEqual(before);
     } finally {
       await sql.unsafe('drop trigger if exists reliability_fault on public.atomic_properties; drop function if exists public.reliability_fault();');
@@ -197,7 +198,7 @@ describe('(c) a statement fails mid-transaction', () => {
     }
   });
 
-  it('a statement_timeout inside the ingest transaction → 503 and a full rollback', async () => {
+  it('a statement_timeout inside the ingest transaction → 504 query_timeout and a full rollback', async () => {
     const u = await user();
     const before = await counts(u.id);
     // The trigger sleeps 5 s, past the 1 s statement_timeout the functions are started with here.
@@ -218,7 +219,8 @@ describe('(c) a statement fails mid-transaction', () => {
       if (previous === undefined) delete process.env.DB_STATEMENT_TIMEOUT_MS;
       else process.env.DB_STATEMENT_TIMEOUT_MS = previous;
       const res = await ingest(u.token, batch(13));
-      expect(res.status, JSON.stringify(res.body)).toBe(503);
+      expect(res.status, JSON.stringify(res.body)).toBe(504);
+      expect(res.body.error.code).toBe('query_timeout');
       expect(await counts(u.id)).toEqual(before);
     } finally {
       await sql.unsafe(`

@@ -16,7 +16,8 @@ import {
 } from '../../shared/contract/query.ts';
 import { userCounts } from '../support/counts.ts';
 import { call } from '../support/http.ts';
-import { calc, resultFor } from '../support/payloads.ts';
+import { calc, calcWithAtoms, GEOMETRIES, resultFor } from '../support/payloads.ts';
+import { BOHR_ANGSTROM } from '../../shared/units.ts';
 import { newUser, type TestUser } from '../support/users.ts';
 import { fixture, functionsPidFor, rssKb, type Fixture } from './helpers.ts';
 
@@ -404,6 +405,66 @@ describe(`fuzz: ${RUNS} cases per route`, () => {
     if (process.env.FUZZ_REPORT) console.log(route.name, JSON.stringify(statuses));
     statuses = {};
   }, ROUTE_TIMEOUT_MS);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Items that stand alone (issue 17): one hostile item beside a valid one. The request answers 200,
+// the valid item is stored, and the hostile one is stored or rejected naming its own fields, never
+// a 5xx and never its neighbour's failure.
+
+const UNSTORABLE = ['\u0000', 'a\u0000b', '\uD800', 'x\uDFFF', '\uDBFF\u0000'];
+const hostileText = fc.tuple(fc.constantFrom(...UNSTORABLE), fc.string({ maxLength: 6 })).map(([bad, s]) => `${s}${bad}${s}`);
+
+const qcschemaWith = (symbols: string[]) => ({
+  schema_name: 'qcschema_output',
+  molecule: { symbols, geometry: GEOMETRIES.O.flatMap((a) => a.xyz.map((v) => v / BOHR_ANGSTROM)), identifiers: { smiles: 'O' } },
+  driver: 'energy', model: { method: 'GFN2-xTB' }, return_result: -5.07, properties: { return_energy: -5.07 }, success: true,
+});
+
+/** One hostile item: text Postgres cannot store, integers beyond 32 bits, QCSchema symbols, huge molecules. */
+const hostileItem: fc.Arbitrary<{ kind: string; item: unknown }> = fc.oneof(
+  fc.tuple(hostileText, fc.constantFrom('metadata value', 'metadata key', 'nested metadata', 'name', 'tag', 'source', 'xtb_version', 'error_message'), fc.nat(1e6))
+    .map(([text, where, seed]) => {
+      const base = calc({ seed: 5000 + seed, status: where === 'error_message' ? 'failed' : 'completed' }) as any;
+      if (where === 'metadata value') base.metadata = { k: text };
+      if (where === 'metadata key') base.metadata = { [text]: 1 };
+      if (where === 'nested metadata') base.metadata = { a: [{ b: { c: text } }] };
+      if (where === 'name') base.molecule = { ...base.molecule, name: text };
+      if (where === 'tag') base.tags = ['ok', text];
+      if (where === 'source') base.source = text;
+      if (where === 'xtb_version') base.results = { ...base.results, xtb_version: text };
+      if (where === 'error_message') base.error_message = text;
+      return { kind: `text in ${where}`, item: base };
+    }),
+  fc.tuple(fc.constantFrom('charge', 'multiplicity'), fc.constantFrom(2 ** 31, -(2 ** 31) - 1, 2 ** 53, -(2 ** 53), 1e15, 2 ** 31 - 1), fc.nat(1e6))
+    .map(([field, value, seed]) => ({ kind: `${field} ${value}`, item: { ...calc({ seed: 6000 + seed }), [field]: value } })),
+  fc.array(fc.constantFrom('', ' ', 'O', 'H', 'h', 'Xx', 'CL', '\u0000', 'Og'), { minLength: 0, maxLength: 4 })
+    .map((symbols) => ({ kind: `QCSchema symbols ${JSON.stringify(symbols)}`, item: qcschemaWith(symbols) })),
+  fc.tuple(fc.integer({ min: 380, max: 700 }), fc.nat(1e6))
+    .map(([k, seed]) => ({ kind: `a chain of ${k} carbons (${3 * k + 2} atoms)`, item: calcWithAtoms('C'.repeat(k), { C: k, H: 2 * k + 2 }, seed) })),
+);
+
+describe(`fuzz: ingest items stand alone, ${RUNS} cases`, () => {
+  it('[valid, hostile] answers 200: the valid item stored, the hostile one stored or rejected naming its own fields', async () => {
+    const owner = await newUser();
+    let seed = 0;
+    await fc.assert(
+      fc.asyncProperty(hostileItem, async ({ kind, item }) => {
+        const valid = calc({ seed: ++seed });
+        const res = await send({ path: 'ingest', method: 'POST', rawBody: JSON.stringify({ calculations: [valid, item] }) }, owner.token);
+        const where = `${kind}: ${res.status} ${JSON.stringify(res.body).slice(0, 400)}`;
+        expect(res.status, where).toBe(200);
+        expect(['created', 'duplicate'], where).toContain(res.body.results[0].outcome);
+        const r = res.body.results[1];
+        expect(['created', 'duplicate', 'rejected'], where).toContain(r.outcome);
+        if (r.outcome === 'rejected') {
+          expect(r.errors.length, where).toBeGreaterThan(0);
+          for (const e of r.errors) expect(e.path, where).toMatch(/^calculations\[1\]/);
+        }
+      }),
+      { numRuns: RUNS, seed: SEED, endOnFailure: true },
+    );
+  }, ROUTE_TIMEOUT_MS + RUNS * 1000);
 });
 
 describe('megabyte strings', () => {

@@ -146,3 +146,19 @@ export function batchItem(i: number, extra: Partial<CreateBatchItemInput> = {}):
 
 export const batchItems = (n: number, from = 0): CreateBatchItemInput[] =>
   Array.from({ length: n }, (_, k) => batchItem(from + k));
+
+/**
+ * A completed sp calculation of `smiles` with a geometry of exactly these element counts, built
+ * without RDKit (for molecules RDKit is slow on, or that it refuses).
+ */
+export function calcWithAtoms(smiles: string, counts: Record<string, number>, seed = 0) {
+  const symbols = Object.entries(counts).flatMap(([e, n]) => Array<string>(n).fill(e));
+  return {
+    molecule: { smiles },
+    method: 'GFN2-xTB',
+    task: 'sp',
+    status: 'completed',
+    geometry: symbols.map((element, i) => ({ element, xyz: [i * 1.1 + seed * 1e-3, (i % 3) * 0.9, (i % 5) * 0.7] })),
+    results: { total_energy_eh: -1 - seed * 1e-3 },
+  };
+}

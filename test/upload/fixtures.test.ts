@@ -48,7 +48,7 @@ const EXPECTED: Record<string, Expected> = {
   '2025-04/qf-20250401-00019': { outcome: 'skipped_running', error: /no termination line/ },
   '2025-04/qf-20250401-00020': { outcome: 'created', warnings: [/^results\.json is truncated/] },
   '2025-04/qf-20250401-00021': { outcome: 'created', warnings: [/^results\.json: energy_hartree is NaN or infinite$/] },
-  '2025-04/qf-20250401-00022': { outcome: 'invalid', error: /^molecule\.smiles: RDKit cannot parse the SMILES "C1CC"$/ },
+  '2025-04/qf-20250401-00022': { outcome: 'invalid', error: /^molecule\.smiles: cannot parse the SMILES "C1CC": ring bond 1 is never closed$/ },
   '2025-04/qf-20250401-00023': { outcome: 'created', warnings: [/^results\.json has 3 atoms, input\.xyz has 4; its per-atom data was ignored$/] },
   'legacy/job_0001': { outcome: 'created' }, // schema 1, scc
   'legacy/job_0002': { outcome: 'created' }, // schema 1, grad in water

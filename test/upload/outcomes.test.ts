@@ -1,5 +1,5 @@
-// Outcome mapping (server answer → job outcome), the request splitter for refused batches, and the
-// summary text.
+// Outcome mapping (server answer → job outcome), the request splitter for refused and failed
+// batches, and the summary text.
 import { describe, expect, it } from 'vitest';
 import { QfApiError } from '../../shared/client.ts';
 import type { IngestCalculationInput, IngestItemResult } from '../../shared/contract/ingest.ts';
@@ -75,6 +75,32 @@ describe('makeSender', () => {
     expect(results.map((r) => r.index)).toEqual(jobs.map((_, i) => i));
     expect(results[11].errors?.[0].issue).toBe('the server refused it (HTTP 422): refused by the database (x)');
     expect(calls.length).toBeLessThanOrEqual(1 + 2 * Math.log2(16));
+  });
+
+  it('splits a request the server fails on (5xx) too: the neighbours are stored, the job alone still failing is reported not stored', async () => {
+    const client = {
+      ingest: async (items: readonly unknown[]) => {
+        if (items.some((c) => (c as IngestCalculationInput).molecule.smiles === 'POISON')) {
+          throw new QfApiError(500, { error: { code: 'internal_error', message: 'internal error' } }, 'internal error');
+        }
+        return items.map((_, index) => answer('created', { index }));
+      },
+    };
+    const jobs = Array.from({ length: 8 }, (_, i) => job(`j${i}`));
+    jobs[5].calculation = { ...jobs[5].calculation!, molecule: { smiles: 'POISON' } };
+    const results = await makeSender(client as never, undefined)(jobs);
+    expect(results.map((r) => r.outcome)).toEqual(jobs.map((_, i) => (i === 5 ? 'deferred' : 'created')));
+    expect(fromIngest(jobs[5], results[5])).toMatchObject({ outcome: 'error', error: expect.stringMatching(/not stored: the server failed on it \(HTTP 500\)/) });
+    // A database that is down fails every request alike: no split, the chunk is reported as it failed.
+    const down = new QfApiError(503, { error: { code: 'database_unavailable', message: 'down' } }, 'down');
+    let calls = 0;
+    await expect(makeSender({ ingest: async () => { calls++; throw down; } } as never, undefined)(jobs)).rejects.toBe(down);
+    expect(calls).toBe(1);
+  });
+
+  it('a deferred item the client gave up on is reported not stored (error), not invalid', () => {
+    expect(fromIngest(job('a/j1'), answer('deferred', { calculation_id: null, molecule_id: null, errors: [{ path: 'calculations[3].molecule.smiles', issue: 'not identified: budget' }] })))
+      .toMatchObject({ outcome: 'error', error: 'not stored: molecule.smiles: not identified: budget' });
   });
 
   it('passes other failures on untouched, and sends user_id only when given', async () => {

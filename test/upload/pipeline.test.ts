@@ -65,7 +65,7 @@ describe('runPipeline', () => {
     const count = (o: string) => reports.filter((r) => r.outcome === o).length;
     expect({ completed: count('completed'), failed: count('failed_calculation'), running: count('skipped_running'), invalid: count('invalid') })
       .toEqual({ completed: 21, failed: 2, running: 1, invalid: 1 });
-    expect(byPath['2025-04/qf-20250401-00022']).toMatchObject({ outcome: 'invalid', error: 'molecule.smiles: RDKit cannot parse the SMILES "C1CC"' });
+    expect(byPath['2025-04/qf-20250401-00022']).toMatchObject({ outcome: 'invalid', error: 'molecule.smiles: cannot parse the SMILES "C1CC": ring bond 1 is never closed' });
     expect(byPath['2025-04/qf-20250401-00018']).toMatchObject({ outcome: 'failed_calculation', error: 'scf: Self consistent charge iterator did not converge' });
     expect(byPath['2025-04/qf-20250401-00019']).toMatchObject({ outcome: 'skipped_running', calculation_id: null });
     expect(reports.every((r) => r.calculation_id === null && r.molecule_id === null)).toBe(true);

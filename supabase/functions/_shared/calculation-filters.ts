@@ -4,23 +4,28 @@
 import type { CalculationFilters } from '../../../shared/contract/query.ts';
 import type { Fragment, Tx } from './db.ts';
 import { badRequest } from './errors.ts';
+import { precheckMolecule } from '../../../shared/chem/formula-check.ts';
 import { moleculeCache } from './molecules.ts';
 
-/** Filters after the server-side steps: a SMILES becomes the InChIKey RDKit gives it. */
-export type ResolvedFilters = Omit<CalculationFilters, 'smiles' | 'user_id'> & { smiles_inchikey?: string };
+/**
+ * Filters after the server-side steps: a SMILES becomes the molecule key RDKit gives it, so
+ * `smiles=` finds that molecule exactly (its tautomers have other keys; `inchikey=` finds them all).
+ */
+export type ResolvedFilters = Omit<CalculationFilters, 'smiles' | 'user_id'> & { smiles_key?: string };
 
 export async function resolveSmiles(smiles: string | undefined): Promise<string | undefined> {
   if (smiles === undefined) return undefined;
-  const identity = (await moleculeCache()).identify(smiles);
-  if (!identity) {
-    throw badRequest(`invalid query parameter smiles: RDKit cannot parse "${smiles}"`, [{ path: 'smiles', issue: 'RDKit cannot parse this SMILES' }]);
+  const early = precheckMolecule(smiles, null);
+  const answer = early ? { kind: 'invalid' as const, issue: early.issue } : (await moleculeCache()).identifyWith(smiles);
+  if (answer.kind !== 'identified') {
+    throw badRequest(`invalid query parameter smiles: ${answer.issue}`, [{ path: 'smiles', issue: answer.issue }]);
   }
-  return identity.inchikey;
+  return answer.identity.molecule_key;
 }
 
 export async function resolveFilters(f: CalculationFilters): Promise<ResolvedFilters> {
   const { smiles, user_id: _, ...rest } = f;
-  return { ...rest, smiles_inchikey: await resolveSmiles(smiles) };
+  return { ...rest, smiles_key: await resolveSmiles(smiles) };
 }
 
 /** The conjunction of the parts (`true` for none). */
@@ -41,7 +46,7 @@ export function filterClause(tx: Tx, f: ResolvedFilters): Fragment {
   if (f.status !== undefined) w.push(tx`c.status = ${f.status}`);
   if (f.molecule_id !== undefined) w.push(tx`c.molecule_id = ${f.molecule_id}::uuid`);
   if (f.inchikey !== undefined) w.push(tx`m.inchikey = ${f.inchikey}`);
-  if (f.smiles_inchikey !== undefined) w.push(tx`m.inchikey = ${f.smiles_inchikey}`);
+  if (f.smiles_key !== undefined) w.push(tx`m.molecule_key = ${f.smiles_key}`);
   if (f.formula !== undefined) w.push(tx`m.formula = ${f.formula}`);
   if (f.elements !== undefined) w.push(tx`public.formula_elements(m.formula) @> ${f.elements}::text[]`);
   if (f.n_atoms_min !== undefined) w.push(tx`m.n_atoms >= ${f.n_atoms_min}::int`);

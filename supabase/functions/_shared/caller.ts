@@ -2,7 +2,8 @@
 // claims, auth.ts), whose rows the request works on (the owner), and a per-request runner,
 // `c.var.db(tx => …)`, that opens the request's one RLS transaction as that owner with the
 // statement timeout. Handlers only parse, run and answer; nothing outside _shared/ opens a
-// transaction itself.
+// transaction itself. `c.var.identify` identifies a request's SMILES within its CPU budget,
+// counted from the request's start (molecules.ts).
 //
 // The owner. A user token works on its own rows, always. The service-role key must say whose:
 // `user_id` runs the transaction as that user under RLS; `all_users: true` (only where a route's
@@ -16,6 +17,7 @@ import { requireAuth, ROLES, type AuthEnv, type Claims, type Role, type TokenVer
 import { withCaller, type Sql, type Tx } from './db.ts';
 import type { FunctionEnv } from './env.ts';
 import { ApiError, ErrorCode, forbidden } from './errors.ts';
+import { cpuNowMs, identifyAll, identifyBudget, type Identify } from './molecules.ts';
 
 export interface Owner {
   /** Run as this user (a service-role caller acting for a user). */
@@ -32,6 +34,7 @@ export interface RequestEnv {
     claims: Claims;
     owner: Owner | undefined;
     db: Db;
+    identify: Identify;
     env: FunctionEnv;
   };
 }
@@ -54,16 +57,19 @@ export interface CallerDeps {
  */
 export function caller(deps: CallerDeps, roles: readonly Role[] = ROLES): MiddlewareHandler<RequestEnv> {
   const authenticate = requireAuth(deps.verify, roles);
-  return (c, next) =>
+  return (c, next) => {
+    const startedCpuMs = cpuNowMs();
     // requireAuth sets `claims` only, which RequestEnv has too.
-    authenticate(c as unknown as Context<AuthEnv>, async () => {
+    return authenticate(c as unknown as Context<AuthEnv>, async () => {
       c.set('env', deps.env);
       c.set('db', (work) => withCaller(deps.sql, c.get('claims'), work, {
         actAs: ownerOf(c).actAs,
         statementTimeoutMs: deps.env.statementTimeoutMs,
       }));
+      c.set('identify', (smiles) => identifyAll(deps.sql, smiles, identifyBudget(deps.env, startedCpuMs)));
       await next();
     });
+  };
 }
 
 /** The owner that parsing the request's input settled (params.ts). */

@@ -5,15 +5,68 @@ import postgres from 'postgres';
 import { actorOf } from './actor.ts';
 import type { Claims } from './auth.ts';
 import type { FunctionEnv } from './env.ts';
+import { ApiError, ErrorCode } from './errors.ts';
 
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
 /** A piece of SQL to compose into a larger statement. */
 export type Fragment = postgres.PendingQuery<postgres.Row[]>;
 
-export function createPool(env: Pick<FunctionEnv, 'dbUrl' | 'poolMax'>): Sql {
+/**
+ * Transactions in flight on one pool, and the requests waiting for one to end. postgres.js queues
+ * a query with no limit when every connection is taken (five slow export readers hold all five),
+ * so a request waits here instead, and answers 503 database_busy once no connection has been freed
+ * for `timeoutMs`. The wait is measured from the last freed connection, not from the request's
+ * arrival: a queue that moves (many short transactions, e.g. 16 runners completing items at once)
+ * is served in turn, while connections held by slow work fail the waiters fast.
+ */
+class Gate {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  private lastFreed = performance.now();
+  constructor(private readonly max: number, private readonly timeoutMs: number) {}
+
+  async enter(): Promise<void> {
+    if (this.active < this.max) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout>;
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const check = () => {
+        const idle = performance.now() - Math.max(this.lastFreed, arrived);
+        if (idle < this.timeoutMs) {
+          timer = setTimeout(check, this.timeoutMs - idle);
+          return;
+        }
+        this.waiting.splice(this.waiting.indexOf(wake), 1);
+        reject(new ApiError(503, ErrorCode.busy,
+          `all ${this.max} database connections of this instance stayed busy for ${this.timeoutMs} ms; retry shortly`));
+      };
+      const arrived = performance.now();
+      timer = setTimeout(check, this.timeoutMs);
+      this.waiting.push(wake);
+    });
+  }
+
+  /** Hands the slot to the next waiter, or frees it. */
+  leave(): void {
+    this.lastFreed = performance.now();
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+}
+
+const gates = new WeakMap<Sql, Gate>();
+
+export function createPool(env: Pick<FunctionEnv, 'dbUrl' | 'poolMax'> & { acquireTimeoutMs?: number }): Sql {
   if (!env.dbUrl) throw new Error('SUPABASE_DB_URL is not set');
-  return postgres(env.dbUrl, {
+  const sql = postgres(env.dbUrl, {
     // Supavisor's transaction pooler cannot keep prepared statements between transactions.
     prepare: false,
     max: env.poolMax,
@@ -24,9 +77,10 @@ export function createPool(env: Pick<FunctionEnv, 'dbUrl' | 'poolMax'>): Sql {
     onnotice: () => {},
     connection: { application_name: 'quantum-forge-functions' },
   });
+  gates.set(sql, new Gate(env.poolMax, env.acquireTimeoutMs ?? 1000));
+  return sql;
 }
 
-/**
 /**
  * The database role the functions work as for a user (migration 20261202001000_api_role.sql). It
  * holds the grants and policies; `authenticated`, the role a user's token names on the Data API,
@@ -89,8 +143,11 @@ export function withCaller<T>(
   work: (tx: Tx) => Promise<T>,
   opts: { actAs?: string; statementTimeoutMs?: number } = {},
 ): Promise<T> {
-  return sql.begin(async (tx) => {
+  const run = () => sql.begin(async (tx) => {
     await switchCaller(tx, callerSession(claims, opts.actAs), opts.statementTimeoutMs ?? 20_000);
     return await work(tx);
   }) as Promise<T>;
+  const gate = gates.get(sql);
+  if (!gate) return run();
+  return gate.enter().then(() => run().finally(() => gate.leave()));
 }

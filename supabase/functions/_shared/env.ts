@@ -3,7 +3,9 @@
 // operator may add has a plain name (JWT_SECRET, JWKS_URL, AUTH_ISSUER); the SUPABASE_ spellings
 // are read too, for the platform's own variables and the local stack. The ingest limits default
 // to the contract's, which clients read too.
-import { INGEST_DEFAULT_MAX_BYTES, INGEST_DEFAULT_MAX_ITEMS } from '../../../shared/contract/ingest.ts';
+import {
+  INGEST_DEFAULT_MAX_ATOMS, INGEST_DEFAULT_MAX_BYTES, INGEST_DEFAULT_MAX_ITEMS,
+} from '../../../shared/contract/ingest.ts';
 
 export interface FunctionEnv {
   /** Postgres connection string (injected by the platform on hosted projects). */
@@ -23,11 +25,23 @@ export interface FunctionEnv {
   /** At most one refetch for an unknown `kid` per this many milliseconds. */
   jwksCooldownMs: number;
   poolMax: number;
+  /** How long a request waits for a free connection before 503 database_busy. */
+  acquireTimeoutMs: number;
   statementTimeoutMs: number;
+  /** Exports one user may have open at once on an instance (429 quota_exceeded beyond). */
+  exportsPerUser: number;
   /** Largest request body ingest accepts (413 beyond). */
   ingestMaxBytes: number;
   /** Most calculations in one ingest request (413 beyond). */
   ingestMaxItems: number;
+  /** Atoms checked and stored per ingest request; the items beyond answer `deferred`. */
+  ingestMaxAtoms: number;
+  /** RDKit CPU time (ms) one request may spend identifying new molecules (docs/molecule-identity.md). */
+  rdkitBudgetMs: number;
+  /** InChI's own (wall-clock) time limit per call (ms): a molecule that needs more is rejected as too slow. */
+  inchiTimeoutMs: number;
+  /** CPU (ms) after which a request starts no new molecule identification (the platform allows 2,000). */
+  requestCpuBudgetMs: number;
 }
 
 /** Builds the environment from a lookup (Deno.env.get in functions, an object in tests). */
@@ -53,8 +67,14 @@ export function readEnv(get: (name: string) => string | undefined): FunctionEnv 
     jwksTimeoutMs: positiveInt('JWKS_FETCH_TIMEOUT_MS', 3000),
     jwksCooldownMs: positiveInt('JWKS_REFETCH_COOLDOWN_MS', 30_000),
     poolMax: positiveInt('DB_POOL_MAX', 5),
+    acquireTimeoutMs: positiveInt('DB_ACQUIRE_TIMEOUT_MS', 1000),
     statementTimeoutMs: positiveInt('DB_STATEMENT_TIMEOUT_MS', 20_000),
+    exportsPerUser: positiveInt('EXPORTS_PER_USER', 2),
     ingestMaxBytes: positiveInt('INGEST_MAX_BYTES', INGEST_DEFAULT_MAX_BYTES),
     ingestMaxItems: positiveInt('INGEST_MAX_ITEMS', INGEST_DEFAULT_MAX_ITEMS),
+    ingestMaxAtoms: positiveInt('INGEST_MAX_ATOMS', INGEST_DEFAULT_MAX_ATOMS),
+    rdkitBudgetMs: positiveInt('RDKIT_BUDGET_MS', 500),
+    inchiTimeoutMs: positiveInt('INCHI_TIMEOUT_MS', 300),
+    requestCpuBudgetMs: positiveInt('REQUEST_CPU_BUDGET_MS', 1000),
   };
 }

@@ -16,16 +16,26 @@ export const ErrorCode = {
   unprocessable: 'unprocessable_entity',
   unavailable: 'database_unavailable',
   authUnavailable: 'auth_unavailable',
+  /** 503: every connection of this instance stayed busy (DB_ACQUIRE_TIMEOUT_MS); retry shortly. */
+  busy: 'database_busy',
+  /** 504: a statement ran past DB_STATEMENT_TIMEOUT_MS. The same request would too: narrow it. */
+  queryTimeout: 'query_timeout',
+  /** 503: the request's RDKit budget ran out before every molecule was identified; send it again. */
+  identificationBudget: 'identification_budget',
+  /** 429: a per-user quota of this instance is used up (the message names it); see Retry-After. */
+  quotaExceeded: 'quota_exceeded',
   internal: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export class ApiError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 500 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 503 | 504,
     readonly code: ErrorCode,
     message: string,
     readonly details?: ErrorDetail[],
+    /** Extra response headers, such as Retry-After on a 429. */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -43,7 +53,9 @@ export const unprocessable = (message: string, details?: ErrorDetail[]) =>
   new ApiError(422, ErrorCode.unprocessable, message, details);
 
 // SQLSTATE classes that mean "the database could not do it now; the same request may succeed later".
-const RETRYABLE_SQLSTATE = /^(08|53|57P0|57014|40001|40P01|55P03)/;
+// Not 57014 (query_canceled, here a statement timeout): the same statement would time out again.
+const RETRYABLE_SQLSTATE = /^(08|53|57P0|40001|40P01|55P03)/;
+const STATEMENT_TIMEOUT = '57014';
 // postgres.js' own codes for a connection that is gone or could not be made.
 const CONNECTION_CODES = new Set([
   'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
@@ -64,16 +76,20 @@ export function errorBody(code: string, message: string, details?: ErrorDetail[]
   return { error: details?.length ? { code, message, details } : { code, message } };
 }
 
-export function jsonError(status: number, code: string, message: string, details?: ErrorDetail[]): Response {
+export function jsonError(status: number, code: string, message: string, details?: ErrorDetail[], headers?: Record<string, string>): Response {
   return new Response(JSON.stringify(errorBody(code, message, details)), {
     status,
-    headers: { 'content-type': 'application/json; charset=utf-8' },
+    headers: { ...headers, 'content-type': 'application/json; charset=utf-8' },
   });
 }
 
 /** Turns anything thrown by a handler into the JSON error shape. */
 export function toErrorResponse(err: unknown): Response {
-  if (err instanceof ApiError) return jsonError(err.status, err.code, err.message, err.details);
+  if (err instanceof ApiError) return jsonError(err.status, err.code, err.message, err.details, err.headers);
+  if ((err as { code?: unknown })?.code === STATEMENT_TIMEOUT) {
+    return jsonError(504, ErrorCode.queryTimeout,
+      'the query took longer than the statement timeout; narrow it (more filters, a smaller limit) rather than retrying it as is');
+  }
   if (isDatabaseUnavailable(err)) {
     return jsonError(503, ErrorCode.unavailable, 'the database is unavailable; retry the request');
   }

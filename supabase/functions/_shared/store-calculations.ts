@@ -1,6 +1,7 @@
 // Writes prepared items with one call of public.ingest_calculations: the calculations as one jsonb
 // array, the atoms as column arrays that the function unnests in a single insert, every structure
-// key back to back in one float8[], and the provenance as a second jsonb array.
+// key back to back in one float8[], and the provenance as a second jsonb array. The arrays travel
+// as array literals built here (arrayLiteral).
 import { atomicNumber } from '../../../shared/chem/elements.ts';
 import type { Tx } from './db.ts';
 import type { PreparedItem } from './prepare-calculation.ts';
@@ -21,6 +22,7 @@ function calculationRow(p: PreparedItem, structureOffset: number) {
   return {
     idx: p.index,
     inchikey: molecule.inchikey,
+    molecule_key: molecule.molecule_key,
     canonical_smiles: molecule.canonical_smiles,
     formula: molecule.formula,
     n_atoms: molecule.n_atoms,
@@ -52,6 +54,21 @@ function calculationRow(p: PreparedItem, structureOffset: number) {
     started_at: calc.started_at ?? null,
     completed_at: calc.completed_at ?? null,
   };
+}
+
+/**
+ * A Postgres array literal (`{1.5,NULL,-2e-7}`) of numbers or element symbols, which need no
+ * quoting. postgres.js quotes and escapes each value itself (two regular expressions per value);
+ * a request carries up to ~300,000 such values. Numbers print in JavaScript's shortest round-trip
+ * form, which float8 reads back exactly.
+ */
+function arrayLiteral(values: readonly (number | string | null)[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    out += (i ? ',' : '') + (v === null ? 'NULL' : String(v));
+  }
+  return out + '}';
 }
 
 /** Atoms are stored for results only: the final geometry for `opt`, the input geometry otherwise. */
@@ -106,9 +123,9 @@ export async function storeItems(tx: Tx, items: PreparedItem[]): Promise<StoredR
     select idx, outcome, calculation_id, molecule_id, atoms_written, specification_hash, same_structure_as
       from public.ingest_calculations(
         ${tx.json(rows as never)}::jsonb,
-        ${calc}::int[], ${index}::int[], ${element}::text[], ${z}::int[],
-        ${x}::float8[], ${y}::float8[], ${zc}::float8[], ${q}::float8[],
-        ${gx}::float8[], ${gy}::float8[], ${gz}::float8[],
-        ${structure}::float8[],
+        ${arrayLiteral(calc)}::int[], ${arrayLiteral(index)}::int[], ${arrayLiteral(element)}::text[], ${arrayLiteral(z)}::int[],
+        ${arrayLiteral(x)}::float8[], ${arrayLiteral(y)}::float8[], ${arrayLiteral(zc)}::float8[], ${arrayLiteral(q)}::float8[],
+        ${arrayLiteral(gx)}::float8[], ${arrayLiteral(gy)}::float8[], ${arrayLiteral(gz)}::float8[],
+        ${arrayLiteral(structure)}::float8[],
         ${tx.json(items.filter((p) => p.calc.provenance).map(provenanceRow) as never)}::jsonb)`;
 }

@@ -11,7 +11,7 @@ import { selectBatch } from './rows.ts';
 export async function addBatchItems(c: RequestContext): Promise<Response> {
   const id = uuidParam(c);
   const body = await parseBody(c, AddItemsRequest, c.var.env.ingestMaxBytes);
-  const prepared = await prepareBatchItems(body.items);
+  const prepared = await prepareBatchItems(c.var.identify, body.items);
   const response = await c.var.db(async (tx): Promise<CreateBatchResponse> => {
     await checkMoleculeRefs(tx, prepared);
     const [{ outcome, ...counts }] = await tx<{ outcome: string; items: number; molecules: number; molecules_created: number }[]>`

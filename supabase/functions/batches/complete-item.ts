@@ -6,13 +6,12 @@
 import { CompleteRequest, type CompleteResponse } from '../../../shared/contract/batches.ts';
 import { ownerOf, type RequestContext } from '../_shared/caller.ts';
 import { ApiError, conflict, ErrorCode, notFound } from '../_shared/errors.ts';
-import { moleculeCache } from '../_shared/molecules.ts';
 import { parseBody } from '../_shared/params.ts';
 import { completeResults, prepareResults } from './complete-results.ts';
 
 export async function completeItem(c: RequestContext): Promise<Response> {
   const body = await parseBody(c, CompleteRequest, c.var.env.ingestMaxBytes);
-  const entries = await prepareResults([{ item_id: body.item_id, result: body.result, at: 'result' }], await moleculeCache());
+  const entries = await prepareResults(c.var.identify, [{ item_id: body.item_id, result: body.result, at: 'result' }]);
   const o = await c.var.db(async (tx) => {
     const [one] = await completeResults(tx, c.var.claims, ownerOf(c), body.runner_id, entries);
     // Not completed: end the transaction with the error, so nothing of it is kept.

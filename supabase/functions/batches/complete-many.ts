@@ -5,15 +5,14 @@
 // completion of a batch updates its one counter row.
 import { COMPLETE_OUTCOMES, CompleteManyRequest, type CompleteManyResponse } from '../../../shared/contract/batches.ts';
 import { ownerOf, type RequestContext } from '../_shared/caller.ts';
-import { moleculeCache } from '../_shared/molecules.ts';
 import { parseBody } from '../_shared/params.ts';
 import { completeResults, prepareResults } from './complete-results.ts';
 
 export async function completeMany(c: RequestContext): Promise<Response> {
   const body = await parseBody(c, CompleteManyRequest, c.var.env.ingestMaxBytes);
   const entries = await prepareResults(
+    c.var.identify,
     body.items.map((it, i) => ({ item_id: it.item_id, result: it.result, at: `items[${i}].result` })),
-    await moleculeCache(),
   );
   const results = await c.var.db((tx) => completeResults(tx, c.var.claims, ownerOf(c), body.runner_id, entries));
   const counts = Object.fromEntries(COMPLETE_OUTCOMES.map((k) => [k, 0])) as CompleteManyResponse['counts'];

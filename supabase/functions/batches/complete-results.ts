@@ -1,5 +1,5 @@
 // The core of POST /complete and /complete-many: runners' results stored exactly as ingest stores
-// them (prepareItem, then storeItems → public.ingest_calculations), linked with their items, and
+// them (prepareItems, then storeItems → public.ingest_calculations), linked with their items, and
 // the items marked completed (public.complete_batch_items), in the caller's one transaction.
 //
 // Per item: only the runner that holds it may complete it (an expired lease nobody took yet still
@@ -18,11 +18,12 @@
 // mismatches() compares, holds() goes and this file maps that outcome.
 import type { CompleteManyResponse, ItemStatus } from '../../../shared/contract/batches.ts';
 import type { ErrorDetail } from '../../../shared/contract/common.ts';
-import type { MoleculeCache } from '../../../shared/chem/molecule.ts';
 import type { Claims } from '../_shared/auth.ts';
 import type { Owner } from '../_shared/caller.ts';
 import { callerSession, switchCaller, type Tx } from '../_shared/db.ts';
-import { isRejected, prepareItem, type PreparedItem } from '../_shared/prepare-calculation.ts';
+import { ApiError, ErrorCode } from '../_shared/errors.ts';
+import type { Identify } from '../_shared/molecules.ts';
+import { isDeferred, isRejected, prepareItems, type PreparedItem } from '../_shared/prepare-calculation.ts';
 import { storeItems } from '../_shared/store-calculations.ts';
 
 export type EntryOutcome = CompleteManyResponse['results'][number];
@@ -38,27 +39,38 @@ type Specification = Record<string, unknown>;
 
 interface LockedItem {
   id: string; user_id: string; status: ItemStatus; claimed_by: string | null; charge: number; multiplicity: number;
-  calculation_id: string | null; molecule_id: string; inchikey: string; method: string; task: string; solvent: string | null;
+  calculation_id: string | null; molecule_id: string; inchikey: string; molecule_key: string | null;
+  method: string; task: string; solvent: string | null;
   xtb_args: string[];
   /** The specification the batch asks for. */
   spec: Specification;
 }
 
-/** Validates each raw result as ingest would (outside the transaction: RDKit, zod, hashing). */
+/**
+ * Validates each raw result as ingest would (outside the transaction: RDKit, zod, hashing). When
+ * the RDKit budget ran out first, answers 503 identification_budget: nothing is written, and the
+ * molecules identified so far are remembered, so the runner's retry goes further.
+ */
 export async function prepareResults(
+  identify: Identify,
   raw: { item_id: string; result: unknown; at: string }[],
-  molecules: MoleculeCache,
 ): Promise<ResultEntry[]> {
-  return await Promise.all(raw.map(async (r, i) => {
-    const prepared = await prepareItem(r.result, i, molecules);
+  const prepared = await prepareItems(identify, raw.map((r) => r.result));
+  const deferred = prepared.filter(isDeferred).length;
+  if (deferred > 0) {
+    throw new ApiError(503, ErrorCode.identificationBudget,
+      `${deferred} results' molecules were not identified within this request's RDKit budget; send the same request again (nothing was written)`);
+  }
+  return raw.map((r, i) => {
+    const p = prepared[i];
     return {
       itemId: r.item_id.toLowerCase(),
       at: r.at,
-      prepared: isRejected(prepared)
-        ? { errors: prepared.errors.map((e) => ({ ...e, path: e.path.replace(/^calculations\[\d+\]/, r.at) })) }
-        : prepared,
+      prepared: isRejected(p)
+        ? { errors: p.errors.map((e) => ({ ...e, path: e.path.replace(/^calculations\[\d+\]/, r.at) })) }
+        : p as PreparedItem,
     };
-  }));
+  });
 }
 
 /** The keys of two specifications whose values differ. */
@@ -76,7 +88,8 @@ function mismatches(p: PreparedItem, resultSpec: Specification, item: LockedItem
   if (p.calc.status !== 'completed') {
     out.push({ path: `${at}.status`, issue: 'must be completed; report a failed run with POST /batches/fail' });
   }
-  if (p.molecule.inchikey !== item.inchikey) {
+  // A molecule written before molecule keys (key still null) is compared by its standard InChIKey.
+  if (item.molecule_key ? p.molecule.molecule_key !== item.molecule_key : p.molecule.inchikey !== item.inchikey) {
     out.push({ path: `${at}.molecule.smiles`, issue: `is ${p.molecule.canonical_smiles}, not the item's molecule` });
   }
   want('method', p.calc.method, item.method);
@@ -127,7 +140,7 @@ async function completeForOneUser(tx: Tx, runnerId: string, entries: ResultEntry
   const ids = entries.map((e) => e.itemId);
   const locked = new Map((await tx<LockedItem[]>`
     select i.id, i.user_id, i.status, i.claimed_by, i.charge, i.multiplicity, i.calculation_id, i.molecule_id,
-           m.inchikey, b.method, b.task, b.solvent, b.xtb_args,
+           m.inchikey, m.molecule_key, b.method, b.task, b.solvent, b.xtb_args,
            public.xtb_specification(b.method, b.task, b.solvent, b.xtb_args) as spec
       from public.batch_items i
       join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id

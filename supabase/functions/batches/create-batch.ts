@@ -8,7 +8,7 @@ import { selectBatch } from './rows.ts';
 
 export async function createBatch(c: RequestContext): Promise<Response> {
   const body = await parseBody(c, CreateBatchRequest, c.var.env.ingestMaxBytes);
-  const prepared = await prepareBatchItems(body.items);
+  const prepared = await prepareBatchItems(c.var.identify, body.items);
   const batch = {
     name: body.name, method: body.method, task: body.task, solvent: body.solvent, max_attempts: body.max_attempts,
     priority: body.priority, tags: body.tags, xtb_args: body.xtb_args, metadata: body.metadata,

@@ -1,31 +1,32 @@
 // POST /ingest: validates every item on its own, stores the valid ones in one transaction, and
 // answers with one outcome per item, in order. Rejected items never stop the valid ones; a write
-// failure rolls the whole request back so the client can retry it as is.
+// failure rolls the whole request back so the client can retry it as is. Items whose molecule the
+// request's RDKit budget could not reach answer `deferred`: the typed client sends them again.
 import { IngestRequest, type IngestItemResult, type IngestResponse } from '../../../shared/contract/ingest.ts';
 import type { RequestContext } from '../_shared/caller.ts';
 import type { Tx } from '../_shared/db.ts';
 import { ApiError, ErrorCode } from '../_shared/errors.ts';
-import { moleculeCache } from '../_shared/molecules.ts';
 import { parseBody } from '../_shared/params.ts';
-import { isRejected, prepareItem, type PreparedItem } from '../_shared/prepare-calculation.ts';
+import { isDeferred, isRejected, prepareItems, type PreparedItem } from '../_shared/prepare-calculation.ts';
 import { storeItems } from '../_shared/store-calculations.ts';
 
 export async function postIngest(c: RequestContext): Promise<Response> {
   const started = performance.now();
-  const { ingestMaxBytes, ingestMaxItems } = c.var.env;
-  const body = await parseBody(c, IngestRequest, ingestMaxBytes);
-  if (body.calculations.length > ingestMaxItems) {
+  const { env } = c.var;
+  const body = await parseBody(c, IngestRequest, env.ingestMaxBytes);
+  if (body.calculations.length > env.ingestMaxItems) {
     throw new ApiError(413, ErrorCode.payloadTooLarge,
-      `calculations: ${body.calculations.length} items; at most ${ingestMaxItems} per request`);
+      `calculations: ${body.calculations.length} items; at most ${env.ingestMaxItems} per request`);
   }
 
-  const cache = await moleculeCache();
   const results: IngestItemResult[] = new Array(body.calculations.length);
   const valid: PreparedItem[] = [];
-  for (const [i, raw] of body.calculations.entries()) {
-    const item = await prepareItem(raw, i, cache);
+  for (const item of await prepareItems(c.var.identify, body.calculations, env.ingestMaxAtoms)) {
+    const i = item.index;
     if (isRejected(item)) {
       results[i] = { index: i, outcome: 'rejected', calculation_id: null, molecule_id: null, errors: item.errors };
+    } else if (isDeferred(item)) {
+      results[i] = { index: i, outcome: 'deferred', calculation_id: null, molecule_id: null, errors: item.deferred };
     } else {
       valid.push(item);
     }
@@ -61,7 +62,7 @@ export async function postIngest(c: RequestContext): Promise<Response> {
     });
   }
 
-  const counts = { created: 0, duplicate: 0, updated: 0, rejected: 0 };
+  const counts = { created: 0, duplicate: 0, updated: 0, rejected: 0, deferred: 0 };
   for (const r of results) counts[r.outcome]++;
   const response: IngestResponse = { results, counts, atoms_written: atoms, ms: Math.round(performance.now() - started) };
   return c.json(response, 200);

@@ -2,6 +2,7 @@
 // events, and streaming exports for ML. Every route reads as the caller, under row-level security.
 import { createApp, defaultDeps, mount, type Deps } from '../_shared/app.ts';
 import { caller } from '../_shared/caller.ts';
+import { exportSlots } from '../_shared/export-slots.ts';
 import { getCalculation } from './get-calculation.ts';
 import { getExport } from './get-export.ts';
 import { getMolecule } from './get-molecule.ts';
@@ -14,6 +15,7 @@ import { listMolecules } from './list-molecules.ts';
 export function buildApp(deps: Deps = defaultDeps()) {
   const app = createApp('query', deps);
   app.use('*', caller(deps, ['authenticated', 'service_role']));
+  app.use('/export', exportSlots(deps.env.exportsPerUser));
   mount(app, {
     '/molecules': { GET: listMolecules },
     '/molecules/:id': { GET: getMolecule },

@@ -21,11 +21,11 @@ const likePattern = (s: string) => `%${s.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%
 export async function listMolecules(c: RequestContext): Promise<Response> {
   const q = parseQuery(c, ListMoleculesQuery);
   const after = cursorParam(moleculeCursor, q.cursor);
-  const smilesInchikey = await resolveSmiles(q.smiles);
+  const smilesKey = await resolveSmiles(q.smiles);
   const page = await c.var.db((tx) => {
     const w: Fragment[] = [];
     if (q.inchikey !== undefined) w.push(tx`m.inchikey = ${q.inchikey}`);
-    if (smilesInchikey !== undefined) w.push(tx`m.inchikey = ${smilesInchikey}`);
+    if (smilesKey !== undefined) w.push(tx`m.molecule_key = ${smilesKey}`);
     if (q.formula !== undefined) w.push(tx`m.formula = ${q.formula}`);
     if (q.name !== undefined) w.push(tx`m.name ilike ${likePattern(q.name)}`);
     if (q.tag !== undefined) w.push(tx`m.tags @> ${[q.tag]}::text[]`);
