@@ -10,6 +10,7 @@ import {
   ErrorDetail, Geometry, Metadata, Method, MAX_SMILES_LENGTH, Solvent, Tags, Task, Uuid, type QueryParams,
 } from './common.ts';
 import { IngestItem } from './ingest.ts';
+import { pageOf } from './query.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Statuses, error classes and limits
@@ -279,11 +280,8 @@ export const ListBatchesQuery = listQuery(BatchStatus, BATCH_LIMITS.listLimit);
 /** The query as a client gives it (the client writes the values as text). */
 export type ListBatchesQuery = QueryParams<typeof ListBatchesQuery>;
 
-export const ListBatchesResponse = z.object({
-  batches: z.array(Batch),
-  /** Pass as `cursor` for the next page; null on the last one. */
-  next_cursor: z.string().nullable(),
-});
+/** The paged envelope of every listing: `data` and `next_cursor`. */
+export const ListBatchesResponse = pageOf(Batch);
 export type ListBatchesResponse = z.output<typeof ListBatchesResponse>;
 
 export const GetBatchQuery = listQuery(ItemStatus, BATCH_LIMITS.itemPageLimit);

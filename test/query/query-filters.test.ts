@@ -76,8 +76,8 @@ async function expected(where: Where, sort: keyof typeof SORT_COLUMN = 'created_
   const col = sql`c.${sql(SORT_COLUMN[sort])}`;
   const rows = await sql`
     select c.id from public.calculations c join public.molecules m on m.id = c.molecule_id
-     where c.user_id = ${user.id} and ${where(sql)} ${sort === 'created_at' ? sql`` : sql`and ${col} is not null`}
-     order by ${col} ${order === 'asc' ? sql`asc` : sql`desc`}, c.id ${order === 'asc' ? sql`asc` : sql`desc`}`;
+     where c.user_id = ${user.id} and ${where(sql)}
+     order by ${col} ${order === 'asc' ? sql`asc` : sql`desc`} nulls last, c.id ${order === 'asc' ? sql`asc` : sql`desc`}`;
   return rows.map((r) => r.id);
 }
 
@@ -143,7 +143,7 @@ describe('GET /query/calculations filters', () => {
   it.each([
     ['energy', 'asc'], ['energy', 'desc'], ['gap', 'asc'], ['gap', 'desc'],
     ['dipole', 'asc'], ['dipole', 'desc'], ['created_at', 'asc'], ['created_at', 'desc'],
-  ] as const)('sort=%s&order=%s lists the rows that have the value, in order', async (sort, order) => {
+  ] as const)('sort=%s&order=%s lists every row in order, the rows without the value last', async (sort, order) => {
     const got = await allPages(`query/calculations?sort=${sort}&order=${order}&limit=9`, user.token);
     expect(got.map((r) => r.id)).toEqual(await expected((s) => s`true`, sort, order));
     const filtered = await allPages(`query/calculations?sort=${sort}&order=${order}&limit=3&elements=C,O&status=completed`, user.token);

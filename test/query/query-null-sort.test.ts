@@ -68,11 +68,11 @@ describe('sorting by a nullable value', () => {
     const ids: string[] = [];
     let cursor: string | null = null;
     for (let part = 0; part < 20; part++) {
-      const params = cursor ? `cursor=${cursor}` : `sort=${sort}&order=${order}`;
-      const res = await fetch(`${inject('stack').url}/functions/v1/query/export?format=ndjson&limit=4&${params}`,
+      const params: string = cursor ? `cursor=${cursor}` : `sort=${sort}&order=${order}`;
+      const res: Response = await fetch(`${inject('stack').url}/functions/v1/query/export?format=ndjson&limit=4&${params}`,
         { headers: { authorization: `Bearer ${user.token}` } });
       expect(res.status).toBe(200);
-      ids.push(...(await res.text()).split('\n').filter(Boolean).map((line) => JSON.parse(line).id));
+      ids.push(...(await res.text()).split('\n').filter(Boolean).map((line: string) => JSON.parse(line).id));
       cursor = res.headers.get('x-next-cursor');
       if (!cursor) break;
     }
