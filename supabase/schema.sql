@@ -1605,10 +1605,22 @@ begin
        and k.batch_item_id is null;
   end if;
 
+  -- The batch's tags, added to each calculation that lacks one of them (only those rows are
+  -- updated, so a batch without tags costs no write).
+  update public.calculations k
+     set tags = k.tags || array(select t from unnest(b.tags) with ordinality as x(t, n)
+                                 where not t = any (k.tags) order by n)
+    from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id)
+    join public.batch_items i on i.id = u.item_id and i.user_id = v_user
+    join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
+   where k.id = u.calculation_id
+     and k.user_id = v_user
+     and not k.tags @> b.tags;
+
   return query select u.item_id, u.calculation_id from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id);
 end;
 $function$;
-comment on function public.complete_batch_items(text,uuid[],uuid[]) is 'Marks items held by p_runner_id completed and links each with its stored calculation (both directions); all or nothing.';
+comment on function public.complete_batch_items(text,uuid[],uuid[]) is 'Marks items held by p_runner_id completed and links each with its stored calculation (both directions), adding the batch''s tags to the calculation; all or nothing.';
 grant execute on function public.complete_batch_items(text,uuid[],uuid[]) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.create_batch(p_batch jsonb, p_molecules jsonb, p_items jsonb)

@@ -7,7 +7,8 @@
 -- complete_batch_items: after the caller stored the results (public.ingest_calculations, same
 -- transaction), marks the items completed and links them with their calculations, both ways.
 -- The caller has locked the items and checked that p_runner_id holds them; the conditions are
--- repeated here, and if any item is not held nothing is completed.
+-- repeated here, and if any item is not held nothing is completed. Each calculation also gets its
+-- batch's tags (appended after its own, each once), so `tag=` finds a batch's results.
 -- ---------------------------------------------------------------------------------------------
 create function public.complete_batch_items(p_runner_id text, p_item_ids uuid[], p_calculation_ids uuid[])
   returns table (item_id uuid, calculation_id uuid)
@@ -58,13 +59,25 @@ begin
        and k.batch_item_id is null;
   end if;
 
+  -- The batch's tags, added to each calculation that lacks one of them (only those rows are
+  -- updated, so a batch without tags costs no write).
+  update public.calculations k
+     set tags = k.tags || array(select t from unnest(b.tags) with ordinality as x(t, n)
+                                 where not t = any (k.tags) order by n)
+    from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id)
+    join public.batch_items i on i.id = u.item_id and i.user_id = v_user
+    join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
+   where k.id = u.calculation_id
+     and k.user_id = v_user
+     and not k.tags @> b.tags;
+
   return query select u.item_id, u.calculation_id from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id);
 end;
 $$;
 
 comment on function public.complete_batch_items(text, uuid[], uuid[]) is
-  'Marks items held by p_runner_id completed and links each with its stored calculation (both directions); '
-  'all or nothing.';
+  'Marks items held by p_runner_id completed and links each with its stored calculation (both directions), '
+  'adding the batch''s tags to the calculation; all or nothing.';
 
 revoke execute on function
   public.complete_batch_items(text, uuid[], uuid[])
