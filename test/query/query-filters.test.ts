@@ -194,6 +194,8 @@ describe('GET /query/calculations/:id and /query/molecules', () => {
     expect(await names('smiles=C(O)C')).toEqual(['CCO']);
     expect(await names('inchikey=lfqscwflJHTTHZ-UHFFFAOYSA-N')).toEqual(['CCO']);
     expect(await names('formula=C2H6O')).toEqual(['CCO', 'COC']);
+    // Any case and order: the query's formula is brought to the stored Hill formula.
+    for (const f of ['c2h6o', 'OC2H6', 'CH3CH2OH', 'H6C2O']) expect(await names(`formula=${f}`), f).toEqual(['CCO', 'COC']);
     // Names: odd specs are "Mixed Case Name"; the first calculation of each molecule named it.
     const [{ want }] = await adminSql()`select coalesce(array_agg(canonical_smiles order by canonical_smiles), '{}') as want
       from public.molecules where user_id = ${user.id} and name ilike '%case%'`;
