@@ -539,14 +539,14 @@ create view public.batch_progress with (security_invoker=true) as
     b.failed_items,
     b.cancelled_items,
     round(100.0 * (b.completed_items + b.failed_items)::numeric / NULLIF(b.total_items - b.cancelled_items, 0)::numeric, 1) AS percent_done,
-    round(r.finished_last_10_min::numeric / 10.0, 2) AS items_per_minute,
+    round(r.finished_last_10_min::numeric * 60.0 / w.seconds, 2) AS items_per_minute,
         CASE
             WHEN (b.pending_items + b.claimed_items) = 0 THEN 0::numeric
-            WHEN r.finished_last_10_min > 0 THEN round((b.pending_items + b.claimed_items)::numeric * 600.0 / r.finished_last_10_min::numeric)
+            WHEN r.finished_last_10_min > 0 THEN round((b.pending_items + b.claimed_items)::numeric * w.seconds / r.finished_last_10_min::numeric)
             ELSE NULL::numeric
         END AS eta_seconds,
         CASE
-            WHEN (b.pending_items + b.claimed_items) > 0 AND r.finished_last_10_min > 0 THEN now() + make_interval(secs => ((b.pending_items + b.claimed_items)::numeric * 600.0 / r.finished_last_10_min::numeric)::double precision)
+            WHEN (b.pending_items + b.claimed_items) > 0 AND r.finished_last_10_min > 0 THEN now() + make_interval(secs => ((b.pending_items + b.claimed_items)::numeric * w.seconds / r.finished_last_10_min::numeric)::double precision)
             ELSE NULL::timestamp with time zone
         END AS estimated_completion_at,
     b.started_at,
@@ -555,43 +555,10 @@ create view public.batch_progress with (security_invoker=true) as
    FROM public.batch_jobs b
      CROSS JOIN LATERAL ( SELECT count(*) AS finished_last_10_min
            FROM public.batch_items i
-          WHERE i.user_id = b.user_id AND i.batch_job_id = b.id AND i.completed_at > (now() - '00:10:00'::interval)) r;
-comment on view public.batch_progress is 'Per batch: item counters, percent done (finished / not cancelled), items finished per minute over the last 10 minutes, and the ETA at that rate (null when nothing finished lately; 0 when nothing is left).';
+          WHERE i.user_id = b.user_id AND i.batch_job_id = b.id AND i.completed_at > (now() - '00:10:00'::interval)) r
+     CROSS JOIN LATERAL ( SELECT GREATEST(EXTRACT(epoch FROM now() - GREATEST(b.started_at, now() - '00:10:00'::interval)), 1::numeric) AS seconds) w;
+comment on view public.batch_progress is 'Per batch: item counters, percent done (finished / not cancelled), items finished per minute (those of the last 10 minutes over the time since the later of the batch''s start and 10 minutes ago, at least 1 s), and the ETA at that rate (null when nothing finished lately; 0 when nothing is left).';
 grant select on table public.batch_progress to qf_api, service_role;
-
-create view public.calculation_summary with (security_invoker=true) as
- SELECT c.id,
-    c.user_id,
-    c.molecule_id,
-    m.canonical_smiles,
-    m.inchikey,
-    m.formula,
-    m.name AS molecule_name,
-    c.batch_item_id,
-    c.method,
-    c.task,
-    c.solvent,
-    c.charge,
-    c.multiplicity,
-    c.status,
-    c.total_energy_eh,
-    c.homo_lumo_gap_ev,
-    c.dipole_debye,
-    c.converged,
-    c.gradient_norm_eh_bohr,
-    c.wall_time_s,
-    c.xtb_version,
-    c.source,
-    c.tags,
-    c.error_message,
-    c.started_at,
-    c.completed_at,
-    c.created_at,
-    c.updated_at
-   FROM public.calculations c
-     JOIN public.molecules m ON m.id = c.molecule_id AND m.user_id = c.user_id;
-comment on view public.calculation_summary is 'A calculation with its molecule''s canonical SMILES, InChIKey, formula and name.';
-grant select on table public.calculation_summary to qf_api, service_role;
 
 create view public.database_stats with (security_invoker=true) as
  WITH batch_counts AS (

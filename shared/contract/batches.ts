@@ -176,7 +176,10 @@ export type AddItemsRequest = z.input<typeof AddItemsRequestFull>;
 export const BatchProgress = z.object({
   /** Finished (completed or failed) items as a share of the items not cancelled, 0–100. */
   percent_done: z.number().nullable(),
-  /** Items finished per minute over the last 10 minutes. */
+  /**
+   * Items finished per minute: those of the last 10 minutes over the time they had (10 minutes, or
+   * since the batch started if later; at least 1 s), so a burst right after the start reads true.
+   */
   items_per_minute: z.number().nullable(),
   /** Seconds left at that rate; null when nothing finished lately, 0 when nothing is left. */
   eta_seconds: z.number().nullable(),

@@ -103,7 +103,7 @@ grant update (name, status, method, task, solvent, max_attempts, priority, metad
 grant select, insert, update, delete on table public.batch_items to qf_api;
 -- Read-only: written by triggers and security definer functions only.
 grant select on table public.event_logs, public.user_stats_slots to qf_api;
-grant select on table public.user_stats, public.database_stats, public.calculation_summary, public.batch_progress
+grant select on table public.user_stats, public.database_stats, public.batch_progress
   to qf_api;
 
 grant execute on function
