@@ -768,6 +768,18 @@ $function$;
 comment on function public.batch_item_close_attempt(jsonb,text,text,text,timestamp with time zone) is 'attempt_history with its open attempt closed with the given outcome and error.';
 grant execute on function public.batch_item_close_attempt(jsonb,text,text,text,timestamp with time zone) to qf_api, service_role;
 
+CREATE OR REPLACE FUNCTION public.batch_item_held(p_status text, p_claimed_by text, p_calculation_id uuid, p_runner_id text)
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+ SET search_path TO ''
+AS $function$
+  select p_claimed_by is not distinct from p_runner_id and p_runner_id is not null
+     and (p_status = 'claimed' or (p_status = 'cancelled' and p_calculation_id is null));
+$function$;
+comment on function public.batch_item_held(text,text,uuid,text) is 'True when p_runner_id holds an item (status, claimed_by, calculation_id): claimed by it, or cancelled mid-run and not yet answered. Complete and fail accept only held items.';
+grant execute on function public.batch_item_held(text,text,uuid,text) to qf_api, service_role;
+
 CREATE OR REPLACE FUNCTION public.batch_items_cancel_without_molecule()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -1548,8 +1560,7 @@ begin
     from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id)
    where i.id = u.item_id
      and i.user_id = v_user
-     and i.claimed_by = p_runner_id
-     and (i.status = 'claimed' or (i.status = 'cancelled' and i.calculation_id is null));
+     and public.batch_item_held(i.status, i.claimed_by, i.calculation_id, p_runner_id);
   get diagnostics v_done = row_count;
   if v_done <> cardinality(p_item_ids) then
     raise exception 'complete_batch_items: runner % does not hold % of the % items', p_runner_id,
@@ -1669,8 +1680,7 @@ begin
     return;
   end if;
 
-  if v_item.claimed_by is distinct from p_runner_id
-     or not (v_item.status = 'claimed' or (v_item.status = 'cancelled' and v_item.calculation_id is null)) then
+  if not public.batch_item_held(v_item.status, v_item.claimed_by, v_item.calculation_id, p_runner_id) then
     return query select 'not_held', v_item.status, v_item.attempts, v_item.max_attempts, v_item.claimed_by;
     return;
   end if;
@@ -2038,6 +2048,44 @@ end
 $function$;
 comment on function public.ingest_calculations(jsonb,integer[],integer[],text[],integer[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],jsonb) is 'Stores a batch of calculations with their molecules, specifications, atoms and provenance for the calling user, marking new rows whose structure is already stored; one row per item: created, updated or duplicate.';
 grant execute on function public.ingest_calculations(jsonb,integer[],integer[],text[],integer[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],jsonb) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.lock_items_for_completion(p_runner_id text, p_item_ids uuid[])
+ RETURNS TABLE(item_id uuid, outcome text, status text, calculation_id uuid, molecule_id uuid, inchikey text, method text, task text, solvent text, charge integer, multiplicity integer, xtb_args text[], spec jsonb)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+#variable_conflict use_column
+begin
+  return query
+  with locked as materialized (
+    select i.id, i.status, i.claimed_by, i.calculation_id, i.molecule_id, i.charge, i.multiplicity,
+           m.inchikey, b.method, b.task, b.solvent, b.xtb_args
+      from public.batch_items i
+      join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
+      join public.molecules m on m.id = i.molecule_id and m.user_id = i.user_id
+     where i.id = any (p_item_ids)
+       and i.user_id = public.batch_caller(false)
+     order by i.id
+       for update of i
+  )
+  select u.id,
+         case
+           when l.id is null then 'not_found'
+           when l.status = 'completed' and l.claimed_by = p_runner_id and l.calculation_id is not null
+             then 'already_completed'
+           when public.batch_item_held(l.status, l.claimed_by, l.calculation_id, p_runner_id) then 'completable'
+           else 'not_held'
+         end,
+         l.status, l.calculation_id, l.molecule_id, l.inchikey, l.method, l.task, l.solvent, l.charge,
+         l.multiplicity, l.xtb_args,
+         case when l.id is not null then public.xtb_specification(l.method, l.task, l.solvent, l.xtb_args) end
+    from unnest(p_item_ids) with ordinality as u(id, n)
+    left join locked l on l.id = u.id
+   order by u.n;
+end;
+$function$;
+comment on function public.lock_items_for_completion(text,uuid[]) is 'Locks the caller''s items p_item_ids and answers per id: completable, already_completed, not_held or not_found, with the item''s molecule (InChIKey), the batch''s settings and specification.';
+grant execute on function public.lock_items_for_completion(text,uuid[]) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.log_error_event(payload jsonb)
  RETURNS bigint

@@ -118,6 +118,8 @@ grant execute on function
   public.heartbeat_batch_items(text, uuid[], integer, boolean),
   public.fail_batch_item(uuid, text, text, text, boolean),
   public.complete_batch_items(text, uuid[], uuid[]),
+  public.lock_items_for_completion(text, uuid[]),
+  public.batch_item_held(text, text, uuid, text),
   public.cancel_batch(uuid, boolean),
   public.retry_batch(uuid, boolean),
   public.formula_elements(text),
