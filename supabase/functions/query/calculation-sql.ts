@@ -127,6 +127,31 @@ export function keysetOrder(tx: Tx, k: Keyset): Fragment {
   return tx`p.part, p.v ${dir}, p.id ${dir}`;
 }
 
+/**
+ * `select <columns>` of the keyset's rows in order, from `calculations c join molecules m` plus
+ * `extra` (a lateral join), filtered by `where`. One part (created_at, or a cursor already among
+ * the rows without a value) is a plain ordered select that streams from its index; two parts are
+ * keysetIds joined back by id.
+ */
+export function keysetSelect(
+  tx: Tx, k: Keyset, o: { columns: Fragment; where: Fragment; extra?: Fragment; limit?: number },
+): Fragment {
+  const limit = o.limit === undefined ? tx`` : tx`limit ${o.limit}`;
+  const extra = o.extra ?? tx``;
+  const parts = segments(tx, k);
+  if (parts.length === 1) {
+    return tx`
+      select ${o.columns} from ${fromCalculations(tx)} ${extra}
+       where ${o.where} and ${parts[0].where}
+       order by ${parts[0].order} ${limit}`;
+  }
+  return tx`
+    select ${o.columns}
+      from ${keysetIds(tx, k, o.where, o.limit)} p
+      join (${fromCalculations(tx)} ${extra}) on c.id = p.id
+     order by ${keysetOrder(tx, k)} ${limit}`;
+}
+
 /** The sort value as a cursor stores it: created_at as its exact ISO text, else the number (or null). */
 export const cursorValue = (tx: Tx, k: Keyset, v: Fragment): Fragment =>
   k.sort === 'created_at' ? iso(tx, v) : v;

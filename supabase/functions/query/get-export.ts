@@ -7,7 +7,7 @@ import { filterClause, resolveFilters } from '../_shared/calculation-filters.ts'
 import type { RequestContext } from '../_shared/caller.ts';
 import { badRequest } from '../_shared/errors.ts';
 import { parseQuery } from '../_shared/params.ts';
-import { cursorAfter, cursorValue, fromCalculations, keysetFrom, keysetIds, keysetOrder } from './calculation-sql.ts';
+import { cursorAfter, cursorValue, keysetFrom, keysetIds, keysetOrder, keysetSelect } from './calculation-sql.ts';
 import { EXPORT_FORMATS } from './export-formats.ts';
 import { streamRows } from './row-stream.ts';
 
@@ -55,11 +55,7 @@ export async function getExport(c: RequestContext): Promise<Response> {
       await tx`select set_config('statement_timeout', ${String(EXPORT_STATEMENT_TIMEOUT_MS)}, true)`;
       const select = tx`
         /* qf:export */
-        select ${format.columns(tx, { refKeys: q.ref_keys })}
-          from ${keysetIds(tx, keyset, where(), q.limit)} p
-          join (${fromCalculations(tx)}) on c.id = p.id ${format.lateral(tx)}
-         order by ${keysetOrder(tx, keyset)}
-         ${q.limit !== undefined ? tx`limit ${q.limit}` : tx``}`;
+        ${keysetSelect(tx, keyset, { columns: format.columns(tx, { refKeys: q.ref_keys }), extra: format.lateral(tx), where: where(), limit: q.limit })}`;
       return { query: format.raw ? select.raw() : select, meta: { next } };
     },
   });

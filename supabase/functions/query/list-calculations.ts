@@ -7,7 +7,7 @@ import type { Tx } from '../_shared/db.ts';
 import { fetchPage } from '../_shared/page.ts';
 import { parseQuery } from '../_shared/params.ts';
 import {
-  calculationColumns, cursorAfter, fromCalculations, keysetFrom, keysetIds, keysetOrder, SORT_COLUMNS, type Keyset,
+  calculationColumns, cursorAfter, keysetFrom, keysetSelect, SORT_COLUMNS, type Keyset,
 } from './calculation-sql.ts';
 
 /**
@@ -22,11 +22,8 @@ export async function calculationPage(
   // The subquery's order is kept: the outer query only formats each row.
   const page = await fetchPage(limit, (n) => tx<{ json: string; id: string; k: number | string | null }[]>`
     select row_to_json(r)::text as json, r.id, r.${tx(key)} as k
-      from (select ${calculationColumns(tx)}
-              from ${keysetIds(tx, keyset, filterClause(tx, filters), n)} p
-              join (${fromCalculations(tx)}) on c.id = p.id
-             order by ${keysetOrder(tx, keyset)}
-             limit ${n}) r`, (last) => cursorAfter(keyset, { v: last.k, id: last.id }));
+      from (${keysetSelect(tx, keyset, { columns: calculationColumns(tx), where: filterClause(tx, filters), limit: n })}) r`,
+  (last) => cursorAfter(keyset, { v: last.k, id: last.id }));
   return { json: '[' + page.rows.map((r) => r.json).join(',') + ']', next_cursor: page.next_cursor };
 }
 
