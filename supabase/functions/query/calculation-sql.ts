@@ -9,7 +9,8 @@
 // the values asked for. The two parts are two index ranges of (user_id, value, id) — `value is not
 // null and (value, id) > cursor` and `value is null and id > cursor` — so a deep page costs what
 // the first costs; one `order by value nulls last` with an OR in the condition would filter every
-// row before the cursor. A cursor whose value is null continues in the second part.
+// row before the cursor. A cursor whose value is null continues in the second part. A page reads
+// the parts in turn (keysetPartSelects); an export streams them as one statement (keysetSelect).
 import { z } from 'zod';
 import { ORDERS, SORT_KEYS, type Order, type SortKey } from '../../../shared/contract/query.ts';
 import { and } from '../_shared/calculation-filters.ts';
@@ -127,29 +128,38 @@ export function keysetOrder(tx: Tx, k: Keyset): Fragment {
   return tx`p.part, p.v ${dir}, p.id ${dir}`;
 }
 
+interface SelectOptions {
+  columns: Fragment;
+  where: Fragment;
+  /** A lateral join after `calculations c join molecules m`. */
+  extra?: Fragment;
+  limit?: number;
+}
+
 /**
- * `select <columns>` of the keyset's rows in order, from `calculations c join molecules m` plus
- * `extra` (a lateral join), filtered by `where`. One part (created_at, or a cursor already among
- * the rows without a value) is a plain ordered select that streams from its index; two parts are
- * keysetIds joined back by id.
+ * One ordered select per part still to list, for callers that read the parts one after another
+ * (a page stops at the first part that fills it, so the second costs nothing until it is reached).
  */
-export function keysetSelect(
-  tx: Tx, k: Keyset, o: { columns: Fragment; where: Fragment; extra?: Fragment; limit?: number },
-): Fragment {
-  const limit = o.limit === undefined ? tx`` : tx`limit ${o.limit}`;
-  const extra = o.extra ?? tx``;
-  const parts = segments(tx, k);
-  if (parts.length === 1) {
-    return tx`
-      select ${o.columns} from ${fromCalculations(tx)} ${extra}
-       where ${o.where} and ${parts[0].where}
-       order by ${parts[0].order} ${limit}`;
-  }
+export function keysetPartSelects(tx: Tx, k: Keyset, o: SelectOptions): Fragment[] {
+  return segments(tx, k).map((part) => tx`
+    select ${o.columns} from ${fromCalculations(tx)} ${o.extra ?? tx``}
+     where ${o.where} and ${part.where}
+     order by ${part.order} ${o.limit === undefined ? tx`` : tx`limit ${o.limit}`}`);
+}
+
+/**
+ * `select <columns>` of the keyset's rows in order, as one statement (what a server-side cursor
+ * streams). One part (created_at, or a cursor already among the rows without a value) is a plain
+ * ordered select that streams from its index; two parts are keysetIds joined back by id.
+ */
+export function keysetSelect(tx: Tx, k: Keyset, o: SelectOptions): Fragment {
+  const parts = keysetPartSelects(tx, k, o);
+  if (parts.length === 1) return parts[0];
   return tx`
     select ${o.columns}
       from ${keysetIds(tx, k, o.where, o.limit)} p
-      join (${fromCalculations(tx)} ${extra}) on c.id = p.id
-     order by ${keysetOrder(tx, k)} ${limit}`;
+      join (${fromCalculations(tx)} ${o.extra ?? tx``}) on c.id = p.id
+     order by ${keysetOrder(tx, k)} ${o.limit === undefined ? tx`` : tx`limit ${o.limit}`}`;
 }
 
 /** The sort value as a cursor stores it: created_at as its exact ISO text, else the number (or null). */
