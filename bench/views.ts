@@ -233,22 +233,12 @@ try {
   }
 
   // Timings.
-  const [{ id: someId }] = await sql`
-    select id from public.calculations where user_id = ${user} order by created_at offset ${Math.floor(N / 2)} limit 1`;
   type Case = { name: string; role: 'authenticated' | 'service_role'; query: (tx: postgres.TransactionSql) => PromiseLike<readonly unknown[]> };
   const cases: Case[] = [
     { name: 'database_stats (own row)', role: 'authenticated', query: (tx) => tx`select * from public.database_stats` },
     { name: 'database_stats (service_role: every user)', role: 'service_role', query: (tx) => tx`select * from public.database_stats` },
     { name: 'reference: count(*) by status and method', role: 'authenticated', query: (tx) => tx`
         select status, method, count(*) from public.calculations group by status, method` },
-    { name: 'calculation_summary: newest 50', role: 'authenticated', query: (tx) => tx`
-        select * from public.calculation_summary order by created_at desc, id desc limit 50` },
-    { name: 'calculation_summary: lowest energy 50', role: 'authenticated', query: (tx) => tx`
-        select * from public.calculation_summary where total_energy_eh is not null order by total_energy_eh, id limit 50` },
-    { name: 'calculation_summary: gap 4-5 eV, 50', role: 'authenticated', query: (tx) => tx`
-        select * from public.calculation_summary where homo_lumo_gap_ev between 4 and 5 order by homo_lumo_gap_ev, id limit 50` },
-    { name: 'calculation_summary: one by id', role: 'authenticated', query: (tx) => tx`
-        select * from public.calculation_summary where id = ${someId}` },
     { name: `batch_progress (${BATCHES} batches)`, role: 'authenticated', query: (tx) => tx`select * from public.batch_progress` },
   ];
 

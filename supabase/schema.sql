@@ -569,14 +569,14 @@ create view public.batch_progress with (security_invoker=true) as
     b.failed_items,
     b.cancelled_items,
     round(100.0 * (b.completed_items + b.failed_items)::numeric / NULLIF(b.total_items - b.cancelled_items, 0)::numeric, 1) AS percent_done,
-    round(r.finished_last_10_min::numeric / 10.0, 2) AS items_per_minute,
+    round(r.finished_last_10_min::numeric * 60.0 / w.seconds, 2) AS items_per_minute,
         CASE
             WHEN (b.pending_items + b.claimed_items) = 0 THEN 0::numeric
-            WHEN r.finished_last_10_min > 0 THEN round((b.pending_items + b.claimed_items)::numeric * 600.0 / r.finished_last_10_min::numeric)
+            WHEN r.finished_last_10_min > 0 THEN round((b.pending_items + b.claimed_items)::numeric * w.seconds / r.finished_last_10_min::numeric)
             ELSE NULL::numeric
         END AS eta_seconds,
         CASE
-            WHEN (b.pending_items + b.claimed_items) > 0 AND r.finished_last_10_min > 0 THEN now() + make_interval(secs => ((b.pending_items + b.claimed_items)::numeric * 600.0 / r.finished_last_10_min::numeric)::double precision)
+            WHEN (b.pending_items + b.claimed_items) > 0 AND r.finished_last_10_min > 0 THEN now() + make_interval(secs => ((b.pending_items + b.claimed_items)::numeric * w.seconds / r.finished_last_10_min::numeric)::double precision)
             ELSE NULL::timestamp with time zone
         END AS estimated_completion_at,
     b.started_at,
@@ -585,43 +585,10 @@ create view public.batch_progress with (security_invoker=true) as
    FROM public.batch_jobs b
      CROSS JOIN LATERAL ( SELECT count(*) AS finished_last_10_min
            FROM public.batch_items i
-          WHERE i.user_id = b.user_id AND i.batch_job_id = b.id AND i.completed_at > (now() - '00:10:00'::interval)) r;
-comment on view public.batch_progress is 'Per batch: item counters, percent done (finished / not cancelled), items finished per minute over the last 10 minutes, and the ETA at that rate (null when nothing finished lately; 0 when nothing is left).';
+          WHERE i.user_id = b.user_id AND i.batch_job_id = b.id AND i.completed_at > (now() - '00:10:00'::interval)) r
+     CROSS JOIN LATERAL ( SELECT GREATEST(EXTRACT(epoch FROM now() - GREATEST(b.started_at, now() - '00:10:00'::interval)), 1::numeric) AS seconds) w;
+comment on view public.batch_progress is 'Per batch: item counters, percent done (finished / not cancelled), items finished per minute (those of the last 10 minutes over the time since the later of the batch''s start and 10 minutes ago, at least 1 s), and the ETA at that rate (null when nothing finished lately; 0 when nothing is left).';
 grant select on table public.batch_progress to qf_api, service_role;
-
-create view public.calculation_summary with (security_invoker=true) as
- SELECT c.id,
-    c.user_id,
-    c.molecule_id,
-    m.canonical_smiles,
-    m.inchikey,
-    m.formula,
-    m.name AS molecule_name,
-    c.batch_item_id,
-    c.method,
-    c.task,
-    c.solvent,
-    c.charge,
-    c.multiplicity,
-    c.status,
-    c.total_energy_eh,
-    c.homo_lumo_gap_ev,
-    c.dipole_debye,
-    c.converged,
-    c.gradient_norm_eh_bohr,
-    c.wall_time_s,
-    c.xtb_version,
-    c.source,
-    c.tags,
-    c.error_message,
-    c.started_at,
-    c.completed_at,
-    c.created_at,
-    c.updated_at
-   FROM public.calculations c
-     JOIN public.molecules m ON m.id = c.molecule_id AND m.user_id = c.user_id;
-comment on view public.calculation_summary is 'A calculation with its molecule''s canonical SMILES, InChIKey, formula and name.';
-grant select on table public.calculation_summary to qf_api, service_role;
 
 create view public.database_stats with (security_invoker=true) as
  WITH batch_counts AS (
@@ -852,6 +819,18 @@ AS $function$
 $function$;
 comment on function public.batch_item_close_attempt(jsonb,text,text,text,timestamp with time zone) is 'attempt_history with its open attempt closed with the given outcome and error.';
 grant execute on function public.batch_item_close_attempt(jsonb,text,text,text,timestamp with time zone) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.batch_item_held(p_status text, p_claimed_by text, p_calculation_id uuid, p_runner_id text)
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+ SET search_path TO ''
+AS $function$
+  select p_claimed_by is not distinct from p_runner_id and p_runner_id is not null
+     and (p_status = 'claimed' or (p_status = 'cancelled' and p_calculation_id is null));
+$function$;
+comment on function public.batch_item_held(text,text,uuid,text) is 'True when p_runner_id holds an item (status, claimed_by, calculation_id): claimed by it, or cancelled mid-run and not yet answered. Complete and fail accept only held items.';
+grant execute on function public.batch_item_held(text,text,uuid,text) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.batch_items_cancel_without_molecule()
  RETURNS trigger
@@ -1633,8 +1612,7 @@ begin
     from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id)
    where i.id = u.item_id
      and i.user_id = v_user
-     and i.claimed_by = p_runner_id
-     and (i.status = 'claimed' or (i.status = 'cancelled' and i.calculation_id is null));
+     and public.batch_item_held(i.status, i.claimed_by, i.calculation_id, p_runner_id);
   get diagnostics v_done = row_count;
   if v_done <> cardinality(p_item_ids) then
     raise exception 'complete_batch_items: runner % does not hold % of the % items', p_runner_id,
@@ -1657,10 +1635,22 @@ begin
        and k.batch_item_id is null;
   end if;
 
+  -- The batch's tags, added to each calculation that lacks one of them (only those rows are
+  -- updated, so a batch without tags costs no write).
+  update public.calculations k
+     set tags = k.tags || array(select t from unnest(b.tags) with ordinality as x(t, n)
+                                 where not t = any (k.tags) order by n)
+    from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id)
+    join public.batch_items i on i.id = u.item_id and i.user_id = v_user
+    join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
+   where k.id = u.calculation_id
+     and k.user_id = v_user
+     and not k.tags @> b.tags;
+
   return query select u.item_id, u.calculation_id from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id);
 end;
 $function$;
-comment on function public.complete_batch_items(text,uuid[],uuid[]) is 'Marks items held by p_runner_id completed and links each with its stored calculation (both directions); all or nothing.';
+comment on function public.complete_batch_items(text,uuid[],uuid[]) is 'Marks items held by p_runner_id completed and links each with its stored calculation (both directions), adding the batch''s tags to the calculation; all or nothing.';
 grant execute on function public.complete_batch_items(text,uuid[],uuid[]) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.create_batch(p_batch jsonb, p_molecules jsonb, p_items jsonb)
@@ -1742,8 +1732,7 @@ begin
     return;
   end if;
 
-  if v_item.claimed_by is distinct from p_runner_id
-     or not (v_item.status = 'claimed' or (v_item.status = 'cancelled' and v_item.calculation_id is null)) then
+  if not public.batch_item_held(v_item.status, v_item.claimed_by, v_item.calculation_id, p_runner_id) then
     return query select 'not_held', v_item.status, v_item.attempts, v_item.max_attempts, v_item.claimed_by;
     return;
   end if;
@@ -2143,6 +2132,44 @@ end
 $function$;
 comment on function public.ingest_calculations(jsonb,integer[],integer[],text[],integer[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],jsonb) is 'Stores a batch of calculations with their molecules, specifications, atoms and provenance for the calling user, marking new rows whose structure is already stored; one row per item: created, updated or duplicate.';
 grant execute on function public.ingest_calculations(jsonb,integer[],integer[],text[],integer[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],jsonb) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.lock_items_for_completion(p_runner_id text, p_item_ids uuid[])
+ RETURNS TABLE(item_id uuid, outcome text, status text, calculation_id uuid, molecule_id uuid, inchikey text, method text, task text, solvent text, charge integer, multiplicity integer, xtb_args text[], spec jsonb)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+#variable_conflict use_column
+begin
+  return query
+  with locked as materialized (
+    select i.id, i.status, i.claimed_by, i.calculation_id, i.molecule_id, i.charge, i.multiplicity,
+           m.inchikey, b.method, b.task, b.solvent, b.xtb_args
+      from public.batch_items i
+      join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
+      join public.molecules m on m.id = i.molecule_id and m.user_id = i.user_id
+     where i.id = any (p_item_ids)
+       and i.user_id = public.batch_caller(false)
+     order by i.id
+       for update of i
+  )
+  select u.id,
+         case
+           when l.id is null then 'not_found'
+           when l.status = 'completed' and l.claimed_by = p_runner_id and l.calculation_id is not null
+             then 'already_completed'
+           when public.batch_item_held(l.status, l.claimed_by, l.calculation_id, p_runner_id) then 'completable'
+           else 'not_held'
+         end,
+         l.status, l.calculation_id, l.molecule_id, l.inchikey, l.method, l.task, l.solvent, l.charge,
+         l.multiplicity, l.xtb_args,
+         case when l.id is not null then public.xtb_specification(l.method, l.task, l.solvent, l.xtb_args) end
+    from unnest(p_item_ids) with ordinality as u(id, n)
+    left join locked l on l.id = u.id
+   order by u.n;
+end;
+$function$;
+comment on function public.lock_items_for_completion(text,uuid[]) is 'Locks the caller''s items p_item_ids and answers per id: completable, already_completed, not_held or not_found, with the item''s molecule (InChIKey), the batch''s settings and specification.';
+grant execute on function public.lock_items_for_completion(text,uuid[]) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.log_error_event(payload jsonb)
  RETURNS bigint

@@ -12,8 +12,8 @@ export interface BatchPage {
 }
 
 /**
- * GET /batches lists its batches under `batches`; the paged envelope used by the other listings
- * names them `data`. Either is read here, so the pages do not care which the server answers.
+ * GET /batches answers the paged envelope of every listing (`data`, `next_cursor`); servers
+ * before that named the list `batches`. Either is read here, so the pages work with both.
  */
 export function batchPage(body: unknown): BatchPage {
   const page = body as { batches?: Batch[]; data?: Batch[]; next_cursor?: string | null };

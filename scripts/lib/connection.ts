@@ -86,6 +86,24 @@ interface Health {
   database?: { all_tables_present?: boolean; tables?: Record<string, boolean>; error?: string };
 }
 
+/**
+ * A 503 in words, by what the body says: the error code of the error shape (auth_unavailable: the
+ * server could not fetch the keys that check tokens; database_unavailable), or health's own answer
+ * (its database unreachable); anything else is named with its status and code as given.
+ */
+export function unavailable(url: string, err: QfApiError): string {
+  const body = err.body as { error?: { code?: string }; database?: Health['database'] & { reachable?: boolean } } | undefined;
+  const code = body?.error?.code;
+  if (code === 'auth_unavailable') {
+    return `${url}: the server cannot check keys right now, its auth signing keys could not be fetched (HTTP 503 auth_unavailable): ${err.message}`;
+  }
+  if (code === 'database_unavailable' || body?.database?.reachable === false) {
+    const why = body?.database?.error ?? err.message;
+    return `${url}: the database is unavailable (HTTP 503${code ? ` ${code}` : ''}): ${why}`;
+  }
+  return `${url}/functions/v1/health answered HTTP 503${code ? ` ${code}` : ' without an error code'}: ${err.message}`;
+}
+
 /** One `health` call, retried briefly. Throws UnreachableError with a one-line reason. */
 export async function preflight(conn: Connection, opts: ClientOptions = {}): Promise<void> {
   const client = clientFor(conn, { attempts: 6, backoffMs: 300, ...opts });
@@ -95,7 +113,7 @@ export async function preflight(conn: Connection, opts: ClientOptions = {}): Pro
   } catch (err) {
     if (!(err instanceof QfApiError) || err.status === 0) throw new UnreachableError(notReachable(conn.url));
     if (err.status === 401 || err.status === 403) throw new UnreachableError(`${conn.url} refused the key (HTTP ${err.status}): ${err.message}`);
-    if (err.status === 503) throw new UnreachableError(`${conn.url}: the database is unavailable (HTTP 503): ${err.message}`);
+    if (err.status === 503) throw new UnreachableError(unavailable(conn.url, err));
     throw new UnreachableError(`${conn.url}/functions/v1/health answered HTTP ${err.status}: ${err.message}`);
   }
   if (health?.database && health.database.all_tables_present === false) {

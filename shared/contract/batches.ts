@@ -10,6 +10,7 @@ import {
   ErrorDetail, Geometry, Metadata, Method, MAX_SMILES_LENGTH, Solvent, Tags, Task, Uuid, type QueryParams,
 } from './common.ts';
 import { IngestItem } from './ingest.ts';
+import { pageOf } from './query.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Statuses, error classes and limits
@@ -175,7 +176,10 @@ export type AddItemsRequest = z.input<typeof AddItemsRequestFull>;
 export const BatchProgress = z.object({
   /** Finished (completed or failed) items as a share of the items not cancelled, 0–100. */
   percent_done: z.number().nullable(),
-  /** Items finished per minute over the last 10 minutes. */
+  /**
+   * Items finished per minute: those of the last 10 minutes over the time they had (10 minutes, or
+   * since the batch started if later; at least 1 s), so a burst right after the start reads true.
+   */
   items_per_minute: z.number().nullable(),
   /** Seconds left at that rate; null when nothing finished lately, 0 when nothing is left. */
   eta_seconds: z.number().nullable(),
@@ -279,11 +283,8 @@ export const ListBatchesQuery = listQuery(BatchStatus, BATCH_LIMITS.listLimit);
 /** The query as a client gives it (the client writes the values as text). */
 export type ListBatchesQuery = QueryParams<typeof ListBatchesQuery>;
 
-export const ListBatchesResponse = z.object({
-  batches: z.array(Batch),
-  /** Pass as `cursor` for the next page; null on the last one. */
-  next_cursor: z.string().nullable(),
-});
+/** The paged envelope of every listing: `data` and `next_cursor`. */
+export const ListBatchesResponse = pageOf(Batch);
 export type ListBatchesResponse = z.output<typeof ListBatchesResponse>;
 
 export const GetBatchQuery = listQuery(ItemStatus, BATCH_LIMITS.itemPageLimit);

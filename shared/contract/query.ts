@@ -4,6 +4,7 @@
 // parameters from their parsed types, so both sides read one definition.
 import { z } from 'zod';
 import { atomicNumber } from '../chem/elements.ts';
+import { normaliseFormulaQuery } from '../chem/formula-query.ts';
 import { Metadata, Method, METHODS, Task, TASKS, Uuid, Vec3 } from './common.ts';
 import { CALCULATION_STATUSES } from './ingest.ts';
 
@@ -36,8 +37,15 @@ export const TimeParam = z.string().trim()
 export const InchikeyParam = z.string().trim().toUpperCase()
   .regex(/^[A-Z]{14}-[A-Z]{10}-[A-Z]$/, 'must be an InChIKey (14-10-1 letters)');
 
-export const FormulaParam = z.string().trim()
-  .regex(/^[A-Z][A-Za-z0-9]*([+-][0-9]*)?$/, 'must be a formula in Hill order, e.g. C2H6O');
+/** Any case and order (`c2h6o`, `OC2H6`), matched as the stored Hill formula (shared/chem/formula-query.ts). */
+export const FormulaParam = z.string().trim().max(200).transform((s, ctx) => {
+  const q = normaliseFormulaQuery(s);
+  if ('issue' in q) {
+    ctx.addIssue({ code: 'custom', message: q.issue });
+    return z.NEVER;
+  }
+  return q.formula;
+});
 
 /** `C,N,O`: every element must be present (any order, duplicates ignored). */
 export const ElementsParam = z.string().trim()

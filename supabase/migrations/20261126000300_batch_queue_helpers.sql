@@ -1,10 +1,11 @@
 -- The batch queue's multi-row work is one SQL function per step, so that each step is atomic and
 -- one round trip, in one migration per step of an item's life: batch_create, batch_claim,
 -- batch_heartbeat, batch_complete, batch_fail, batch_cancel_retry. The `batches` edge function
--- calls them. This migration holds what they share: the rules below, and two helpers.
+-- calls them. This migration holds what they share: the rules below, and three helpers.
 --
 --   public.batch_caller(all_users)   the user whose items a step may touch, or null for all users.
 --   public.batch_item_close_attempt  attempt_history with its open attempt closed.
+--   public.batch_item_held           "the runner holds the item", the rule complete and fail use.
 --
 -- Who runs them: every function is `security invoker`, so row-level security and the table
 -- grants apply exactly as to the caller's own statements.
@@ -85,11 +86,31 @@ $$;
 comment on function public.batch_item_close_attempt(jsonb, text, text, text, timestamptz) is
   'attempt_history with its open attempt closed with the given outcome and error.';
 
+-- A runner holds an item it claimed while the item is claimed, even past its lease until someone
+-- claims it again; and one its batch's cancellation caught mid-run, until it reports (so the
+-- finished work is kept). The one statement of the rule: complete and fail ask it.
+create function public.batch_item_held(p_status text, p_claimed_by text, p_calculation_id uuid, p_runner_id text)
+  returns boolean
+  language sql
+  immutable
+  parallel safe
+  set search_path = ''
+as $$
+  select p_claimed_by is not distinct from p_runner_id and p_runner_id is not null
+     and (p_status = 'claimed' or (p_status = 'cancelled' and p_calculation_id is null));
+$$;
+
+comment on function public.batch_item_held(text, text, uuid, text) is
+  'True when p_runner_id holds an item (status, claimed_by, calculation_id): claimed by it, or cancelled mid-run '
+  'and not yet answered. Complete and fail accept only held items.';
+
 revoke execute on function
   public.batch_caller(boolean),
-  public.batch_item_close_attempt(jsonb, text, text, text, timestamptz)
+  public.batch_item_close_attempt(jsonb, text, text, text, timestamptz),
+  public.batch_item_held(text, text, uuid, text)
   from public, anon;
 grant execute on function
   public.batch_caller(boolean),
-  public.batch_item_close_attempt(jsonb, text, text, text, timestamptz)
+  public.batch_item_close_attempt(jsonb, text, text, text, timestamptz),
+  public.batch_item_held(text, text, uuid, text)
   to authenticated, service_role;

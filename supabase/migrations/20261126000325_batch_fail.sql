@@ -52,8 +52,7 @@ begin
     return;
   end if;
 
-  if v_item.claimed_by is distinct from p_runner_id
-     or not (v_item.status = 'claimed' or (v_item.status = 'cancelled' and v_item.calculation_id is null)) then
+  if not public.batch_item_held(v_item.status, v_item.claimed_by, v_item.calculation_id, p_runner_id) then
     return query select 'not_held', v_item.status, v_item.attempts, v_item.max_attempts, v_item.claimed_by;
     return;
   end if;

@@ -103,7 +103,7 @@ grant update (name, status, method, task, solvent, max_attempts, priority, metad
 grant select, insert, update, delete on table public.batch_items to qf_api;
 -- Read-only: written by triggers and security definer functions only.
 grant select on table public.event_logs, public.user_stats_slots to qf_api;
-grant select on table public.user_stats, public.database_stats, public.calculation_summary, public.batch_progress
+grant select on table public.user_stats, public.database_stats, public.batch_progress
   to qf_api;
 
 grant execute on function
@@ -119,6 +119,8 @@ grant execute on function
   public.heartbeat_batch_items(text, uuid[], integer, boolean),
   public.fail_batch_item(uuid, text, text, text, boolean),
   public.complete_batch_items(text, uuid[], uuid[]),
+  public.lock_items_for_completion(text, uuid[]),
+  public.batch_item_held(text, text, uuid, text),
   public.cancel_batch(uuid, boolean),
   public.retry_batch(uuid, boolean),
   public.formula_elements(text),

@@ -121,8 +121,8 @@ describe('GET /batches and GET /batches/:id', () => {
     let cursor: string | undefined;
     do {
       const page = await listBatches(client, { limit: 2, cursor });
-      expect(page.batches.length).toBeLessThanOrEqual(2);
-      for (const b of page.batches) {
+      expect(page.data.length).toBeLessThanOrEqual(2);
+      for (const b of page.data) {
         expect(b.progress).toMatchObject({ percent_done: 0 });
         seen.push(b.id);
       }
@@ -130,8 +130,8 @@ describe('GET /batches and GET /batches/:id', () => {
     } while (cursor);
     expect(seen).toEqual([...made].reverse());
     const pending = await listBatches(client, { status: 'pending' });
-    expect(pending.batches).toHaveLength(5);
-    expect((await listBatches(client, { status: 'running' })).batches).toHaveLength(0);
+    expect(pending.data).toHaveLength(5);
+    expect((await listBatches(client, { status: 'running' })).data).toHaveLength(0);
   });
 
   it('pages a batch\'s items in creation order and filters them by status', async () => {

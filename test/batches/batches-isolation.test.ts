@@ -25,7 +25,7 @@ describe('isolation between users', () => {
     const asBob = (path: string, body?: unknown, method?: string) => call(path, { token: bob.token, body, method });
     expect((await asBob(`batches/${batch.id}`)).status).toBe(404);
     const listed = await listBatches(clientFor(bob.token));
-    expect(listed.batches.map((b) => b.name)).toEqual(['bob\'s']);
+    expect(listed.data.map((b) => b.name)).toEqual(['bob\'s']);
     expect((await asBob('batches/claim', { runner_id: 'bob-runner', batch_id: batch.id })).status).toBe(404);
     // Bob's runner claims Bob's items only, however many Alice has waiting.
     const bobs = await claim(clientFor(bob.token), { runner_id: 'bob-runner', limit: 100 });
@@ -91,8 +91,8 @@ describe('the service-role key', () => {
     // Listing across users needs the same explicit flag.
     expect((await call('batches', { token: serviceRoleKey })).status).toBe(400);
     const all = await listBatches(service, { all_users: true, limit: 200 });
-    expect(all.batches.map((b) => b.id)).toEqual(expect.arrayContaining([carolBatch.id, daveBatch.id]));
+    expect(all.data.map((b) => b.id)).toEqual(expect.arrayContaining([carolBatch.id, daveBatch.id]));
     const carolsOnly = await listBatches(service, { user_id: carol.id });
-    expect(carolsOnly.batches.map((b) => b.id)).toEqual([carolBatch.id]);
+    expect(carolsOnly.data.map((b) => b.id)).toEqual([carolBatch.id]);
   });
 });

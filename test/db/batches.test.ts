@@ -84,9 +84,13 @@ describe('batch counters and status', () => {
     expect(await batchRow(batchId)).toMatchObject({ status: 'completed', completed_items: 3, pending_items: 0, claimed_items: 0, finished: true });
     expect(await batchEvents(batchId)).toEqual(['batch_created', 'batch_started', 'batch_completed']);
 
-    const [progress] = await asRole(API_ROLE, user.id, (tx) => tx`
-      select percent_done::float8 as percent_done, items_per_minute::float8 as items_per_minute, eta_seconds::float8 as eta_seconds
-        from public.batch_progress where batch_job_id = ${batchId}`);
+    // Started over 10 minutes ago: the three items of the last 10 minutes over 10 minutes.
+    const [progress] = await adminSql().begin(async (tx) => {
+      await tx`update public.batch_jobs set started_at = now() - interval '1 hour' where id = ${batchId}`;
+      return tx`
+        select percent_done::float8 as percent_done, items_per_minute::float8 as items_per_minute, eta_seconds::float8 as eta_seconds
+          from public.batch_progress where batch_job_id = ${batchId}`;
+    });
     expect(progress).toEqual({ percent_done: 100, items_per_minute: 0.3, eta_seconds: 0 });
   });
 

@@ -8,7 +8,7 @@ import { fakeInchikey, errorOf } from '../support/sql-helpers.ts';
 
 const TABLES = ['molecules', 'calculations', 'atomic_properties', 'batch_jobs', 'batch_items', 'event_logs', 'user_stats_slots',
   'specifications', 'calculation_provenance'] as const;
-const VIEWS = ['user_stats', 'database_stats', 'calculation_summary', 'batch_progress'] as const;
+const VIEWS = ['user_stats', 'database_stats', 'batch_progress'] as const;
 
 interface Owned {
   moleculeId: string;

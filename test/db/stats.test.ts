@@ -1,6 +1,6 @@
 // Stats views: database_stats (trigger-kept counters) agrees with a plain recount after inserts,
-// status and method changes, deletes and concurrent writers; calculation_summary and
-// batch_progress show what they promise.
+// status and method changes, deletes and concurrent writers; batch_progress shows what it
+// promises.
 import postgres from 'postgres';
 import { describe, expect, inject, it } from 'vitest';
 import { adminSql, API_ROLE, asRole } from '../support/db.ts';
@@ -153,20 +153,7 @@ describe('database_stats', () => {
   });
 });
 
-describe('calculation_summary and batch_progress', () => {
-  it('joins each calculation with its molecule\'s SMILES, formula and name', async () => {
-    const user = await newUser();
-    const { calculationIds } = await addCalculations(user.id, 2, 'GFN2-xTB', 'completed');
-    const rows = await asRole(API_ROLE, user.id, (tx) => tx`
-      select id, canonical_smiles, formula, molecule_name, method, status, total_energy_eh
-        from public.calculation_summary order by id`);
-    expect(rows).toEqual(
-      [...calculationIds].sort().map((id) => ({
-        id, canonical_smiles: 'O', formula: 'H2O', molecule_name: 'water', method: 'GFN2-xTB', status: 'completed', total_energy_eh: -5.07,
-      })),
-    );
-  });
-
+describe('batch_progress', () => {
   it('reports percent done, recent rate and an ETA for a running batch', async () => {
     const user = await newUser();
     const { moleculeId } = await addCalculations(user.id, 1, 'GFN2-xTB', 'completed');
@@ -182,6 +169,8 @@ describe('calculation_summary and batch_progress', () => {
          where id in (select id from public.batch_items where batch_job_id = ${b.id} and status = 'completed' order by id limit 1)`;
       return b.id as string;
     });
+    // Running for over 10 minutes: the rate is the last 10 minutes' items over 10 minutes.
+    await adminSql()`update public.batch_jobs set started_at = now() - interval '1 hour' where id = ${batchId}`;
     const [row] = await asRole(API_ROLE, user.id, (tx) => tx`
       select status, total_items, completed_items, pending_items,
              percent_done::float8 as percent_done, items_per_minute::float8 as items_per_minute,
@@ -193,5 +182,28 @@ describe('calculation_summary and batch_progress', () => {
       percent_done: 50, items_per_minute: 0.4, eta_seconds: 750,
     });
     expect(row.eta_from_now).toBeCloseTo(750, 0);
+  });
+
+  it('reads the rate of a burst right after the start over the time the batch has run', async () => {
+    const user = await newUser();
+    const { moleculeId } = await addCalculations(user.id, 1, 'GFN2-xTB', 'completed');
+    const batchId = await asRole(API_ROLE, user.id, async (tx) => {
+      const [b] = await tx`insert into public.batch_jobs (name) values ('burst') returning id`;
+      await tx`insert into public.batch_items (batch_job_id, molecule_id) select ${b.id}, ${moleculeId} from generate_series(1, 10)`;
+      await tx`
+        update public.batch_items set status = 'completed'
+         where id in (select id from public.batch_items where batch_job_id = ${b.id} order by id limit 5)`;
+      return b.id as string;
+    });
+    // Five items done 3 s after the start (one transaction, so now() is one instant): 100 a
+    // minute, and the five left take 3 s more; a fixed 10-minute divisor would say 0.5 and 10 min.
+    const [row] = await adminSql().begin(async (tx) => {
+      await tx`update public.batch_jobs set started_at = now() - interval '3 seconds' where id = ${batchId}`;
+      await tx`update public.batch_items set completed_at = now() where batch_job_id = ${batchId} and status = 'completed'`;
+      return tx`
+        select items_per_minute::float8 as items_per_minute, eta_seconds::float8 as eta_seconds
+          from public.batch_progress where batch_job_id = ${batchId}`;
+    });
+    expect(row).toEqual({ items_per_minute: 100, eta_seconds: 3 });
   });
 });

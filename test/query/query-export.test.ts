@@ -152,12 +152,20 @@ describe('GET /query/export', () => {
     const { text, headers } = await exportText('format=ndjson&sort=energy');
     expect(headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8');
     const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l));
-    const withEnergy = [...stored.values()].filter((s) => s.calc.total_energy_eh !== null)
+    // Every calculation: those with an energy in energy order, then the others (failed) in id order.
+    const all = [...stored.values()];
+    const withEnergy = all.filter((s) => s.calc.total_energy_eh !== null)
       .sort((a, b) => a.calc.total_energy_eh - b.calc.total_energy_eh);
-    expect(lines.map((l) => l.id)).toEqual(withEnergy.map((s) => s.calc.id));
+    const without = all.filter((s) => s.calc.total_energy_eh === null).sort((a, b) => (a.calc.id < b.calc.id ? -1 : 1));
+    expect(without.length).toBeGreaterThan(0);
+    expect(lines.map((l) => l.id)).toEqual([...withEnergy, ...without].map((s) => s.calc.id));
     for (const l of lines) {
       const { calc, atoms } = stored.get(l.id)!;
       expect(l.total_energy_eh).toBe(calc.total_energy_eh);
+      if (atoms.length === 0) {
+        expect(l.atoms).toBeNull();
+        continue;
+      }
       expect(l.atoms.elements).toEqual(atoms.map((a) => a.element));
       expect(l.atoms.positions_ang).toEqual(atoms.map((a) => [a.x_ang, a.y_ang, a.z_ang]));
       expect(l.atoms.charges_e).toEqual(atoms.map((a) => a.partial_charge_e));

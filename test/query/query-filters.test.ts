@@ -76,8 +76,8 @@ async function expected(where: Where, sort: keyof typeof SORT_COLUMN = 'created_
   const col = sql`c.${sql(SORT_COLUMN[sort])}`;
   const rows = await sql`
     select c.id from public.calculations c join public.molecules m on m.id = c.molecule_id
-     where c.user_id = ${user.id} and ${where(sql)} ${sort === 'created_at' ? sql`` : sql`and ${col} is not null`}
-     order by ${col} ${order === 'asc' ? sql`asc` : sql`desc`}, c.id ${order === 'asc' ? sql`asc` : sql`desc`}`;
+     where c.user_id = ${user.id} and ${where(sql)}
+     order by ${col} ${order === 'asc' ? sql`asc` : sql`desc`} nulls last, c.id ${order === 'asc' ? sql`asc` : sql`desc`}`;
   return rows.map((r) => r.id);
 }
 
@@ -143,7 +143,7 @@ describe('GET /query/calculations filters', () => {
   it.each([
     ['energy', 'asc'], ['energy', 'desc'], ['gap', 'asc'], ['gap', 'desc'],
     ['dipole', 'asc'], ['dipole', 'desc'], ['created_at', 'asc'], ['created_at', 'desc'],
-  ] as const)('sort=%s&order=%s lists the rows that have the value, in order', async (sort, order) => {
+  ] as const)('sort=%s&order=%s lists every row in order, the rows without the value last', async (sort, order) => {
     const got = await allPages(`query/calculations?sort=${sort}&order=${order}&limit=9`, user.token);
     expect(got.map((r) => r.id)).toEqual(await expected((s) => s`true`, sort, order));
     const filtered = await allPages(`query/calculations?sort=${sort}&order=${order}&limit=3&elements=C,O&status=completed`, user.token);
@@ -194,6 +194,8 @@ describe('GET /query/calculations/:id and /query/molecules', () => {
     expect(await names('smiles=C(O)C')).toEqual(['CCO']);
     expect(await names('inchikey=lfqscwflJHTTHZ-UHFFFAOYSA-N')).toEqual(['CCO']);
     expect(await names('formula=C2H6O')).toEqual(['CCO', 'COC']);
+    // Any case and order: the query's formula is brought to the stored Hill formula.
+    for (const f of ['c2h6o', 'OC2H6', 'CH3CH2OH', 'H6C2O']) expect(await names(`formula=${f}`), f).toEqual(['CCO', 'COC']);
     // Names: odd specs are "Mixed Case Name"; the first calculation of each molecule named it.
     const [{ want }] = await adminSql()`select coalesce(array_agg(canonical_smiles order by canonical_smiles), '{}') as want
       from public.molecules where user_id = ${user.id} and name ilike '%case%'`;

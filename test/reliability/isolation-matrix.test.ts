@@ -179,7 +179,7 @@ describe('isolation matrix: every route × every caller', () => {
 // As `authenticated`, what PostgREST would do with B's token: it may read and write nothing at
 // all. As the functions' role (API_ROLE), what every route does for B: row-level security.
 describe.each([['authenticated'], [API_ROLE]] as const)('direct SQL as %s with B\'s claims', (role) => {
-  const RELATIONS = [...TABLES, 'user_stats_slots', 'user_stats', 'database_stats', 'calculation_summary', 'batch_progress'] as const;
+  const RELATIONS = [...TABLES, 'user_stats_slots', 'user_stats', 'database_stats', 'batch_progress'] as const;
 
   it.each(RELATIONS.map((r) => [r]))('%s holds none of A\'s rows for B', async (relation) => {
     await fixture(A);

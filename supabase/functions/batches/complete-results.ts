@@ -2,20 +2,18 @@
 // them (prepareItems, then storeItems → public.ingest_calculations), linked with their items, and
 // the items marked completed (public.complete_batch_items), in the caller's one transaction.
 //
-// Per item: only the runner that holds it may complete it (an expired lease nobody took yet still
-// counts, as does an item its batch's cancellation caught mid-run); the result must be a completed
+// Per item: only the runner that holds it may complete it (SQL's rule, public.batch_item_held:
+// an expired lease nobody took yet still counts, as does an item its batch's cancellation caught
+// mid-run); the result must be a completed
 // run of that item (same molecule, method, task, solvent, charge, multiplicity) with the batch's
 // specification: its xtb_args must give what the batch's xtb_args give (public.xtb_specification,
 // so `--acc 1.0` and no --acc agree, and a result run without the batch's `--etemp 5000` does
 // not). An item that fails these checks gets its own outcome and nothing is written for it.
 //
-// "Holds" is SQL's rule: public.complete_batch_items and public.fail_batch_item enforce it. It is
-// read here too (holds(), below) only because no SQL function yet locks the items and answers,
-// per item, whether the runner holds them before anything is stored: complete_batch_items runs
-// after the results are stored and refuses the whole call. Once a function such as
-// public.lock_items_for_completion(runner, item_ids, all_users) returns each item's outcome
-// (completable, already_completed, not_held; absent = not_found) with the columns that
-// mismatches() compares, holds() goes and this file maps that outcome.
+// "Holds" is decided in SQL only: public.lock_items_for_completion locks the items and answers
+// each one's outcome (completable, already_completed, not_held, not_found) with the columns that
+// mismatches() compares; this file maps that outcome, checks the results against the items, stores
+// the completable ones and has public.complete_batch_items mark them.
 import type { CompleteManyResponse, ItemStatus } from '../../../shared/contract/batches.ts';
 import type { ErrorDetail } from '../../../shared/contract/common.ts';
 import type { Claims } from '../_shared/auth.ts';
@@ -37,11 +35,11 @@ export interface ResultEntry {
 
 type Specification = Record<string, unknown>;
 
+/** A row of public.lock_items_for_completion: the item's outcome, and (when found) what a result must match. */
 interface LockedItem {
-  id: string; user_id: string; status: ItemStatus; claimed_by: string | null; charge: number; multiplicity: number;
-  calculation_id: string | null; molecule_id: string; inchikey: string; molecule_key: string | null;
-  method: string; task: string; solvent: string | null;
-  xtb_args: string[];
+  item_id: string; outcome: 'completable' | 'already_completed' | 'not_held' | 'not_found';
+  status: ItemStatus; calculation_id: string | null; molecule_id: string; inchikey: string; molecule_key: string | null;
+  method: string; task: string; solvent: string | null; charge: number; multiplicity: number; xtb_args: string[];
   /** The specification the batch asks for. */
   spec: Specification;
 }
@@ -97,7 +95,7 @@ function mismatches(p: PreparedItem, resultSpec: Specification, item: LockedItem
   want('solvent', p.calc.solvent, item.solvent);
   want('charge', p.calc.charge, item.charge);
   want('multiplicity', p.calc.multiplicity, item.multiplicity);
-  if (p.calc.batch_item_id && p.calc.batch_item_id.toLowerCase() !== item.id) {
+  if (p.calc.batch_item_id && p.calc.batch_item_id.toLowerCase() !== item.item_id) {
     out.push({ path: `${at}.batch_item_id`, issue: 'is another item; leave it out or send this item\'s id' });
   }
   if (out.length === 0) {
@@ -114,9 +112,6 @@ function mismatches(p: PreparedItem, resultSpec: Specification, item: LockedItem
   return out;
 }
 
-/** SQL's "the runner holds the item" (complete_batch_items, fail_batch_item), until SQL answers it per item. */
-const holds = (item: LockedItem, runnerId: string): boolean =>
-  item.claimed_by === runnerId && (item.status === 'claimed' || (item.status === 'cancelled' && !item.calculation_id));
 /** The specification each prepared result's xtb_args give (by entry), in one statement. */
 async function resultSpecifications(tx: Tx, entries: ResultEntry[]): Promise<Map<ResultEntry, Specification>> {
   const prepared = entries.filter((e): e is ResultEntry & { prepared: PreparedItem } => !('errors' in e.prepared));
@@ -137,33 +132,25 @@ const outcome = (itemId: string, o: Partial<EntryOutcome> & Pick<EntryOutcome, '
 /** One user's entries: lock, check, store, link and complete. */
 async function completeForOneUser(tx: Tx, runnerId: string, entries: ResultEntry[]): Promise<Map<string, EntryOutcome>> {
   const out = new Map<string, EntryOutcome>();
-  const ids = entries.map((e) => e.itemId);
   const locked = new Map((await tx<LockedItem[]>`
-    select i.id, i.user_id, i.status, i.claimed_by, i.charge, i.multiplicity, i.calculation_id, i.molecule_id,
-           m.inchikey, m.molecule_key, b.method, b.task, b.solvent, b.xtb_args,
-           public.xtb_specification(b.method, b.task, b.solvent, b.xtb_args) as spec
-      from public.batch_items i
-      join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
-      join public.molecules m on m.id = i.molecule_id and m.user_id = i.user_id
-     where i.id = any (${ids}::uuid[])
-     order by i.id
-       for update of i`).map((r) => [r.id, r]));
+    select * from public.lock_items_for_completion(${runnerId}, ${entries.map((e) => e.itemId)}::uuid[])`)
+    .map((r) => [r.item_id, r]));
   const resultSpecs = await resultSpecifications(tx, entries);
 
   const writable: { entry: ResultEntry; prepared: PreparedItem }[] = [];
   for (const entry of entries) {
     const item = locked.get(entry.itemId);
-    if (!item) {
+    if (!item || item.outcome === 'not_found') {
       out.set(entry.itemId, outcome(entry.itemId, { outcome: 'not_found' }));
       continue;
     }
-    if (item.status === 'completed' && item.claimed_by === runnerId && item.calculation_id) {
+    if (item.outcome === 'already_completed') {
       out.set(entry.itemId, outcome(entry.itemId, {
         outcome: 'already_completed', status: 'completed', calculation_id: item.calculation_id, molecule_id: item.molecule_id,
       }));
       continue;
     }
-    if (!holds(item, runnerId)) {
+    if (item.outcome === 'not_held') {
       out.set(entry.itemId, outcome(entry.itemId, {
         outcome: 'not_held', status: item.status,
         errors: [{ path: 'item_id', issue: item.status === 'claimed' ? 'held by another runner' : `item is ${item.status}` }],
@@ -179,7 +166,7 @@ async function completeForOneUser(tx: Tx, runnerId: string, entries: ResultEntry
       out.set(entry.itemId, outcome(entry.itemId, { outcome: 'invalid', status: item.status, errors: wrong }));
       continue;
     }
-    entry.prepared.calc.batch_item_id = item.id;
+    entry.prepared.calc.batch_item_id = item.item_id;
     entry.prepared.calc.source ??= `runner:${runnerId}`;
     writable.push({ entry, prepared: entry.prepared });
   }

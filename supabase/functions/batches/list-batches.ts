@@ -15,6 +15,6 @@ export async function listBatches(c: RequestContext): Promise<Response> {
   const page = await c.var.db((tx) =>
     fetchPage(q.limit, (n) => selectBatches(tx, { status: q.status, after, limit: n }),
       (last) => batchCursor.encode({ v: last.cursor, id: last.id })));
-  const response: ListBatchesResponse = { batches: page.rows.map(toBatch), next_cursor: page.next_cursor };
+  const response: ListBatchesResponse = { data: page.rows.map(toBatch), next_cursor: page.next_cursor };
   return c.json(response, 200);
 }

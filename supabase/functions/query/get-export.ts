@@ -7,7 +7,7 @@ import { filterClause, resolveFilters } from '../_shared/calculation-filters.ts'
 import type { RequestContext } from '../_shared/caller.ts';
 import { badRequest } from '../_shared/errors.ts';
 import { parseQuery } from '../_shared/params.ts';
-import { cursorAfter, cursorValueColumn, fromCalculations, keysetClause, keysetFrom, orderClause } from './calculation-sql.ts';
+import { cursorAfter, cursorValue, keysetFrom, keysetIds, keysetOrder, keysetSelect } from './calculation-sql.ts';
 import { EXPORT_FORMATS } from './export-formats.ts';
 import { streamRows } from './row-stream.ts';
 
@@ -36,19 +36,18 @@ export async function getExport(c: RequestContext): Promise<Response> {
     prepare: async (tx) => {
       // Shortest text that reads back as the same double (the server default, made explicit).
       await tx`select set_config('extra_float_digits', '1', true)`;
-      const where = () => tx`${filterClause(tx, filters)} and ${keysetClause(tx, keyset)} and ${format.where(tx)}`;
+      const where = () => tx`${filterClause(tx, filters)} and ${format.where(tx)}`;
       let next: string | null = null;
       if (q.limit !== undefined) {
         // The last row of this response and whether another follows: `limit + 1` index entries
         // read from where the cursor starts (never the pages before it).
         const edge = await tx`
-          select c.id, ${cursorValueColumn(tx, keyset)} as k
-            from ${fromCalculations(tx)}
-           where ${where()}
-           order by ${orderClause(tx, keyset)}
+          select p.id, ${cursorValue(tx, keyset, tx`p.v`)} as k
+            from ${keysetIds(tx, keyset, where(), q.limit + 1)} p
+           order by ${keysetOrder(tx, keyset)}
            offset ${q.limit - 1} limit 2`;
         if (edge.length === 2) {
-          const last = { v: edge[0].k as number | string, id: edge[0].id as string };
+          const last = { v: edge[0].k as number | string | null, id: edge[0].id as string };
           keyset.through = last;
           next = cursorAfter(keyset, last);
         }
@@ -56,11 +55,7 @@ export async function getExport(c: RequestContext): Promise<Response> {
       await tx`select set_config('statement_timeout', ${String(EXPORT_STATEMENT_TIMEOUT_MS)}, true)`;
       const select = tx`
         /* qf:export */
-        select ${format.columns(tx, { refKeys: q.ref_keys })}
-          from ${fromCalculations(tx)} ${format.lateral(tx)}
-         where ${where()}
-         order by ${orderClause(tx, keyset)}
-         ${q.limit !== undefined ? tx`limit ${q.limit}` : tx``}`;
+        ${keysetSelect(tx, keyset, { columns: format.columns(tx, { refKeys: q.ref_keys }), extra: format.lateral(tx), where: where(), limit: q.limit })}`;
       return { query: format.raw ? select.raw() : select, meta: { next } };
     },
   });

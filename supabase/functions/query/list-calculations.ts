@@ -7,7 +7,7 @@ import type { Tx } from '../_shared/db.ts';
 import { fetchPage } from '../_shared/page.ts';
 import { parseQuery } from '../_shared/params.ts';
 import {
-  calculationColumns, cursorAfter, fromCalculations, keysetClause, keysetFrom, orderClause, SORT_COLUMNS, type Keyset,
+  calculationColumns, cursorAfter, keysetFrom, keysetPartSelects, SORT_COLUMNS, type Keyset,
 } from './calculation-sql.ts';
 
 /**
@@ -17,15 +17,20 @@ import {
 export async function calculationPage(
   tx: Tx, filters: ResolvedFilters, keyset: Keyset, limit: number,
 ): Promise<{ json: string; next_cursor: string | null }> {
+  // The row's own sort value: created_at as iso() text, or the number (null when it has none).
   const key = keyset.sort === 'created_at' ? 'created_at' : SORT_COLUMNS[keyset.sort];
-  // The subquery's order is kept: the outer query only formats each row.
-  const page = await fetchPage(limit, (n) => tx<{ json: string; id: string; k: number | string }[]>`
-    select row_to_json(r)::text as json, r.id, r.${tx(key)} as k
-      from (select ${calculationColumns(tx)}
-              from ${fromCalculations(tx)}
-             where ${filterClause(tx, filters)} and ${keysetClause(tx, keyset)}
-             order by ${orderClause(tx, keyset)}
-             limit ${n}) r`, (last) => cursorAfter(keyset, { v: last.k, id: last.id }));
+  // The parts in turn (rows with the sort value, then those without), until the page is full.
+  // Each subquery's order is kept: the outer query only formats each row.
+  const page = await fetchPage(limit, async (n) => {
+    const rows: { json: string; id: string; k: number | string | null }[] = [];
+    const where = filterClause(tx, filters);
+    for (const part of keysetPartSelects(tx, keyset, { columns: calculationColumns(tx), where, limit: n })) {
+      if (rows.length >= n) break;
+      rows.push(...await tx<typeof rows>`
+        select row_to_json(r)::text as json, r.id, r.${tx(key)} as k from (${part}) r limit ${n - rows.length}`);
+    }
+    return rows;
+  }, (last) => cursorAfter(keyset, { v: last.k, id: last.id }));
   return { json: '[' + page.rows.map((r) => r.json).join(',') + ']', next_cursor: page.next_cursor };
 }
 

@@ -1,5 +1,6 @@
 // GET /molecules: filter by InChIKey, SMILES (canonicalised by RDKit, so `OCC` finds ethanol),
-// formula, name (case-insensitive substring) and tag; keyset pages in creation order.
+// formula, name (case-insensitive substring) and tag (the molecule's or one of its calculations');
+// keyset pages in creation order.
 import { ListMoleculesQuery, type MoleculeRow, type Page } from '../../../shared/contract/query.ts';
 import { and, resolveSmiles } from '../_shared/calculation-filters.ts';
 import type { RequestContext } from '../_shared/caller.ts';
@@ -28,7 +29,12 @@ export async function listMolecules(c: RequestContext): Promise<Response> {
     if (smilesKey !== undefined) w.push(tx`m.molecule_key = ${smilesKey}`);
     if (q.formula !== undefined) w.push(tx`m.formula = ${q.formula}`);
     if (q.name !== undefined) w.push(tx`m.name ilike ${likePattern(q.name)}`);
-    if (q.tag !== undefined) w.push(tx`m.tags @> ${[q.tag]}::text[]`);
+    // `tag`: the molecule's own tags, or any of its calculations' (where a batch's tags land).
+    if (q.tag !== undefined) {
+      w.push(tx`(m.tags @> ${[q.tag]}::text[] or exists (
+        select 1 from public.calculations c
+         where c.user_id = m.user_id and c.molecule_id = m.id and c.tags @> ${[q.tag]}::text[]))`);
+    }
     if (after) w.push(tx`(m.created_at, m.id) > (${after.v}::text::timestamptz, ${after.id}::uuid)`);
     return fetchPage(q.limit, (n) => tx<MoleculeRow[]>`
       select ${moleculeColumns(tx)} from public.molecules m
