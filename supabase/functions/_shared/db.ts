@@ -13,20 +13,31 @@ export type Fragment = postgres.PendingQuery<postgres.Row[]>;
 
 export function createPool(env: Pick<FunctionEnv, 'dbUrl' | 'poolMax'>): Sql {
   if (!env.dbUrl) throw new Error('SUPABASE_DB_URL is not set');
-  return postgres(env.dbUrl, {
+  return pool(env.dbUrl, env.poolMax, 'quantum-forge-functions');
+}
+
+/**
+ * The pool on the read replica (SUPABASE_DB_READ_URL), or none: read-only routes then share the
+ * primary's. Its own application_name shows in pg_stat_activity which connections read there.
+ */
+export function createReadPool(env: Pick<FunctionEnv, 'dbReadUrl' | 'poolMax'>): Sql | undefined {
+  return env.dbReadUrl ? pool(env.dbReadUrl, env.poolMax, 'quantum-forge-functions-read') : undefined;
+}
+
+function pool(url: string, max: number, applicationName: string): Sql {
+  return postgres(url, {
     // Supavisor's transaction pooler cannot keep prepared statements between transactions.
     prepare: false,
-    max: env.poolMax,
+    max,
     idle_timeout: 20,
     // Fail fast when the database is down, so callers get a 503 instead of a hang.
     connect_timeout: 3,
     max_lifetime: 60 * 30,
     onnotice: () => {},
-    connection: { application_name: 'quantum-forge-functions' },
+    connection: { application_name: applicationName },
   });
 }
 
-/**
 /**
  * The database role the functions work as for a user (migration 20261202001000_api_role.sql). It
  * holds the grants and policies; `authenticated`, the role a user's token names on the Data API,
@@ -87,10 +98,13 @@ export function withCaller<T>(
   sql: Sql,
   claims: Claims,
   work: (tx: Tx) => Promise<T>,
-  opts: { actAs?: string; statementTimeoutMs?: number } = {},
+  opts: { actAs?: string; statementTimeoutMs?: number; readOnly?: boolean } = {},
 ): Promise<T> {
-  return sql.begin(async (tx) => {
+  const body = async (tx: Tx) => {
     await switchCaller(tx, callerSession(claims, opts.actAs), opts.statementTimeoutMs ?? 20_000);
     return await work(tx);
-  }) as Promise<T>;
+  };
+  // A read-only transaction fails any write on the primary too, so a route that could not run on a
+  // replica is caught by the tests that run without one.
+  return (opts.readOnly ? sql.begin('read only', body) : sql.begin(body)) as Promise<T>;
 }
