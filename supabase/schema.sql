@@ -359,6 +359,9 @@ CREATE INDEX calculations_user_id_molecule_id_total_energy_eh_idx ON public.calc
 CREATE INDEX calculations_user_id_same_structure_as_idx ON public.calculations USING btree (user_id, same_structure_as) WHERE (same_structure_as IS NOT NULL);
 CREATE INDEX calculations_user_id_specification_id_idx ON public.calculations USING btree (user_id, specification_id);
 CREATE INDEX calculations_user_id_total_energy_eh_idx ON public.calculations USING btree (user_id, total_energy_eh, id);
+CREATE TRIGGER calculations_count_histograms_after_delete AFTER DELETE ON public.calculations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_histograms();
+CREATE TRIGGER calculations_count_histograms_after_insert AFTER INSERT ON public.calculations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_histograms();
+CREATE TRIGGER calculations_count_histograms_after_update AFTER UPDATE ON public.calculations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_histograms();
 CREATE TRIGGER calculations_count_user_stats_after_delete AFTER DELETE ON public.calculations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_user_stats();
 CREATE TRIGGER calculations_count_user_stats_after_insert AFTER INSERT ON public.calculations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_user_stats();
 CREATE TRIGGER calculations_count_user_stats_after_update AFTER UPDATE ON public.calculations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_user_stats();
@@ -411,6 +414,23 @@ create policy event_logs_select_own on public.event_logs as permissive for selec
   using ((user_id = ( SELECT auth.uid() AS uid)));
 grant select on table public.event_logs to qf_api, service_role;
 
+create table public.histogram_cells (
+  user_id  uuid not null,
+  quantity text not null,
+  cell     bigint not null,
+  slot     smallint not null,
+  n        bigint not null,
+  constraint histogram_cells_pkey PRIMARY KEY (user_id, quantity, cell, slot),
+  constraint histogram_cells_quantity_valid CHECK (quantity = ANY (ARRAY['energy_per_atom_eh'::text, 'homo_lumo_gap_ev'::text])),
+  constraint histogram_cells_slot_range CHECK (slot >= 0 AND slot <= 15)
+);
+comment on table public.histogram_cells is 'Per user, quantity and grid cell (floor(value / public.histogram_cell_width(quantity))): how many calculations have a value there, in up to 16 slots; kept by triggers. A cell''s count is the sum over its slots.';
+comment on column public.histogram_cells.n is 'Signed: a slot may go negative (counted in one session, deleted in another); only the sum over slots means anything.';
+alter table public.histogram_cells enable row level security;
+create policy histogram_cells_select_own on public.histogram_cells as permissive for select to qf_api
+  using ((user_id = ( SELECT auth.uid() AS uid)));
+grant select on table public.histogram_cells to qf_api, service_role;
+
 create table public.molecules (
   id               uuid default gen_random_uuid() not null,
   user_id          uuid default auth.uid() not null,
@@ -450,7 +470,9 @@ CREATE TRIGGER molecules_count_user_stats_after_delete AFTER DELETE ON public.mo
 CREATE TRIGGER molecules_count_user_stats_after_insert AFTER INSERT ON public.molecules REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_count_user_stats();
 CREATE TRIGGER molecules_log_events_after_delete AFTER DELETE ON public.molecules REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_log_events();
 CREATE TRIGGER molecules_log_events_after_insert AFTER INSERT ON public.molecules REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_log_events();
+CREATE TRIGGER molecules_recount_histograms_after_update AFTER UPDATE ON public.molecules REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_recount_histograms();
 CREATE TRIGGER molecules_set_updated_at BEFORE UPDATE ON public.molecules FOR EACH ROW WHEN (old.* IS DISTINCT FROM new.*) EXECUTE FUNCTION public.set_updated_at();
+CREATE TRIGGER molecules_uncount_histograms_before_delete BEFORE DELETE ON public.molecules FOR EACH ROW EXECUTE FUNCTION public.molecules_uncount_histograms();
 create policy molecules_delete_own on public.molecules as permissive for delete to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
 create policy molecules_insert_own on public.molecules as permissive for insert to qf_api
@@ -731,6 +753,30 @@ end;
 $function$;
 comment on function public.add_batch_items(uuid,jsonb,jsonb) is 'Adds items (each by molecule_id or InChIKey) and their new molecules to a batch of the calling user. Outcome: added, not_found or cancelled; counts of items, distinct molecules and molecules created.';
 grant execute on function public.add_batch_items(uuid,jsonb,jsonb) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.add_histogram_cells(p_user_ids uuid[], p_n_atoms integer[], p_energies_eh double precision[], p_gaps_ev double precision[], p_signs integer[])
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  insert into public.histogram_cells as h (user_id, quantity, cell, slot, n)
+  select c.user_id, c.quantity, c.cell, (select public.user_stats_slot()), sum(c.sign)
+    from (select r.user_id, q.quantity, q.cell, r.sign
+            from unnest(p_user_ids, p_n_atoms, p_energies_eh, p_gaps_ev, p_signs)
+                   as r (user_id, n_atoms, energy_eh, gap_ev, sign)
+           cross join lateral (
+             values ('energy_per_atom_eh',
+                     floor(r.energy_eh / r.n_atoms / public.histogram_cell_width('energy_per_atom_eh'))::bigint),
+                    ('homo_lumo_gap_ev',
+                     floor(r.gap_ev / public.histogram_cell_width('homo_lumo_gap_ev'))::bigint)
+           ) as q (quantity, cell)
+           where q.cell is not null) c
+   group by c.user_id, c.quantity, c.cell
+  having sum(c.sign) <> 0
+   order by c.user_id, c.quantity, c.cell
+  on conflict (user_id, quantity, cell, slot) do update set n = h.n + excluded.n;
+$function$;
+comment on function public.add_histogram_cells(uuid[],integer[],double precision[],double precision[],integer[]) is 'Adds signed calculations (user, n_atoms of its molecule, energy, gap, +1/-1) to their histogram cells in the session''s slot. Called by the counting triggers and refresh_histogram_cells only.';
 
 CREATE OR REPLACE FUNCTION public.atomic_properties_count_user_stats()
  RETURNS trigger
@@ -1108,85 +1154,57 @@ CREATE OR REPLACE FUNCTION public.calculation_histograms(p_bins integer)
  STABLE
  SET search_path TO ''
 AS $function$
-declare
-  e_lo double precision;
-  e_hi double precision;
-  g_lo double precision;
-  g_hi double precision;
-  e_counts bigint[] := array_fill(0::bigint, array[p_bins]);
-  g_counts bigint[] := array_fill(0::bigint, array[p_bins]);
-  e_total bigint := 0;
-  g_total bigint := 0;
-  r record;
 begin
   if p_bins is null or p_bins < 1 or p_bins > 1000 then
     raise exception 'calculation_histograms: bins must be between 1 and 1000, got %', p_bins
       using errcode = 'invalid_parameter_value';
   end if;
 
-  -- Bounds without a pass over the rows: the gap's are the end points of the
-  -- (user_id, homo_lumo_gap_ev, id) index; energy per atom is monotonic in the energy for a given
-  -- molecule, so its bounds come from each molecule's lowest and highest energy (two end points
-  -- of the (user_id, molecule_id, total_energy_eh) index per molecule).
-  select min(c.homo_lumo_gap_ev), max(c.homo_lumo_gap_ev) into g_lo, g_hi
-    from public.calculations c;
-
-  select min(b.lo / m.n_atoms), max(b.hi / m.n_atoms) into e_lo, e_hi
-    from public.molecules m
-    cross join lateral (
-      select min(c.total_energy_eh) as lo, max(c.total_energy_eh) as hi
-        from public.calculations c
-       where c.molecule_id = m.id and c.user_id = m.user_id
-    ) b;
-
-  -- All values equal: one bin of width 1 centred on the value, rather than a zero-width range.
-  if e_lo = e_hi then e_lo := e_lo - 0.5; e_hi := e_hi + 0.5; end if;
-  if g_lo = g_hi then g_lo := g_lo - 0.5; g_hi := g_hi + 0.5; end if;
-
-  if e_lo is not null or g_lo is not null then
-    -- One pass over the index (user_id, molecule_id, total_energy_eh) include (homo_lumo_gap_ev),
-    -- molecule by molecule, counting each (energy bin, gap bin) pair in a hash table; the pairs are
-    -- then added up per axis. width_bucket puts the maximum in bin bins + 1: it belongs to the last.
-    for r in
-      -- (least() ignores nulls: the case keeps a missing value out of the last bin.)
-      select case when c.total_energy_eh is not null
-                  then least(width_bucket(c.total_energy_eh / m.n_atoms, e_lo, e_hi, p_bins), p_bins) end as e_bin,
-             case when c.homo_lumo_gap_ev is not null
-                  then least(width_bucket(c.homo_lumo_gap_ev, g_lo, g_hi, p_bins), p_bins) end as g_bin,
-             count(*) as n
-        from public.molecules m
-        join public.calculations c on c.molecule_id = m.id and c.user_id = m.user_id
-       where c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null
+  -- From the trigger-kept cells (migration histogram_cells), not the calculations: a few thousand
+  -- rows whatever the number of calculations. Each bin is k whole cells, so every count is exact;
+  -- the occupied cells lo..hi are widened evenly on both sides to fill the bins.
+  return (
+    with cells as (
+      select h.quantity, h.cell, sum(h.n)::bigint as n
+        from public.histogram_cells h
+       group by h.quantity, h.cell
+      having sum(h.n) <> 0
+    ),
+    span as (
+      select c.quantity, min(c.cell) as lo, max(c.cell) as hi, sum(c.n)::bigint as total
+        from cells c
+       group by c.quantity
+    ),
+    grid as (
+      select q.quantity, q.label, public.histogram_cell_width(q.quantity) as width, s.lo, s.hi,
+             coalesce(s.total, 0) as total, k.k,
+             s.lo - (k.k * p_bins - (s.hi - s.lo + 1)) / 2 as first
+        from (values ('energy_per_atom_eh', 'total_energy_eh / n_atoms (Eh)'),
+                     ('homo_lumo_gap_ev', 'homo_lumo_gap_ev (eV)')) as q (quantity, label)
+        left join span s on s.quantity = q.quantity
+       cross join lateral (select (s.hi - s.lo + p_bins) / p_bins as k) k  -- ceil(cells / bins)
+    ),
+    binned as (
+      select g.quantity, (c.cell - g.first) / g.k + 1 as bin, sum(c.n)::bigint as n
+        from grid g
+        join cells c on c.quantity = g.quantity
        group by 1, 2
-    loop
-      -- A null bin: the calculation has no such value.
-      if r.e_bin is not null then
-        e_counts[r.e_bin] := e_counts[r.e_bin] + r.n;
-        e_total := e_total + r.n;
-      end if;
-      if r.g_bin is not null then
-        g_counts[r.g_bin] := g_counts[r.g_bin] + r.n;
-        g_total := g_total + r.n;
-      end if;
-    end loop;
-  end if;
-
-  return jsonb_build_object(
-    'energy_per_atom_eh', jsonb_build_object(
-      'quantity', 'total_energy_eh / n_atoms (Eh)',
-      'bins', p_bins, 'count', e_total, 'min', e_lo, 'max', e_hi,
-      'edges', (select coalesce(jsonb_agg(e_lo + (e_hi - e_lo) * i / p_bins order by i), '[]')
-                  from generate_series(0, p_bins) as i where e_lo is not null),
-      'counts', to_jsonb(e_counts)),
-    'homo_lumo_gap_ev', jsonb_build_object(
-      'quantity', 'homo_lumo_gap_ev (eV)',
-      'bins', p_bins, 'count', g_total, 'min', g_lo, 'max', g_hi,
-      'edges', (select coalesce(jsonb_agg(g_lo + (g_hi - g_lo) * i / p_bins order by i), '[]')
-                  from generate_series(0, p_bins) as i where g_lo is not null),
-      'counts', to_jsonb(g_counts)));
+    )
+    select jsonb_object_agg(g.quantity, jsonb_build_object(
+             'quantity', g.label,
+             'bins', p_bins,
+             'count', g.total,
+             'min', g.lo * g.width,
+             'max', (g.hi + 1) * g.width,
+             'edges', (select coalesce(jsonb_agg((g.first + g.k * i) * g.width order by i), '[]')
+                         from generate_series(0, p_bins) as i where g.lo is not null),
+             'counts', (select jsonb_agg(coalesce(b.n, 0) order by i)
+                          from generate_series(1, p_bins) as i
+                          left join binned b on b.quantity = g.quantity and b.bin = i)))
+      from grid g);
 end;
 $function$;
-comment on function public.calculation_histograms(integer) is 'The caller''s histograms (RLS applies) of energy per atom (Eh) and HOMO-LUMO gap (eV): bins equal-width bins between the smallest and largest value; bin i holds edges[i] <= v < edges[i+1], the last bin also the maximum.';
+comment on function public.calculation_histograms(integer) is 'The caller''s histograms (RLS applies) of energy per atom (Eh) and HOMO-LUMO gap (eV), from histogram_cells: bins equal-width bins of whole cells (public.histogram_cell_width) covering the occupied range; bin i holds the cells from edges[i] up to edges[i+1]; min and max are the outer edges of the lowest and highest occupied cell.';
 grant execute on function public.calculation_histograms(integer) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.calculation_recorded_args(p_metadata jsonb)
@@ -1233,6 +1251,51 @@ begin
 end;
 $function$;
 comment on function public.calculations_check_status_transition() is 'BEFORE UPDATE row trigger: refuses a status change that moves a calculation backwards.';
+
+CREATE OR REPLACE FUNCTION public.calculations_count_histograms()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  -- The molecule's n_atoms by the composite key; a row whose molecule is gone (a cascade from a
+  -- molecule delete) was taken out by molecules_uncount_histograms already.
+  if tg_op = 'INSERT' then
+    perform public.add_histogram_cells(array_agg(c.user_id), array_agg(m.n_atoms),
+                                       array_agg(c.total_energy_eh), array_agg(c.homo_lumo_gap_ev), array_agg(1))
+       from new_rows c
+       join public.molecules m on m.id = c.molecule_id and m.user_id = c.user_id
+      where c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null
+     having count(*) > 0;
+  elsif tg_op = 'DELETE' then
+    perform public.add_histogram_cells(array_agg(c.user_id), array_agg(m.n_atoms),
+                                       array_agg(c.total_energy_eh), array_agg(c.homo_lumo_gap_ev), array_agg(-1))
+       from old_rows c
+       join public.molecules m on m.id = c.molecule_id and m.user_id = c.user_id
+      where c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null
+     having count(*) > 0;
+  else
+    -- Only rows whose values moved: a status or tag change touches no cell.
+    perform public.add_histogram_cells(array_agg(d.user_id), array_agg(m.n_atoms),
+                                       array_agg(d.total_energy_eh), array_agg(d.homo_lumo_gap_ev), array_agg(d.sign))
+       from (select o.user_id, o.molecule_id, o.total_energy_eh, o.homo_lumo_gap_ev, -1 as sign
+               from old_rows o join new_rows n on n.id = o.id
+              where (o.user_id, o.molecule_id, o.total_energy_eh, o.homo_lumo_gap_ev)
+                    is distinct from (n.user_id, n.molecule_id, n.total_energy_eh, n.homo_lumo_gap_ev)
+             union all
+             select n.user_id, n.molecule_id, n.total_energy_eh, n.homo_lumo_gap_ev, 1
+               from old_rows o join new_rows n on n.id = o.id
+              where (o.user_id, o.molecule_id, o.total_energy_eh, o.homo_lumo_gap_ev)
+                    is distinct from (n.user_id, n.molecule_id, n.total_energy_eh, n.homo_lumo_gap_ev)) d
+       join public.molecules m on m.id = d.molecule_id and m.user_id = d.user_id
+      where d.total_energy_eh is not null or d.homo_lumo_gap_ev is not null
+     having count(*) > 0;
+  end if;
+  return null;
+end;
+$function$;
+comment on function public.calculations_count_histograms() is 'AFTER INSERT/UPDATE/DELETE statement trigger on calculations: adds the rows'' energy per atom and gap to histogram_cells (+1 as they are now, -1 as they were).';
 
 CREATE OR REPLACE FUNCTION public.calculations_count_user_stats()
  RETURNS trigger
@@ -1770,6 +1833,17 @@ $function$;
 comment on function public.heartbeat_batch_items(text,uuid[],integer,boolean) is 'Extends the leases of the given items that p_runner_id still holds; returns every visible item with held true/false.';
 grant execute on function public.heartbeat_batch_items(text,uuid[],integer,boolean) to qf_api, service_role;
 
+CREATE OR REPLACE FUNCTION public.histogram_cell_width(p_quantity text)
+ RETURNS double precision
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+ SET search_path TO ''
+AS $function$
+  select case p_quantity when 'energy_per_atom_eh' then 1e-4::float8 when 'homo_lumo_gap_ev' then 0.01::float8 end
+$function$;
+comment on function public.histogram_cell_width(text) is 'The width of one histogram cell: 1e-4 Eh for energy_per_atom_eh, 0.01 eV for homo_lumo_gap_ev.';
+grant execute on function public.histogram_cell_width(text) to qf_api, service_role;
+
 CREATE OR REPLACE FUNCTION public.ingest_calculations(p_calculations jsonb, p_atom_calc integer[], p_atom_index integer[], p_element text[], p_atomic_number integer[], p_x_ang double precision[], p_y_ang double precision[], p_z_ang double precision[], p_partial_charge_e double precision[], p_grad_x_eh_bohr double precision[], p_grad_y_eh_bohr double precision[], p_grad_z_eh_bohr double precision[], p_structure double precision[] DEFAULT '{}'::double precision[], p_provenance jsonb DEFAULT '[]'::jsonb)
  RETURNS TABLE(idx integer, outcome text, calculation_id uuid, molecule_id uuid, atoms_written integer, specification_hash text, same_structure_as uuid)
  LANGUAGE plpgsql
@@ -2166,6 +2240,47 @@ end;
 $function$;
 comment on function public.molecules_log_events() is 'AFTER INSERT/DELETE statement trigger: one molecule_created / molecule_deleted event per row.';
 
+CREATE OR REPLACE FUNCTION public.molecules_recount_histograms()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  -- Each calculation of a molecule whose n_atoms changed: out at the old count, in at the new.
+  perform public.add_histogram_cells(array_agg(c.user_id), array_agg(d.n_atoms),
+                                     array_agg(c.total_energy_eh), array_agg(c.homo_lumo_gap_ev), array_agg(d.sign))
+     from (select o.user_id, o.id, o.n_atoms, -1 as sign
+             from old_rows o join new_rows n on n.id = o.id where n.n_atoms <> o.n_atoms
+           union all
+           select n.user_id, n.id, n.n_atoms, 1
+             from old_rows o join new_rows n on n.id = o.id where n.n_atoms <> o.n_atoms) d
+     join public.calculations c on c.user_id = d.user_id and c.molecule_id = d.id
+    where c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null
+   having count(*) > 0;
+  return null;
+end;
+$function$;
+comment on function public.molecules_recount_histograms() is 'AFTER UPDATE statement trigger on molecules: moves the energy per atom of the calculations of molecules whose n_atoms changed to their new cells.';
+
+CREATE OR REPLACE FUNCTION public.molecules_uncount_histograms()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  perform public.add_histogram_cells(array_agg(c.user_id), array_agg(old.n_atoms),
+                                     array_agg(c.total_energy_eh), array_agg(c.homo_lumo_gap_ev), array_agg(-1))
+     from public.calculations c
+    where c.user_id = old.user_id and c.molecule_id = old.id
+      and (c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null)
+   having count(*) > 0;
+  return old;
+end;
+$function$;
+comment on function public.molecules_uncount_histograms() is 'BEFORE DELETE row trigger on molecules: takes the molecule''s calculations out of histogram_cells while its n_atoms is still there (the cascade deletes them after the molecule row).';
+
 CREATE OR REPLACE FUNCTION public.purge_event_logs(older_than interval)
  RETURNS bigint
  LANGUAGE plpgsql
@@ -2188,6 +2303,27 @@ begin
 end;
 $function$;
 comment on function public.purge_event_logs(interval) is 'Retention: deletes events older than the interval and returns how many. Owner only; not granted to API roles.';
+
+CREATE OR REPLACE FUNCTION public.refresh_histogram_cells()
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  -- Writers wait until this transaction ends, so no change slips between the count and the store.
+  lock table public.molecules, public.calculations in share mode;
+  lock table public.histogram_cells in exclusive mode;
+  delete from public.histogram_cells;
+  perform public.add_histogram_cells(array_agg(c.user_id), array_agg(m.n_atoms),
+                                     array_agg(c.total_energy_eh), array_agg(c.homo_lumo_gap_ev), array_agg(1))
+     from public.calculations c
+     join public.molecules m on m.id = c.molecule_id and m.user_id = c.user_id
+    where c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null
+   having count(*) > 0;
+end;
+$function$;
+comment on function public.refresh_histogram_cells() is 'Rebuilds histogram_cells from calculations and molecules under share locks. Owner only (backfill, repair).';
 
 CREATE OR REPLACE FUNCTION public.refresh_user_stats()
  RETURNS void
