@@ -126,7 +126,7 @@ try {
     { label: '2 runners × 1', runners: 2, concurrency: 1 },
     { label: '1 runner × 2', runners: 1, concurrency: 2 },
   ];
-  const rows: (string | number)[][] = [['direct xtb loop (floor)', N, directS, (60 * N) / directS, '', '', '', '', '', '', '']];
+  const rows: (string | number)[][] = [['direct xtb loop (floor)', String(N), directS, (60 * N) / directS, '', '', '', '', '', '', '']];
   let twoRunnersShare = NaN;
   const failures: string[] = [];
   for (const [k, s] of scenarios.entries()) {
@@ -144,7 +144,7 @@ try {
     const loopSlots = sum((x) => x.loop_s * x.concurrency);
     const allSlots = sum((x) => x.wall_s * x.concurrency);
     rows.push([
-      s.label, done, wall, (60 * done) / wall, xtb,
+      s.label, String(done), wall, (60 * done) / wall, xtb,
       `${sum((x) => x.claim_s).toFixed(1)} / ${sum((x) => x.local_s).toFixed(1)} / ${sum((x) => x.post_s).toFixed(1)}`,
       runs.map((r) => r.stats.startup_s.toFixed(1)).join(' + '),
       `${((100 * (loopSlots - xtb)) / loopSlots).toFixed(1)}%`,
