@@ -383,6 +383,21 @@ create policy calculations_update_own on public.calculations as permissive for u
   with check ((user_id = ( SELECT auth.uid() AS uid)));
 grant select, insert, update, delete on table public.calculations to qf_api, service_role;
 
+create table public.event_counts (
+  user_id uuid not null,
+  minute  timestamp with time zone not null,
+  slot    smallint not null,
+  n       bigint not null,
+  constraint event_counts_minute_whole CHECK (minute = date_trunc('minute'::text, minute)),
+  constraint event_counts_pkey PRIMARY KEY (user_id, minute, slot),
+  constraint event_counts_slot_range CHECK (slot >= 0 AND slot <= 15)
+) with (fillfactor=70);
+comment on table public.event_counts is 'Events per user and minute (date_trunc of created_at) in up to 16 slots, kept by triggers on event_logs; a minute''s count is the sum over its slots.';
+alter table public.event_counts enable row level security;
+create policy event_counts_select_own on public.event_counts as permissive for select to qf_api
+  using ((user_id = ( SELECT auth.uid() AS uid)));
+grant select on table public.event_counts to qf_api, service_role;
+
 create table public.event_logs (
   id          bigint generated always as identity,
   event_type  text not null,
@@ -410,6 +425,8 @@ alter table public.event_logs enable row level security;
 CREATE INDEX event_logs_created_at_brin ON public.event_logs USING brin (created_at);
 CREATE INDEX event_logs_user_id_created_at_idx ON public.event_logs USING btree (user_id, created_at);
 CREATE TRIGGER event_logs_append_only BEFORE DELETE OR UPDATE OR TRUNCATE ON public.event_logs FOR EACH STATEMENT EXECUTE FUNCTION public.event_logs_refuse_changes();
+CREATE TRIGGER event_logs_count_minutes_after_delete AFTER DELETE ON public.event_logs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.event_logs_count_minutes();
+CREATE TRIGGER event_logs_count_minutes_after_insert AFTER INSERT ON public.event_logs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.event_logs_count_minutes();
 create policy event_logs_select_own on public.event_logs as permissive for select to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
 grant select on table public.event_logs to qf_api, service_role;
@@ -665,9 +682,7 @@ create view public.database_stats with (security_invoker=true) as
     batches_completed,
     batches_failed,
     batches_cancelled,
-    ( SELECT count(*) AS count
-           FROM public.event_logs e
-          WHERE e.user_id = u.user_id AND e.created_at > (now() - '24:00:00'::interval)) AS events_last_24h
+    public.events_last_24h(user_id) AS events_last_24h
    FROM per_user u;
 comment on view public.database_stats is 'Per user: molecules, calculations by status and method, atoms (from user_stats), batches by status, events in the last 24 h.';
 grant select on table public.database_stats to qf_api, service_role;
@@ -1700,6 +1715,41 @@ $function$;
 comment on function public.create_batch(jsonb,jsonb,jsonb) is 'Creates a batch for the calling user with its new molecules and its items (each by molecule_id or InChIKey) in one call. Returns the batch id and counts.';
 grant execute on function public.create_batch(jsonb,jsonb,jsonb) to qf_api, service_role;
 
+CREATE OR REPLACE FUNCTION public.event_logs_count_minutes()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if tg_op = 'INSERT' then
+    insert into public.event_counts as k (user_id, minute, slot, n)
+    select e.user_id, date_trunc('minute', e.created_at), (select public.user_stats_slot()), count(*)
+      from new_rows e
+     group by 1, 2
+     order by 1, 2
+    on conflict (user_id, minute, slot) do update set n = k.n + excluded.n;
+  else
+    insert into public.event_counts as k (user_id, minute, slot, n)
+    select e.user_id, date_trunc('minute', e.created_at), (select public.user_stats_slot()), -count(*)
+      from old_rows e
+     group by 1, 2
+     order by 1, 2
+    on conflict (user_id, minute, slot) do update set n = k.n + excluded.n;
+    -- Minutes purged to nothing go, slots and all.
+    delete from public.event_counts k
+     using (select c.user_id, c.minute
+              from public.event_counts c
+             where (c.user_id, c.minute) in (select e.user_id, date_trunc('minute', e.created_at) from old_rows e)
+             group by 1, 2
+            having sum(c.n) = 0) z
+     where k.user_id = z.user_id and k.minute = z.minute;
+  end if;
+  return null;
+end;
+$function$;
+comment on function public.event_logs_count_minutes() is 'AFTER INSERT/DELETE statement trigger on event_logs: adds the signed count of events per user and minute to event_counts (the session''s slot); drops minutes whose count reaches zero.';
+
 CREATE OR REPLACE FUNCTION public.event_logs_refuse_changes()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -1715,6 +1765,27 @@ begin
 end;
 $function$;
 comment on function public.event_logs_refuse_changes() is 'BEFORE UPDATE/DELETE/TRUNCATE statement trigger on event_logs: refuses the change unless purge_event_logs() is running.';
+
+CREATE OR REPLACE FUNCTION public.events_last_24h(p_user_id uuid)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+declare
+  v_since constant timestamptz := now() - interval '24 hours';
+  v_first_whole constant timestamptz := date_trunc('minute', v_since) + interval '1 minute';
+begin
+  return (select coalesce(sum(k.n), 0)::bigint
+            from public.event_counts k
+           where k.user_id = p_user_id and k.minute >= v_first_whole)
+       + (select count(*)
+            from public.event_logs e
+           where e.user_id = p_user_id and e.created_at > v_since and e.created_at < v_first_whole);
+end;
+$function$;
+comment on function public.events_last_24h(uuid) is 'Events of the user created in the last 24 hours (exact): whole minutes from event_counts, the cut minute from event_logs.';
+grant execute on function public.events_last_24h(uuid) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.fail_batch_item(p_item_id uuid, p_runner_id text, p_error_class text, p_message text, p_all_users boolean DEFAULT false)
  RETURNS TABLE(outcome text, status text, attempts integer, max_attempts integer, claimed_by text)
