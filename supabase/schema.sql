@@ -387,7 +387,7 @@ create table public.event_counts (
   user_id uuid not null,
   minute  timestamp with time zone not null,
   slot    smallint not null,
-  n       bigint not null,
+  n       integer not null,
   constraint event_counts_minute_whole CHECK (minute = date_trunc('minute'::text, minute)),
   constraint event_counts_pkey PRIMARY KEY (user_id, minute, slot),
   constraint event_counts_slot_range CHECK (slot >= 0 AND slot <= 15)
@@ -436,7 +436,7 @@ create table public.histogram_cells (
   quantity text not null,
   cell     bigint not null,
   slot     smallint not null,
-  n        bigint not null,
+  n        integer not null,
   constraint histogram_cells_pkey PRIMARY KEY (user_id, quantity, cell, slot),
   constraint histogram_cells_quantity_valid CHECK (quantity = ANY (ARRAY['energy_per_atom_eh'::text, 'homo_lumo_gap_ev'::text])),
   constraint histogram_cells_slot_range CHECK (slot >= 0 AND slot <= 15)

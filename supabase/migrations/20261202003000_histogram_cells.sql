@@ -42,7 +42,9 @@ create table public.histogram_cells (
   quantity text     not null,
   cell     bigint   not null,
   slot     smallint not null,
-  n        bigint   not null,
+  -- integer, not bigint: sum() over integers adds in int8, over bigints in numeric, which made the
+  -- read of 18,000 cells at 10^6 calculations take 27 ms instead of a few.
+  n        integer  not null,
 
   constraint histogram_cells_pkey primary key (user_id, quantity, cell, slot),
   constraint histogram_cells_quantity_valid check (quantity in ('energy_per_atom_eh', 'homo_lumo_gap_ev')),

@@ -21,7 +21,7 @@ create table public.event_counts (
   user_id uuid        not null,
   minute  timestamptz not null,
   slot    smallint    not null,
-  n       bigint      not null,
+  n       integer     not null,  -- sum() of integers adds in int8, of bigints in numeric
 
   constraint event_counts_pkey primary key (user_id, minute, slot),
   constraint event_counts_minute_whole check (minute = date_trunc('minute', minute)),
