@@ -122,7 +122,8 @@ function serve(bins: PostgresBinaries, dataDir: string, port: number, user: User
       const text = String(d);
       log(text);
       if (stderr.length < 20_000) stderr += text;
-      if (stderr.includes('database system is ready to accept connections')) resolve(child);
+      // A standby (replica.ts) says "ready to accept read-only connections".
+      if (/database system is ready to accept (read-only )?connections/.test(stderr)) resolve(child);
     });
     child.on('error', (err) => reject(new Error(`could not run ${bins.postgres}: ${err.message}`)));
     child.on('exit', (code, signal) => {

@@ -333,9 +333,13 @@ export const Histogram = z.object({
   bins: Int,
   /** Values counted (calculations with the quantity). */
   count: Int,
+  /**
+   * The lower edge of the lowest occupied cell and the upper edge of the highest: the values lie
+   * within, to the cell width (1e-4 Eh per atom, 0.01 eV; the database keeps counts per cell).
+   */
   min: z.number().nullable(),
   max: z.number().nullable(),
-  /** bins + 1 edges; bin i holds edges[i] <= v < edges[i+1], the last bin also holds max. */
+  /** bins + 1 edges on the cell grid, each bin whole cells; bin i holds the cells from edges[i] to edges[i+1]. */
   edges: z.array(z.number()),
   counts: z.array(Int),
 });

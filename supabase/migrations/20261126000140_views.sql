@@ -4,13 +4,43 @@
 --   database_stats       per user: molecules, calculations by status and by method, atoms,
 --                        batches by status, events in the last 24 hours. Reads the trigger-kept
 --                        counters through the user_stats view (at most 16 slot rows per user),
---                        the user's few batch_jobs, and an index range of event_logs
---                        (user_id, created_at).
+--                        the user's few batch_jobs, and the last day's per-minute event counts
+--                        (events_last_24h).
 --   batch_progress       per batch: the trigger-kept counters, percent done, items finished per
 --                        minute, and the ETA at that rate. The rate is the items finished in the
 --                        last 10 minutes divided by the time they had: 10 minutes, or less when
 --                        the batch started (first claim) within them, at least one second. Five
 --                        items done in the 3 s since the start read 100/min, not 0.5.
+
+-- ---------------------------------------------------------------------------------------------
+-- events_last_24h: the whole minutes of the window from the trigger-kept event_counts (migration
+-- event_counts), the one minute its start cuts from event_logs (user_id, created_at). plpgsql, so
+-- that it may read event_counts, which a later migration adds; security invoker: RLS applies.
+-- ---------------------------------------------------------------------------------------------
+create function public.events_last_24h(p_user_id uuid)
+  returns bigint
+  language plpgsql
+  stable
+  security invoker
+  set search_path = ''
+as $$
+declare
+  v_since constant timestamptz := now() - interval '24 hours';
+  v_first_whole constant timestamptz := date_trunc('minute', v_since) + interval '1 minute';
+begin
+  return (select coalesce(sum(k.n), 0)::bigint
+            from public.event_counts k
+           where k.user_id = p_user_id and k.minute >= v_first_whole)
+       + (select count(*)
+            from public.event_logs e
+           where e.user_id = p_user_id and e.created_at > v_since and e.created_at < v_first_whole);
+end;
+$$;
+
+comment on function public.events_last_24h(uuid) is
+  'Events of the user created in the last 24 hours (exact): whole minutes from event_counts, the cut minute from event_logs.';
+revoke execute on function public.events_last_24h(uuid) from public, anon, authenticated;
+grant execute on function public.events_last_24h(uuid) to service_role;
 
 -- ---------------------------------------------------------------------------------------------
 -- database_stats
@@ -69,10 +99,7 @@ select u.user_id,
        u.batches_completed,
        u.batches_failed,
        u.batches_cancelled,
-       (select count(*)
-          from public.event_logs e
-         where e.user_id = u.user_id
-           and e.created_at > now() - interval '24 hours') as events_last_24h
+       public.events_last_24h(u.user_id) as events_last_24h
   from per_user u;
 
 comment on view public.database_stats is

@@ -7,9 +7,10 @@
 --   public.calculation_histograms(bins)
 --                                      the caller's distributions of energy per atom
 --                                      (total_energy_eh / n_atoms, Eh) and of the HOMO-LUMO gap
---                                      (eV), as equal-width histograms between the smallest and the
---                                      largest value (width_bucket), computed in one pass over
---                                      an index-only scan (migration query_indexes).
+--                                      (eV), as equal-width histograms over the occupied range,
+--                                      summed from the trigger-kept cells of histogram_cells
+--                                      (migration histogram_cells; bins are whole cells, so the
+--                                      counts are exact and the edges fall on the cell grid).
 
 create function public.formula_elements(formula text)
   returns text[]
@@ -36,88 +37,61 @@ create function public.calculation_histograms(p_bins integer)
   security invoker
   set search_path = ''
 as $$
-declare
-  e_lo double precision;
-  e_hi double precision;
-  g_lo double precision;
-  g_hi double precision;
-  e_counts bigint[] := array_fill(0::bigint, array[p_bins]);
-  g_counts bigint[] := array_fill(0::bigint, array[p_bins]);
-  e_total bigint := 0;
-  g_total bigint := 0;
-  r record;
 begin
   if p_bins is null or p_bins < 1 or p_bins > 1000 then
     raise exception 'calculation_histograms: bins must be between 1 and 1000, got %', p_bins
       using errcode = 'invalid_parameter_value';
   end if;
 
-  -- Bounds without a pass over the rows: the gap's are the end points of the
-  -- (user_id, homo_lumo_gap_ev, id) index; energy per atom is monotonic in the energy for a given
-  -- molecule, so its bounds come from each molecule's lowest and highest energy (two end points
-  -- of the (user_id, molecule_id, total_energy_eh) index per molecule).
-  select min(c.homo_lumo_gap_ev), max(c.homo_lumo_gap_ev) into g_lo, g_hi
-    from public.calculations c;
-
-  select min(b.lo / m.n_atoms), max(b.hi / m.n_atoms) into e_lo, e_hi
-    from public.molecules m
-    cross join lateral (
-      select min(c.total_energy_eh) as lo, max(c.total_energy_eh) as hi
-        from public.calculations c
-       where c.molecule_id = m.id and c.user_id = m.user_id
-    ) b;
-
-  -- All values equal: one bin of width 1 centred on the value, rather than a zero-width range.
-  if e_lo = e_hi then e_lo := e_lo - 0.5; e_hi := e_hi + 0.5; end if;
-  if g_lo = g_hi then g_lo := g_lo - 0.5; g_hi := g_hi + 0.5; end if;
-
-  if e_lo is not null or g_lo is not null then
-    -- One pass over the index (user_id, molecule_id, total_energy_eh) include (homo_lumo_gap_ev),
-    -- molecule by molecule, counting each (energy bin, gap bin) pair in a hash table; the pairs are
-    -- then added up per axis. width_bucket puts the maximum in bin bins + 1: it belongs to the last.
-    for r in
-      -- (least() ignores nulls: the case keeps a missing value out of the last bin.)
-      select case when c.total_energy_eh is not null
-                  then least(width_bucket(c.total_energy_eh / m.n_atoms, e_lo, e_hi, p_bins), p_bins) end as e_bin,
-             case when c.homo_lumo_gap_ev is not null
-                  then least(width_bucket(c.homo_lumo_gap_ev, g_lo, g_hi, p_bins), p_bins) end as g_bin,
-             count(*) as n
-        from public.molecules m
-        join public.calculations c on c.molecule_id = m.id and c.user_id = m.user_id
-       where c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null
+  -- From the trigger-kept cells (migration histogram_cells), not the calculations: a few thousand
+  -- rows whatever the number of calculations. Each bin is k whole cells, so every count is exact;
+  -- the occupied cells lo..hi are widened evenly on both sides to fill the bins.
+  return (
+    with cells as (
+      select h.quantity, h.cell, sum(h.n)::bigint as n
+        from public.histogram_cells h
+       group by h.quantity, h.cell
+      having sum(h.n) <> 0
+    ),
+    span as (
+      select c.quantity, min(c.cell) as lo, max(c.cell) as hi, sum(c.n)::bigint as total
+        from cells c
+       group by c.quantity
+    ),
+    grid as (
+      select q.quantity, q.label, public.histogram_cell_width(q.quantity) as width, s.lo, s.hi,
+             coalesce(s.total, 0) as total, k.k,
+             s.lo - (k.k * p_bins - (s.hi - s.lo + 1)) / 2 as first
+        from (values ('energy_per_atom_eh', 'total_energy_eh / n_atoms (Eh)'),
+                     ('homo_lumo_gap_ev', 'homo_lumo_gap_ev (eV)')) as q (quantity, label)
+        left join span s on s.quantity = q.quantity
+       cross join lateral (select (s.hi - s.lo + p_bins) / p_bins as k) k  -- ceil(cells / bins)
+    ),
+    binned as (
+      select g.quantity, (c.cell - g.first) / g.k + 1 as bin, sum(c.n)::bigint as n
+        from grid g
+        join cells c on c.quantity = g.quantity
        group by 1, 2
-    loop
-      -- A null bin: the calculation has no such value.
-      if r.e_bin is not null then
-        e_counts[r.e_bin] := e_counts[r.e_bin] + r.n;
-        e_total := e_total + r.n;
-      end if;
-      if r.g_bin is not null then
-        g_counts[r.g_bin] := g_counts[r.g_bin] + r.n;
-        g_total := g_total + r.n;
-      end if;
-    end loop;
-  end if;
-
-  return jsonb_build_object(
-    'energy_per_atom_eh', jsonb_build_object(
-      'quantity', 'total_energy_eh / n_atoms (Eh)',
-      'bins', p_bins, 'count', e_total, 'min', e_lo, 'max', e_hi,
-      'edges', (select coalesce(jsonb_agg(e_lo + (e_hi - e_lo) * i / p_bins order by i), '[]')
-                  from generate_series(0, p_bins) as i where e_lo is not null),
-      'counts', to_jsonb(e_counts)),
-    'homo_lumo_gap_ev', jsonb_build_object(
-      'quantity', 'homo_lumo_gap_ev (eV)',
-      'bins', p_bins, 'count', g_total, 'min', g_lo, 'max', g_hi,
-      'edges', (select coalesce(jsonb_agg(g_lo + (g_hi - g_lo) * i / p_bins order by i), '[]')
-                  from generate_series(0, p_bins) as i where g_lo is not null),
-      'counts', to_jsonb(g_counts)));
+    )
+    select jsonb_object_agg(g.quantity, jsonb_build_object(
+             'quantity', g.label,
+             'bins', p_bins,
+             'count', g.total,
+             'min', g.lo * g.width,
+             'max', (g.hi + 1) * g.width,
+             'edges', (select coalesce(jsonb_agg((g.first + g.k * i) * g.width order by i), '[]')
+                         from generate_series(0, p_bins) as i where g.lo is not null),
+             'counts', (select jsonb_agg(coalesce(b.n, 0) order by i)
+                          from generate_series(1, p_bins) as i
+                          left join binned b on b.quantity = g.quantity and b.bin = i)))
+      from grid g);
 end;
 $$;
 
 comment on function public.calculation_histograms(integer) is
-  'The caller''s histograms (RLS applies) of energy per atom (Eh) and HOMO-LUMO gap (eV): bins equal-width bins '
-  'between the smallest and largest value; bin i holds edges[i] <= v < edges[i+1], the last bin also the maximum.';
+  'The caller''s histograms (RLS applies) of energy per atom (Eh) and HOMO-LUMO gap (eV), from histogram_cells: bins '
+  'equal-width bins of whole cells (public.histogram_cell_width) covering the occupied range; bin i holds the cells '
+  'from edges[i] up to edges[i+1]; min and max are the outer edges of the lowest and highest occupied cell.';
 
 revoke execute on function public.calculation_histograms(integer) from public, anon;
 grant execute on function public.calculation_histograms(integer) to authenticated, service_role;

@@ -49,9 +49,13 @@ describe('event logging', () => {
 
     expect(ids).toHaveLength(5000);
     // However many rows: one call of each statement-level trigger on calculations (events and
-    // counters, which look up their counter slot once), and one updated_at stamp on the one
-    // user_stats_slots row those counters moved.
-    expect(calls).toEqual({ calculations_log_events: 1, calculations_count_user_stats: 1, user_stats_slot: 1, set_updated_at: 1 });
+    // counters and histogram cells, which look up their slot once each and their two cell widths
+    // once per plan; the event log's per-minute counts, once for the 5,000 events), and one
+    // updated_at stamp on the one user_stats_slots row those counters moved.
+    expect(calls).toEqual({
+      calculations_log_events: 1, calculations_count_user_stats: 1, calculations_count_histograms: 1,
+      add_histogram_cells: 1, histogram_cell_width: 2, event_logs_count_minutes: 1, user_stats_slot: 3, set_updated_at: 1,
+    });
 
     const [events] = await adminSql()`
       select count(*)::int as n, count(distinct entity_id)::int as distinct_ids,

@@ -1,4 +1,4 @@
-// /stats (database_stats and the SQL histograms) and /events (filters, time range, keyset pages),
+// /stats (database_stats and the trigger-kept histograms) and /events (filters, time range, keyset pages),
 // each checked against SQL run directly on the same rows.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { clientFor } from '../support/client.ts';
@@ -34,25 +34,30 @@ describe('GET /query/stats', () => {
     expect(res.body.stats).toEqual(Object.fromEntries(Object.entries(counters).map(([k, v]) => [k, Number(v)])));
     expect(res.body.stats).toMatchObject({ molecules: 4, calculations_total: 24, calculations_completed: 22, calculations_failed: 1, calculations_running: 1 });
 
+    // Recounted here from the raw values: each value's cell of the grid (histogram_cell_width),
+    // each bin whole cells from edges[0], the occupied cells widened evenly to fill the bins.
     const sql = adminSql();
-    const values = await sql`select c.total_energy_eh / m.n_atoms as e, c.homo_lumo_gap_ev as g
-      from public.calculations c join public.molecules m on m.id = c.molecule_id where c.user_id = ${user.id}`;
-    for (const [name, key] of [['energy_per_atom_eh', 'e'], ['homo_lumo_gap_ev', 'g']] as const) {
+    const cells = await sql`
+      select floor(c.total_energy_eh / m.n_atoms / public.histogram_cell_width('energy_per_atom_eh'))::int as e,
+             floor(c.homo_lumo_gap_ev / public.histogram_cell_width('homo_lumo_gap_ev'))::int as g,
+             public.histogram_cell_width('energy_per_atom_eh') as we, public.histogram_cell_width('homo_lumo_gap_ev') as wg
+        from public.calculations c join public.molecules m on m.id = c.molecule_id where c.user_id = ${user.id}`;
+    for (const [name, key, widthKey] of [['energy_per_atom_eh', 'e', 'we'], ['homo_lumo_gap_ev', 'g', 'wg']] as const) {
       const h = res.body.histograms[name];
-      const v = values.map((r) => r[key]).filter((x): x is number => x !== null);
+      const width: number = cells[0][widthKey];
+      const v = cells.map((r) => r[key]).filter((x): x is number => x !== null);
       const lo = Math.min(...v);
       const hi = Math.max(...v);
-      expect(h).toMatchObject({ bins: 4, count: v.length, min: lo, max: hi });
+      const k = Math.ceil((hi - lo + 1) / 4);
+      const first = lo - Math.floor((k * 4 - (hi - lo + 1)) / 2);
+      expect(h).toMatchObject({ bins: 4, count: v.length });
+      expect(h.min).toBeCloseTo(lo * width, 12);
+      expect(h.max).toBeCloseTo((hi + 1) * width, 12);
       expect(h.edges).toHaveLength(5);
-      expect(h.edges[0]).toBe(lo);
-      expect(h.edges[4]).toBeCloseTo(hi, 12);
-      const [{ counts }] = await sql`
-        select array_agg(coalesce(n, 0) order by b) as counts
-          from generate_series(1, 4) b
-          left join (select least(width_bucket(x, ${lo}::float8, ${hi}::float8, 4), 4) as k, count(*)::int as n
-                       from unnest(${v}::float8[]) x group by 1) h on h.k = b`;
+      h.edges.forEach((edge: number, i: number) => expect(edge).toBeCloseTo((first + i * k) * width, 12));
+      const counts = [0, 0, 0, 0];
+      for (const cell of v) counts[Math.floor((cell - first) / k)] += 1;
       expect(h.counts).toEqual(counts);
-      expect(h.counts.reduce((a: number, b: number) => a + b, 0)).toBe(v.length);
     }
   });
 
@@ -66,7 +71,13 @@ describe('GET /query/stats', () => {
 
     await clientFor(empty.token).ingest([await calcOf('O', { energy: -5, gap: 7 })]);
     const one = await call('query/stats?bins=3', { token: empty.token });
-    expect(one.body.histograms.homo_lumo_gap_ev).toMatchObject({ count: 1, min: 6.5, max: 7.5, counts: [0, 1, 0] });
+    // One value: its cell (0.01 eV wide) in the middle bin, one cell per bin.
+    const gap = one.body.histograms.homo_lumo_gap_ev;
+    expect(gap).toMatchObject({ count: 1, counts: [0, 1, 0] });
+    expect(gap.max - gap.min).toBeCloseTo(0.01, 12);
+    expect(gap.min).toBeLessThanOrEqual(7);
+    expect(gap.max).toBeGreaterThan(7);
+    expect(gap.edges[1]).toBeCloseTo(gap.min, 12);
   });
 });
 

@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { createVerifier, type TokenVerifier } from './auth.ts';
 import type { RequestEnv, RouteHandler } from './caller.ts';
-import { createPool, type Sql } from './db.ts';
+import { createPool, createReadPool, type Sql } from './db.ts';
 import { readEnv, type FunctionEnv } from './env.ts';
 import { ErrorEventBudget, recordErrorEvent } from './error-events.ts';
 import { ApiError, ErrorCode, jsonError, toErrorResponse } from './errors.ts';
@@ -14,6 +14,8 @@ import { unknownUserError } from './unknown-user.ts';
 export interface Deps {
   env: FunctionEnv;
   sql: Sql;
+  /** The read replica's pool, when SUPABASE_DB_READ_URL is set (read-only routes use it). */
+  readSql?: Sql;
   verify: TokenVerifier;
 }
 
@@ -42,7 +44,7 @@ export function defaultDeps(): Deps {
   if (!shared) {
     guardIsolate();
     const env = readEnv((name) => Deno.env.get(name));
-    shared = { env, sql: createPool(env), verify: createVerifier(env) };
+    shared = { env, sql: createPool(env), readSql: createReadPool(env), verify: createVerifier(env) };
   }
   return shared;
 }

@@ -5,6 +5,12 @@
 // transaction itself. `c.var.identify` identifies a request's SMILES within its CPU budget,
 // counted from the request's start (molecules.ts).
 //
+// Where it runs. An app mounted with `readOnly: true` (the query function: nothing there writes)
+// runs every transaction read-only, on the read replica when one is configured
+// (SUPABASE_DB_READ_URL, deps.readSql) and on the primary otherwise. Routes that write, or must
+// read what they just wrote, are mounted without it and stay on the primary. The replica may lag
+// the primary by a moment (docs/scaling.md).
+//
 // The owner. A user token works on its own rows, always. The service-role key must say whose:
 // `user_id` runs the transaction as that user under RLS; `all_users: true` (only where a route's
 // contract has it: the runner fleet's batch routes) runs it as service_role, which bypasses RLS,
@@ -48,23 +54,33 @@ export type OwnerSource = 'query' | 'body';
 export interface CallerDeps {
   env: FunctionEnv;
   sql: Sql;
+  /** The read replica's pool; read-only routes fall back to `sql` without one. */
+  readSql?: Sql;
   verify: TokenVerifier;
+}
+
+export interface CallerOptions {
+  /** The routes only read: read-only transactions, on the replica when there is one. */
+  readOnly?: boolean;
 }
 
 /**
  * Requires a token of one of `roles` (auth.ts answers 401/403), then gives the handlers
  * `c.var.env` and `c.var.db`. The runner uses the owner that parsing the input settled.
  */
-export function caller(deps: CallerDeps, roles: readonly Role[] = ROLES): MiddlewareHandler<RequestEnv> {
+export function caller(deps: CallerDeps, roles: readonly Role[] = ROLES, opts: CallerOptions = {}): MiddlewareHandler<RequestEnv> {
   const authenticate = requireAuth(deps.verify, roles);
+  const readOnly = opts.readOnly === true;
+  const sql = readOnly ? deps.readSql ?? deps.sql : deps.sql;
   return (c, next) => {
     const startedCpuMs = cpuNowMs();
     // requireAuth sets `claims` only, which RequestEnv has too.
     return authenticate(c as unknown as Context<AuthEnv>, async () => {
       c.set('env', deps.env);
-      c.set('db', (work) => withCaller(deps.sql, c.get('claims'), work, {
+      c.set('db', (work) => withCaller(sql, c.get('claims'), work, {
         actAs: ownerOf(c).actAs,
         statementTimeoutMs: deps.env.statementTimeoutMs,
+        readOnly,
       }));
       c.set('identify', (smiles) => identifyAll(deps.sql, smiles, identifyBudget(deps.env, startedCpuMs)));
       await next();

@@ -66,18 +66,30 @@ const gates = new WeakMap<Sql, Gate>();
 
 export function createPool(env: Pick<FunctionEnv, 'dbUrl' | 'poolMax'> & { acquireTimeoutMs?: number }): Sql {
   if (!env.dbUrl) throw new Error('SUPABASE_DB_URL is not set');
-  const sql = postgres(env.dbUrl, {
+  return pool(env.dbUrl, env.poolMax, env.acquireTimeoutMs, 'quantum-forge-functions');
+}
+
+/**
+ * The pool on the read replica (SUPABASE_DB_READ_URL), or none: read-only routes then share the
+ * primary's. Its own application_name shows in pg_stat_activity which connections read there.
+ */
+export function createReadPool(env: Pick<FunctionEnv, 'dbReadUrl' | 'poolMax'> & { acquireTimeoutMs?: number }): Sql | undefined {
+  return env.dbReadUrl ? pool(env.dbReadUrl, env.poolMax, env.acquireTimeoutMs, 'quantum-forge-functions-read') : undefined;
+}
+
+function pool(url: string, max: number, acquireTimeoutMs: number | undefined, applicationName: string): Sql {
+  const sql = postgres(url, {
     // Supavisor's transaction pooler cannot keep prepared statements between transactions.
     prepare: false,
-    max: env.poolMax,
+    max,
     idle_timeout: 20,
     // Fail fast when the database is down, so callers get a 503 instead of a hang.
     connect_timeout: 3,
     max_lifetime: 60 * 30,
     onnotice: () => {},
-    connection: { application_name: 'quantum-forge-functions' },
+    connection: { application_name: applicationName },
   });
-  gates.set(sql, new Gate(env.poolMax, env.acquireTimeoutMs ?? 1000));
+  gates.set(sql, new Gate(max, acquireTimeoutMs ?? 1000));
   return sql;
 }
 
@@ -141,12 +153,15 @@ export function withCaller<T>(
   sql: Sql,
   claims: Claims,
   work: (tx: Tx) => Promise<T>,
-  opts: { actAs?: string; statementTimeoutMs?: number } = {},
+  opts: { actAs?: string; statementTimeoutMs?: number; readOnly?: boolean } = {},
 ): Promise<T> {
-  const run = () => sql.begin(async (tx) => {
+  const body = async (tx: Tx) => {
     await switchCaller(tx, callerSession(claims, opts.actAs), opts.statementTimeoutMs ?? 20_000);
     return await work(tx);
-  }) as Promise<T>;
+  };
+  // A read-only transaction fails any write on the primary too, so a route that could not run on a
+  // replica is caught by the tests that run without one.
+  const run = () => (opts.readOnly ? sql.begin('read only', body) : sql.begin(body)) as Promise<T>;
   const gate = gates.get(sql);
   if (!gate) return run();
   return gate.enter().then(() => run().finally(() => gate.leave()));

@@ -10,6 +10,11 @@ import {
 export interface FunctionEnv {
   /** Postgres connection string (injected by the platform on hosted projects). */
   dbUrl?: string;
+  /**
+   * A read replica's connection string. When set, routes mounted read-only (the query function)
+   * run their transactions there; everything else stays on dbUrl (docs/scaling.md).
+   */
+  dbReadUrl?: string;
   /** Legacy HS256 secret: the local stack, and projects not yet on signing keys. */
   jwtSecret?: string;
   /** A JSON Web Key Set, inline, for asymmetric signing keys (pinned: never refetched). */
@@ -59,6 +64,8 @@ export function readEnv(get: (name: string) => string | undefined): FunctionEnv 
   const derivedJwksUrl = supabaseUrl && !jwks ? `${supabaseUrl}/auth/v1/.well-known/jwks.json` : undefined;
   return {
     dbUrl: read('SUPABASE_DB_URL') ?? read('DATABASE_URL'),
+    // DB_READ_URL is the spelling a hosted project can set as a secret (SUPABASE_ is reserved there).
+    dbReadUrl: read('SUPABASE_DB_READ_URL') ?? read('DB_READ_URL'),
     jwtSecret: read('SUPABASE_JWT_SECRET') ?? read('JWT_SECRET'),
     jwks,
     jwksUrl: read('JWKS_URL') ?? read('SUPABASE_JWKS_URL') ?? derivedJwksUrl,

@@ -1,5 +1,6 @@
 // query: how clients read their data — molecules, calculations (filtered, keyset-paged), stats,
-// events, and streaming exports for ML. Every route reads as the caller, under row-level security.
+// events, and streaming exports for ML. Every route reads as the caller, under row-level security,
+// in a read-only transaction: on the read replica when SUPABASE_DB_READ_URL is set.
 import { createApp, defaultDeps, mount, type Deps } from '../_shared/app.ts';
 import { caller } from '../_shared/caller.ts';
 import { exportSlots } from '../_shared/export-slots.ts';
@@ -14,7 +15,7 @@ import { listMolecules } from './list-molecules.ts';
 
 export function buildApp(deps: Deps = defaultDeps()) {
   const app = createApp('query', deps);
-  app.use('*', caller(deps, ['authenticated', 'service_role']));
+  app.use('*', caller(deps, ['authenticated', 'service_role'], { readOnly: true }));
   app.use('/export', exportSlots(deps.env.exportsPerUser));
   mount(app, {
     '/molecules': { GET: listMolecules },
