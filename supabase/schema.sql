@@ -363,6 +363,8 @@ CREATE TRIGGER calculations_count_user_stats_after_delete AFTER DELETE ON public
 CREATE TRIGGER calculations_count_user_stats_after_insert AFTER INSERT ON public.calculations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_user_stats();
 CREATE TRIGGER calculations_count_user_stats_after_update AFTER UPDATE ON public.calculations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_user_stats();
 CREATE TRIGGER calculations_default_specification BEFORE INSERT ON public.calculations FOR EACH ROW WHEN (new.specification_id IS NULL) EXECUTE FUNCTION public.calculations_default_specification();
+CREATE TRIGGER calculations_guard_releases_after_delete AFTER DELETE ON public.calculations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_guard_releases();
+CREATE TRIGGER calculations_guard_releases_after_update AFTER UPDATE ON public.calculations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_guard_releases();
 CREATE TRIGGER calculations_log_events_after_delete AFTER DELETE ON public.calculations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_log_events();
 CREATE TRIGGER calculations_log_events_after_insert AFTER INSERT ON public.calculations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_log_events();
 CREATE TRIGGER calculations_log_events_after_update AFTER UPDATE ON public.calculations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_log_events();
@@ -380,6 +382,30 @@ create policy calculations_update_own on public.calculations as permissive for u
   with check ((user_id = ( SELECT auth.uid() AS uid)));
 grant select, insert, update, delete on table public.calculations to qf_api, service_role;
 
+create table public.datasets (
+  id          uuid default gen_random_uuid() not null,
+  user_id     uuid default auth.uid() not null,
+  name        text not null,
+  description text default ''::text not null,
+  created_at  timestamp with time zone default now() not null,
+  constraint datasets_description_length CHECK (char_length(description) <= 10000),
+  constraint datasets_name_format CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$'::text),
+  constraint datasets_pkey PRIMARY KEY (id),
+  constraint datasets_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE,
+  constraint datasets_user_id_id_key UNIQUE (user_id, id),
+  constraint datasets_user_id_name_key UNIQUE (user_id, name)
+);
+comment on table public.datasets is 'A user''s named collection of frozen releases (public.releases). Never updated; deleted only with its user.';
+alter table public.datasets enable row level security;
+CREATE TRIGGER datasets_log_events_after_insert AFTER INSERT ON public.datasets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.datasets_log_created();
+create policy datasets_insert_own on public.datasets as permissive for insert to qf_api
+  with check ((user_id = ( SELECT auth.uid() AS uid)));
+create policy datasets_select_own on public.datasets as permissive for select to qf_api
+  using ((user_id = ( SELECT auth.uid() AS uid)));
+grant select on table public.datasets to qf_api;
+grant select, insert, update, delete, truncate, references, trigger, maintain on table public.datasets to service_role;
+grant insert (name, description) on table public.datasets to qf_api;
+
 create table public.event_logs (
   id          bigint generated always as identity,
   event_type  text not null,
@@ -395,8 +421,8 @@ CASE
     ELSE jsonb_strip_nulls(jsonb_build_object('role', ((current_setting('request.jwt.claims'::text, true))::jsonb ->> 'role'::text), 'sub', ((current_setting('request.jwt.claims'::text, true))::jsonb ->> 'sub'::text), 'via', 'claims'))
 END not null,
   constraint event_logs_actor_object CHECK (jsonb_typeof(actor) = 'object'::text),
-  constraint event_logs_entity_type_valid CHECK (entity_type = ANY (ARRAY['molecule'::text, 'calculation'::text, 'batch_job'::text, 'batch_item'::text, 'function'::text])),
-  constraint event_logs_event_type_valid CHECK (event_type = ANY (ARRAY['calculation_started'::text, 'calculation_completed'::text, 'calculation_failed'::text, 'calculation_deleted'::text, 'batch_created'::text, 'batch_started'::text, 'batch_completed'::text, 'batch_failed'::text, 'batch_cancelled'::text, 'batch_deleted'::text, 'batch_item_created'::text, 'batch_item_updated'::text, 'batch_item_deleted'::text, 'molecule_created'::text, 'molecule_deleted'::text, 'error'::text, 'performance_metric'::text])),
+  constraint event_logs_entity_type_valid CHECK (entity_type = ANY (ARRAY['molecule'::text, 'calculation'::text, 'batch_job'::text, 'batch_item'::text, 'function'::text, 'dataset'::text, 'release'::text])),
+  constraint event_logs_event_type_valid CHECK (event_type = ANY (ARRAY['calculation_started'::text, 'calculation_completed'::text, 'calculation_failed'::text, 'calculation_deleted'::text, 'batch_created'::text, 'batch_started'::text, 'batch_completed'::text, 'batch_failed'::text, 'batch_cancelled'::text, 'batch_deleted'::text, 'batch_item_created'::text, 'batch_item_updated'::text, 'batch_item_deleted'::text, 'molecule_created'::text, 'molecule_deleted'::text, 'dataset_created'::text, 'release_created'::text, 'release_withdrawn'::text, 'error'::text, 'performance_metric'::text])),
   constraint event_logs_payload_object CHECK (jsonb_typeof(payload) = 'object'::text),
   constraint event_logs_pkey PRIMARY KEY (id)
 );
@@ -461,6 +487,86 @@ create policy molecules_update_own on public.molecules as permissive for update 
   using ((user_id = ( SELECT auth.uid() AS uid)))
   with check ((user_id = ( SELECT auth.uid() AS uid)));
 grant select, insert, update, delete on table public.molecules to qf_api, service_role;
+
+create table public.release_members (
+  user_id        uuid default auth.uid() not null,
+  release_id     uuid not null,
+  ordinal        integer not null,
+  calculation_id uuid not null,
+  split          text,
+  constraint release_members_ordinal_positive CHECK (ordinal >= 1),
+  constraint release_members_pkey PRIMARY KEY (user_id, release_id, ordinal),
+  constraint release_members_release_fkey FOREIGN KEY (user_id, release_id) REFERENCES public.releases(user_id, id) ON DELETE CASCADE,
+  constraint release_members_split_valid CHECK (split = ANY (ARRAY['train'::text, 'validation'::text, 'test'::text]))
+);
+comment on table public.release_members is 'Frozen membership of a release, in canonical order (ordinal). Written once by public.create_release.';
+alter table public.release_members enable row level security;
+CREATE UNIQUE INDEX release_members_user_id_calculation_id_release_id_key ON public.release_members USING btree (user_id, calculation_id, release_id);
+create policy release_members_insert_own on public.release_members as permissive for insert to qf_api
+  with check (((user_id = ( SELECT auth.uid() AS uid)) AND (EXISTS ( SELECT 1
+   FROM public.releases r
+  WHERE ((r.user_id = release_members.user_id) AND (r.id = release_members.release_id) AND (r.manifest IS NULL))))));
+create policy release_members_select_own on public.release_members as permissive for select to qf_api
+  using ((user_id = ( SELECT auth.uid() AS uid)));
+grant select, insert on table public.release_members to qf_api;
+grant select, insert, update, delete, truncate, references, trigger, maintain on table public.release_members to service_role;
+
+create table public.releases (
+  id               uuid default gen_random_uuid() not null,
+  user_id          uuid default auth.uid() not null,
+  dataset_id       uuid not null,
+  version          integer not null,
+  description      text default ''::text not null,
+  license          text not null,
+  authors          text[] not null,
+  doi              text,
+  citation         text,
+  selection        jsonb default '{}'::jsonb not null,
+  split_seed       text,
+  split_fractions  double precision[],
+  status           text default 'published'::text not null,
+  withdrawn_reason text,
+  withdrawn_at     timestamp with time zone,
+  manifest         jsonb,
+  content_sha256   text,
+  created_at       timestamp with time zone default now() not null,
+  constraint releases_authors_length CHECK (cardinality(authors) >= 1 AND cardinality(authors) <= 100 AND array_position(authors, NULL::text) IS NULL),
+  constraint releases_citation_length CHECK (char_length(citation) >= 1 AND char_length(citation) <= 4000),
+  constraint releases_content_sha256_format CHECK (content_sha256 ~ '^[0-9a-f]{64}$'::text),
+  constraint releases_dataset_fkey FOREIGN KEY (user_id, dataset_id) REFERENCES public.datasets(user_id, id) ON DELETE CASCADE,
+  constraint releases_description_length CHECK (char_length(description) <= 10000),
+  constraint releases_doi_format CHECK (doi ~ '^10\.[0-9]{4,9}/[^\s]{1,200}$'::text),
+  constraint releases_license_format CHECK (license ~ '^[A-Za-z0-9][A-Za-z0-9.+-]{0,99}( (AND|OR|WITH) [A-Za-z0-9][A-Za-z0-9.+-]{0,99}){0,9}$'::text),
+  constraint releases_manifest_object CHECK (jsonb_typeof(manifest) = 'object'::text),
+  constraint releases_pkey PRIMARY KEY (id),
+  constraint releases_sealed_has_hash CHECK ((manifest IS NULL) = (content_sha256 IS NULL)),
+  constraint releases_selection_object CHECK (jsonb_typeof(selection) = 'object'::text),
+  constraint releases_split_complete CHECK ((split_seed IS NULL) = (split_fractions IS NULL)),
+  constraint releases_split_fractions_valid CHECK (cardinality(split_fractions) = 3 AND (0::double precision <= ALL (split_fractions)) AND abs(split_fractions[1] + split_fractions[2] + split_fractions[3] - 1::double precision) < 0.000000001::double precision),
+  constraint releases_split_seed_length CHECK (char_length(split_seed) >= 1 AND char_length(split_seed) <= 200),
+  constraint releases_status_valid CHECK (status = ANY (ARRAY['published'::text, 'withdrawn'::text])),
+  constraint releases_user_id_dataset_id_version_key UNIQUE (user_id, dataset_id, version),
+  constraint releases_user_id_id_key UNIQUE (user_id, id),
+  constraint releases_version_positive CHECK (version >= 1),
+  constraint releases_withdrawn_has_reason CHECK ((status = 'withdrawn'::text) = (withdrawn_reason IS NOT NULL AND withdrawn_at IS NOT NULL))
+);
+comment on table public.releases is 'A frozen release of a dataset: members in public.release_members, manifest computed by public.create_release and sealed with its content hash by public.seal_release. Immutable once sealed (trigger releases_frozen) except for withdrawal.';
+comment on column public.releases.selection is 'What was asked for, for the record: the /query/calculations filters and the explicit ids.';
+comment on column public.releases.content_sha256 is 'SHA-256 of the canonical ndjson export of the release (all members, no split), hex.';
+alter table public.releases enable row level security;
+CREATE TRIGGER releases_frozen BEFORE UPDATE ON public.releases FOR EACH ROW WHEN (old.* IS DISTINCT FROM new.*) EXECUTE FUNCTION public.releases_frozen();
+CREATE TRIGGER releases_log_events_after_update AFTER UPDATE ON public.releases REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.releases_log_updated();
+create policy releases_insert_own on public.releases as permissive for insert to qf_api
+  with check ((user_id = ( SELECT auth.uid() AS uid)));
+create policy releases_select_own on public.releases as permissive for select to qf_api
+  using ((user_id = ( SELECT auth.uid() AS uid)));
+create policy releases_update_own on public.releases as permissive for update to qf_api
+  using ((user_id = ( SELECT auth.uid() AS uid)))
+  with check ((user_id = ( SELECT auth.uid() AS uid)));
+grant select on table public.releases to qf_api;
+grant select, insert, update, delete, truncate, references, trigger, maintain on table public.releases to service_role;
+grant insert (dataset_id, version, description, license, authors, doi, citation, selection, split_seed, split_fractions) on table public.releases to qf_api;
+grant update (manifest, content_sha256) on table public.releases to qf_api;
 
 create table public.specifications (
   id         uuid default gen_random_uuid() not null,
@@ -1315,6 +1421,68 @@ end;
 $function$;
 comment on function public.calculations_default_specification() is 'BEFORE INSERT row trigger (only when specification_id is null): the default specification of the row''s method, task and solvent. Ingest always sets specification_id, so it never gets here.';
 
+CREATE OR REPLACE FUNCTION public.calculations_guard_releases()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_reason text := nullif(current_setting('qf.release_withdraw_reason', true), '');
+  v_held jsonb;
+  v_users uuid[];
+  v_ids uuid[];
+begin
+  -- The rows deleted, or whose stored values changed (a transition table exists only for its op).
+  if tg_op = 'DELETE' then
+    select array_agg(o.user_id), array_agg(o.id) into v_users, v_ids from old_rows o;
+  else
+    select array_agg(o.user_id), array_agg(o.id) into v_users, v_ids
+      from old_rows o join new_rows n on n.id = o.id
+     where o is distinct from n;
+  end if;
+  if v_ids is null then
+    return null;
+  end if;
+
+  -- The published releases that hold one of them. A user being deleted takes their releases too
+  -- (the cascade may reach calculations first): skip those.
+  select jsonb_agg(jsonb_build_object('release_id', r.id, 'dataset', d.name, 'version', r.version,
+                                      'calculation_id', h.calculation_id) order by d.name, r.version)
+    into v_held
+    from (select rm.user_id, rm.release_id, min(rm.calculation_id::text) as calculation_id
+            from unnest(v_users, v_ids) as t(user_id, id)
+            join public.release_members rm on rm.user_id = t.user_id and rm.calculation_id = t.id
+           group by rm.user_id, rm.release_id) h
+    join public.releases r on r.user_id = h.user_id and r.id = h.release_id
+    join public.datasets d on d.user_id = r.user_id and d.id = r.dataset_id
+   where r.status = 'published' and r.manifest is not null
+     and exists (select 1 from auth.users u where u.id = r.user_id);
+
+  if v_held is null then
+    return null;
+  end if;
+
+  if v_reason is null then
+    raise exception 'calculation % is held by release % v% (%): releases are immutable; use force to withdraw the release',
+        v_held -> 0 ->> 'calculation_id', v_held -> 0 ->> 'dataset', v_held -> 0 ->> 'version', v_held -> 0 ->> 'release_id'
+      using errcode = 'QF409', detail = v_held::text;
+  end if;
+
+  update public.releases r
+     set status = 'withdrawn',
+         withdrawn_reason = v_reason,
+         withdrawn_at = now(),
+         manifest = r.manifest || jsonb_build_object(
+           'status', 'withdrawn',
+           'withdrawn', jsonb_build_object('reason', v_reason,
+                                           'at', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')))
+   where r.id in (select (e ->> 'release_id')::uuid from jsonb_array_elements(v_held) e);
+  return null;
+end;
+$function$;
+comment on function public.calculations_guard_releases() is 'AFTER DELETE/UPDATE statement trigger on calculations: a row held by a published release may not go or change (SQLSTATE QF409 naming the releases), unless qf.release_withdraw_reason is set, which withdraws those releases.';
+
 CREATE OR REPLACE FUNCTION public.calculations_log_events()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -1636,6 +1804,66 @@ end;
 $function$;
 comment on function public.create_batch(jsonb,jsonb,jsonb) is 'Creates a batch for the calling user with its new molecules and its items (each by molecule_id or InChIKey) in one call. Returns the batch id and counts.';
 grant execute on function public.create_batch(jsonb,jsonb,jsonb) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.create_release(p_dataset_id uuid, p_release jsonb, p_calculation_ids uuid[])
+ RETURNS public.releases
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_user uuid := auth.uid();
+  v_release public.releases;
+begin
+  -- One release at a time per dataset, so versions are 1, 2, … without gaps or clashes.
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('release:' || p_dataset_id::text, 0));
+
+  insert into public.releases (dataset_id, version, description, license, authors, doi, citation, selection,
+                               split_seed, split_fractions)
+  values (
+    p_dataset_id,
+    coalesce((select max(r.version) from public.releases r where r.user_id = v_user and r.dataset_id = p_dataset_id), 0) + 1,
+    coalesce(p_release ->> 'description', ''),
+    p_release ->> 'license',
+    array(select jsonb_array_elements_text(p_release -> 'authors')),
+    p_release ->> 'doi',
+    p_release ->> 'citation',
+    coalesce(p_release -> 'selection', '{}'),
+    p_release #>> '{split,seed}',
+    case when p_release ? 'split'
+         then array(select jsonb_array_elements_text(p_release #> '{split,fractions}')::float8)
+    end)
+  returning * into v_release;
+
+  insert into public.release_members (release_id, ordinal, calculation_id, split)
+  select v_release.id,
+         row_number() over (order by m.inchikey, c.id),
+         c.id,
+         public.release_split(v_release.split_seed, v_release.split_fractions, m.inchikey)
+    from (select distinct s.id from unnest(p_calculation_ids) as s(id)) s
+    join public.calculations c on c.id = s.id and c.user_id = v_user
+    join public.molecules m on m.user_id = c.user_id and m.id = c.molecule_id
+   where c.status = 'completed';
+
+  return v_release;
+end;
+$function$;
+comment on function public.create_release(uuid,jsonb,uuid[]) is 'Inserts the next release of a dataset, unsealed, with the completed calculations among the ids as its members in canonical order (InChIKey, id) and their splits. public.seal_release finishes it in the same transaction.';
+grant execute on function public.create_release(uuid,jsonb,uuid[]) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.datasets_log_created()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
+  select 'dataset_created', 'dataset', d.id, d.user_id, jsonb_build_object('name', d.name)
+    from new_rows d;
+  return null;
+end;
+$function$;
+comment on function public.datasets_log_created() is 'AFTER INSERT statement trigger on datasets: one dataset_created event per row.';
 
 CREATE OR REPLACE FUNCTION public.event_logs_refuse_changes()
  RETURNS trigger
@@ -2232,6 +2460,73 @@ end;
 $function$;
 comment on function public.refresh_user_stats() is 'Rebuilds user_stats_slots from molecules, calculations and atomic_properties under share locks: every user''s figures into slot 0, the other slots emptied. Owner only (repair).';
 
+CREATE OR REPLACE FUNCTION public.release_split(p_seed text, p_fractions double precision[], p_inchikey text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE STRICT
+ SET search_path TO ''
+AS $function$
+  -- The first 52 bits of SHA-256(seed ':' InChIKey) as a fraction in [0, 1): exact in a double.
+  select case
+           when u < p_fractions[1] then 'train'
+           when u < p_fractions[1] + p_fractions[2] then 'validation'
+           else 'test'
+         end
+    from (select ('x' || left(encode(pg_catalog.sha256(convert_to(p_seed || ':' || p_inchikey, 'UTF8')), 'hex'), 13))::bit(52)::bigint
+                 / 4503599627370496.0::float8 as u) h
+$function$;
+comment on function public.release_split(text,double precision[],text) is 'The split (train, validation, test) of a molecule: the first 52 bits of SHA-256(seed || '':'' || InChIKey) as a fraction in [0, 1), against the cumulative fractions. Deterministic and per molecule.';
+grant execute on function public.release_split(text,double precision[],text) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.releases_frozen()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  -- Sealing: the release being built gets its manifest and hash, once.
+  if old.manifest is null
+     and (new.manifest is not null and new.content_sha256 is not null)
+     and (to_jsonb(old) - 'manifest' - 'content_sha256') = (to_jsonb(new) - 'manifest' - 'content_sha256') then
+    return new;
+  end if;
+  -- Withdrawal: published to withdrawn, with its reason; the manifest gains the same facts.
+  if old.manifest is not null and old.status = 'published' and new.status = 'withdrawn'
+     and (to_jsonb(old) - 'status' - 'withdrawn_reason' - 'withdrawn_at' - 'manifest')
+       = (to_jsonb(new) - 'status' - 'withdrawn_reason' - 'withdrawn_at' - 'manifest') then
+    return new;
+  end if;
+  raise exception 'release % is frozen: only sealing a new release or withdrawing a published one may change it', old.id
+    using errcode = 'QF409';
+end;
+$function$;
+comment on function public.releases_frozen() is 'BEFORE UPDATE row trigger on releases: allows sealing (manifest null -> set) and withdrawal; nothing else.';
+
+CREATE OR REPLACE FUNCTION public.releases_log_updated()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
+  select case when o.manifest is null then 'release_created' else 'release_withdrawn' end,
+         'release', n.id, n.user_id,
+         jsonb_strip_nulls(jsonb_build_object(
+           'dataset_id', n.dataset_id,
+           'version', n.version,
+           'calculations', n.manifest #> '{counts,calculations}',
+           'content_sha256', n.content_sha256,
+           'reason', n.withdrawn_reason))
+    from new_rows n
+    join old_rows o on o.id = n.id
+   where (o.manifest is null and n.manifest is not null)
+      or (o.status = 'published' and n.status = 'withdrawn');
+  return null;
+end;
+$function$;
+comment on function public.releases_log_updated() is 'AFTER UPDATE statement trigger on releases: release_created when sealed, release_withdrawn when withdrawn.';
+
 CREATE OR REPLACE FUNCTION public.retry_batch(p_batch_id uuid, p_all_users boolean DEFAULT false)
  RETURNS TABLE(outcome text, retried_items integer)
  LANGUAGE plpgsql
@@ -2312,6 +2607,90 @@ AS $function$
 $function$;
 comment on function public.same_structure_window(real[]) is 'How far the fingerprint of a structure with these distances may be from that of the same structure.';
 grant execute on function public.same_structure_window(real[]) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.seal_release(p_release_id uuid, p_content_sha256 text, p_content_bytes bigint)
+ RETURNS public.releases
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_user uuid := auth.uid();
+  v_release public.releases;
+  v_dataset public.datasets;
+  v_manifest jsonb;
+begin
+  select * into v_release from public.releases r where r.user_id = v_user and r.id = p_release_id;
+  select * into v_dataset from public.datasets d where d.user_id = v_user and d.id = v_release.dataset_id;
+
+  with members as (
+    select c.id, c.molecule_id, c.method, c.xtb_version, c.specification_id, c.total_energy_eh, c.homo_lumo_gap_ev,
+           m.n_atoms, m.inchikey, rm.split
+      from public.release_members rm
+      join public.calculations c on c.user_id = rm.user_id and c.id = rm.calculation_id
+      join public.molecules m on m.user_id = c.user_id and m.id = c.molecule_id
+     where rm.user_id = v_user and rm.release_id = p_release_id
+  )
+  select jsonb_build_object(
+           'counts', jsonb_build_object(
+             'calculations', count(*),
+             'molecules', count(distinct molecule_id),
+             'atoms', coalesce(sum(n_atoms), 0)),
+           'methods', coalesce(jsonb_agg(distinct method) filter (where method is not null), '[]'),
+           'xtb_versions', coalesce(jsonb_agg(distinct xtb_version) filter (where xtb_version is not null), '[]'),
+           'energy_eh', jsonb_build_object('min', min(total_energy_eh), 'max', max(total_energy_eh)),
+           'homo_lumo_gap_ev', jsonb_build_object('min', min(homo_lumo_gap_ev), 'max', max(homo_lumo_gap_ev)),
+           'specifications', coalesce((
+             select jsonb_agg(jsonb_build_object('hash', s.spec_hash, 'spec', s.spec, 'calculations', k.n) order by s.spec_hash)
+               from (select specification_id, count(*) as n from members group by specification_id) k
+               join public.specifications s on s.id = k.specification_id), '[]'),
+           'elements', coalesce((
+             select jsonb_object_agg(e.element, e.n order by e.element)
+               from (select p.element, count(*) as n
+                       from public.release_members rm
+                       join public.atomic_properties p on p.calculation_id = rm.calculation_id
+                      where rm.user_id = v_user and rm.release_id = p_release_id
+                      group by p.element) e), '{}'),
+           'splits', case when v_release.split_seed is not null then jsonb_build_object(
+             'by', 'inchikey',
+             'seed', v_release.split_seed,
+             'fractions', jsonb_build_object('train', v_release.split_fractions[1],
+                                             'validation', v_release.split_fractions[2],
+                                             'test', v_release.split_fractions[3]),
+             'calculations', jsonb_build_object(
+               'train', count(*) filter (where split = 'train'),
+               'validation', count(*) filter (where split = 'validation'),
+               'test', count(*) filter (where split = 'test')),
+             'molecules', jsonb_build_object(
+               'train', count(distinct inchikey) filter (where split = 'train'),
+               'validation', count(distinct inchikey) filter (where split = 'validation'),
+               'test', count(distinct inchikey) filter (where split = 'test'))) end)
+    into v_manifest
+    from members;
+
+  v_manifest := jsonb_build_object(
+      'dataset', jsonb_build_object('id', v_dataset.id, 'name', v_dataset.name),
+      'release_id', v_release.id,
+      'version', v_release.version,
+      'created_at', to_char(v_release.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+      'status', 'published',
+      'description', v_release.description,
+      'license', v_release.license,
+      'authors', to_jsonb(v_release.authors),
+      'doi', v_release.doi,
+      'citation', v_release.citation,
+      'selection', v_release.selection,
+      'content', jsonb_build_object('format', 'ndjson', 'sha256', p_content_sha256, 'bytes', p_content_bytes))
+    || v_manifest;
+
+  update public.releases r
+     set manifest = v_manifest, content_sha256 = p_content_sha256
+   where r.user_id = v_user and r.id = p_release_id
+  returning * into v_release;
+  return v_release;
+end;
+$function$;
+comment on function public.seal_release(uuid,text,bigint) is 'Computes a release''s manifest from its members (counts, elements, methods, specifications, xtb versions, energy and gap ranges, splits, date) with the content hash the caller computed, and seals it.';
+grant execute on function public.seal_release(uuid,text,bigint) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.set_updated_at()
  RETURNS trigger

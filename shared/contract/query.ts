@@ -186,8 +186,9 @@ export const EVENT_TYPES = [
   'batch_created', 'batch_started', 'batch_completed', 'batch_failed', 'batch_cancelled', 'batch_deleted',
   'batch_item_created', 'batch_item_updated', 'batch_item_deleted',
   'molecule_created', 'molecule_deleted', 'error', 'performance_metric',
+  'dataset_created', 'release_created', 'release_withdrawn',
 ] as const;
-export const ENTITY_TYPES = ['molecule', 'calculation', 'batch_job', 'batch_item', 'function'] as const;
+export const ENTITY_TYPES = ['molecule', 'calculation', 'batch_job', 'batch_item', 'function', 'dataset', 'release'] as const;
 
 export const ListEventsQuery = z.object({
   event_type: z.enum(EVENT_TYPES, `must be one of ${EVENT_TYPES.join(', ')}`).optional(),
