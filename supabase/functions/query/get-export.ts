@@ -6,10 +6,10 @@ import { EXPORT_CONTENT_TYPES, ExportQuery, NEXT_CURSOR_HEADER } from '../../../
 import { filterClause, resolveFilters } from '../_shared/calculation-filters.ts';
 import type { RequestContext } from '../_shared/caller.ts';
 import { badRequest } from '../_shared/errors.ts';
+import { EXPORT_FORMATS } from '../_shared/export-formats.ts';
 import { parseQuery } from '../_shared/params.ts';
+import { streamRows } from '../_shared/row-stream.ts';
 import { cursorAfter, cursorValueColumn, fromCalculations, keysetClause, keysetFrom, orderClause } from './calculation-sql.ts';
-import { EXPORT_FORMATS } from './export-formats.ts';
-import { streamRows } from './row-stream.ts';
 
 /**
  * statement_timeout of the streaming statement. PostgreSQL times a suspended portal from its first
@@ -24,6 +24,10 @@ export async function getExport(c: RequestContext): Promise<Response> {
   if (q.ref_keys && q.format !== 'extxyz') {
     throw badRequest('invalid query parameter ref_keys: only for format=extxyz', [{ path: 'ref_keys', issue: 'only for format=extxyz' }]);
   }
+  if (q.profile && q.format !== 'extxyz') {
+    throw badRequest('invalid query parameter profile: only for format=extxyz', [{ path: 'profile', issue: 'only for format=extxyz' }]);
+  }
+  const writer = { refKeys: q.ref_keys, mace: q.profile === 'mace' };
   const keyset = keysetFrom(q);
   const filters = await resolveFilters(q);
   const format = EXPORT_FORMATS[q.format];
@@ -31,7 +35,7 @@ export async function getExport(c: RequestContext): Promise<Response> {
   const { body, meta } = await streamRows({
     db: c.var.db,
     chunkRows: format.chunkRows,
-    encode: format.encoder({ refKeys: q.ref_keys }),
+    encode: format.encoder(writer),
     prefix: format.header,
     prepare: async (tx) => {
       // Shortest text that reads back as the same double (the server default, made explicit).
@@ -56,7 +60,7 @@ export async function getExport(c: RequestContext): Promise<Response> {
       await tx`select set_config('statement_timeout', ${String(EXPORT_STATEMENT_TIMEOUT_MS)}, true)`;
       const select = tx`
         /* qf:export */
-        select ${format.columns(tx, { refKeys: q.ref_keys })}
+        select ${format.columns(tx, writer)}
           from ${fromCalculations(tx)} ${format.lateral(tx)}
          where ${where()}
          order by ${orderClause(tx, keyset)}
