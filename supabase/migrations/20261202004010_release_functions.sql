@@ -87,7 +87,7 @@ begin
 
   insert into public.release_members (release_id, ordinal, calculation_id, split)
   select v_release.id,
-         row_number() over (order by m.inchikey, c.id),
+         row_number() over (order by m.inchikey collate "C", c.id),
          c.id,
          public.release_split(v_release.split_seed, v_release.split_fractions, m.inchikey)
     from (select distinct s.id from unnest(p_calculation_ids) as s(id)) s

@@ -8,16 +8,8 @@ import type { RequestContext } from '../_shared/caller.ts';
 import { badRequest } from '../_shared/errors.ts';
 import { EXPORT_FORMATS } from '../_shared/export-formats.ts';
 import { parseQuery } from '../_shared/params.ts';
-import { streamRows } from '../_shared/row-stream.ts';
+import { EXPORT_STATEMENT_TIMEOUT_MS, streamRows } from '../_shared/row-stream.ts';
 import { cursorAfter, cursorValueColumn, fromCalculations, keysetClause, keysetFrom, orderClause } from './calculation-sql.ts';
-
-/**
- * statement_timeout of the streaming statement. PostgreSQL times a suspended portal from its first
- * fetch to its last, so the export would otherwise end after DB_STATEMENT_TIMEOUT_MS however fast
- * each chunk is. A hosted function is stopped well before this (150–400 s): take long exports in
- * parts with `limit` and X-Next-Cursor.
- */
-export const EXPORT_STATEMENT_TIMEOUT_MS = 15 * 60_000;
 
 export async function getExport(c: RequestContext): Promise<Response> {
   const q = parseQuery(c, ExportQuery);
