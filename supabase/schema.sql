@@ -403,7 +403,6 @@ create policy datasets_insert_own on public.datasets as permissive for insert to
 create policy datasets_select_own on public.datasets as permissive for select to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
 grant select on table public.datasets to qf_api;
-grant select, insert, update, delete, truncate, references, trigger, maintain on table public.datasets to service_role;
 grant insert (name, description) on table public.datasets to qf_api;
 
 create table public.event_logs (
@@ -509,7 +508,6 @@ create policy release_members_insert_own on public.release_members as permissive
 create policy release_members_select_own on public.release_members as permissive for select to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
 grant select, insert on table public.release_members to qf_api;
-grant select, insert, update, delete, truncate, references, trigger, maintain on table public.release_members to service_role;
 
 create table public.releases (
   id               uuid default gen_random_uuid() not null,
@@ -564,7 +562,6 @@ create policy releases_update_own on public.releases as permissive for update to
   using ((user_id = ( SELECT auth.uid() AS uid)))
   with check ((user_id = ( SELECT auth.uid() AS uid)));
 grant select on table public.releases to qf_api;
-grant select, insert, update, delete, truncate, references, trigger, maintain on table public.releases to service_role;
 grant insert (dataset_id, version, description, license, authors, doi, citation, selection, split_seed, split_fractions) on table public.releases to qf_api;
 grant update (manifest, content_sha256) on table public.releases to qf_api;
 

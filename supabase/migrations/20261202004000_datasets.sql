@@ -178,8 +178,10 @@ alter table public.datasets enable row level security;
 alter table public.releases enable row level security;
 alter table public.release_members enable row level security;
 
--- The platform grants every new table to the API roles: take it back first.
-revoke all on table public.datasets, public.releases, public.release_members from anon, authenticated;
+-- The platform grants every new table to the API roles: take it back first. service_role gets
+-- nothing either: the service-role key acting for a user runs as qf_api, and no route works on
+-- datasets across users.
+revoke all on table public.datasets, public.releases, public.release_members from anon, authenticated, service_role;
 
 grant select on table public.datasets to qf_api;
 grant insert (name, description) on table public.datasets to qf_api;
