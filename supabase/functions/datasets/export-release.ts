@@ -33,10 +33,9 @@ export async function exportRelease(c: RequestContext): Promise<Response> {
   const cursor = q.cursor === undefined ? undefined : releaseCursor.decode(q.cursor);
 
   const release = await c.var.db((tx) => findRelease(tx, datasetId, version));
-  if (release.summary.status === 'withdrawn') {
-    throw conflict(`release ${version} of dataset ${release.manifest.dataset.name} is withdrawn: ${release.summary.withdrawn_reason}`,
-      [{ path: 'version', issue: 'withdrawn' }]);
-  }
+  const withdrawn = (reason: string | null) =>
+    conflict(`release ${version} of dataset ${release.manifest.dataset.name} is withdrawn: ${reason}`, [{ path: 'version', issue: 'withdrawn' }]);
+  if (release.summary.status === 'withdrawn') throw withdrawn(release.summary.withdrawn_reason);
   if (q.split && release.split_seed === null) {
     throw badRequest('invalid query parameter split: this release was made without splits', [{ path: 'split', issue: 'the release has no splits' }]);
   }
@@ -57,6 +56,10 @@ export async function exportRelease(c: RequestContext): Promise<Response> {
     encode: format.encoder(writer),
     prefix: cursor ? '' : format.header,
     prepare: async (tx) => {
+      // Withdrawn since the look-up above? Then some members may be gone: refuse rather than skip them.
+      const [now] = await tx<{ status: string; withdrawn_reason: string | null }[]>`
+        select status, withdrawn_reason from public.releases where id = ${release.summary.id}::uuid`;
+      if (now?.status !== 'published') throw withdrawn(now?.withdrawn_reason ?? null);
       await exactFloats(tx);
       let next: string | null = null;
       if (q.limit !== undefined) {
