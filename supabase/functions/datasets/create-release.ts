@@ -5,10 +5,9 @@
 // computes the manifest and seals it (migration release_functions). Nothing is visible until the
 // transaction commits.
 //
-// CPU: hashing is node:crypto over the bytes PostgreSQL writes, about 1 s per 10^5 calculations
-// of the fixture kind here (bench/RESULTS.md, bench:release); a hosted function has 2 s of CPU
-// per request, so releases above that size are made against a self-hosted function or with a
-// larger CPU budget (docs/releases.md).
+// CPU: reading the ndjson rows and hashing them (node:crypto) cost 2.6 s of the function's CPU per
+// 10^5 calculations of ~20 atoms (bench:release); a hosted function has 2 s of CPU per request,
+// so docs/releases.md sets the hosted limit at 50,000 such calculations per release.
 import { CreateReleaseBody } from '../../../shared/contract/datasets.ts';
 import { filterClause, resolveFilters } from '../_shared/calculation-filters.ts';
 import type { RequestContext } from '../_shared/caller.ts';
