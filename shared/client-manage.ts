@@ -14,7 +14,7 @@ export const patchMolecule = (client: QfClient, id: string, body: PatchMoleculeB
 export const patchCalculation = (client: QfClient, id: string, body: PatchCalculationBody) =>
   client.call<PatchCalculationResponse>(calculationPath(id), { method: 'PATCH', body });
 
-export const deleteCalculation = (client: QfClient, id: string, query: Omit<DeleteEntityQuery, 'force'> = {}) =>
+export const deleteCalculation = (client: QfClient, id: string, query: DeleteEntityQuery = {}) =>
   client.call<DeleteCalculationResponse>(calculationPath(id), { method: 'DELETE', query });
 
 export const deleteMolecule = (client: QfClient, id: string, query: DeleteEntityQuery = {}) =>

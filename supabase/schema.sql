@@ -359,13 +359,12 @@ CREATE INDEX calculations_user_id_molecule_id_total_energy_eh_idx ON public.calc
 CREATE INDEX calculations_user_id_same_structure_as_idx ON public.calculations USING btree (user_id, same_structure_as) WHERE (same_structure_as IS NOT NULL);
 CREATE INDEX calculations_user_id_specification_id_idx ON public.calculations USING btree (user_id, specification_id);
 CREATE INDEX calculations_user_id_total_energy_eh_idx ON public.calculations USING btree (user_id, total_energy_eh, id);
-CREATE TRIGGER calculations_count_histograms_after_delete AFTER DELETE ON public.calculations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_histograms();
-CREATE TRIGGER calculations_count_histograms_after_insert AFTER INSERT ON public.calculations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_histograms();
-CREATE TRIGGER calculations_count_histograms_after_update AFTER UPDATE ON public.calculations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_histograms();
 CREATE TRIGGER calculations_count_user_stats_after_delete AFTER DELETE ON public.calculations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_user_stats();
 CREATE TRIGGER calculations_count_user_stats_after_insert AFTER INSERT ON public.calculations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_user_stats();
 CREATE TRIGGER calculations_count_user_stats_after_update AFTER UPDATE ON public.calculations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_user_stats();
 CREATE TRIGGER calculations_default_specification BEFORE INSERT ON public.calculations FOR EACH ROW WHEN (new.specification_id IS NULL) EXECUTE FUNCTION public.calculations_default_specification();
+CREATE TRIGGER calculations_guard_releases_after_delete AFTER DELETE ON public.calculations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_guard_releases();
+CREATE TRIGGER calculations_guard_releases_after_update AFTER UPDATE ON public.calculations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_guard_releases();
 CREATE TRIGGER calculations_log_events_after_delete AFTER DELETE ON public.calculations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_log_events();
 CREATE TRIGGER calculations_log_events_after_insert AFTER INSERT ON public.calculations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_log_events();
 CREATE TRIGGER calculations_log_events_after_update AFTER UPDATE ON public.calculations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_log_events();
@@ -383,20 +382,28 @@ create policy calculations_update_own on public.calculations as permissive for u
   with check ((user_id = ( SELECT auth.uid() AS uid)));
 grant select, insert, update, delete on table public.calculations to qf_api, service_role;
 
-create table public.event_counts (
-  user_id uuid not null,
-  minute  timestamp with time zone not null,
-  slot    smallint not null,
-  n       integer not null,
-  constraint event_counts_minute_whole CHECK (minute = date_trunc('minute'::text, minute)),
-  constraint event_counts_pkey PRIMARY KEY (user_id, minute, slot),
-  constraint event_counts_slot_range CHECK (slot >= 0 AND slot <= 15)
-) with (fillfactor=70);
-comment on table public.event_counts is 'Events per user and minute (date_trunc of created_at) in up to 16 slots, kept by triggers on event_logs; a minute''s count is the sum over its slots.';
-alter table public.event_counts enable row level security;
-create policy event_counts_select_own on public.event_counts as permissive for select to qf_api
+create table public.datasets (
+  id          uuid default gen_random_uuid() not null,
+  user_id     uuid default auth.uid() not null,
+  name        text not null,
+  description text default ''::text not null,
+  created_at  timestamp with time zone default now() not null,
+  constraint datasets_description_length CHECK (char_length(description) <= 10000),
+  constraint datasets_name_format CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$'::text),
+  constraint datasets_pkey PRIMARY KEY (id),
+  constraint datasets_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE,
+  constraint datasets_user_id_id_key UNIQUE (user_id, id),
+  constraint datasets_user_id_name_key UNIQUE (user_id, name)
+);
+comment on table public.datasets is 'A user''s named collection of frozen releases (public.releases). Never updated; deleted only with its user.';
+alter table public.datasets enable row level security;
+CREATE TRIGGER datasets_log_events_after_insert AFTER INSERT ON public.datasets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.datasets_log_created();
+create policy datasets_insert_own on public.datasets as permissive for insert to qf_api
+  with check ((user_id = ( SELECT auth.uid() AS uid)));
+create policy datasets_select_own on public.datasets as permissive for select to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
-grant select on table public.event_counts to qf_api, service_role;
+grant select on table public.datasets to qf_api;
+grant insert (name, description) on table public.datasets to qf_api;
 
 create table public.event_logs (
   id          bigint generated always as identity,
@@ -413,8 +420,8 @@ CASE
     ELSE jsonb_strip_nulls(jsonb_build_object('role', ((current_setting('request.jwt.claims'::text, true))::jsonb ->> 'role'::text), 'sub', ((current_setting('request.jwt.claims'::text, true))::jsonb ->> 'sub'::text), 'via', 'claims'))
 END not null,
   constraint event_logs_actor_object CHECK (jsonb_typeof(actor) = 'object'::text),
-  constraint event_logs_entity_type_valid CHECK (entity_type = ANY (ARRAY['molecule'::text, 'calculation'::text, 'batch_job'::text, 'batch_item'::text, 'function'::text])),
-  constraint event_logs_event_type_valid CHECK (event_type = ANY (ARRAY['calculation_started'::text, 'calculation_completed'::text, 'calculation_failed'::text, 'calculation_deleted'::text, 'batch_created'::text, 'batch_started'::text, 'batch_completed'::text, 'batch_failed'::text, 'batch_cancelled'::text, 'batch_deleted'::text, 'batch_item_created'::text, 'batch_item_updated'::text, 'batch_item_deleted'::text, 'molecule_created'::text, 'molecule_deleted'::text, 'error'::text, 'performance_metric'::text])),
+  constraint event_logs_entity_type_valid CHECK (entity_type = ANY (ARRAY['molecule'::text, 'calculation'::text, 'batch_job'::text, 'batch_item'::text, 'function'::text, 'dataset'::text, 'release'::text])),
+  constraint event_logs_event_type_valid CHECK (event_type = ANY (ARRAY['calculation_started'::text, 'calculation_completed'::text, 'calculation_failed'::text, 'calculation_deleted'::text, 'batch_created'::text, 'batch_started'::text, 'batch_completed'::text, 'batch_failed'::text, 'batch_cancelled'::text, 'batch_deleted'::text, 'batch_item_created'::text, 'batch_item_updated'::text, 'batch_item_deleted'::text, 'molecule_created'::text, 'molecule_deleted'::text, 'dataset_created'::text, 'release_created'::text, 'release_withdrawn'::text, 'error'::text, 'performance_metric'::text])),
   constraint event_logs_payload_object CHECK (jsonb_typeof(payload) = 'object'::text),
   constraint event_logs_pkey PRIMARY KEY (id)
 );
@@ -425,28 +432,9 @@ alter table public.event_logs enable row level security;
 CREATE INDEX event_logs_created_at_brin ON public.event_logs USING brin (created_at);
 CREATE INDEX event_logs_user_id_created_at_idx ON public.event_logs USING btree (user_id, created_at);
 CREATE TRIGGER event_logs_append_only BEFORE DELETE OR UPDATE OR TRUNCATE ON public.event_logs FOR EACH STATEMENT EXECUTE FUNCTION public.event_logs_refuse_changes();
-CREATE TRIGGER event_logs_count_minutes_after_delete AFTER DELETE ON public.event_logs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.event_logs_count_minutes();
-CREATE TRIGGER event_logs_count_minutes_after_insert AFTER INSERT ON public.event_logs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.event_logs_count_minutes();
 create policy event_logs_select_own on public.event_logs as permissive for select to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
 grant select on table public.event_logs to qf_api, service_role;
-
-create table public.histogram_cells (
-  user_id  uuid not null,
-  quantity text not null,
-  cell     bigint not null,
-  slot     smallint not null,
-  n        integer not null,
-  constraint histogram_cells_pkey PRIMARY KEY (user_id, quantity, cell, slot),
-  constraint histogram_cells_quantity_valid CHECK (quantity = ANY (ARRAY['energy_per_atom_eh'::text, 'homo_lumo_gap_ev'::text])),
-  constraint histogram_cells_slot_range CHECK (slot >= 0 AND slot <= 15)
-);
-comment on table public.histogram_cells is 'Per user, quantity and grid cell (floor(value / public.histogram_cell_width(quantity))): how many calculations have a value there, in up to 16 slots; kept by triggers. A cell''s count is the sum over its slots.';
-comment on column public.histogram_cells.n is 'Signed: a slot may go negative (counted in one session, deleted in another); only the sum over slots means anything.';
-alter table public.histogram_cells enable row level security;
-create policy histogram_cells_select_own on public.histogram_cells as permissive for select to qf_api
-  using ((user_id = ( SELECT auth.uid() AS uid)));
-grant select on table public.histogram_cells to qf_api, service_role;
 
 create table public.molecules (
   id               uuid default gen_random_uuid() not null,
@@ -487,9 +475,7 @@ CREATE TRIGGER molecules_count_user_stats_after_delete AFTER DELETE ON public.mo
 CREATE TRIGGER molecules_count_user_stats_after_insert AFTER INSERT ON public.molecules REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_count_user_stats();
 CREATE TRIGGER molecules_log_events_after_delete AFTER DELETE ON public.molecules REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_log_events();
 CREATE TRIGGER molecules_log_events_after_insert AFTER INSERT ON public.molecules REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_log_events();
-CREATE TRIGGER molecules_recount_histograms_after_update AFTER UPDATE ON public.molecules REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_recount_histograms();
 CREATE TRIGGER molecules_set_updated_at BEFORE UPDATE ON public.molecules FOR EACH ROW WHEN (old.* IS DISTINCT FROM new.*) EXECUTE FUNCTION public.set_updated_at();
-CREATE TRIGGER molecules_uncount_histograms_before_delete BEFORE DELETE ON public.molecules FOR EACH ROW EXECUTE FUNCTION public.molecules_uncount_histograms();
 create policy molecules_delete_own on public.molecules as permissive for delete to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
 create policy molecules_insert_own on public.molecules as permissive for insert to qf_api
@@ -500,6 +486,84 @@ create policy molecules_update_own on public.molecules as permissive for update 
   using ((user_id = ( SELECT auth.uid() AS uid)))
   with check ((user_id = ( SELECT auth.uid() AS uid)));
 grant select, insert, update, delete on table public.molecules to qf_api, service_role;
+
+create table public.release_members (
+  user_id        uuid default auth.uid() not null,
+  release_id     uuid not null,
+  ordinal        integer not null,
+  calculation_id uuid not null,
+  split          text,
+  constraint release_members_ordinal_positive CHECK (ordinal >= 1),
+  constraint release_members_pkey PRIMARY KEY (user_id, release_id, ordinal),
+  constraint release_members_release_fkey FOREIGN KEY (user_id, release_id) REFERENCES public.releases(user_id, id) ON DELETE CASCADE,
+  constraint release_members_split_valid CHECK (split = ANY (ARRAY['train'::text, 'validation'::text, 'test'::text]))
+);
+comment on table public.release_members is 'Frozen membership of a release, in canonical order (ordinal). Written once by public.create_release.';
+alter table public.release_members enable row level security;
+CREATE UNIQUE INDEX release_members_user_id_calculation_id_release_id_key ON public.release_members USING btree (user_id, calculation_id, release_id);
+create policy release_members_insert_own on public.release_members as permissive for insert to qf_api
+  with check (((user_id = ( SELECT auth.uid() AS uid)) AND (EXISTS ( SELECT 1
+   FROM public.releases r
+  WHERE ((r.user_id = release_members.user_id) AND (r.id = release_members.release_id) AND (r.manifest IS NULL))))));
+create policy release_members_select_own on public.release_members as permissive for select to qf_api
+  using ((user_id = ( SELECT auth.uid() AS uid)));
+grant select, insert on table public.release_members to qf_api;
+
+create table public.releases (
+  id               uuid default gen_random_uuid() not null,
+  user_id          uuid default auth.uid() not null,
+  dataset_id       uuid not null,
+  version          integer not null,
+  description      text default ''::text not null,
+  license          text not null,
+  authors          text[] not null,
+  doi              text,
+  citation         text,
+  selection        jsonb default '{}'::jsonb not null,
+  split_seed       text,
+  split_fractions  double precision[],
+  status           text default 'published'::text not null,
+  withdrawn_reason text,
+  withdrawn_at     timestamp with time zone,
+  manifest         jsonb,
+  content_sha256   text,
+  created_at       timestamp with time zone default now() not null,
+  constraint releases_authors_length CHECK (cardinality(authors) >= 1 AND cardinality(authors) <= 100 AND array_position(authors, NULL::text) IS NULL),
+  constraint releases_citation_length CHECK (char_length(citation) >= 1 AND char_length(citation) <= 4000),
+  constraint releases_content_sha256_format CHECK (content_sha256 ~ '^[0-9a-f]{64}$'::text),
+  constraint releases_dataset_fkey FOREIGN KEY (user_id, dataset_id) REFERENCES public.datasets(user_id, id) ON DELETE CASCADE,
+  constraint releases_description_length CHECK (char_length(description) <= 10000),
+  constraint releases_doi_format CHECK (doi ~ '^10\.[0-9]{4,9}/[^\s]{1,200}$'::text),
+  constraint releases_license_format CHECK (license ~ '^[A-Za-z0-9][A-Za-z0-9.+-]{0,99}( (AND|OR|WITH) [A-Za-z0-9][A-Za-z0-9.+-]{0,99}){0,9}$'::text),
+  constraint releases_manifest_object CHECK (jsonb_typeof(manifest) = 'object'::text),
+  constraint releases_pkey PRIMARY KEY (id),
+  constraint releases_sealed_has_hash CHECK ((manifest IS NULL) = (content_sha256 IS NULL)),
+  constraint releases_selection_object CHECK (jsonb_typeof(selection) = 'object'::text),
+  constraint releases_split_complete CHECK ((split_seed IS NULL) = (split_fractions IS NULL)),
+  constraint releases_split_fractions_valid CHECK (cardinality(split_fractions) = 3 AND (0::double precision <= ALL (split_fractions)) AND abs(split_fractions[1] + split_fractions[2] + split_fractions[3] - 1::double precision) < 0.000000001::double precision),
+  constraint releases_split_seed_length CHECK (char_length(split_seed) >= 1 AND char_length(split_seed) <= 200),
+  constraint releases_status_valid CHECK (status = ANY (ARRAY['published'::text, 'withdrawn'::text])),
+  constraint releases_user_id_dataset_id_version_key UNIQUE (user_id, dataset_id, version),
+  constraint releases_user_id_id_key UNIQUE (user_id, id),
+  constraint releases_version_positive CHECK (version >= 1),
+  constraint releases_withdrawn_has_reason CHECK ((status = 'withdrawn'::text) = (withdrawn_reason IS NOT NULL AND withdrawn_at IS NOT NULL))
+);
+comment on table public.releases is 'A frozen release of a dataset: members in public.release_members, manifest computed by public.create_release and sealed with its content hash by public.seal_release. Immutable once sealed (trigger releases_frozen) except for withdrawal.';
+comment on column public.releases.selection is 'What was asked for, for the record: the /query/calculations filters and the explicit ids.';
+comment on column public.releases.content_sha256 is 'SHA-256 of the canonical ndjson export of the release (all members, no split), hex.';
+alter table public.releases enable row level security;
+CREATE TRIGGER releases_frozen BEFORE UPDATE ON public.releases FOR EACH ROW WHEN (old.* IS DISTINCT FROM new.*) EXECUTE FUNCTION public.releases_frozen();
+CREATE TRIGGER releases_log_events_after_update AFTER UPDATE ON public.releases REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.releases_log_updated();
+create policy releases_insert_own on public.releases as permissive for insert to qf_api
+  with check ((user_id = ( SELECT auth.uid() AS uid)));
+create policy releases_select_own on public.releases as permissive for select to qf_api
+  using ((user_id = ( SELECT auth.uid() AS uid)));
+create policy releases_update_own on public.releases as permissive for update to qf_api
+  using ((user_id = ( SELECT auth.uid() AS uid)))
+  with check ((user_id = ( SELECT auth.uid() AS uid)));
+grant select on table public.releases to qf_api;
+grant insert (dataset_id, version, description, license, authors, doi, citation, selection, split_seed, split_fractions) on table public.releases to qf_api;
+grant update (manifest, content_sha256) on table public.releases to qf_api;
 
 create table public.specifications (
   id         uuid default gen_random_uuid() not null,
@@ -682,7 +746,9 @@ create view public.database_stats with (security_invoker=true) as
     batches_completed,
     batches_failed,
     batches_cancelled,
-    public.events_last_24h(user_id) AS events_last_24h
+    ( SELECT count(*) AS count
+           FROM public.event_logs e
+          WHERE e.user_id = u.user_id AND e.created_at > (now() - '24:00:00'::interval)) AS events_last_24h
    FROM per_user u;
 comment on view public.database_stats is 'Per user: molecules, calculations by status and method, atoms (from user_stats), batches by status, events in the last 24 h.';
 grant select on table public.database_stats to qf_api, service_role;
@@ -768,30 +834,6 @@ end;
 $function$;
 comment on function public.add_batch_items(uuid,jsonb,jsonb) is 'Adds items (each by molecule_id or InChIKey) and their new molecules to a batch of the calling user. Outcome: added, not_found or cancelled; counts of items, distinct molecules and molecules created.';
 grant execute on function public.add_batch_items(uuid,jsonb,jsonb) to qf_api, service_role;
-
-CREATE OR REPLACE FUNCTION public.add_histogram_cells(p_user_ids uuid[], p_n_atoms integer[], p_energies_eh double precision[], p_gaps_ev double precision[], p_signs integer[])
- RETURNS void
- LANGUAGE sql
- SET search_path TO ''
-AS $function$
-  insert into public.histogram_cells as h (user_id, quantity, cell, slot, n)
-  select c.user_id, c.quantity, c.cell, (select public.user_stats_slot()), sum(c.sign)
-    from (select r.user_id, q.quantity, q.cell, r.sign
-            from unnest(p_user_ids, p_n_atoms, p_energies_eh, p_gaps_ev, p_signs)
-                   as r (user_id, n_atoms, energy_eh, gap_ev, sign)
-           cross join lateral (
-             values ('energy_per_atom_eh',
-                     floor(r.energy_eh / r.n_atoms / public.histogram_cell_width('energy_per_atom_eh'))::bigint),
-                    ('homo_lumo_gap_ev',
-                     floor(r.gap_ev / public.histogram_cell_width('homo_lumo_gap_ev'))::bigint)
-           ) as q (quantity, cell)
-           where q.cell is not null) c
-   group by c.user_id, c.quantity, c.cell
-  having sum(c.sign) <> 0
-   order by c.user_id, c.quantity, c.cell
-  on conflict (user_id, quantity, cell, slot) do update set n = h.n + excluded.n;
-$function$;
-comment on function public.add_histogram_cells(uuid[],integer[],double precision[],double precision[],integer[]) is 'Adds signed calculations (user, n_atoms of its molecule, energy, gap, +1/-1) to their histogram cells in the session''s slot. Called by the counting triggers and refresh_histogram_cells only.';
 
 CREATE OR REPLACE FUNCTION public.atomic_properties_count_user_stats()
  RETURNS trigger
@@ -1169,57 +1211,85 @@ CREATE OR REPLACE FUNCTION public.calculation_histograms(p_bins integer)
  STABLE
  SET search_path TO ''
 AS $function$
+declare
+  e_lo double precision;
+  e_hi double precision;
+  g_lo double precision;
+  g_hi double precision;
+  e_counts bigint[] := array_fill(0::bigint, array[p_bins]);
+  g_counts bigint[] := array_fill(0::bigint, array[p_bins]);
+  e_total bigint := 0;
+  g_total bigint := 0;
+  r record;
 begin
   if p_bins is null or p_bins < 1 or p_bins > 1000 then
     raise exception 'calculation_histograms: bins must be between 1 and 1000, got %', p_bins
       using errcode = 'invalid_parameter_value';
   end if;
 
-  -- From the trigger-kept cells (migration histogram_cells), not the calculations: a few thousand
-  -- rows whatever the number of calculations. Each bin is k whole cells, so every count is exact;
-  -- the occupied cells lo..hi are widened evenly on both sides to fill the bins.
-  return (
-    with cells as (
-      select h.quantity, h.cell, sum(h.n)::bigint as n
-        from public.histogram_cells h
-       group by h.quantity, h.cell
-      having sum(h.n) <> 0
-    ),
-    span as (
-      select c.quantity, min(c.cell) as lo, max(c.cell) as hi, sum(c.n)::bigint as total
-        from cells c
-       group by c.quantity
-    ),
-    grid as (
-      select q.quantity, q.label, public.histogram_cell_width(q.quantity) as width, s.lo, s.hi,
-             coalesce(s.total, 0) as total, k.k,
-             s.lo - (k.k * p_bins - (s.hi - s.lo + 1)) / 2 as first
-        from (values ('energy_per_atom_eh', 'total_energy_eh / n_atoms (Eh)'),
-                     ('homo_lumo_gap_ev', 'homo_lumo_gap_ev (eV)')) as q (quantity, label)
-        left join span s on s.quantity = q.quantity
-       cross join lateral (select (s.hi - s.lo + p_bins) / p_bins as k) k  -- ceil(cells / bins)
-    ),
-    binned as (
-      select g.quantity, (c.cell - g.first) / g.k + 1 as bin, sum(c.n)::bigint as n
-        from grid g
-        join cells c on c.quantity = g.quantity
+  -- Bounds without a pass over the rows: the gap's are the end points of the
+  -- (user_id, homo_lumo_gap_ev, id) index; energy per atom is monotonic in the energy for a given
+  -- molecule, so its bounds come from each molecule's lowest and highest energy (two end points
+  -- of the (user_id, molecule_id, total_energy_eh) index per molecule).
+  select min(c.homo_lumo_gap_ev), max(c.homo_lumo_gap_ev) into g_lo, g_hi
+    from public.calculations c;
+
+  select min(b.lo / m.n_atoms), max(b.hi / m.n_atoms) into e_lo, e_hi
+    from public.molecules m
+    cross join lateral (
+      select min(c.total_energy_eh) as lo, max(c.total_energy_eh) as hi
+        from public.calculations c
+       where c.molecule_id = m.id and c.user_id = m.user_id
+    ) b;
+
+  -- All values equal: one bin of width 1 centred on the value, rather than a zero-width range.
+  if e_lo = e_hi then e_lo := e_lo - 0.5; e_hi := e_hi + 0.5; end if;
+  if g_lo = g_hi then g_lo := g_lo - 0.5; g_hi := g_hi + 0.5; end if;
+
+  if e_lo is not null or g_lo is not null then
+    -- One pass over the index (user_id, molecule_id, total_energy_eh) include (homo_lumo_gap_ev),
+    -- molecule by molecule, counting each (energy bin, gap bin) pair in a hash table; the pairs are
+    -- then added up per axis. width_bucket puts the maximum in bin bins + 1: it belongs to the last.
+    for r in
+      -- (least() ignores nulls: the case keeps a missing value out of the last bin.)
+      select case when c.total_energy_eh is not null
+                  then least(width_bucket(c.total_energy_eh / m.n_atoms, e_lo, e_hi, p_bins), p_bins) end as e_bin,
+             case when c.homo_lumo_gap_ev is not null
+                  then least(width_bucket(c.homo_lumo_gap_ev, g_lo, g_hi, p_bins), p_bins) end as g_bin,
+             count(*) as n
+        from public.molecules m
+        join public.calculations c on c.molecule_id = m.id and c.user_id = m.user_id
+       where c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null
        group by 1, 2
-    )
-    select jsonb_object_agg(g.quantity, jsonb_build_object(
-             'quantity', g.label,
-             'bins', p_bins,
-             'count', g.total,
-             'min', g.lo * g.width,
-             'max', (g.hi + 1) * g.width,
-             'edges', (select coalesce(jsonb_agg((g.first + g.k * i) * g.width order by i), '[]')
-                         from generate_series(0, p_bins) as i where g.lo is not null),
-             'counts', (select jsonb_agg(coalesce(b.n, 0) order by i)
-                          from generate_series(1, p_bins) as i
-                          left join binned b on b.quantity = g.quantity and b.bin = i)))
-      from grid g);
+    loop
+      -- A null bin: the calculation has no such value.
+      if r.e_bin is not null then
+        e_counts[r.e_bin] := e_counts[r.e_bin] + r.n;
+        e_total := e_total + r.n;
+      end if;
+      if r.g_bin is not null then
+        g_counts[r.g_bin] := g_counts[r.g_bin] + r.n;
+        g_total := g_total + r.n;
+      end if;
+    end loop;
+  end if;
+
+  return jsonb_build_object(
+    'energy_per_atom_eh', jsonb_build_object(
+      'quantity', 'total_energy_eh / n_atoms (Eh)',
+      'bins', p_bins, 'count', e_total, 'min', e_lo, 'max', e_hi,
+      'edges', (select coalesce(jsonb_agg(e_lo + (e_hi - e_lo) * i / p_bins order by i), '[]')
+                  from generate_series(0, p_bins) as i where e_lo is not null),
+      'counts', to_jsonb(e_counts)),
+    'homo_lumo_gap_ev', jsonb_build_object(
+      'quantity', 'homo_lumo_gap_ev (eV)',
+      'bins', p_bins, 'count', g_total, 'min', g_lo, 'max', g_hi,
+      'edges', (select coalesce(jsonb_agg(g_lo + (g_hi - g_lo) * i / p_bins order by i), '[]')
+                  from generate_series(0, p_bins) as i where g_lo is not null),
+      'counts', to_jsonb(g_counts)));
 end;
 $function$;
-comment on function public.calculation_histograms(integer) is 'The caller''s histograms (RLS applies) of energy per atom (Eh) and HOMO-LUMO gap (eV), from histogram_cells: bins equal-width bins of whole cells (public.histogram_cell_width) covering the occupied range; bin i holds the cells from edges[i] up to edges[i+1]; min and max are the outer edges of the lowest and highest occupied cell.';
+comment on function public.calculation_histograms(integer) is 'The caller''s histograms (RLS applies) of energy per atom (Eh) and HOMO-LUMO gap (eV): bins equal-width bins between the smallest and largest value; bin i holds edges[i] <= v < edges[i+1], the last bin also the maximum.';
 grant execute on function public.calculation_histograms(integer) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.calculation_recorded_args(p_metadata jsonb)
@@ -1266,51 +1336,6 @@ begin
 end;
 $function$;
 comment on function public.calculations_check_status_transition() is 'BEFORE UPDATE row trigger: refuses a status change that moves a calculation backwards.';
-
-CREATE OR REPLACE FUNCTION public.calculations_count_histograms()
- RETURNS trigger
- LANGUAGE plpgsql
- SECURITY DEFINER
- SET search_path TO ''
-AS $function$
-begin
-  -- The molecule's n_atoms by the composite key; a row whose molecule is gone (a cascade from a
-  -- molecule delete) was taken out by molecules_uncount_histograms already.
-  if tg_op = 'INSERT' then
-    perform public.add_histogram_cells(array_agg(c.user_id), array_agg(m.n_atoms),
-                                       array_agg(c.total_energy_eh), array_agg(c.homo_lumo_gap_ev), array_agg(1))
-       from new_rows c
-       join public.molecules m on m.id = c.molecule_id and m.user_id = c.user_id
-      where c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null
-     having count(*) > 0;
-  elsif tg_op = 'DELETE' then
-    perform public.add_histogram_cells(array_agg(c.user_id), array_agg(m.n_atoms),
-                                       array_agg(c.total_energy_eh), array_agg(c.homo_lumo_gap_ev), array_agg(-1))
-       from old_rows c
-       join public.molecules m on m.id = c.molecule_id and m.user_id = c.user_id
-      where c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null
-     having count(*) > 0;
-  else
-    -- Only rows whose values moved: a status or tag change touches no cell.
-    perform public.add_histogram_cells(array_agg(d.user_id), array_agg(m.n_atoms),
-                                       array_agg(d.total_energy_eh), array_agg(d.homo_lumo_gap_ev), array_agg(d.sign))
-       from (select o.user_id, o.molecule_id, o.total_energy_eh, o.homo_lumo_gap_ev, -1 as sign
-               from old_rows o join new_rows n on n.id = o.id
-              where (o.user_id, o.molecule_id, o.total_energy_eh, o.homo_lumo_gap_ev)
-                    is distinct from (n.user_id, n.molecule_id, n.total_energy_eh, n.homo_lumo_gap_ev)
-             union all
-             select n.user_id, n.molecule_id, n.total_energy_eh, n.homo_lumo_gap_ev, 1
-               from old_rows o join new_rows n on n.id = o.id
-              where (o.user_id, o.molecule_id, o.total_energy_eh, o.homo_lumo_gap_ev)
-                    is distinct from (n.user_id, n.molecule_id, n.total_energy_eh, n.homo_lumo_gap_ev)) d
-       join public.molecules m on m.id = d.molecule_id and m.user_id = d.user_id
-      where d.total_energy_eh is not null or d.homo_lumo_gap_ev is not null
-     having count(*) > 0;
-  end if;
-  return null;
-end;
-$function$;
-comment on function public.calculations_count_histograms() is 'AFTER INSERT/UPDATE/DELETE statement trigger on calculations: adds the rows'' energy per atom and gap to histogram_cells (+1 as they are now, -1 as they were).';
 
 CREATE OR REPLACE FUNCTION public.calculations_count_user_stats()
  RETURNS trigger
@@ -1392,6 +1417,68 @@ begin
 end;
 $function$;
 comment on function public.calculations_default_specification() is 'BEFORE INSERT row trigger (only when specification_id is null): the default specification of the row''s method, task and solvent. Ingest always sets specification_id, so it never gets here.';
+
+CREATE OR REPLACE FUNCTION public.calculations_guard_releases()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_reason text := nullif(current_setting('qf.release_withdraw_reason', true), '');
+  v_held jsonb;
+  v_users uuid[];
+  v_ids uuid[];
+begin
+  -- The rows deleted, or whose stored values changed (a transition table exists only for its op).
+  if tg_op = 'DELETE' then
+    select array_agg(o.user_id), array_agg(o.id) into v_users, v_ids from old_rows o;
+  else
+    select array_agg(o.user_id), array_agg(o.id) into v_users, v_ids
+      from old_rows o join new_rows n on n.id = o.id
+     where o is distinct from n;
+  end if;
+  if v_ids is null then
+    return null;
+  end if;
+
+  -- The published releases that hold one of them. A user being deleted takes their releases too
+  -- (the cascade may reach calculations first): skip those.
+  select jsonb_agg(jsonb_build_object('release_id', r.id, 'dataset', d.name, 'version', r.version,
+                                      'calculation_id', h.calculation_id) order by d.name, r.version)
+    into v_held
+    from (select rm.user_id, rm.release_id, min(rm.calculation_id::text) as calculation_id
+            from unnest(v_users, v_ids) as t(user_id, id)
+            join public.release_members rm on rm.user_id = t.user_id and rm.calculation_id = t.id
+           group by rm.user_id, rm.release_id) h
+    join public.releases r on r.user_id = h.user_id and r.id = h.release_id
+    join public.datasets d on d.user_id = r.user_id and d.id = r.dataset_id
+   where r.status = 'published' and r.manifest is not null
+     and exists (select 1 from auth.users u where u.id = r.user_id);
+
+  if v_held is null then
+    return null;
+  end if;
+
+  if v_reason is null then
+    raise exception 'calculation % is held by release % v% (%): releases are immutable; use force to withdraw the release',
+        v_held -> 0 ->> 'calculation_id', v_held -> 0 ->> 'dataset', v_held -> 0 ->> 'version', v_held -> 0 ->> 'release_id'
+      using errcode = 'QF409', detail = v_held::text;
+  end if;
+
+  update public.releases r
+     set status = 'withdrawn',
+         withdrawn_reason = v_reason,
+         withdrawn_at = now(),
+         manifest = r.manifest || jsonb_build_object(
+           'status', 'withdrawn',
+           'withdrawn', jsonb_build_object('reason', v_reason,
+                                           'at', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')))
+   where r.id in (select (e ->> 'release_id')::uuid from jsonb_array_elements(v_held) e);
+  return null;
+end;
+$function$;
+comment on function public.calculations_guard_releases() is 'AFTER DELETE/UPDATE statement trigger on calculations: a row held by a published release may not go or change (SQLSTATE QF409 naming the releases), unless qf.release_withdraw_reason is set, which withdraws those releases.';
 
 CREATE OR REPLACE FUNCTION public.calculations_log_events()
  RETURNS trigger
@@ -1715,40 +1802,65 @@ $function$;
 comment on function public.create_batch(jsonb,jsonb,jsonb) is 'Creates a batch for the calling user with its new molecules and its items (each by molecule_id or InChIKey) in one call. Returns the batch id and counts.';
 grant execute on function public.create_batch(jsonb,jsonb,jsonb) to qf_api, service_role;
 
-CREATE OR REPLACE FUNCTION public.event_logs_count_minutes()
+CREATE OR REPLACE FUNCTION public.create_release(p_dataset_id uuid, p_release jsonb, p_calculation_ids uuid[])
+ RETURNS public.releases
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_user uuid := auth.uid();
+  v_release public.releases;
+begin
+  -- One release at a time per dataset, so versions are 1, 2, … without gaps or clashes.
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('release:' || p_dataset_id::text, 0));
+
+  insert into public.releases (dataset_id, version, description, license, authors, doi, citation, selection,
+                               split_seed, split_fractions)
+  values (
+    p_dataset_id,
+    coalesce((select max(r.version) from public.releases r where r.user_id = v_user and r.dataset_id = p_dataset_id), 0) + 1,
+    coalesce(p_release ->> 'description', ''),
+    p_release ->> 'license',
+    array(select jsonb_array_elements_text(p_release -> 'authors')),
+    p_release ->> 'doi',
+    p_release ->> 'citation',
+    coalesce(p_release -> 'selection', '{}'),
+    p_release #>> '{split,seed}',
+    case when p_release ? 'split'
+         then array(select jsonb_array_elements_text(p_release #> '{split,fractions}')::float8)
+    end)
+  returning * into v_release;
+
+  insert into public.release_members (release_id, ordinal, calculation_id, split)
+  select v_release.id,
+         row_number() over (order by m.inchikey collate "C", c.id),
+         c.id,
+         public.release_split(v_release.split_seed, v_release.split_fractions, m.inchikey)
+    from (select distinct s.id from unnest(p_calculation_ids) as s(id)) s
+    join public.calculations c on c.id = s.id and c.user_id = v_user
+    join public.molecules m on m.user_id = c.user_id and m.id = c.molecule_id
+   where c.status = 'completed';
+
+  return v_release;
+end;
+$function$;
+comment on function public.create_release(uuid,jsonb,uuid[]) is 'Inserts the next release of a dataset, unsealed, with the completed calculations among the ids as its members in canonical order (InChIKey, id) and their splits. public.seal_release finishes it in the same transaction.';
+grant execute on function public.create_release(uuid,jsonb,uuid[]) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.datasets_log_created()
  RETURNS trigger
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO ''
 AS $function$
 begin
-  if tg_op = 'INSERT' then
-    insert into public.event_counts as k (user_id, minute, slot, n)
-    select e.user_id, date_trunc('minute', e.created_at), (select public.user_stats_slot()), count(*)
-      from new_rows e
-     group by 1, 2
-     order by 1, 2
-    on conflict (user_id, minute, slot) do update set n = k.n + excluded.n;
-  else
-    insert into public.event_counts as k (user_id, minute, slot, n)
-    select e.user_id, date_trunc('minute', e.created_at), (select public.user_stats_slot()), -count(*)
-      from old_rows e
-     group by 1, 2
-     order by 1, 2
-    on conflict (user_id, minute, slot) do update set n = k.n + excluded.n;
-    -- Minutes purged to nothing go, slots and all.
-    delete from public.event_counts k
-     using (select c.user_id, c.minute
-              from public.event_counts c
-             where (c.user_id, c.minute) in (select e.user_id, date_trunc('minute', e.created_at) from old_rows e)
-             group by 1, 2
-            having sum(c.n) = 0) z
-     where k.user_id = z.user_id and k.minute = z.minute;
-  end if;
+  insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
+  select 'dataset_created', 'dataset', d.id, d.user_id, jsonb_build_object('name', d.name)
+    from new_rows d;
   return null;
 end;
 $function$;
-comment on function public.event_logs_count_minutes() is 'AFTER INSERT/DELETE statement trigger on event_logs: adds the signed count of events per user and minute to event_counts (the session''s slot); drops minutes whose count reaches zero.';
+comment on function public.datasets_log_created() is 'AFTER INSERT statement trigger on datasets: one dataset_created event per row.';
 
 CREATE OR REPLACE FUNCTION public.event_logs_refuse_changes()
  RETURNS trigger
@@ -1765,27 +1877,6 @@ begin
 end;
 $function$;
 comment on function public.event_logs_refuse_changes() is 'BEFORE UPDATE/DELETE/TRUNCATE statement trigger on event_logs: refuses the change unless purge_event_logs() is running.';
-
-CREATE OR REPLACE FUNCTION public.events_last_24h(p_user_id uuid)
- RETURNS bigint
- LANGUAGE plpgsql
- STABLE
- SET search_path TO ''
-AS $function$
-declare
-  v_since constant timestamptz := now() - interval '24 hours';
-  v_first_whole constant timestamptz := date_trunc('minute', v_since) + interval '1 minute';
-begin
-  return (select coalesce(sum(k.n), 0)::bigint
-            from public.event_counts k
-           where k.user_id = p_user_id and k.minute >= v_first_whole)
-       + (select count(*)
-            from public.event_logs e
-           where e.user_id = p_user_id and e.created_at > v_since and e.created_at < v_first_whole);
-end;
-$function$;
-comment on function public.events_last_24h(uuid) is 'Events of the user created in the last 24 hours (exact): whole minutes from event_counts, the cut minute from event_logs.';
-grant execute on function public.events_last_24h(uuid) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.fail_batch_item(p_item_id uuid, p_runner_id text, p_error_class text, p_message text, p_all_users boolean DEFAULT false)
  RETURNS TABLE(outcome text, status text, attempts integer, max_attempts integer, claimed_by text)
@@ -1903,17 +1994,6 @@ end;
 $function$;
 comment on function public.heartbeat_batch_items(text,uuid[],integer,boolean) is 'Extends the leases of the given items that p_runner_id still holds; returns every visible item with held true/false.';
 grant execute on function public.heartbeat_batch_items(text,uuid[],integer,boolean) to qf_api, service_role;
-
-CREATE OR REPLACE FUNCTION public.histogram_cell_width(p_quantity text)
- RETURNS double precision
- LANGUAGE sql
- IMMUTABLE PARALLEL SAFE
- SET search_path TO ''
-AS $function$
-  select case p_quantity when 'energy_per_atom_eh' then 1e-4::float8 when 'homo_lumo_gap_ev' then 0.01::float8 end
-$function$;
-comment on function public.histogram_cell_width(text) is 'The width of one histogram cell: 1e-4 Eh for energy_per_atom_eh, 0.01 eV for homo_lumo_gap_ev.';
-grant execute on function public.histogram_cell_width(text) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.ingest_calculations(p_calculations jsonb, p_atom_calc integer[], p_atom_index integer[], p_element text[], p_atomic_number integer[], p_x_ang double precision[], p_y_ang double precision[], p_z_ang double precision[], p_partial_charge_e double precision[], p_grad_x_eh_bohr double precision[], p_grad_y_eh_bohr double precision[], p_grad_z_eh_bohr double precision[], p_structure double precision[] DEFAULT '{}'::double precision[], p_provenance jsonb DEFAULT '[]'::jsonb)
  RETURNS TABLE(idx integer, outcome text, calculation_id uuid, molecule_id uuid, atoms_written integer, specification_hash text, same_structure_as uuid)
@@ -2311,47 +2391,6 @@ end;
 $function$;
 comment on function public.molecules_log_events() is 'AFTER INSERT/DELETE statement trigger: one molecule_created / molecule_deleted event per row.';
 
-CREATE OR REPLACE FUNCTION public.molecules_recount_histograms()
- RETURNS trigger
- LANGUAGE plpgsql
- SECURITY DEFINER
- SET search_path TO ''
-AS $function$
-begin
-  -- Each calculation of a molecule whose n_atoms changed: out at the old count, in at the new.
-  perform public.add_histogram_cells(array_agg(c.user_id), array_agg(d.n_atoms),
-                                     array_agg(c.total_energy_eh), array_agg(c.homo_lumo_gap_ev), array_agg(d.sign))
-     from (select o.user_id, o.id, o.n_atoms, -1 as sign
-             from old_rows o join new_rows n on n.id = o.id where n.n_atoms <> o.n_atoms
-           union all
-           select n.user_id, n.id, n.n_atoms, 1
-             from old_rows o join new_rows n on n.id = o.id where n.n_atoms <> o.n_atoms) d
-     join public.calculations c on c.user_id = d.user_id and c.molecule_id = d.id
-    where c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null
-   having count(*) > 0;
-  return null;
-end;
-$function$;
-comment on function public.molecules_recount_histograms() is 'AFTER UPDATE statement trigger on molecules: moves the energy per atom of the calculations of molecules whose n_atoms changed to their new cells.';
-
-CREATE OR REPLACE FUNCTION public.molecules_uncount_histograms()
- RETURNS trigger
- LANGUAGE plpgsql
- SECURITY DEFINER
- SET search_path TO ''
-AS $function$
-begin
-  perform public.add_histogram_cells(array_agg(c.user_id), array_agg(old.n_atoms),
-                                     array_agg(c.total_energy_eh), array_agg(c.homo_lumo_gap_ev), array_agg(-1))
-     from public.calculations c
-    where c.user_id = old.user_id and c.molecule_id = old.id
-      and (c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null)
-   having count(*) > 0;
-  return old;
-end;
-$function$;
-comment on function public.molecules_uncount_histograms() is 'BEFORE DELETE row trigger on molecules: takes the molecule''s calculations out of histogram_cells while its n_atoms is still there (the cascade deletes them after the molecule row).';
-
 CREATE OR REPLACE FUNCTION public.purge_event_logs(older_than interval)
  RETURNS bigint
  LANGUAGE plpgsql
@@ -2374,27 +2413,6 @@ begin
 end;
 $function$;
 comment on function public.purge_event_logs(interval) is 'Retention: deletes events older than the interval and returns how many. Owner only; not granted to API roles.';
-
-CREATE OR REPLACE FUNCTION public.refresh_histogram_cells()
- RETURNS void
- LANGUAGE plpgsql
- SECURITY DEFINER
- SET search_path TO ''
-AS $function$
-begin
-  -- Writers wait until this transaction ends, so no change slips between the count and the store.
-  lock table public.molecules, public.calculations in share mode;
-  lock table public.histogram_cells in exclusive mode;
-  delete from public.histogram_cells;
-  perform public.add_histogram_cells(array_agg(c.user_id), array_agg(m.n_atoms),
-                                     array_agg(c.total_energy_eh), array_agg(c.homo_lumo_gap_ev), array_agg(1))
-     from public.calculations c
-     join public.molecules m on m.id = c.molecule_id and m.user_id = c.user_id
-    where c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null
-   having count(*) > 0;
-end;
-$function$;
-comment on function public.refresh_histogram_cells() is 'Rebuilds histogram_cells from calculations and molecules under share locks. Owner only (backfill, repair).';
 
 CREATE OR REPLACE FUNCTION public.refresh_user_stats()
  RETURNS void
@@ -2438,6 +2456,73 @@ begin
 end;
 $function$;
 comment on function public.refresh_user_stats() is 'Rebuilds user_stats_slots from molecules, calculations and atomic_properties under share locks: every user''s figures into slot 0, the other slots emptied. Owner only (repair).';
+
+CREATE OR REPLACE FUNCTION public.release_split(p_seed text, p_fractions double precision[], p_inchikey text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE STRICT
+ SET search_path TO ''
+AS $function$
+  -- The first 52 bits of SHA-256(seed ':' InChIKey) as a fraction in [0, 1): exact in a double.
+  select case
+           when u < p_fractions[1] then 'train'
+           when u < p_fractions[1] + p_fractions[2] then 'validation'
+           else 'test'
+         end
+    from (select ('x' || left(encode(pg_catalog.sha256(convert_to(p_seed || ':' || p_inchikey, 'UTF8')), 'hex'), 13))::bit(52)::bigint
+                 / 4503599627370496.0::float8 as u) h
+$function$;
+comment on function public.release_split(text,double precision[],text) is 'The split (train, validation, test) of a molecule: the first 52 bits of SHA-256(seed || '':'' || InChIKey) as a fraction in [0, 1), against the cumulative fractions. Deterministic and per molecule.';
+grant execute on function public.release_split(text,double precision[],text) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.releases_frozen()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  -- Sealing: the release being built gets its manifest and hash, once.
+  if old.manifest is null
+     and (new.manifest is not null and new.content_sha256 is not null)
+     and (to_jsonb(old) - 'manifest' - 'content_sha256') = (to_jsonb(new) - 'manifest' - 'content_sha256') then
+    return new;
+  end if;
+  -- Withdrawal: published to withdrawn, with its reason; the manifest gains the same facts.
+  if old.manifest is not null and old.status = 'published' and new.status = 'withdrawn'
+     and (to_jsonb(old) - 'status' - 'withdrawn_reason' - 'withdrawn_at' - 'manifest')
+       = (to_jsonb(new) - 'status' - 'withdrawn_reason' - 'withdrawn_at' - 'manifest') then
+    return new;
+  end if;
+  raise exception 'release % is frozen: only sealing a new release or withdrawing a published one may change it', old.id
+    using errcode = 'QF409';
+end;
+$function$;
+comment on function public.releases_frozen() is 'BEFORE UPDATE row trigger on releases: allows sealing (manifest null -> set) and withdrawal; nothing else.';
+
+CREATE OR REPLACE FUNCTION public.releases_log_updated()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
+  select case when o.manifest is null then 'release_created' else 'release_withdrawn' end,
+         'release', n.id, n.user_id,
+         jsonb_strip_nulls(jsonb_build_object(
+           'dataset_id', n.dataset_id,
+           'version', n.version,
+           'calculations', n.manifest #> '{counts,calculations}',
+           'content_sha256', n.content_sha256,
+           'reason', n.withdrawn_reason))
+    from new_rows n
+    join old_rows o on o.id = n.id
+   where (o.manifest is null and n.manifest is not null)
+      or (o.status = 'published' and n.status = 'withdrawn');
+  return null;
+end;
+$function$;
+comment on function public.releases_log_updated() is 'AFTER UPDATE statement trigger on releases: release_created when sealed, release_withdrawn when withdrawn.';
 
 CREATE OR REPLACE FUNCTION public.retry_batch(p_batch_id uuid, p_all_users boolean DEFAULT false)
  RETURNS TABLE(outcome text, retried_items integer)
@@ -2519,6 +2604,90 @@ AS $function$
 $function$;
 comment on function public.same_structure_window(real[]) is 'How far the fingerprint of a structure with these distances may be from that of the same structure.';
 grant execute on function public.same_structure_window(real[]) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.seal_release(p_release_id uuid, p_content_sha256 text, p_content_bytes bigint)
+ RETURNS public.releases
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_user uuid := auth.uid();
+  v_release public.releases;
+  v_dataset public.datasets;
+  v_manifest jsonb;
+begin
+  select * into v_release from public.releases r where r.user_id = v_user and r.id = p_release_id;
+  select * into v_dataset from public.datasets d where d.user_id = v_user and d.id = v_release.dataset_id;
+
+  with members as (
+    select c.id, c.molecule_id, c.method, c.xtb_version, c.specification_id, c.total_energy_eh, c.homo_lumo_gap_ev,
+           m.n_atoms, m.inchikey, rm.split
+      from public.release_members rm
+      join public.calculations c on c.user_id = rm.user_id and c.id = rm.calculation_id
+      join public.molecules m on m.user_id = c.user_id and m.id = c.molecule_id
+     where rm.user_id = v_user and rm.release_id = p_release_id
+  )
+  select jsonb_build_object(
+           'counts', jsonb_build_object(
+             'calculations', count(*),
+             'molecules', count(distinct molecule_id),
+             'atoms', coalesce(sum(n_atoms), 0)),
+           'methods', coalesce(jsonb_agg(distinct method) filter (where method is not null), '[]'),
+           'xtb_versions', coalesce(jsonb_agg(distinct xtb_version) filter (where xtb_version is not null), '[]'),
+           'energy_eh', jsonb_build_object('min', min(total_energy_eh), 'max', max(total_energy_eh)),
+           'homo_lumo_gap_ev', jsonb_build_object('min', min(homo_lumo_gap_ev), 'max', max(homo_lumo_gap_ev)),
+           'specifications', coalesce((
+             select jsonb_agg(jsonb_build_object('hash', s.spec_hash, 'spec', s.spec, 'calculations', k.n) order by s.spec_hash)
+               from (select specification_id, count(*) as n from members group by specification_id) k
+               join public.specifications s on s.id = k.specification_id), '[]'),
+           'elements', coalesce((
+             select jsonb_object_agg(e.element, e.n order by e.element)
+               from (select p.element, count(*) as n
+                       from public.release_members rm
+                       join public.atomic_properties p on p.calculation_id = rm.calculation_id
+                      where rm.user_id = v_user and rm.release_id = p_release_id
+                      group by p.element) e), '{}'),
+           'splits', case when v_release.split_seed is not null then jsonb_build_object(
+             'by', 'inchikey',
+             'seed', v_release.split_seed,
+             'fractions', jsonb_build_object('train', v_release.split_fractions[1],
+                                             'validation', v_release.split_fractions[2],
+                                             'test', v_release.split_fractions[3]),
+             'calculations', jsonb_build_object(
+               'train', count(*) filter (where split = 'train'),
+               'validation', count(*) filter (where split = 'validation'),
+               'test', count(*) filter (where split = 'test')),
+             'molecules', jsonb_build_object(
+               'train', count(distinct inchikey) filter (where split = 'train'),
+               'validation', count(distinct inchikey) filter (where split = 'validation'),
+               'test', count(distinct inchikey) filter (where split = 'test'))) end)
+    into v_manifest
+    from members;
+
+  v_manifest := jsonb_build_object(
+      'dataset', jsonb_build_object('id', v_dataset.id, 'name', v_dataset.name),
+      'release_id', v_release.id,
+      'version', v_release.version,
+      'created_at', to_char(v_release.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+      'status', 'published',
+      'description', v_release.description,
+      'license', v_release.license,
+      'authors', to_jsonb(v_release.authors),
+      'doi', v_release.doi,
+      'citation', v_release.citation,
+      'selection', v_release.selection,
+      'content', jsonb_build_object('format', 'ndjson', 'sha256', p_content_sha256, 'bytes', p_content_bytes))
+    || v_manifest;
+
+  update public.releases r
+     set manifest = v_manifest, content_sha256 = p_content_sha256
+   where r.user_id = v_user and r.id = p_release_id
+  returning * into v_release;
+  return v_release;
+end;
+$function$;
+comment on function public.seal_release(uuid,text,bigint) is 'Computes a release''s manifest from its members (counts, elements, methods, specifications, xtb versions, energy and gap ranges, splits, date) with the content hash the caller computed, and seals it.';
+grant execute on function public.seal_release(uuid,text,bigint) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.set_updated_at()
  RETURNS trigger

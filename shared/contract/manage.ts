@@ -54,6 +54,8 @@ export const BulkDeleteBody = z.object({
   delete_orphan_molecules: z.boolean().default(false),
   /** Required when neither filters nor source narrow the selection. */
   confirm: z.literal('all').optional(),
+  /** Withdraw the published releases that hold a selected calculation instead of answering 409. */
+  force: z.boolean().default(false),
 }).strict();
 export type BulkDeleteBody = z.input<typeof BulkDeleteBody>;
 

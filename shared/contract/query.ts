@@ -154,12 +154,18 @@ export type ListCalculationsQuery = z.output<typeof ListCalculationsQuery>;
 export const EXPORT_FORMATS = ['extxyz', 'ndjson', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
+/** Writer profiles: `mace` writes extxyz for MACE's training defaults (REF_ keys, total_charge, total_spin). */
+export const EXPORT_PROFILES = ['mace'] as const;
+export type ExportProfile = (typeof EXPORT_PROFILES)[number];
+
 export const ExportQuery = z.object({
   ...filterShape,
   ...pagingShape,
   format: z.enum(EXPORT_FORMATS, `must be one of ${EXPORT_FORMATS.join(', ')}`),
   /** extxyz only: write REF_energy / REF_forces / REF_charges (MACE and other trainers). */
   ref_keys: BoolParam.default(false),
+  /** extxyz only: `mace` also writes total_charge= and total_spin= (the multiplicity) for charge= and multiplicity=. */
+  profile: z.enum(EXPORT_PROFILES, `must be ${EXPORT_PROFILES.join(', ')}`).optional(),
   /** Most calculations in this response; the rest follows with the X-Next-Cursor header's cursor. */
   limit: IntParam(1, MAX_EXPORT_LIMIT).optional(),
 }).strict().superRefine(checkRanges);
@@ -194,8 +200,9 @@ export const EVENT_TYPES = [
   'batch_created', 'batch_started', 'batch_completed', 'batch_failed', 'batch_cancelled', 'batch_deleted',
   'batch_item_created', 'batch_item_updated', 'batch_item_deleted',
   'molecule_created', 'molecule_deleted', 'error', 'performance_metric',
+  'dataset_created', 'release_created', 'release_withdrawn',
 ] as const;
-export const ENTITY_TYPES = ['molecule', 'calculation', 'batch_job', 'batch_item', 'function'] as const;
+export const ENTITY_TYPES = ['molecule', 'calculation', 'batch_job', 'batch_item', 'function', 'dataset', 'release'] as const;
 
 export const ListEventsQuery = z.object({
   event_type: z.enum(EVENT_TYPES, `must be one of ${EVENT_TYPES.join(', ')}`).optional(),

@@ -36,7 +36,7 @@ create table public.event_logs (
     'performance_metric'      -- timings reported by a function (public.log_performance_metric)
   )),
   constraint event_logs_entity_type_valid
-    check (entity_type in ('molecule', 'calculation', 'batch_job', 'batch_item', 'function')),
+    check (entity_type in ('molecule', 'calculation', 'batch_job', 'batch_item', 'function', 'dataset', 'release')),
   constraint event_logs_payload_object check (jsonb_typeof(payload) = 'object')
 );
 

@@ -78,6 +78,9 @@ alter table public.event_logs add constraint event_logs_event_type_valid check (
   'batch_item_deleted',     -- an item was deleted
   'molecule_created',       -- a molecule was inserted
   'molecule_deleted',       -- a molecule was deleted
+  'dataset_created',        -- a dataset was created (migration datasets)
+  'release_created',        -- a release of a dataset was sealed
+  'release_withdrawn',      -- a release was withdrawn: a member was deleted or changed with force
   'error',                  -- a failure the functions could not answer (public.log_error_event)
   'performance_metric'      -- timings reported by a function (public.log_performance_metric)
 ));

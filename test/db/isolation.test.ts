@@ -7,7 +7,7 @@ import { newUser, type TestUser } from '../support/users.ts';
 import { fakeInchikey, errorOf } from '../support/sql-helpers.ts';
 
 const TABLES = ['molecules', 'calculations', 'atomic_properties', 'batch_jobs', 'batch_items', 'event_logs', 'user_stats_slots',
-  'specifications', 'calculation_provenance'] as const;
+  'specifications', 'calculation_provenance', 'datasets', 'releases', 'release_members'] as const;
 const VIEWS = ['user_stats', 'database_stats', 'batch_progress'] as const;
 
 interface Owned {
@@ -34,6 +34,14 @@ async function seed(user: TestUser): Promise<Owned> {
     const [b] = await tx`insert into public.batch_jobs (name) values ('isolation') returning id`;
     const [i] = await tx`insert into public.batch_items (batch_job_id, molecule_id) values (${b.id}, ${m.id}) returning id`;
     await tx`select public.log_performance_metric('{"ms": 12}'::jsonb)`;
+    // A dataset with a sealed release holding a calculation of its own (a held one may not change,
+    // and the tests below change c); the content hash is not checked here.
+    const [held] = await tx`
+      insert into public.calculations (molecule_id, method, task, status, total_energy_eh)
+      values (${m.id}, 'GFN2-xTB', 'opt', 'completed', -5.08) returning id`;
+    const [d] = await tx`insert into public.datasets (name) values ('isolation') returning id`;
+    const [r] = await tx`select id from public.create_release(${d.id}, '{"license": "MIT", "authors": ["t"]}'::jsonb, array[${held.id}::uuid])`;
+    await tx`select public.seal_release(${r.id}, ${'0'.repeat(64)}, 0)`;
     return { moleculeId: m.id, calculationId: c.id, batchJobId: b.id, batchItemId: i.id, specificationId: c.specification_id };
   });
 }

@@ -50,6 +50,7 @@ const TOOLS: Tool[] = [
   { name: 'start', run: (flag) => (flag === '--help' ? run('npm', ['start', '-s', '--', flag]) : run(TSX, ['scripts/start.ts', flag])), usage: /^usage: npm start -- / },
   { name: 'token', run: (flag) => (flag === '--help' ? run('npm', ['run', '-s', 'token', '--', flag]) : run(TSX, ['scripts/token.ts', flag])), usage: /^usage: npm run -s token -- --user <uuid> \[--create\]/ },
   { name: 'upload', run: (flag) => inProcess(uploadMain, [flag]), usage: /^usage: npm run upload -- --jobs-root DIR/ },
+  { name: 'release', run: (flag) => (flag === '--help' ? run('npm', ['run', '-s', 'release', '--', flag]) : run(TSX, ['scripts/release.ts', flag])), usage: /^usage: npm run release -- --dataset NAME/ },
   { name: 'runner', run: (flag) => inProcess(runnerMain, [flag]), usage: /^usage: npm run runner -- / },
   { name: 'make-jobs', run: (flag) => run(TSX, ['bench/make-jobs.ts', flag]), usage: /^usage: npx tsx bench\/make-jobs\.ts / },
   { name: 'seed-calculations', run: (flag) => run(TSX, ['bench/seed-calculations.ts', flag]), usage: /^usage: npx tsx bench\/seed-calculations\.ts / },

@@ -1,7 +1,7 @@
 // CSV injection: text a spreadsheet would run as a formula (a leading =, +, -, @, tab or CR) comes
 // out of the csv export with a leading ' (OWASP), in text columns only; numbers stay numbers.
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { csvField } from '../../supabase/functions/query/export-formats.ts';
+import { csvField } from '../../supabase/functions/_shared/export-formats.ts';
 import { CSV_COLUMNS } from '../../shared/contract/query.ts';
 import { call } from '../support/http.ts';
 import { calc } from '../support/payloads.ts';

@@ -36,6 +36,8 @@ interface Route {
   anon?: number;
   /** Run on an owner's fresh fixture before the cell (e.g. cancel a batch before deleting it). */
   prepare?: (f: Fixture) => Promise<void>;
+  /** Run once before the route's cells. */
+  setup?: () => Promise<void>;
 }
 
 let seq = 1;
@@ -82,7 +84,26 @@ export const ROUTES: Route[] = [
   { name: 'GET query/stats', method: 'GET', path: () => 'query/stats', ok: 200, other: 200, svc: 400 },
   { name: 'GET query/events', method: 'GET', path: () => 'query/events', ok: 200, other: 200, svc: 400 },
   { name: 'GET query/export', method: 'GET', path: () => 'query/export?format=ndjson', ok: 200, other: 200, svc: 400 },
+  // Last: A's release holds A's calculations from here on, so the delete routes above ran before it.
+  { name: 'POST datasets', method: 'POST', path: () => 'datasets', body: () => ({ name: `matrix-${nextSeed()}` }), ok: 201, other: 201, svc: 422, mutates: true },
+  { name: 'GET datasets', method: 'GET', path: () => 'datasets', ok: 200, other: 200, svc: 400, setup: aRelease },
+  { name: 'POST datasets/:id/releases', method: 'POST', path: () => `datasets/${aDatasetId}/releases`,
+    body: (f) => ({ license: 'MIT', authors: ['A'], calculation_ids: [f.calculationId] }), ok: 201, other: 404, svc: 422, mutates: true, setup: aRelease },
+  { name: 'GET datasets/:id/releases/:version', method: 'GET', path: () => `datasets/${aDatasetId}/releases/1`, ok: 200, other: 404, svc: 400, setup: aRelease },
+  { name: 'GET datasets/:id/releases/:version/export', method: 'GET', path: () => `datasets/${aDatasetId}/releases/1/export?format=ndjson`,
+    ok: 200, other: 404, svc: 400, setup: aRelease },
 ];
+
+let aDatasetId: string | undefined;
+/** A's dataset with release 1 of A's calculations, made once. */
+async function aRelease(): Promise<void> {
+  if (aDatasetId) return;
+  const d = await call('datasets', { token: A.token, body: { name: 'matrix' } });
+  expect(d.status, JSON.stringify(d.body)).toBe(201);
+  const r = await call(`datasets/${d.body.id}/releases`, { token: A.token, body: { license: 'MIT', authors: ['A'], filters: {} } });
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
+  aDatasetId = d.body.id;
+}
 
 function expected(route: Route, who: Principal): number {
   switch (who) {
@@ -142,8 +163,9 @@ beforeAll(async () => {
 
 describe('isolation matrix: every route × every caller', () => {
   it.each(ROUTES.map((r) => [r.name, r] as const))('%s', async (_name, route) => {
+    await route.setup?.();
     const shared = await fixture(A);
-    const aIds = [A.id, shared.moleculeId, shared.calculationId, shared.batchId, shared.held.item_id];
+    const aIds = [A.id, shared.moleculeId, shared.calculationId, shared.batchId, shared.held.item_id, ...(aDatasetId ? [aDatasetId] : [])];
     const mismatches: string[] = [];
     for (const who of PRINCIPALS) {
       const owner = who === 'A' || who === 'svcA';
@@ -179,7 +201,7 @@ describe('isolation matrix: every route × every caller', () => {
 // As `authenticated`, what PostgREST would do with B's token: it may read and write nothing at
 // all. As the functions' role (API_ROLE), what every route does for B: row-level security.
 describe.each([['authenticated'], [API_ROLE]] as const)('direct SQL as %s with B\'s claims', (role) => {
-  const RELATIONS = [...TABLES, 'user_stats_slots', 'user_stats', 'database_stats', 'batch_progress'] as const;
+  const RELATIONS = [...TABLES, 'datasets', 'releases', 'release_members', 'user_stats_slots', 'user_stats', 'database_stats', 'batch_progress'] as const;
 
   it.each(RELATIONS.map((r) => [r]))('%s holds none of A\'s rows for B', async (relation) => {
     await fixture(A);

@@ -63,7 +63,7 @@ const corsHeaders = cors({
     'authorization', 'x-client-info', 'apikey', 'content-type', 'x-retry-count',
     'traceparent', 'tracestate', 'baggage', 'x-region',
   ],
-  exposeHeaders: ['x-next-cursor', 'content-disposition'],
+  exposeHeaders: ['x-next-cursor', 'content-disposition', 'etag'],
   maxAge: 86400,
 });
 

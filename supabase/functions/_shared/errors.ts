@@ -93,6 +93,8 @@ export function toErrorResponse(err: unknown): Response {
   if (isDatabaseUnavailable(err)) {
     return jsonError(503, ErrorCode.unavailable, 'the database is unavailable; retry the request');
   }
+  const held = releaseHeldError(err);
+  if (held) return jsonError(held.status, held.code, held.message, held.details);
   const pg = postgresClientError(err);
   if (pg) return jsonError(pg.status, pg.code, pg.message, pg.details);
   const status = (err as { status?: unknown })?.status;
@@ -102,6 +104,27 @@ export function toErrorResponse(err: unknown): Response {
   }
   console.error('unhandled error', err);
   return jsonError(500, ErrorCode.internal, 'internal error');
+}
+
+/**
+ * SQLSTATE QF409, raised by our own SQL (migration release_functions): a calculation held by a
+ * published release may not be deleted or changed, or a sealed release changed. The message is
+ * ours and names the release; `detail` lists every release concerned as JSON.
+ */
+function releaseHeldError(err: unknown): ApiError | undefined {
+  const e = err as { code?: unknown; message?: string; detail?: string };
+  if (e?.code !== 'QF409') return undefined;
+  let details: ErrorDetail[] = [];
+  try {
+    const held = JSON.parse(e.detail ?? '[]') as { release_id: string; dataset: string; version: number; calculation_id: string }[];
+    details = held.slice(0, 20).map((h) => ({
+      path: `releases.${h.release_id}`,
+      issue: `dataset ${h.dataset} release ${h.version} holds calculation ${h.calculation_id}`,
+    }));
+  } catch {
+    // No detail: the message alone names the release.
+  }
+  return conflict(e.message ?? 'held by a release', details);
 }
 
 // Postgres errors that a client's data caused and the validation could not foresee. The client

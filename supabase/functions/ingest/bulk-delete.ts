@@ -1,11 +1,13 @@
 // POST /ingest/delete: deletes calculations by any /query/calculations filter plus `source`, in one
 // transaction. A dry run (the default) reports what would go and deletes nothing; orphaned
-// molecules go only when asked; a selection of everything needs `confirm: "all"`.
+// molecules go only when asked; a selection of everything needs `confirm: "all"`. Calculations a
+// published release holds make it a 409 naming the release, unless `force: true` withdraws it.
 import { BulkDeleteBody, type BulkDeleteResponse } from '../../../shared/contract/manage.ts';
 import { filterClause, resolveFilters, type ResolvedFilters } from '../_shared/calculation-filters.ts';
 import { settleOwner, type RequestContext } from '../_shared/caller.ts';
 import type { Tx } from '../_shared/db.ts';
 import { unprocessable } from '../_shared/errors.ts';
+import { withdrawHeldReleases } from '../_shared/release-withdraw.ts';
 import { parseOr, readJsonBody } from '../_shared/validate.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -58,6 +60,8 @@ export async function bulkDelete(c: RequestContext): Promise<Response> {
     };
     const result = { dry_run: body.dry_run, deleted, orphan_molecules_kept: body.delete_orphan_molecules ? 0 : counts.orphans };
     if (body.dry_run) return result;
+
+    if (body.force) await withdrawHeldReleases(tx, 'calculations deleted with force by POST /ingest/delete');
 
     const gone = await tx<{ molecule_id: string }[]>`
       delete from public.calculations c using (${picked}) d where c.id = d.id returning c.molecule_id`;

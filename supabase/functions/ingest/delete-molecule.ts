@@ -1,11 +1,13 @@
 // DELETE /ingest/molecules/:id: the molecule with its calculations and their atoms (foreign keys
 // cascade); the triggers log one event per row with a snapshot of it. A molecule that a live batch
-// item still needs is a 409 unless `force=true`, which cancels those items first.
+// item still needs is a 409 unless `force=true`, which cancels those items first. So is one whose
+// calculations a published release holds (naming the release); `force=true` withdraws it.
 import type { DeleteMoleculeResponse } from '../../../shared/contract/manage.ts';
 import { DeleteEntityQuery } from '../../../shared/contract/manage-delete.ts';
 import type { RequestContext } from '../_shared/caller.ts';
 import { conflict, notFound } from '../_shared/errors.ts';
 import { parseQuery, uuidParam } from '../_shared/params.ts';
+import { withdrawHeldReleases } from '../_shared/release-withdraw.ts';
 
 export async function deleteMolecule(c: RequestContext): Promise<Response> {
   const id = uuidParam(c);
@@ -27,6 +29,7 @@ export async function deleteMolecule(c: RequestContext): Promise<Response> {
       select count(*)::int as calculations,
              coalesce(sum((select count(*) from public.atomic_properties a where a.calculation_id = k.id)), 0)::int as atoms
         from public.calculations k where k.molecule_id = ${id}`;
+    if (force) await withdrawHeldReleases(tx, `molecule ${id} deleted with force`);
     await tx`delete from public.molecules where id = ${id}`;
     return { deleted: { calculations: counts.calculations, atoms: counts.atoms, molecules: 1 }, cancelled_batch_items: live.length };
   });

@@ -16,8 +16,8 @@ import { ORDERS, SORT_KEYS, type Order, type SortKey } from '../../../shared/con
 import { and } from '../_shared/calculation-filters.ts';
 import { CursorField, cursorCodec, cursorError, iso } from '../_shared/cursor.ts';
 import type { Fragment, Tx } from '../_shared/db.ts';
+import { specificationHash } from '../_shared/export-formats.ts';
 import { cursorParam } from '../_shared/params.ts';
-// The export formats build their columns from these too.
 export { iso, type Fragment };
 
 export const SORT_COLUMNS: Record<SortKey, string> = {
@@ -165,10 +165,6 @@ export function keysetSelect(tx: Tx, k: Keyset, o: SelectOptions): Fragment {
 /** The sort value as a cursor stores it: created_at as its exact ISO text, else the number (or null). */
 export const cursorValue = (tx: Tx, k: Keyset, v: Fragment): Fragment =>
   k.sort === 'created_at' ? iso(tx, v) : v;
-
-/** The hash of the row's specification: one primary-key probe per row written, not a join of every row filtered. */
-export const specificationHash = (tx: Tx): Fragment =>
-  tx`(select s.spec_hash from public.specifications s where s.id = c.specification_id)`;
 
 /** The columns of a CalculationRow (contract), for `from calculations c join molecules m`. */
 export function calculationColumns(tx: Tx): Fragment {

@@ -6,24 +6,20 @@ import { EXPORT_CONTENT_TYPES, ExportQuery, NEXT_CURSOR_HEADER } from '../../../
 import { filterClause, resolveFilters } from '../_shared/calculation-filters.ts';
 import type { RequestContext } from '../_shared/caller.ts';
 import { badRequest } from '../_shared/errors.ts';
+import { EXPORT_FORMATS } from '../_shared/export-formats.ts';
 import { parseQuery } from '../_shared/params.ts';
+import { EXPORT_STATEMENT_TIMEOUT_MS, streamRows } from '../_shared/row-stream.ts';
 import { cursorAfter, cursorValue, keysetFrom, keysetIds, keysetOrder, keysetSelect } from './calculation-sql.ts';
-import { EXPORT_FORMATS } from './export-formats.ts';
-import { streamRows } from './row-stream.ts';
-
-/**
- * statement_timeout of the streaming statement. PostgreSQL times a suspended portal from its first
- * fetch to its last, so the export would otherwise end after DB_STATEMENT_TIMEOUT_MS however fast
- * each chunk is. A hosted function is stopped well before this (150–400 s): take long exports in
- * parts with `limit` and X-Next-Cursor.
- */
-export const EXPORT_STATEMENT_TIMEOUT_MS = 15 * 60_000;
 
 export async function getExport(c: RequestContext): Promise<Response> {
   const q = parseQuery(c, ExportQuery);
   if (q.ref_keys && q.format !== 'extxyz') {
     throw badRequest('invalid query parameter ref_keys: only for format=extxyz', [{ path: 'ref_keys', issue: 'only for format=extxyz' }]);
   }
+  if (q.profile && q.format !== 'extxyz') {
+    throw badRequest('invalid query parameter profile: only for format=extxyz', [{ path: 'profile', issue: 'only for format=extxyz' }]);
+  }
+  const writer = { refKeys: q.ref_keys, mace: q.profile === 'mace' };
   const keyset = keysetFrom(q);
   const filters = await resolveFilters(q);
   const format = EXPORT_FORMATS[q.format];
@@ -31,7 +27,7 @@ export async function getExport(c: RequestContext): Promise<Response> {
   const { body, meta } = await streamRows({
     db: c.var.db,
     chunkRows: format.chunkRows,
-    encode: format.encoder({ refKeys: q.ref_keys }),
+    encode: format.encoder(writer),
     prefix: format.header,
     prepare: async (tx) => {
       // Shortest text that reads back as the same double (the server default, made explicit).
@@ -55,7 +51,7 @@ export async function getExport(c: RequestContext): Promise<Response> {
       await tx`select set_config('statement_timeout', ${String(EXPORT_STATEMENT_TIMEOUT_MS)}, true)`;
       const select = tx`
         /* qf:export */
-        ${keysetSelect(tx, keyset, { columns: format.columns(tx, { refKeys: q.ref_keys }), extra: format.lateral(tx), where: where(), limit: q.limit })}`;
+        ${keysetSelect(tx, keyset, { columns: format.columns(tx, writer), extra: format.lateral(tx), where: where(), limit: q.limit })}`;
       return { query: format.raw ? select.raw() : select, meta: { next } };
     },
   });

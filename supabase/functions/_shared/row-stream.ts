@@ -24,6 +24,14 @@ export interface RowStreamOptions<M> {
 /** A query whose rows are parsed values, or raw column bytes (`.raw()`). */
 export type StreamableQuery = postgres.PendingQuery<postgres.Row[]> | postgres.PendingRawQuery<postgres.Row[]>;
 
+/**
+ * statement_timeout of the streaming statement. PostgreSQL times a suspended portal from its first
+ * fetch to its last, so the export would otherwise end after DB_STATEMENT_TIMEOUT_MS however fast
+ * each chunk is. A hosted function is stopped well before this (150–400 s): take long exports in
+ * parts with `limit` and X-Next-Cursor.
+ */
+export const EXPORT_STATEMENT_TIMEOUT_MS = 15 * 60_000;
+
 type Chunk = IteratorResult<postgres.Row[], undefined>;
 
 /**

@@ -13,21 +13,37 @@
 import type postgres from 'postgres';
 import { CSV_COLUMNS, type ExportFormat } from '../../../shared/contract/query.ts';
 import { BOHR_ANGSTROM, HARTREE_EV, HARTREE_PER_BOHR_EV_PER_ANGSTROM } from '../../../shared/units.ts';
-import type { Tx } from '../_shared/db.ts';
-import { iso, specificationHash, type Fragment } from './calculation-sql.ts';
+import { iso } from './cursor.ts';
+import type { Fragment, Tx } from './db.ts';
+
+/** The hash of the row's specification: one primary-key probe per row written, not a join of every row filtered. */
+export const specificationHash = (tx: Tx): Fragment =>
+  tx`(select s.spec_hash from public.specifications s where s.id = c.specification_id)`;
+
+/**
+ * How a writer names things. `refKeys`: REF_energy, REF_forces, REF_charges (extxyz). `mace`
+ * (profile=mace): the REF_ keys, and the total charge and spin under the keys MACE's training
+ * reads by default, `total_charge` and `total_spin` (mace/tools/default_keys.py, DefaultKeys
+ * TOTAL_CHARGE and TOTAL_SPIN; total_spin is the multiplicity 2S+1, 1 for a closed shell, as
+ * mace/calculators/lammps_mliap_mace.py defaults it), instead of charge= and multiplicity=.
+ */
+export interface WriterOptions {
+  refKeys: boolean;
+  mace?: boolean;
+}
 
 export interface ExportFormatSql {
   /** Rows come as the raw bytes of their columns (postgres.js `.raw()`) rather than parsed values. */
   raw: boolean;
   /** Columns of one output row; `a` is the lateral atom aggregate. */
-  columns: (tx: Tx, opts: { refKeys: boolean }) => Fragment;
+  columns: (tx: Tx, opts: WriterOptions) => Fragment;
   /** `cross join lateral (...) a`, or nothing. */
   lateral: (tx: Tx) => Fragment;
   /** Extra condition on the calculations written. */
   where: (tx: Tx) => Fragment;
   chunkRows: number;
   /** One chunk of rows (in order) to bytes or text. */
-  encoder: (opts: { refKeys: boolean }) => (rows: postgres.Row[]) => Uint8Array | string;
+  encoder: (opts: WriterOptions) => (rows: postgres.Row[]) => Uint8Array | string;
   /** Written once before the rows. */
   header: string;
   extension: string;
@@ -55,11 +71,14 @@ const joinBytes = (rows: postgres.Row[]): Uint8Array => {
 //   <element> <x> <y> <z> [<fx> <fy> <fz>] [<q>]        (Å, eV/Å, e; one line per atom)
 // Forces are −gradient in eV/Å. The forces column is written only when every atom has a gradient,
 // the charges column only when every atom has a charge; a missing value (gap, dipole, energy)
-// leaves its key out. With ref_keys: REF_energy, REF_forces, REF_charges. Only calculations with
+// leaves its key out. With ref_keys: REF_energy, REF_forces, REF_charges; with profile=mace also
+// total_charge= and total_spin= for charge= and multiplicity= (WriterOptions). Only calculations with
 // atoms are written. Conversions use the constants of shared/units.ts, passed as parameters.
 const extxyz: ExportFormatSql = {
   raw: true,
-  columns: (tx, { refKeys }) => {
+  columns: (tx, { refKeys: ref, mace }) => {
+    const refKeys = ref || mace === true;
+    const [chargeKey, spinKey] = mace ? ['total_charge=', 'total_spin='] : ['charge=', 'multiplicity='];
     const forces = refKeys ? ':REF_forces:R:3' : ':forces:R:3';
     const charges = refKeys ? ':REF_charges:R:1' : ':charges:R:1';
     const energy = refKeys ? 'REF_energy=' : 'energy=';
@@ -82,8 +101,8 @@ const extxyz: ExportFormatSql = {
         'method=' || c.method,
         'task=' || c.task,
         'solvent=' || coalesce(c.solvent, 'gas'),
-        'charge=' || c.charge::text,
-        'multiplicity=' || c.multiplicity::text,
+        ${chargeKey}::text || c.charge::text,
+        ${spinKey}::text || c.multiplicity::text,
         'pbc="F F F"'
       ) || E'\n' || a.lines || E'\n' as text`;
   },

@@ -1,0 +1,23 @@
+// datasets: named datasets and their frozen, versioned releases, exported the same bytes every
+// time (docs/releases.md). Every route reads and writes as the caller, under row-level security.
+import { createApp, defaultDeps, mount, type Deps } from '../_shared/app.ts';
+import { caller } from '../_shared/caller.ts';
+import { createDataset } from './create-dataset.ts';
+import { createRelease } from './create-release.ts';
+import { exportRelease } from './export-release.ts';
+import { getRelease } from './get-release.ts';
+import { listDatasets } from './list-datasets.ts';
+
+export function buildApp(deps: Deps = defaultDeps()) {
+  const app = createApp('datasets', deps);
+  app.use('*', caller(deps, ['authenticated', 'service_role']));
+  mount(app, {
+    '/': { GET: listDatasets, POST: createDataset },
+    '/:id/releases': { POST: createRelease },
+    '/:id/releases/:version': { GET: getRelease },
+    '/:id/releases/:version/export': { GET: exportRelease },
+  });
+  return app;
+}
+
+export const app = buildApp();

@@ -1,0 +1,88 @@
+// GET /datasets/:id/releases/:version/export?format=extxyz|ndjson|csv[&split=…][&profile=mace]
+// [&limit=…][&cursor=…]: the release's members streamed in canonical order by the writers of
+// /query/export (_shared/export-formats.ts), floats as stored. The members, their rows and the
+// writers are all frozen (the guard of migration release_functions refuses any change to a held
+// calculation), so the same request gives the same bytes today, after other data changed, and
+// after a restart.
+//
+// Resuming: with `limit`, X-Next-Cursor continues after the last member of the response, and the
+// parts joined are the whole export byte for byte (the csv header comes with the first part only).
+// ETag: the full canonical ndjson export (no split, no profile, no cursor or limit) carries the
+// release's content hash, and If-None-Match with it answers 304.
+import { z } from 'zod';
+import { ExportReleaseQuery } from '../../../shared/contract/datasets.ts';
+import { EXPORT_CONTENT_TYPES, NEXT_CURSOR_HEADER } from '../../../shared/contract/query.ts';
+import type { RequestContext } from '../_shared/caller.ts';
+import { CursorField, cursorCodec, cursorError } from '../_shared/cursor.ts';
+import { badRequest, conflict } from '../_shared/errors.ts';
+import { EXPORT_FORMATS } from '../_shared/export-formats.ts';
+import { parseQuery, uuidParam } from '../_shared/params.ts';
+import { EXPORT_STATEMENT_TIMEOUT_MS, streamRows } from '../_shared/row-stream.ts';
+import { exactFloats, findRelease, memberRows, rangeEnd, versionParam, type MemberRange } from './release-sql.ts';
+
+/** Where a release export continues: the release and the last member written. */
+const releaseCursor = cursorCodec('release-export', { id: CursorField.id, o: z.number().int().min(1) });
+
+export async function exportRelease(c: RequestContext): Promise<Response> {
+  const datasetId = uuidParam(c);
+  const version = versionParam(c);
+  const q = parseQuery(c, ExportReleaseQuery);
+  if (q.profile && q.format !== 'extxyz') {
+    throw badRequest('invalid query parameter profile: only for format=extxyz', [{ path: 'profile', issue: 'only for format=extxyz' }]);
+  }
+  const cursor = q.cursor === undefined ? undefined : releaseCursor.decode(q.cursor);
+
+  const release = await c.var.db((tx) => findRelease(tx, datasetId, version));
+  const withdrawn = (reason: string | null) =>
+    conflict(`release ${version} of dataset ${release.manifest.dataset.name} is withdrawn: ${reason}`, [{ path: 'version', issue: 'withdrawn' }]);
+  if (release.summary.status === 'withdrawn') throw withdrawn(release.summary.withdrawn_reason);
+  if (q.split && release.split_seed === null) {
+    throw badRequest('invalid query parameter split: this release was made without splits', [{ path: 'split', issue: 'the release has no splits' }]);
+  }
+  if (cursor && cursor.id !== release.summary.id) throw cursorError('this cursor belongs to another release');
+
+  const whole = q.format === 'ndjson' && !q.split && !q.profile && !cursor && q.limit === undefined;
+  const etag = whole ? `"${release.summary.content_sha256}"` : undefined;
+  if (etag && c.req.header('if-none-match')?.split(',').some((t) => t.trim() === etag)) {
+    return new Response(null, { status: 304, headers: { etag } });
+  }
+
+  const format = EXPORT_FORMATS[q.format];
+  const writer = { refKeys: false, mace: q.profile === 'mace' };
+  const range: MemberRange = { releaseId: release.summary.id, split: q.split, after: cursor?.o };
+  const { body, meta } = await streamRows({
+    db: c.var.db,
+    chunkRows: format.chunkRows,
+    encode: format.encoder(writer),
+    prefix: cursor ? '' : format.header,
+    prepare: async (tx) => {
+      // Withdrawn since the look-up above? Then some members may be gone: refuse rather than skip them.
+      const [now] = await tx<{ status: string; withdrawn_reason: string | null }[]>`
+        select status, withdrawn_reason from public.releases where id = ${release.summary.id}::uuid`;
+      if (now?.status !== 'published') throw withdrawn(now?.withdrawn_reason ?? null);
+      await exactFloats(tx);
+      let next: string | null = null;
+      if (q.limit !== undefined) {
+        const through = await rangeEnd(tx, range, q.limit);
+        if (through !== undefined) {
+          range.through = through;
+          next = releaseCursor.encode({ id: release.summary.id, o: through });
+        }
+      }
+      await tx`select set_config('statement_timeout', ${String(EXPORT_STATEMENT_TIMEOUT_MS)}, true)`;
+      const select = memberRows(tx, format, writer, range);
+      return { query: format.raw ? select.raw() : select, meta: { next } };
+    },
+  });
+
+  const name = `${release.manifest.dataset.name}-v${version}${q.split ? `-${q.split}` : ''}`;
+  const headers = new Headers({
+    'content-type': EXPORT_CONTENT_TYPES[q.format],
+    'content-disposition': `attachment; filename="${name}.${format.extension}"`,
+    // The bytes never change while the release is published; a withdrawn one answers 409.
+    'cache-control': 'private, no-cache',
+  });
+  if (etag) headers.set('etag', etag);
+  if (meta.next) headers.set(NEXT_CURSOR_HEADER, meta.next);
+  return new Response(body, { status: 200, headers });
+}

@@ -1,0 +1,4 @@
+// Entry point of the datasets function.
+import { app } from './app.ts';
+
+Deno.serve(app.fetch);

@@ -1,0 +1,111 @@
+// The SQL of datasets and releases shared by the routes: a dataset's and a release's JSON, the
+// look-up of a release by dataset and version, and the members of a release in canonical order
+// through the export writers of _shared/export-formats.ts (the same writers as /query/export, so a
+// release and a live export of the same calculations write the same bytes per calculation).
+import { createHash } from 'node:crypto';
+import type postgres from 'postgres';
+import type { Manifest, ReleaseResponse, ReleaseSummary, Split } from '../../../shared/contract/datasets.ts';
+import type { RequestContext } from '../_shared/caller.ts';
+import { iso } from '../_shared/cursor.ts';
+import type { Fragment, Tx } from '../_shared/db.ts';
+import { badRequest, notFound } from '../_shared/errors.ts';
+import { EXPORT_FORMATS, type ExportFormatSql, type WriterOptions } from '../_shared/export-formats.ts';
+
+/** The path parameter `version`: 1, 2, … */
+export function versionParam(c: RequestContext): number {
+  const text = c.req.param('version') ?? '';
+  const n = /^[1-9][0-9]{0,8}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(n)) {
+    throw badRequest('invalid path parameter version: must be a release number (1, 2, …)', [{ path: 'version', issue: 'must be a positive integer' }]);
+  }
+  return n;
+}
+
+/** A ReleaseSummary as JSON, for `public.releases r`. */
+const releaseSummary = (tx: Tx): Fragment => tx`json_build_object(
+  'id', r.id, 'version', r.version, 'status', r.status, 'content_sha256', r.content_sha256,
+  'calculations', (r.manifest #>> '{counts,calculations}')::bigint,
+  'created_at', ${iso(tx, tx`r.created_at`)}, 'withdrawn_reason', r.withdrawn_reason)`;
+
+/** The columns of a Dataset, for `public.datasets d` (or a CTE of its rows named d): sealed releases only. */
+export const datasetColumns = (tx: Tx): Fragment => tx`
+  d.id, d.name, d.description, ${iso(tx, tx`d.created_at`)} as created_at,
+  coalesce((select json_agg(${releaseSummary(tx)} order by r.version)
+              from public.releases r
+             where r.user_id = d.user_id and r.dataset_id = d.id and r.manifest is not null), '[]') as releases`;
+
+export interface ReleaseRow {
+  summary: ReleaseSummary;
+  manifest: Manifest;
+  split_seed: string | null;
+}
+
+/** A sealed release by dataset and version, or a 404. */
+export async function findRelease(tx: Tx, datasetId: string, version: number): Promise<ReleaseRow> {
+  const [row] = await tx<ReleaseRow[]>`
+    select ${releaseSummary(tx)} as summary, r.manifest, r.split_seed
+      from public.releases r
+     where r.dataset_id = ${datasetId}::uuid and r.version = ${version} and r.manifest is not null`;
+  if (!row) throw notFound(`release ${version} of dataset ${datasetId}`);
+  return row;
+}
+
+export const releaseResponse = (r: ReleaseRow): ReleaseResponse => ({ release: r.summary, manifest: r.manifest });
+
+export interface MemberRange {
+  releaseId: string;
+  split?: Split;
+  /** Members after this ordinal… */
+  after?: number;
+  /** …through this one. */
+  through?: number;
+}
+
+const rangeClause = (tx: Tx, m: MemberRange): Fragment => tx`
+  rm.release_id = ${m.releaseId}::uuid
+  ${m.split ? tx`and rm.split = ${m.split}` : tx``}
+  ${m.after !== undefined ? tx`and rm.ordinal > ${m.after}` : tx``}
+  ${m.through !== undefined ? tx`and rm.ordinal <= ${m.through}` : tx``}`;
+
+/** The members of a range written by `format`, in canonical order (ordinal). */
+export function memberRows(tx: Tx, format: ExportFormatSql, writer: WriterOptions, m: MemberRange): Fragment {
+  return tx`
+    /* qf:release-export */
+    select ${format.columns(tx, writer)}
+      from public.release_members rm
+      join public.calculations c on c.user_id = rm.user_id and c.id = rm.calculation_id
+      join public.molecules m on m.user_id = c.user_id and m.id = c.molecule_id
+      ${format.lateral(tx)}
+     where ${rangeClause(tx, m)} and ${format.where(tx)}
+     order by rm.ordinal`;
+}
+
+/** The last ordinal of the first `limit` members after `m.after`, and whether more follow. */
+export async function rangeEnd(tx: Tx, m: MemberRange, limit: number): Promise<number | undefined> {
+  const edge = await tx<{ ordinal: number }[]>`
+    select rm.ordinal from public.release_members rm
+     where ${rangeClause(tx, m)}
+     order by rm.ordinal offset ${limit - 1} limit 2`;
+  return edge.length === 2 ? edge[0].ordinal : undefined;
+}
+
+/** Exact float text, as every export writes it (the server default, made explicit). */
+export const exactFloats = (tx: Tx) => tx`select set_config('extra_float_digits', '1', true)`;
+
+/**
+ * SHA-256 and size of a release's canonical ndjson export, read from a cursor in the caller's
+ * transaction: the bytes GET …/export?format=ndjson sends, hashed as they would be sent.
+ */
+export async function digestNdjson(tx: Tx, releaseId: string): Promise<{ sha256: string; bytes: number }> {
+  await exactFloats(tx);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const rows = memberRows(tx, EXPORT_FORMATS.ndjson, { refKeys: false }, { releaseId }).raw();
+  for await (const chunk of rows.cursor(2000) as AsyncIterable<postgres.Row[]>) {
+    for (const r of chunk as unknown as Uint8Array[][]) {
+      hash.update(r[0]);
+      bytes += r[0].byteLength;
+    }
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
