@@ -1,7 +1,9 @@
 // query: how clients read their data — molecules, calculations (filtered, keyset-paged), stats,
 // events, and streaming exports for ML. Every route reads as the caller, under row-level security.
+import { queryApi } from '../../../shared/api/routes/query.ts';
 import { createApp, defaultDeps, mount, type Deps } from '../_shared/app.ts';
 import { caller } from '../_shared/caller.ts';
+import { serveOpenApi } from '../_shared/openapi.ts';
 import { getCalculation } from './get-calculation.ts';
 import { getExport } from './get-export.ts';
 import { getMolecule } from './get-molecule.ts';
@@ -13,6 +15,7 @@ import { listMolecules } from './list-molecules.ts';
 
 export function buildApp(deps: Deps = defaultDeps()) {
   const app = createApp('query', deps);
+  serveOpenApi(app, queryApi);
   app.use('*', caller(deps, ['authenticated', 'service_role']));
   mount(app, {
     '/molecules': { GET: listMolecules },
