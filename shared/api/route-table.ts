@@ -4,6 +4,7 @@
 // against the routes the Hono apps register. A new function adds one file under routes/ and one
 // line in all-functions.ts.
 import type { z } from 'zod';
+import { ErrorBody } from '../contract/common.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -87,4 +88,27 @@ export function unname(named: Named): [string, z.ZodType] {
   const entries = Object.entries(named);
   if (entries.length !== 1) throw new Error(`a named schema has exactly one key, not ${entries.length}`);
   return entries[0];
+}
+
+export type Side = 'input' | 'output';
+
+/**
+ * Every schema the registry names, with the side it is documented by: request bodies by their
+ * input, answers by their output (docs/api.md's examples are checked against these by name).
+ */
+export function namedSchemas(functions: readonly FunctionApi[]): Map<string, { schema: z.ZodType; side: Side }> {
+  const out = new Map<string, { schema: z.ZodType; side: Side }>([['ErrorBody', { schema: ErrorBody, side: 'output' }]]);
+  const put = (named: Named, side: Side) => {
+    const [name, schema] = unname(named);
+    const seen = out.get(name);
+    if (seen && seen.schema !== schema) throw new Error(`two different schemas are named ${name}`);
+    out.set(name, { schema, side });
+  };
+  for (const fn of functions) {
+    for (const route of fn.routes) {
+      if (route.body) put(route.body, 'input');
+      for (const answer of Object.values(route.responses)) if (!isMediaBody(answer)) put(answer, 'output');
+    }
+  }
+  return out;
 }
