@@ -2,6 +2,7 @@
 // generated from the route registry (shared/api) and the zod contract. `--check` writes nothing and
 // exits 1 when the committed file is not what the contract generates now.
 import { readFile, writeFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
 import { ALL_FUNCTIONS } from '../shared/api/all-functions.ts';
 import { openApiDocument } from '../shared/api/openapi-document.ts';
 import { cliArgs } from './lib/cli-args.ts';
@@ -42,7 +43,8 @@ async function main(): Promise<void> {
   process.stderr.write(`openapi: wrote ${file} (${text.length} bytes)\n`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// Run as a script, not when a test imports openApiText.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err) => {
     process.stderr.write(`openapi: ${(err as Error)?.message ?? String(err)}\n`);
     process.exit(1);

@@ -179,7 +179,12 @@ function parameters(route: RouteSpec): Json[] {
   if (route.query) {
     const query = jsonSchema(route.query, 'input') as { properties?: Record<string, Json>; required?: string[] };
     for (const [name, schema] of Object.entries(query.properties ?? {})) {
-      out.push({ name, in: 'query', required: (query.required ?? []).includes(name), schema });
+      // A default is a parsed value (zod 4 skips parsing it), which zod leaves out of a text
+      // parameter's input side; on the wire it is text like the rest.
+      const field = route.query.shape[name];
+      const fallback = field instanceof z.ZodDefault ? field.def.defaultValue : undefined;
+      const wire = fallback === undefined || schema.type !== 'string' ? schema : { ...schema, default: String(fallback) };
+      out.push({ name, in: 'query', required: (query.required ?? []).includes(name), schema: wire });
     }
   }
   return out;
