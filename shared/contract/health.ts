@@ -17,3 +17,7 @@ export const HealthResponse = z.object({
   }),
 });
 export type HealthResponse = z.output<typeof HealthResponse>;
+
+/** What any token other than the service role's hears: up or down, nothing about the deployment. */
+export const PublicHealthResponse = HealthResponse.pick({ status: true });
+export type PublicHealthResponse = z.output<typeof PublicHealthResponse>;

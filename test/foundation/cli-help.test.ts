@@ -53,6 +53,7 @@ const TOOLS: Tool[] = [
   { name: 'release', run: (flag) => (flag === '--help' ? run('npm', ['run', '-s', 'release', '--', flag]) : run(TSX, ['scripts/release.ts', flag])), usage: /^usage: npm run release -- --dataset NAME/ },
   { name: 'runner', run: (flag) => inProcess(runnerMain, [flag]), usage: /^usage: npm run runner -- / },
   { name: 'make-jobs', run: (flag) => run(TSX, ['bench/make-jobs.ts', flag]), usage: /^usage: npx tsx bench\/make-jobs\.ts / },
+  { name: 'openapi', run: (flag) => (flag === '--help' ? run('npm', ['run', '-s', 'openapi', '--', flag]) : run(TSX, ['scripts/openapi.ts', flag])), usage: /^usage: npm run openapi / },
   { name: 'seed-calculations', run: (flag) => run(TSX, ['bench/seed-calculations.ts', flag]), usage: /^usage: npx tsx bench\/seed-calculations\.ts / },
 ];
 

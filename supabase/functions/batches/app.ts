@@ -1,7 +1,9 @@
 // batches: batch jobs that runners claim under leases, with retries, attempt history and live
 // progress. Static routes come before /:id, and every path answers other methods with a 405.
+import { batchesApi } from '../../../shared/api/routes/batches.ts';
 import { createApp, defaultDeps, mount, type Deps } from '../_shared/app.ts';
 import { caller } from '../_shared/caller.ts';
+import { serveOpenApi } from '../_shared/openapi.ts';
 import { addBatchItems } from './add-batch-items.ts';
 import { cancelBatch } from './cancel-batch.ts';
 import { claimItems } from './claim-items.ts';
@@ -17,6 +19,7 @@ import { retryBatch } from './retry-batch.ts';
 
 export function buildApp(deps: Deps = defaultDeps()) {
   const app = createApp('batches', deps);
+  serveOpenApi(app, batchesApi);
   app.use('*', caller(deps, ['authenticated', 'service_role']));
   mount(app, {
     '/': { GET: listBatches, POST: createBatch },
