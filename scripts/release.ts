@@ -108,7 +108,7 @@ async function main(): Promise<number> {
   const owner = conn.userId ? { user_id: conn.userId } : {};
 
   const list = await datasets.listDatasets(client, owner);
-  let dataset = list.datasets.find((d) => d.name === values.dataset);
+  let dataset = list.data.find((d) => d.name === values.dataset);
   let release: ReleaseResponse;
   if (version !== undefined) {
     if (!dataset) throw new Error(`no dataset named ${values.dataset}`);

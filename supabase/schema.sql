@@ -16,6 +16,7 @@ create extension if not exists pgcrypto with schema extensions;
 -- Schemas
 -- ---------------------------------------------------------------------------------------------
 
+create schema private;
 -- public (exists in every database; its grants belong to the platform)
 -- default privileges of role postgres in schema public on functions: anon=X/postgres authenticated=X/postgres service_role=X/postgres
 -- default privileges of role postgres in schema public on sequences: anon=rwU/postgres authenticated=rwU/postgres service_role=rwU/postgres
@@ -28,6 +29,7 @@ create extension if not exists pgcrypto with schema extensions;
 create type public.ingest_item as (
   idx integer,
   inchikey text,
+  molecule_key text,
   canonical_smiles text,
   formula text,
   name text,
@@ -63,6 +65,27 @@ create type public.ingest_item as (
 -- ---------------------------------------------------------------------------------------------
 -- Tables
 -- ---------------------------------------------------------------------------------------------
+
+create table private.molecule_identities (
+  identity_version text not null,
+  input_sha256     bytea not null,
+  input_smiles     text not null,
+  canonical_smiles text not null,
+  inchikey         text not null,
+  molecule_key     text not null,
+  formula          text not null,
+  n_atoms          integer not null,
+  elements         jsonb not null,
+  created_at       timestamp with time zone default now() not null,
+  constraint molecule_identities_elements_object CHECK (jsonb_typeof(elements) = 'object'::text),
+  constraint molecule_identities_inchikey_format CHECK (inchikey ~ '^[A-Z]{14}-[A-Z]{10}-[A-Z]$'::text),
+  constraint molecule_identities_input_sha256_length CHECK (octet_length(input_sha256) = 32),
+  constraint molecule_identities_molecule_key_format CHECK (molecule_key ~ '^[A-Z]{14}-[A-Z]{10}-[A-Z]$'::text),
+  constraint molecule_identities_n_atoms_positive CHECK (n_atoms >= 1),
+  constraint molecule_identities_pkey PRIMARY KEY (identity_version, input_sha256)
+);
+comment on table private.molecule_identities is 'Cache of RDKit identities by (identity_version, sha256 of the input SMILES). Chemistry only, no user data; no API role may read it. Rows may be deleted at any time.';
+alter table private.molecule_identities enable row level security;
 
 create table public.atomic_properties (
   calculation_id   uuid not null,
@@ -311,6 +334,7 @@ create table public.calculations (
   specification_id      uuid not null,
   structure_distances   real[],
   structure_fingerprint double precision generated always as (public.structure_fingerprint(structure_distances)) stored,
+  structure_extent      double precision generated always as (public.structure_extent(structure_distances)) stored,
   same_structure_as     uuid,
   constraint calculations_batch_item_fkey FOREIGN KEY (user_id, batch_item_id) REFERENCES public.batch_items(user_id, id) ON DELETE SET NULL (batch_item_id),
   constraint calculations_completed_has_energy CHECK (status <> 'completed'::text OR total_energy_eh IS NOT NULL),
@@ -347,10 +371,11 @@ comment on column public.calculations.geometry_sha256 is 'SHA-256 (hex) of the c
 comment on column public.calculations.source is 'Where the result came from, e.g. upload:<job path> or runner:<id>.';
 comment on column public.calculations.specification_id is 'The specification the calculation was run with; part of its identity (calculations_identity_key).';
 comment on column public.calculations.structure_distances is 'Structure key of the input geometry: interatomic distances (Å) grouped by element pair, sorted; null above 100 atoms.';
-comment on column public.calculations.structure_fingerprint is 'Sum of structure_distances (Å): the index range in which the same structure is looked for.';
+comment on column public.calculations.structure_fingerprint is 'Sum of structure_distances (Å): the same structure''s is within count × tolerance.';
+comment on column public.calculations.structure_extent is 'Largest of structure_distances (Å): the same structure''s is within the tolerance; the index range searched.';
 comment on column public.calculations.same_structure_as is 'The first stored calculation with the same structure, specification, molecule, charge and multiplicity; null when this is the first (unique_structures=true keeps those).';
 alter table public.calculations enable row level security;
-CREATE INDEX calculations_structure_idx ON public.calculations USING btree (user_id, molecule_id, specification_id, charge, multiplicity, structure_fingerprint) WHERE ((structure_fingerprint IS NOT NULL) AND (same_structure_as IS NULL));
+CREATE INDEX calculations_structure_idx ON public.calculations USING btree (user_id, molecule_id, specification_id, charge, multiplicity, structure_extent, structure_fingerprint) WHERE ((structure_fingerprint IS NOT NULL) AND (same_structure_as IS NULL));
 CREATE INDEX calculations_user_id_batch_item_id_idx ON public.calculations USING btree (user_id, batch_item_id) WHERE (batch_item_id IS NOT NULL);
 CREATE INDEX calculations_user_id_created_at_idx ON public.calculations USING btree (user_id, created_at, id);
 CREATE INDEX calculations_user_id_dipole_debye_idx ON public.calculations USING btree (user_id, dipole_debye, id);
@@ -359,6 +384,9 @@ CREATE INDEX calculations_user_id_molecule_id_total_energy_eh_idx ON public.calc
 CREATE INDEX calculations_user_id_same_structure_as_idx ON public.calculations USING btree (user_id, same_structure_as) WHERE (same_structure_as IS NOT NULL);
 CREATE INDEX calculations_user_id_specification_id_idx ON public.calculations USING btree (user_id, specification_id);
 CREATE INDEX calculations_user_id_total_energy_eh_idx ON public.calculations USING btree (user_id, total_energy_eh, id);
+CREATE TRIGGER calculations_count_histograms_after_delete AFTER DELETE ON public.calculations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_histograms();
+CREATE TRIGGER calculations_count_histograms_after_insert AFTER INSERT ON public.calculations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_histograms();
+CREATE TRIGGER calculations_count_histograms_after_update AFTER UPDATE ON public.calculations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_histograms();
 CREATE TRIGGER calculations_count_user_stats_after_delete AFTER DELETE ON public.calculations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_user_stats();
 CREATE TRIGGER calculations_count_user_stats_after_insert AFTER INSERT ON public.calculations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_user_stats();
 CREATE TRIGGER calculations_count_user_stats_after_update AFTER UPDATE ON public.calculations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_user_stats();
@@ -405,6 +433,21 @@ create policy datasets_select_own on public.datasets as permissive for select to
 grant select on table public.datasets to qf_api;
 grant insert (name, description) on table public.datasets to qf_api;
 
+create table public.event_counts (
+  user_id uuid not null,
+  minute  timestamp with time zone not null,
+  slot    smallint not null,
+  n       integer not null,
+  constraint event_counts_minute_whole CHECK (minute = date_trunc('minute'::text, minute)),
+  constraint event_counts_pkey PRIMARY KEY (user_id, minute, slot),
+  constraint event_counts_slot_range CHECK (slot >= 0 AND slot <= 15)
+) with (fillfactor=70);
+comment on table public.event_counts is 'Events per user and minute (date_trunc of created_at) in up to 16 slots, kept by triggers on event_logs; a minute''s count is the sum over its slots.';
+alter table public.event_counts enable row level security;
+create policy event_counts_select_own on public.event_counts as permissive for select to qf_api
+  using ((user_id = ( SELECT auth.uid() AS uid)));
+grant select on table public.event_counts to qf_api, service_role;
+
 create table public.event_logs (
   id          bigint generated always as identity,
   event_type  text not null,
@@ -432,15 +475,35 @@ alter table public.event_logs enable row level security;
 CREATE INDEX event_logs_created_at_brin ON public.event_logs USING brin (created_at);
 CREATE INDEX event_logs_user_id_created_at_idx ON public.event_logs USING btree (user_id, created_at);
 CREATE TRIGGER event_logs_append_only BEFORE DELETE OR UPDATE OR TRUNCATE ON public.event_logs FOR EACH STATEMENT EXECUTE FUNCTION public.event_logs_refuse_changes();
+CREATE TRIGGER event_logs_count_minutes_after_delete AFTER DELETE ON public.event_logs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.event_logs_count_minutes();
+CREATE TRIGGER event_logs_count_minutes_after_insert AFTER INSERT ON public.event_logs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.event_logs_count_minutes();
 create policy event_logs_select_own on public.event_logs as permissive for select to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
 grant select on table public.event_logs to qf_api, service_role;
+
+create table public.histogram_cells (
+  user_id  uuid not null,
+  quantity text not null,
+  cell     bigint not null,
+  slot     smallint not null,
+  n        integer not null,
+  constraint histogram_cells_pkey PRIMARY KEY (user_id, quantity, cell, slot),
+  constraint histogram_cells_quantity_valid CHECK (quantity = ANY (ARRAY['energy_per_atom_eh'::text, 'homo_lumo_gap_ev'::text])),
+  constraint histogram_cells_slot_range CHECK (slot >= 0 AND slot <= 15)
+);
+comment on table public.histogram_cells is 'Per user, quantity and grid cell (floor(value / public.histogram_cell_width(quantity))): how many calculations have a value there, in up to 16 slots; kept by triggers. A cell''s count is the sum over its slots.';
+comment on column public.histogram_cells.n is 'Signed: a slot may go negative (counted in one session, deleted in another); only the sum over slots means anything.';
+alter table public.histogram_cells enable row level security;
+create policy histogram_cells_select_own on public.histogram_cells as permissive for select to qf_api
+  using ((user_id = ( SELECT auth.uid() AS uid)));
+grant select on table public.histogram_cells to qf_api, service_role;
 
 create table public.molecules (
   id               uuid default gen_random_uuid() not null,
   user_id          uuid default auth.uid() not null,
   canonical_smiles text not null,
   inchikey         text not null,
+  molecule_key     text,
   formula          text not null,
   name             text,
   input_smiles     text not null,
@@ -454,28 +517,34 @@ create table public.molecules (
   constraint molecules_inchikey_format CHECK (inchikey ~ '^[A-Z]{14}-[A-Z]{10}-[A-Z]$'::text),
   constraint molecules_input_smiles_length CHECK (char_length(input_smiles) >= 1 AND char_length(input_smiles) <= 2000),
   constraint molecules_metadata_object CHECK (jsonb_typeof(metadata) = 'object'::text),
+  constraint molecules_molecule_key_format CHECK (molecule_key ~ '^[A-Z]{14}-[A-Z]{10}-[A-Z]$'::text),
   constraint molecules_n_atoms_positive CHECK (n_atoms >= 1),
   constraint molecules_name_length CHECK (char_length(name) <= 500),
   constraint molecules_pkey PRIMARY KEY (id),
   constraint molecules_tags_no_nulls CHECK (array_position(tags, NULL::text) IS NULL),
   constraint molecules_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE,
   constraint molecules_user_id_id_key UNIQUE (user_id, id),
-  constraint molecules_user_id_inchikey_key UNIQUE (user_id, inchikey)
+  constraint molecules_user_id_molecule_key_key UNIQUE (user_id, molecule_key)
 );
-comment on table public.molecules is 'One row per distinct molecule per user (unique InChIKey). Canonicalisation is done by the writer with RDKit.';
+comment on table public.molecules is 'One row per distinct molecule per user (unique molecule_key: the fixed-H InChIKey). Canonicalisation is done by the writer with RDKit.';
 comment on column public.molecules.canonical_smiles is 'RDKit canonical SMILES.';
-comment on column public.molecules.inchikey is 'Standard InChIKey (14-10-1 letters); the molecule''s identity per user.';
+comment on column public.molecules.inchikey is 'Standard InChIKey (14-10-1 letters): searchable, shared by tautomers; not unique.';
+comment on column public.molecules.molecule_key is 'InChIKey of the fixed-H InChI (RDKit get_inchi(''/FixedH'')): the molecule''s identity per user; keeps tautomers apart. Null only on rows written without one and not yet backfilled (npm run backfill:molecule-keys).';
 comment on column public.molecules.formula is 'Molecular formula in Hill order, with a trailing charge such as C2H5O- when charged.';
 comment on column public.molecules.input_smiles is 'The SMILES as first typed by the user.';
 comment on column public.molecules.n_atoms is 'Number of atoms including hydrogens.';
 alter table public.molecules enable row level security;
+CREATE INDEX molecules_legacy_idx ON public.molecules USING btree (user_id, inchikey) WHERE (molecule_key IS NULL);
 CREATE INDEX molecules_user_id_created_at_idx ON public.molecules USING btree (user_id, created_at, id);
 CREATE INDEX molecules_user_id_formula_idx ON public.molecules USING btree (user_id, formula);
+CREATE INDEX molecules_user_id_inchikey_idx ON public.molecules USING btree (user_id, inchikey);
 CREATE TRIGGER molecules_count_user_stats_after_delete AFTER DELETE ON public.molecules REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_count_user_stats();
 CREATE TRIGGER molecules_count_user_stats_after_insert AFTER INSERT ON public.molecules REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_count_user_stats();
 CREATE TRIGGER molecules_log_events_after_delete AFTER DELETE ON public.molecules REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_log_events();
 CREATE TRIGGER molecules_log_events_after_insert AFTER INSERT ON public.molecules REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_log_events();
+CREATE TRIGGER molecules_recount_histograms_after_update AFTER UPDATE ON public.molecules REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_recount_histograms();
 CREATE TRIGGER molecules_set_updated_at BEFORE UPDATE ON public.molecules FOR EACH ROW WHEN (old.* IS DISTINCT FROM new.*) EXECUTE FUNCTION public.set_updated_at();
+CREATE TRIGGER molecules_uncount_histograms_before_delete BEFORE DELETE ON public.molecules FOR EACH ROW EXECUTE FUNCTION public.molecules_uncount_histograms();
 create policy molecules_delete_own on public.molecules as permissive for delete to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
 create policy molecules_insert_own on public.molecules as permissive for insert to qf_api
@@ -642,14 +711,14 @@ create view public.batch_progress with (security_invoker=true) as
     b.failed_items,
     b.cancelled_items,
     round(100.0 * (b.completed_items + b.failed_items)::numeric / NULLIF(b.total_items - b.cancelled_items, 0)::numeric, 1) AS percent_done,
-    round(r.finished_last_10_min::numeric / 10.0, 2) AS items_per_minute,
+    round(r.finished_last_10_min::numeric * 60.0 / w.seconds, 2) AS items_per_minute,
         CASE
             WHEN (b.pending_items + b.claimed_items) = 0 THEN 0::numeric
-            WHEN r.finished_last_10_min > 0 THEN round((b.pending_items + b.claimed_items)::numeric * 600.0 / r.finished_last_10_min::numeric)
+            WHEN r.finished_last_10_min > 0 THEN round((b.pending_items + b.claimed_items)::numeric * w.seconds / r.finished_last_10_min::numeric)
             ELSE NULL::numeric
         END AS eta_seconds,
         CASE
-            WHEN (b.pending_items + b.claimed_items) > 0 AND r.finished_last_10_min > 0 THEN now() + make_interval(secs => ((b.pending_items + b.claimed_items)::numeric * 600.0 / r.finished_last_10_min::numeric)::double precision)
+            WHEN (b.pending_items + b.claimed_items) > 0 AND r.finished_last_10_min > 0 THEN now() + make_interval(secs => ((b.pending_items + b.claimed_items)::numeric * w.seconds / r.finished_last_10_min::numeric)::double precision)
             ELSE NULL::timestamp with time zone
         END AS estimated_completion_at,
     b.started_at,
@@ -658,43 +727,10 @@ create view public.batch_progress with (security_invoker=true) as
    FROM public.batch_jobs b
      CROSS JOIN LATERAL ( SELECT count(*) AS finished_last_10_min
            FROM public.batch_items i
-          WHERE i.user_id = b.user_id AND i.batch_job_id = b.id AND i.completed_at > (now() - '00:10:00'::interval)) r;
-comment on view public.batch_progress is 'Per batch: item counters, percent done (finished / not cancelled), items finished per minute over the last 10 minutes, and the ETA at that rate (null when nothing finished lately; 0 when nothing is left).';
+          WHERE i.user_id = b.user_id AND i.batch_job_id = b.id AND i.completed_at > (now() - '00:10:00'::interval)) r
+     CROSS JOIN LATERAL ( SELECT GREATEST(EXTRACT(epoch FROM now() - GREATEST(b.started_at, now() - '00:10:00'::interval)), 1::numeric) AS seconds) w;
+comment on view public.batch_progress is 'Per batch: item counters, percent done (finished / not cancelled), items finished per minute (those of the last 10 minutes over the time since the later of the batch''s start and 10 minutes ago, at least 1 s), and the ETA at that rate (null when nothing finished lately; 0 when nothing is left).';
 grant select on table public.batch_progress to qf_api, service_role;
-
-create view public.calculation_summary with (security_invoker=true) as
- SELECT c.id,
-    c.user_id,
-    c.molecule_id,
-    m.canonical_smiles,
-    m.inchikey,
-    m.formula,
-    m.name AS molecule_name,
-    c.batch_item_id,
-    c.method,
-    c.task,
-    c.solvent,
-    c.charge,
-    c.multiplicity,
-    c.status,
-    c.total_energy_eh,
-    c.homo_lumo_gap_ev,
-    c.dipole_debye,
-    c.converged,
-    c.gradient_norm_eh_bohr,
-    c.wall_time_s,
-    c.xtb_version,
-    c.source,
-    c.tags,
-    c.error_message,
-    c.started_at,
-    c.completed_at,
-    c.created_at,
-    c.updated_at
-   FROM public.calculations c
-     JOIN public.molecules m ON m.id = c.molecule_id AND m.user_id = c.user_id;
-comment on view public.calculation_summary is 'A calculation with its molecule''s canonical SMILES, InChIKey, formula and name.';
-grant select on table public.calculation_summary to qf_api, service_role;
 
 create view public.database_stats with (security_invoker=true) as
  WITH batch_counts AS (
@@ -746,9 +782,7 @@ create view public.database_stats with (security_invoker=true) as
     batches_completed,
     batches_failed,
     batches_cancelled,
-    ( SELECT count(*) AS count
-           FROM public.event_logs e
-          WHERE e.user_id = u.user_id AND e.created_at > (now() - '24:00:00'::interval)) AS events_last_24h
+    public.events_last_24h(user_id) AS events_last_24h
    FROM per_user u;
 comment on view public.database_stats is 'Per user: molecules, calculations by status and method, atoms (from user_stats), batches by status, events in the last 24 h.';
 grant select on table public.database_stats to qf_api, service_role;
@@ -805,25 +839,28 @@ begin
     return;
   end if;
 
-  -- 1. Molecules given as SMILES (canonicalised by the caller), in key order like ingest.
-  insert into public.molecules (user_id, canonical_smiles, inchikey, formula, name, input_smiles, n_atoms)
-  select v_user, m.canonical_smiles, m.inchikey, m.formula, m.name, m.input_smiles, m.n_atoms
+  -- 1. Molecules given as SMILES (identified by the caller), by molecule_key, in key order like
+  --    ingest; a row written without a key is adopted first (public.adopt_legacy_molecules).
+  perform public.adopt_legacy_molecules(v_user, p_molecules);
+
+  insert into public.molecules (user_id, canonical_smiles, inchikey, molecule_key, formula, name, input_smiles, n_atoms)
+  select v_user, m.canonical_smiles, m.inchikey, m.molecule_key, m.formula, m.name, m.input_smiles, m.n_atoms
     from jsonb_to_recordset(p_molecules) as m(
-           inchikey text, canonical_smiles text, formula text, name text, input_smiles text, n_atoms integer)
-   order by m.inchikey
-  on conflict (user_id, inchikey) do nothing;
+           molecule_key text, inchikey text, canonical_smiles text, formula text, name text, input_smiles text, n_atoms integer)
+   order by m.molecule_key
+  on conflict (user_id, molecule_key) do nothing;
   get diagnostics v_molecules_created = row_count;
 
   -- 2. The items, in the order sent (seq follows it). An item names its molecule by id or by
-  --    InChIKey; the foreign key (molecule_id, user_id) refuses another user's molecule.
+  --    molecule_key; the foreign key (molecule_id, user_id) refuses another user's molecule.
   with inserted as (
     insert into public.batch_items (user_id, batch_job_id, molecule_id, name, input_geometry, charge, multiplicity, priority)
     select v_user, p_batch_id, coalesce(i.molecule_id, m.id), i.name, i.input_geometry, i.charge, i.multiplicity, v_priority
       from jsonb_to_recordset(p_items) as i(
-             idx integer, molecule_id uuid, inchikey text, name text, input_geometry jsonb,
+             idx integer, molecule_id uuid, molecule_key text, name text, input_geometry jsonb,
              charge integer, multiplicity integer)
       left join public.molecules m
-        on i.molecule_id is null and m.user_id = v_user and m.inchikey = i.inchikey
+        on i.molecule_id is null and m.user_id = v_user and m.molecule_key = i.molecule_key
      order by i.idx
     returning molecule_id
   )
@@ -832,8 +869,51 @@ begin
   return query select 'added', v_items, v_molecules, v_molecules_created;
 end;
 $function$;
-comment on function public.add_batch_items(uuid,jsonb,jsonb) is 'Adds items (each by molecule_id or InChIKey) and their new molecules to a batch of the calling user. Outcome: added, not_found or cancelled; counts of items, distinct molecules and molecules created.';
+comment on function public.add_batch_items(uuid,jsonb,jsonb) is 'Adds items (each by molecule_id or molecule_key) and their new molecules to a batch of the calling user. Outcome: added, not_found or cancelled; counts of items, distinct molecules and molecules created.';
 grant execute on function public.add_batch_items(uuid,jsonb,jsonb) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.add_histogram_cells(p_user_ids uuid[], p_n_atoms integer[], p_energies_eh double precision[], p_gaps_ev double precision[], p_signs integer[])
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  insert into public.histogram_cells as h (user_id, quantity, cell, slot, n)
+  select c.user_id, c.quantity, c.cell, (select public.user_stats_slot()), sum(c.sign)
+    from (select r.user_id, q.quantity, q.cell, r.sign
+            from unnest(p_user_ids, p_n_atoms, p_energies_eh, p_gaps_ev, p_signs)
+                   as r (user_id, n_atoms, energy_eh, gap_ev, sign)
+           cross join lateral (
+             values ('energy_per_atom_eh',
+                     floor(r.energy_eh / r.n_atoms / public.histogram_cell_width('energy_per_atom_eh'))::bigint),
+                    ('homo_lumo_gap_ev',
+                     floor(r.gap_ev / public.histogram_cell_width('homo_lumo_gap_ev'))::bigint)
+           ) as q (quantity, cell)
+           where q.cell is not null) c
+   group by c.user_id, c.quantity, c.cell
+  having sum(c.sign) <> 0
+   order by c.user_id, c.quantity, c.cell
+  on conflict (user_id, quantity, cell, slot) do update set n = h.n + excluded.n;
+$function$;
+comment on function public.add_histogram_cells(uuid[],integer[],double precision[],double precision[],integer[]) is 'Adds signed calculations (user, n_atoms of its molecule, energy, gap, +1/-1) to their histogram cells in the session''s slot. Called by the counting triggers and refresh_histogram_cells only.';
+
+CREATE OR REPLACE FUNCTION public.adopt_legacy_molecules(p_user uuid, p_molecules jsonb)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  update public.molecules m
+     set molecule_key = c.molecule_key
+    from (select distinct on (x.molecule_key) x.molecule_key, x.inchikey, x.canonical_smiles
+            from jsonb_to_recordset(p_molecules) as x(molecule_key text, inchikey text, canonical_smiles text)
+           where x.molecule_key is not null
+           order by x.molecule_key) c
+   where exists (select 1 from public.molecules l where l.user_id = p_user and l.molecule_key is null)
+     and m.user_id = p_user and m.molecule_key is null
+     and m.inchikey = c.inchikey and m.canonical_smiles = c.canonical_smiles
+     and not exists (select 1 from public.molecules k where k.user_id = p_user and k.molecule_key = c.molecule_key)
+$function$;
+comment on function public.adopt_legacy_molecules(uuid,jsonb) is 'Sets molecule_key on the user''s rows written without one, for the molecules given (molecule_key, inchikey, canonical_smiles) that are the same molecule. Called by the writers before they insert.';
+grant execute on function public.adopt_legacy_molecules(uuid,jsonb) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.atomic_properties_count_user_stats()
  RETURNS trigger
@@ -903,6 +983,18 @@ AS $function$
 $function$;
 comment on function public.batch_item_close_attempt(jsonb,text,text,text,timestamp with time zone) is 'attempt_history with its open attempt closed with the given outcome and error.';
 grant execute on function public.batch_item_close_attempt(jsonb,text,text,text,timestamp with time zone) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.batch_item_held(p_status text, p_claimed_by text, p_calculation_id uuid, p_runner_id text)
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+ SET search_path TO ''
+AS $function$
+  select p_claimed_by is not distinct from p_runner_id and p_runner_id is not null
+     and (p_status = 'claimed' or (p_status = 'cancelled' and p_calculation_id is null));
+$function$;
+comment on function public.batch_item_held(text,text,uuid,text) is 'True when p_runner_id holds an item (status, claimed_by, calculation_id): claimed by it, or cancelled mid-run and not yet answered. Complete and fail accept only held items.';
+grant execute on function public.batch_item_held(text,text,uuid,text) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.batch_items_cancel_without_molecule()
  RETURNS trigger
@@ -1211,85 +1303,57 @@ CREATE OR REPLACE FUNCTION public.calculation_histograms(p_bins integer)
  STABLE
  SET search_path TO ''
 AS $function$
-declare
-  e_lo double precision;
-  e_hi double precision;
-  g_lo double precision;
-  g_hi double precision;
-  e_counts bigint[] := array_fill(0::bigint, array[p_bins]);
-  g_counts bigint[] := array_fill(0::bigint, array[p_bins]);
-  e_total bigint := 0;
-  g_total bigint := 0;
-  r record;
 begin
   if p_bins is null or p_bins < 1 or p_bins > 1000 then
     raise exception 'calculation_histograms: bins must be between 1 and 1000, got %', p_bins
       using errcode = 'invalid_parameter_value';
   end if;
 
-  -- Bounds without a pass over the rows: the gap's are the end points of the
-  -- (user_id, homo_lumo_gap_ev, id) index; energy per atom is monotonic in the energy for a given
-  -- molecule, so its bounds come from each molecule's lowest and highest energy (two end points
-  -- of the (user_id, molecule_id, total_energy_eh) index per molecule).
-  select min(c.homo_lumo_gap_ev), max(c.homo_lumo_gap_ev) into g_lo, g_hi
-    from public.calculations c;
-
-  select min(b.lo / m.n_atoms), max(b.hi / m.n_atoms) into e_lo, e_hi
-    from public.molecules m
-    cross join lateral (
-      select min(c.total_energy_eh) as lo, max(c.total_energy_eh) as hi
-        from public.calculations c
-       where c.molecule_id = m.id and c.user_id = m.user_id
-    ) b;
-
-  -- All values equal: one bin of width 1 centred on the value, rather than a zero-width range.
-  if e_lo = e_hi then e_lo := e_lo - 0.5; e_hi := e_hi + 0.5; end if;
-  if g_lo = g_hi then g_lo := g_lo - 0.5; g_hi := g_hi + 0.5; end if;
-
-  if e_lo is not null or g_lo is not null then
-    -- One pass over the index (user_id, molecule_id, total_energy_eh) include (homo_lumo_gap_ev),
-    -- molecule by molecule, counting each (energy bin, gap bin) pair in a hash table; the pairs are
-    -- then added up per axis. width_bucket puts the maximum in bin bins + 1: it belongs to the last.
-    for r in
-      -- (least() ignores nulls: the case keeps a missing value out of the last bin.)
-      select case when c.total_energy_eh is not null
-                  then least(width_bucket(c.total_energy_eh / m.n_atoms, e_lo, e_hi, p_bins), p_bins) end as e_bin,
-             case when c.homo_lumo_gap_ev is not null
-                  then least(width_bucket(c.homo_lumo_gap_ev, g_lo, g_hi, p_bins), p_bins) end as g_bin,
-             count(*) as n
-        from public.molecules m
-        join public.calculations c on c.molecule_id = m.id and c.user_id = m.user_id
-       where c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null
+  -- From the trigger-kept cells (migration histogram_cells), not the calculations: a few thousand
+  -- rows whatever the number of calculations. Each bin is k whole cells, so every count is exact;
+  -- the occupied cells lo..hi are widened evenly on both sides to fill the bins.
+  return (
+    with cells as (
+      select h.quantity, h.cell, sum(h.n)::bigint as n
+        from public.histogram_cells h
+       group by h.quantity, h.cell
+      having sum(h.n) <> 0
+    ),
+    span as (
+      select c.quantity, min(c.cell) as lo, max(c.cell) as hi, sum(c.n)::bigint as total
+        from cells c
+       group by c.quantity
+    ),
+    grid as (
+      select q.quantity, q.label, public.histogram_cell_width(q.quantity) as width, s.lo, s.hi,
+             coalesce(s.total, 0) as total, k.k,
+             s.lo - (k.k * p_bins - (s.hi - s.lo + 1)) / 2 as first
+        from (values ('energy_per_atom_eh', 'total_energy_eh / n_atoms (Eh)'),
+                     ('homo_lumo_gap_ev', 'homo_lumo_gap_ev (eV)')) as q (quantity, label)
+        left join span s on s.quantity = q.quantity
+       cross join lateral (select (s.hi - s.lo + p_bins) / p_bins as k) k  -- ceil(cells / bins)
+    ),
+    binned as (
+      select g.quantity, (c.cell - g.first) / g.k + 1 as bin, sum(c.n)::bigint as n
+        from grid g
+        join cells c on c.quantity = g.quantity
        group by 1, 2
-    loop
-      -- A null bin: the calculation has no such value.
-      if r.e_bin is not null then
-        e_counts[r.e_bin] := e_counts[r.e_bin] + r.n;
-        e_total := e_total + r.n;
-      end if;
-      if r.g_bin is not null then
-        g_counts[r.g_bin] := g_counts[r.g_bin] + r.n;
-        g_total := g_total + r.n;
-      end if;
-    end loop;
-  end if;
-
-  return jsonb_build_object(
-    'energy_per_atom_eh', jsonb_build_object(
-      'quantity', 'total_energy_eh / n_atoms (Eh)',
-      'bins', p_bins, 'count', e_total, 'min', e_lo, 'max', e_hi,
-      'edges', (select coalesce(jsonb_agg(e_lo + (e_hi - e_lo) * i / p_bins order by i), '[]')
-                  from generate_series(0, p_bins) as i where e_lo is not null),
-      'counts', to_jsonb(e_counts)),
-    'homo_lumo_gap_ev', jsonb_build_object(
-      'quantity', 'homo_lumo_gap_ev (eV)',
-      'bins', p_bins, 'count', g_total, 'min', g_lo, 'max', g_hi,
-      'edges', (select coalesce(jsonb_agg(g_lo + (g_hi - g_lo) * i / p_bins order by i), '[]')
-                  from generate_series(0, p_bins) as i where g_lo is not null),
-      'counts', to_jsonb(g_counts)));
+    )
+    select jsonb_object_agg(g.quantity, jsonb_build_object(
+             'quantity', g.label,
+             'bins', p_bins,
+             'count', g.total,
+             'min', g.lo * g.width,
+             'max', (g.hi + 1) * g.width,
+             'edges', (select coalesce(jsonb_agg((g.first + g.k * i) * g.width order by i), '[]')
+                         from generate_series(0, p_bins) as i where g.lo is not null),
+             'counts', (select jsonb_agg(coalesce(b.n, 0) order by i)
+                          from generate_series(1, p_bins) as i
+                          left join binned b on b.quantity = g.quantity and b.bin = i)))
+      from grid g);
 end;
 $function$;
-comment on function public.calculation_histograms(integer) is 'The caller''s histograms (RLS applies) of energy per atom (Eh) and HOMO-LUMO gap (eV): bins equal-width bins between the smallest and largest value; bin i holds edges[i] <= v < edges[i+1], the last bin also the maximum.';
+comment on function public.calculation_histograms(integer) is 'The caller''s histograms (RLS applies) of energy per atom (Eh) and HOMO-LUMO gap (eV), from histogram_cells: bins equal-width bins of whole cells (public.histogram_cell_width) covering the occupied range; bin i holds the cells from edges[i] up to edges[i+1]; min and max are the outer edges of the lowest and highest occupied cell.';
 grant execute on function public.calculation_histograms(integer) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.calculation_recorded_args(p_metadata jsonb)
@@ -1336,6 +1400,51 @@ begin
 end;
 $function$;
 comment on function public.calculations_check_status_transition() is 'BEFORE UPDATE row trigger: refuses a status change that moves a calculation backwards.';
+
+CREATE OR REPLACE FUNCTION public.calculations_count_histograms()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  -- The molecule's n_atoms by the composite key; a row whose molecule is gone (a cascade from a
+  -- molecule delete) was taken out by molecules_uncount_histograms already.
+  if tg_op = 'INSERT' then
+    perform public.add_histogram_cells(array_agg(c.user_id), array_agg(m.n_atoms),
+                                       array_agg(c.total_energy_eh), array_agg(c.homo_lumo_gap_ev), array_agg(1))
+       from new_rows c
+       join public.molecules m on m.id = c.molecule_id and m.user_id = c.user_id
+      where c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null
+     having count(*) > 0;
+  elsif tg_op = 'DELETE' then
+    perform public.add_histogram_cells(array_agg(c.user_id), array_agg(m.n_atoms),
+                                       array_agg(c.total_energy_eh), array_agg(c.homo_lumo_gap_ev), array_agg(-1))
+       from old_rows c
+       join public.molecules m on m.id = c.molecule_id and m.user_id = c.user_id
+      where c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null
+     having count(*) > 0;
+  else
+    -- Only rows whose values moved: a status or tag change touches no cell.
+    perform public.add_histogram_cells(array_agg(d.user_id), array_agg(m.n_atoms),
+                                       array_agg(d.total_energy_eh), array_agg(d.homo_lumo_gap_ev), array_agg(d.sign))
+       from (select o.user_id, o.molecule_id, o.total_energy_eh, o.homo_lumo_gap_ev, -1 as sign
+               from old_rows o join new_rows n on n.id = o.id
+              where (o.user_id, o.molecule_id, o.total_energy_eh, o.homo_lumo_gap_ev)
+                    is distinct from (n.user_id, n.molecule_id, n.total_energy_eh, n.homo_lumo_gap_ev)
+             union all
+             select n.user_id, n.molecule_id, n.total_energy_eh, n.homo_lumo_gap_ev, 1
+               from old_rows o join new_rows n on n.id = o.id
+              where (o.user_id, o.molecule_id, o.total_energy_eh, o.homo_lumo_gap_ev)
+                    is distinct from (n.user_id, n.molecule_id, n.total_energy_eh, n.homo_lumo_gap_ev)) d
+       join public.molecules m on m.id = d.molecule_id and m.user_id = d.user_id
+      where d.total_energy_eh is not null or d.homo_lumo_gap_ev is not null
+     having count(*) > 0;
+  end if;
+  return null;
+end;
+$function$;
+comment on function public.calculations_count_histograms() is 'AFTER INSERT/UPDATE/DELETE statement trigger on calculations: adds the rows'' energy per atom and gap to histogram_cells (+1 as they are now, -1 as they were).';
 
 CREATE OR REPLACE FUNCTION public.calculations_count_user_stats()
  RETURNS trigger
@@ -1746,8 +1855,7 @@ begin
     from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id)
    where i.id = u.item_id
      and i.user_id = v_user
-     and i.claimed_by = p_runner_id
-     and (i.status = 'claimed' or (i.status = 'cancelled' and i.calculation_id is null));
+     and public.batch_item_held(i.status, i.claimed_by, i.calculation_id, p_runner_id);
   get diagnostics v_done = row_count;
   if v_done <> cardinality(p_item_ids) then
     raise exception 'complete_batch_items: runner % does not hold % of the % items', p_runner_id,
@@ -1770,10 +1878,22 @@ begin
        and k.batch_item_id is null;
   end if;
 
+  -- The batch's tags, added to each calculation that lacks one of them (only those rows are
+  -- updated, so a batch without tags costs no write).
+  update public.calculations k
+     set tags = k.tags || array(select t from unnest(b.tags) with ordinality as x(t, n)
+                                 where not t = any (k.tags) order by n)
+    from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id)
+    join public.batch_items i on i.id = u.item_id and i.user_id = v_user
+    join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
+   where k.id = u.calculation_id
+     and k.user_id = v_user
+     and not k.tags @> b.tags;
+
   return query select u.item_id, u.calculation_id from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id);
 end;
 $function$;
-comment on function public.complete_batch_items(text,uuid[],uuid[]) is 'Marks items held by p_runner_id completed and links each with its stored calculation (both directions); all or nothing.';
+comment on function public.complete_batch_items(text,uuid[],uuid[]) is 'Marks items held by p_runner_id completed and links each with its stored calculation (both directions), adding the batch''s tags to the calculation; all or nothing.';
 grant execute on function public.complete_batch_items(text,uuid[],uuid[]) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.create_batch(p_batch jsonb, p_molecules jsonb, p_items jsonb)
@@ -1799,7 +1919,7 @@ begin
     from public.add_batch_items(v_batch, p_molecules, p_items) a;
 end;
 $function$;
-comment on function public.create_batch(jsonb,jsonb,jsonb) is 'Creates a batch for the calling user with its new molecules and its items (each by molecule_id or InChIKey) in one call. Returns the batch id and counts.';
+comment on function public.create_batch(jsonb,jsonb,jsonb) is 'Creates a batch for the calling user with its new molecules and its items (each by molecule_id or molecule_key) in one call. Returns the batch id and counts.';
 grant execute on function public.create_batch(jsonb,jsonb,jsonb) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.create_release(p_dataset_id uuid, p_release jsonb, p_calculation_ids uuid[])
@@ -1862,6 +1982,41 @@ end;
 $function$;
 comment on function public.datasets_log_created() is 'AFTER INSERT statement trigger on datasets: one dataset_created event per row.';
 
+CREATE OR REPLACE FUNCTION public.event_logs_count_minutes()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if tg_op = 'INSERT' then
+    insert into public.event_counts as k (user_id, minute, slot, n)
+    select e.user_id, date_trunc('minute', e.created_at), (select public.user_stats_slot()), count(*)
+      from new_rows e
+     group by 1, 2
+     order by 1, 2
+    on conflict (user_id, minute, slot) do update set n = k.n + excluded.n;
+  else
+    insert into public.event_counts as k (user_id, minute, slot, n)
+    select e.user_id, date_trunc('minute', e.created_at), (select public.user_stats_slot()), -count(*)
+      from old_rows e
+     group by 1, 2
+     order by 1, 2
+    on conflict (user_id, minute, slot) do update set n = k.n + excluded.n;
+    -- Minutes purged to nothing go, slots and all.
+    delete from public.event_counts k
+     using (select c.user_id, c.minute
+              from public.event_counts c
+             where (c.user_id, c.minute) in (select e.user_id, date_trunc('minute', e.created_at) from old_rows e)
+             group by 1, 2
+            having sum(c.n) = 0) z
+     where k.user_id = z.user_id and k.minute = z.minute;
+  end if;
+  return null;
+end;
+$function$;
+comment on function public.event_logs_count_minutes() is 'AFTER INSERT/DELETE statement trigger on event_logs: adds the signed count of events per user and minute to event_counts (the session''s slot); drops minutes whose count reaches zero.';
+
 CREATE OR REPLACE FUNCTION public.event_logs_refuse_changes()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -1877,6 +2032,27 @@ begin
 end;
 $function$;
 comment on function public.event_logs_refuse_changes() is 'BEFORE UPDATE/DELETE/TRUNCATE statement trigger on event_logs: refuses the change unless purge_event_logs() is running.';
+
+CREATE OR REPLACE FUNCTION public.events_last_24h(p_user_id uuid)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+declare
+  v_since constant timestamptz := now() - interval '24 hours';
+  v_first_whole constant timestamptz := date_trunc('minute', v_since) + interval '1 minute';
+begin
+  return (select coalesce(sum(k.n), 0)::bigint
+            from public.event_counts k
+           where k.user_id = p_user_id and k.minute >= v_first_whole)
+       + (select count(*)
+            from public.event_logs e
+           where e.user_id = p_user_id and e.created_at > v_since and e.created_at < v_first_whole);
+end;
+$function$;
+comment on function public.events_last_24h(uuid) is 'Events of the user created in the last 24 hours (exact): whole minutes from event_counts, the cut minute from event_logs.';
+grant execute on function public.events_last_24h(uuid) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.fail_batch_item(p_item_id uuid, p_runner_id text, p_error_class text, p_message text, p_all_users boolean DEFAULT false)
  RETURNS TABLE(outcome text, status text, attempts integer, max_attempts integer, claimed_by text)
@@ -1915,8 +2091,7 @@ begin
     return;
   end if;
 
-  if v_item.claimed_by is distinct from p_runner_id
-     or not (v_item.status = 'claimed' or (v_item.status = 'cancelled' and v_item.calculation_id is null)) then
+  if not public.batch_item_held(v_item.status, v_item.claimed_by, v_item.calculation_id, p_runner_id) then
     return query select 'not_held', v_item.status, v_item.attempts, v_item.max_attempts, v_item.claimed_by;
     return;
   end if;
@@ -1995,6 +2170,17 @@ $function$;
 comment on function public.heartbeat_batch_items(text,uuid[],integer,boolean) is 'Extends the leases of the given items that p_runner_id still holds; returns every visible item with held true/false.';
 grant execute on function public.heartbeat_batch_items(text,uuid[],integer,boolean) to qf_api, service_role;
 
+CREATE OR REPLACE FUNCTION public.histogram_cell_width(p_quantity text)
+ RETURNS double precision
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+ SET search_path TO ''
+AS $function$
+  select case p_quantity when 'energy_per_atom_eh' then 1e-4::float8 when 'homo_lumo_gap_ev' then 0.01::float8 end
+$function$;
+comment on function public.histogram_cell_width(text) is 'The width of one histogram cell: 1e-4 Eh for energy_per_atom_eh, 0.01 eV for homo_lumo_gap_ev.';
+grant execute on function public.histogram_cell_width(text) to qf_api, service_role;
+
 CREATE OR REPLACE FUNCTION public.ingest_calculations(p_calculations jsonb, p_atom_calc integer[], p_atom_index integer[], p_element text[], p_atomic_number integer[], p_x_ang double precision[], p_y_ang double precision[], p_z_ang double precision[], p_partial_charge_e double precision[], p_grad_x_eh_bohr double precision[], p_grad_y_eh_bohr double precision[], p_grad_z_eh_bohr double precision[], p_structure double precision[] DEFAULT '{}'::double precision[], p_provenance jsonb DEFAULT '[]'::jsonb)
  RETURNS TABLE(idx integer, outcome text, calculation_id uuid, molecule_id uuid, atoms_written integer, specification_hash text, same_structure_as uuid)
  LANGUAGE plpgsql
@@ -2020,12 +2206,16 @@ begin
     raise exception 'ingest_calculations needs a user (auth.uid() is null)' using errcode = '28000';
   end if;
 
-  -- 1. Molecules: insert the new ones, in key order so concurrent requests lock alike.
-  insert into public.molecules (user_id, canonical_smiles, inchikey, formula, name, input_smiles, n_atoms)
-  select distinct on (c.inchikey) v_user, c.canonical_smiles, c.inchikey, c.formula, c.name, c.input_smiles, c.n_atoms
+  -- 1. Molecules, by molecule_key (the fixed-H InChIKey). First a row written without a key is
+  --    adopted when this request brings its molecule (same standard InChIKey, same canonical
+  --    SMILES); then the new ones are inserted, in key order so concurrent requests lock alike.
+  perform public.adopt_legacy_molecules(v_user, p_calculations);
+
+  insert into public.molecules (user_id, canonical_smiles, inchikey, molecule_key, formula, name, input_smiles, n_atoms)
+  select distinct on (c.molecule_key) v_user, c.canonical_smiles, c.inchikey, c.molecule_key, c.formula, c.name, c.input_smiles, c.n_atoms
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
-   order by c.inchikey, c.idx
-  on conflict (user_id, inchikey) do nothing;
+   order by c.molecule_key, c.idx
+  on conflict (user_id, molecule_key) do nothing;
 
   -- 2. Specifications: computed once per distinct (method, task, solvent, xtb_args) and hashed
   --    once per distinct specification (a request usually has one or two); the new ones are
@@ -2034,7 +2224,7 @@ begin
     select c.idx, c.method, c.task, c.solvent, coalesce(c.xtb_args, '{}') as args
       from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
   ),
-  distinct_settings as (
+  distinct_settings as materialized (
     select d.method, d.task, d.solvent, d.args, public.xtb_specification(d.method, d.task, d.solvent, d.args) as spec
       from (select distinct s.method, s.task, s.solvent, s.args from settings s) d
   )
@@ -2066,7 +2256,7 @@ begin
   with input as (
     select c.*, m.id as mol_id, sp.spec_id
       from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as c
-      join public.molecules m on m.user_id = v_user and m.inchikey = c.inchikey
+      join public.molecules m on m.user_id = v_user and m.molecule_key = c.molecule_key
       join unnest(v_spec_idx, v_spec_id) as sp(idx, spec_id) on sp.idx = c.idx
   ),
   firsts as (
@@ -2076,17 +2266,30 @@ begin
       from input
      order by mol_id, spec_id, charge, multiplicity, geometry_sha256, idx
   ),
+  -- The fingerprint range of each new key, computed once per row (materialized: inlined, the
+  -- functions would run once per candidate row).
+  bounded as materialized (
+    select f.*, b.fp - b.w as fp_lo, b.fp + b.w as fp_hi, b.ext - b.tol as ext_lo, b.ext + b.tol as ext_hi
+      from firsts f
+     cross join lateral (select public.structure_fingerprint(f.distances) as fp,
+                                public.same_structure_window(f.distances) as w,
+                                public.structure_extent(f.distances) as ext,
+                                public.same_structure_tolerance_ang() + 1e-9 as tol) b
+     where f.distances is not null
+    union all
+    select f.*, null, null, null, null from firsts f where f.distances is null
+  ),
   keyed as (
     select f.*, x.rep
-      from firsts f
+      from bounded f
       left join lateral (
         select o.id as rep
           from public.calculations o
          where f.distances is not null
            and o.user_id = v_user and o.molecule_id = f.mol_id and o.specification_id = f.spec_id
            and o.charge = f.charge and o.multiplicity = f.multiplicity
-           and o.structure_fingerprint between public.structure_fingerprint(f.distances) - public.same_structure_window(f.distances)
-                                           and public.structure_fingerprint(f.distances) + public.same_structure_window(f.distances)
+           and o.structure_extent between f.ext_lo and f.ext_hi
+           and o.structure_fingerprint between f.fp_lo and f.fp_hi
            and o.same_structure_as is null
            and public.same_structure(o.structure_distances, f.distances)
          order by o.created_at, o.id
@@ -2122,7 +2325,7 @@ begin
   select coalesce(array_agg(i.idx order by i.idx), '{}'), coalesce(array_agg(k.id order by i.idx), '{}')
     into v_found_idx, v_found_id
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as i
-    join public.molecules m on m.user_id = v_user and m.inchikey = i.inchikey
+    join public.molecules m on m.user_id = v_user and m.molecule_key = i.molecule_key
     join unnest(v_spec_idx, v_spec_id) as sp(idx, spec_id) on sp.idx = i.idx
     join public.calculations k
       on k.user_id = v_user and k.molecule_id = m.id and k.specification_id = sp.spec_id
@@ -2183,38 +2386,53 @@ begin
   --    so this finds the request's other copies without comparing every pair); the one with the
   --    smallest id has none and stays the representative. The pointers are followed to it before
   --    anything is written, so each row is updated once.
-  with recursive pending as (
-    select k.id, k.molecule_id, k.specification_id, k.charge, k.multiplicity, k.structure_fingerprint, k.structure_distances
-      from unnest(v_created_id) as w(id)
-      join public.calculations k on k.id = w.id and k.user_id = v_user
-     where k.same_structure_as is null and k.structure_fingerprint is not null
-  ),
-  edges as (
-    select n.id, x.id as target
-      from pending n
-     cross join lateral (
-       select o.id
-         from public.calculations o
-        where o.user_id = v_user and o.molecule_id = n.molecule_id and o.specification_id = n.specification_id
-          and o.charge = n.charge and o.multiplicity = n.multiplicity
-          and o.structure_fingerprint between n.structure_fingerprint - public.same_structure_window(n.structure_distances)
-                                          and n.structure_fingerprint + public.same_structure_window(n.structure_distances)
-          and o.same_structure_as is null
-          and o.id < n.id
-          and public.same_structure(o.structure_distances, n.structure_distances)
-        limit 1
-     ) x
-  ),
-  -- Every pointer leads to a smaller id, so the walk ends at a row that points nowhere.
-  walk (id, root) as (
-    select e.id, e.target from edges e where not exists (select 1 from edges f where f.id = e.target)
-    union all
-    select e.id, w.root from edges e join walk w on e.target = w.id
-  )
-  update public.calculations k
-     set same_structure_as = w.root
-    from walk w
-   where k.id = w.id and k.user_id = v_user;
+  --    Only needed when the request brought two or more new unmarked rows of one molecule,
+  --    specification, charge and multiplicity (a conformer sweep), so it is skipped otherwise.
+  if exists (
+    select 1
+      from public.calculations k
+     where k.id = any (v_created_id) and k.user_id = v_user
+       and k.same_structure_as is null and k.structure_fingerprint is not null
+     group by k.molecule_id, k.specification_id, k.charge, k.multiplicity
+    having count(*) > 1
+  ) then
+    with recursive pending as materialized (
+      select k.id, k.molecule_id, k.specification_id, k.charge, k.multiplicity, k.structure_distances,
+             k.structure_fingerprint - public.same_structure_window(k.structure_distances) as fp_lo,
+             k.structure_fingerprint + public.same_structure_window(k.structure_distances) as fp_hi,
+             k.structure_extent - public.same_structure_tolerance_ang() - 1e-9 as ext_lo,
+             k.structure_extent + public.same_structure_tolerance_ang() + 1e-9 as ext_hi
+        from unnest(v_created_id) as w(id)
+        join public.calculations k on k.id = w.id and k.user_id = v_user
+       where k.same_structure_as is null and k.structure_fingerprint is not null
+    ),
+    edges as (
+      select n.id, x.id as target
+        from pending n
+       cross join lateral (
+         select o.id
+           from public.calculations o
+          where o.user_id = v_user and o.molecule_id = n.molecule_id and o.specification_id = n.specification_id
+            and o.charge = n.charge and o.multiplicity = n.multiplicity
+            and o.structure_extent between n.ext_lo and n.ext_hi
+            and o.structure_fingerprint between n.fp_lo and n.fp_hi
+            and o.same_structure_as is null
+            and o.id < n.id
+            and public.same_structure(o.structure_distances, n.structure_distances)
+          limit 1
+       ) x
+    ),
+    -- Every pointer leads to a smaller id, so the walk ends at a row that points nowhere.
+    walk (id, root) as (
+      select e.id, e.target from edges e where not exists (select 1 from edges f where f.id = e.target)
+      union all
+      select e.id, w.root from edges e join walk w on e.target = w.id
+    )
+    update public.calculations k
+       set same_structure_as = w.root
+      from walk w
+     where k.id = w.id and k.user_id = v_user;
+  end if;
 
   -- 7. Atoms of the rows written above, in one set-based statement. An updated row's atoms are
   --    replaced: a running registration has none, and a superseded failure's are stale.
@@ -2274,7 +2492,7 @@ begin
          s.spec_hash,
          k.same_structure_as
     from jsonb_populate_recordset(null::public.ingest_item, p_calculations) as i
-    join public.molecules m on m.user_id = v_user and m.inchikey = i.inchikey
+    join public.molecules m on m.user_id = v_user and m.molecule_key = i.molecule_key
     join written w on w.idx = i.idx
     join public.calculations k on k.id = w.id and k.user_id = v_user
     join public.specifications s on s.id = k.specification_id and s.user_id = v_user
@@ -2284,6 +2502,44 @@ end
 $function$;
 comment on function public.ingest_calculations(jsonb,integer[],integer[],text[],integer[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],jsonb) is 'Stores a batch of calculations with their molecules, specifications, atoms and provenance for the calling user, marking new rows whose structure is already stored; one row per item: created, updated or duplicate.';
 grant execute on function public.ingest_calculations(jsonb,integer[],integer[],text[],integer[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],jsonb) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.lock_items_for_completion(p_runner_id text, p_item_ids uuid[])
+ RETURNS TABLE(item_id uuid, outcome text, status text, calculation_id uuid, molecule_id uuid, inchikey text, molecule_key text, method text, task text, solvent text, charge integer, multiplicity integer, xtb_args text[], spec jsonb)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+#variable_conflict use_column
+begin
+  return query
+  with locked as materialized (
+    select i.id, i.status, i.claimed_by, i.calculation_id, i.molecule_id, i.charge, i.multiplicity,
+           m.inchikey, m.molecule_key, b.method, b.task, b.solvent, b.xtb_args
+      from public.batch_items i
+      join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
+      join public.molecules m on m.id = i.molecule_id and m.user_id = i.user_id
+     where i.id = any (p_item_ids)
+       and i.user_id = public.batch_caller(false)
+     order by i.id
+       for update of i
+  )
+  select u.id,
+         case
+           when l.id is null then 'not_found'
+           when l.status = 'completed' and l.claimed_by = p_runner_id and l.calculation_id is not null
+             then 'already_completed'
+           when public.batch_item_held(l.status, l.claimed_by, l.calculation_id, p_runner_id) then 'completable'
+           else 'not_held'
+         end,
+         l.status, l.calculation_id, l.molecule_id, l.inchikey, l.molecule_key, l.method, l.task, l.solvent, l.charge,
+         l.multiplicity, l.xtb_args,
+         case when l.id is not null then public.xtb_specification(l.method, l.task, l.solvent, l.xtb_args) end
+    from unnest(p_item_ids) with ordinality as u(id, n)
+    left join locked l on l.id = u.id
+   order by u.n;
+end;
+$function$;
+comment on function public.lock_items_for_completion(text,uuid[]) is 'Locks the caller''s items p_item_ids and answers per id: completable, already_completed, not_held or not_found, with the item''s molecule (InChIKey and molecule key), the batch''s settings and specification.';
+grant execute on function public.lock_items_for_completion(text,uuid[]) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.log_error_event(payload jsonb)
  RETURNS bigint
@@ -2391,6 +2647,47 @@ end;
 $function$;
 comment on function public.molecules_log_events() is 'AFTER INSERT/DELETE statement trigger: one molecule_created / molecule_deleted event per row.';
 
+CREATE OR REPLACE FUNCTION public.molecules_recount_histograms()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  -- Each calculation of a molecule whose n_atoms changed: out at the old count, in at the new.
+  perform public.add_histogram_cells(array_agg(c.user_id), array_agg(d.n_atoms),
+                                     array_agg(c.total_energy_eh), array_agg(c.homo_lumo_gap_ev), array_agg(d.sign))
+     from (select o.user_id, o.id, o.n_atoms, -1 as sign
+             from old_rows o join new_rows n on n.id = o.id where n.n_atoms <> o.n_atoms
+           union all
+           select n.user_id, n.id, n.n_atoms, 1
+             from old_rows o join new_rows n on n.id = o.id where n.n_atoms <> o.n_atoms) d
+     join public.calculations c on c.user_id = d.user_id and c.molecule_id = d.id
+    where c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null
+   having count(*) > 0;
+  return null;
+end;
+$function$;
+comment on function public.molecules_recount_histograms() is 'AFTER UPDATE statement trigger on molecules: moves the energy per atom of the calculations of molecules whose n_atoms changed to their new cells.';
+
+CREATE OR REPLACE FUNCTION public.molecules_uncount_histograms()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  perform public.add_histogram_cells(array_agg(c.user_id), array_agg(old.n_atoms),
+                                     array_agg(c.total_energy_eh), array_agg(c.homo_lumo_gap_ev), array_agg(-1))
+     from public.calculations c
+    where c.user_id = old.user_id and c.molecule_id = old.id
+      and (c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null)
+   having count(*) > 0;
+  return old;
+end;
+$function$;
+comment on function public.molecules_uncount_histograms() is 'BEFORE DELETE row trigger on molecules: takes the molecule''s calculations out of histogram_cells while its n_atoms is still there (the cascade deletes them after the molecule row).';
+
 CREATE OR REPLACE FUNCTION public.purge_event_logs(older_than interval)
  RETURNS bigint
  LANGUAGE plpgsql
@@ -2413,6 +2710,27 @@ begin
 end;
 $function$;
 comment on function public.purge_event_logs(interval) is 'Retention: deletes events older than the interval and returns how many. Owner only; not granted to API roles.';
+
+CREATE OR REPLACE FUNCTION public.refresh_histogram_cells()
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  -- Writers wait until this transaction ends, so no change slips between the count and the store.
+  lock table public.molecules, public.calculations in share mode;
+  lock table public.histogram_cells in exclusive mode;
+  delete from public.histogram_cells;
+  perform public.add_histogram_cells(array_agg(c.user_id), array_agg(m.n_atoms),
+                                     array_agg(c.total_energy_eh), array_agg(c.homo_lumo_gap_ev), array_agg(1))
+     from public.calculations c
+     join public.molecules m on m.id = c.molecule_id and m.user_id = c.user_id
+    where c.total_energy_eh is not null or c.homo_lumo_gap_ev is not null
+   having count(*) > 0;
+end;
+$function$;
+comment on function public.refresh_histogram_cells() is 'Rebuilds histogram_cells from calculations and molecules under share locks. Owner only (backfill, repair).';
 
 CREATE OR REPLACE FUNCTION public.refresh_user_stats()
  RETURNS void
@@ -2572,7 +2890,7 @@ grant execute on function public.retry_batch(uuid,boolean) to qf_api, service_ro
 CREATE OR REPLACE FUNCTION public.same_structure(p_a real[], p_b real[])
  RETURNS boolean
  LANGUAGE sql
- IMMUTABLE PARALLEL SAFE
+ IMMUTABLE PARALLEL SAFE COST 10000
  SET search_path TO ''
 AS $function$
   select cardinality(p_a) = cardinality(p_b)
@@ -2602,7 +2920,7 @@ AS $function$
   -- Keys that agree within the tolerance per distance have sums within count × tolerance.
   select coalesce(cardinality(p_distances), 0) * public.same_structure_tolerance_ang() + 1e-9
 $function$;
-comment on function public.same_structure_window(real[]) is 'How far the fingerprint of a structure with these distances may be from that of the same structure.';
+comment on function public.same_structure_window(real[]) is 'How far the fingerprint (distance sum) of a structure with these distances may be from that of the same structure.';
 grant execute on function public.same_structure_window(real[]) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.seal_release(p_release_id uuid, p_content_sha256 text, p_content_bytes bigint)
@@ -2712,6 +3030,17 @@ AS $function$
 $function$;
 comment on function public.specification_hash(jsonb) is 'SHA-256 (hex) of a specification''s jsonb text (PostgreSQL''s canonical form).';
 grant execute on function public.specification_hash(jsonb) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.structure_extent(p_distances real[])
+ RETURNS double precision
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE STRICT
+ SET search_path TO ''
+AS $function$
+  select coalesce(max(d::double precision), 0) from pg_catalog.unnest(p_distances) as d
+$function$;
+comment on function public.structure_extent(real[]) is 'The largest distance of a structure key (Å): equal within the tolerance for the same structure.';
+grant execute on function public.structure_extent(real[]) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.structure_fingerprint(p_distances real[])
  RETURNS double precision

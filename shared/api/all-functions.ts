@@ -3,6 +3,7 @@
 // whose folder is missing from this list.
 import type { FunctionApi } from './route-table.ts';
 import { batchesApi } from './routes/batches.ts';
+import { datasetsApi } from './routes/datasets.ts';
 import { healthApi } from './routes/health.ts';
 import { ingestApi } from './routes/ingest.ts';
 import { queryApi } from './routes/query.ts';
@@ -11,5 +12,6 @@ export const ALL_FUNCTIONS: readonly FunctionApi[] = [
   ingestApi,
   queryApi,
   batchesApi,
+  datasetsApi,
   healthApi,
 ];

@@ -27,8 +27,10 @@ const ERROR_MEANINGS: Record<number, string> = {
   413: 'payload_too_large: the body or its item count is over the limit',
   415: 'unsupported_media_type: the body is not application/json',
   422: 'invalid_payload or unprocessable_entity: a well-formed body that fails validation (each field named in details)',
+  429: 'quota_exceeded: a per-user limit (open exports); retry after the Retry-After header\'s seconds',
   500: 'internal_error: a bug',
-  503: 'database_unavailable or auth_unavailable: retry the same request',
+  503: 'database_unavailable, database_busy, identification_budget or auth_unavailable: retry the same request',
+  504: 'query_timeout: the statement ran past its time limit; narrow the query (not worth retrying as is)',
 };
 
 const SUCCESS_MEANINGS: Record<number, string> = { 200: 'OK', 201: 'Created', 503: 'The database is unreachable' };
@@ -42,7 +44,8 @@ const BUILDING_BLOCKS: Named = { Uuid, Vec3, Metadata, Geometry, GeometryAtom, E
 export function errorStatuses(route: RouteSpec, fnAuth: Auth): number[] {
   const auth = route.auth ?? fnAuth;
   const codes = new Set<number>(route.errors ?? []);
-  if (auth !== 'none') codes.add(401).add(500).add(503);
+  // Every route with a token runs SQL: a statement past DB_STATEMENT_TIMEOUT_MS is a 504.
+  if (auth !== 'none') codes.add(401).add(500).add(503).add(504);
   if (auth === 'caller') codes.add(403);
   if (route.query || route.path.includes(':') || route.body) codes.add(400);
   if (route.body) codes.add(413).add(415).add(422);
@@ -174,7 +177,8 @@ function jsonSchema(schema: z.ZodType, mode: Mode): Json {
 function parameters(route: RouteSpec): Json[] {
   const out: Json[] = [];
   for (const [, name] of route.path.matchAll(/:([A-Za-z_][A-Za-z0-9_]*)/g)) {
-    out.push({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' } });
+    const own = route.pathParams?.[name];
+    out.push({ name, in: 'path', required: true, schema: own ? jsonSchema(own, 'input') : { type: 'string', format: 'uuid' } });
   }
   if (route.query) {
     const query = jsonSchema(route.query, 'input') as { properties?: Record<string, Json>; required?: string[] };
@@ -200,7 +204,7 @@ function operation(fn: FunctionApi, route: RouteSpec, components: Components): J
         ...(answer.headers && {
           headers: Object.fromEntries(Object.entries(answer.headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }])),
         }),
-        content: Object.fromEntries(answer.media.map((m) => [m, { schema: { type: 'string' } }])),
+        ...(answer.media.length && { content: Object.fromEntries(answer.media.map((m) => [m, { schema: { type: 'string' } }])) }),
       };
     } else {
       responses[status] = {

@@ -31,8 +31,10 @@ export interface RouteSpec {
   /** Unique across the document; the name client generators give the method. */
   operationId: string;
   method: HttpMethod;
-  /** The path as Hono mounts it under the function: `/`, `/:id/items`. Every `:param` is a UUID. */
+  /** The path as Hono mounts it under the function: `/`, `/:id/items`. A `:param` is a UUID unless `pathParams` says otherwise. */
   path: string;
+  /** Path parameters that are not UUIDs (a release's `:version`), by name: their schema as text is parsed. */
+  pathParams?: Record<string, z.ZodType>;
   summary: string;
   description?: string;
   /** The query string's schema (parsed from text: its input side is documented). */

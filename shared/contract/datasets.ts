@@ -3,7 +3,7 @@
 // the typed client (shared/client-datasets.ts) is typed from them.
 import { z } from 'zod';
 import { Uuid } from './common.ts';
-import { CalculationFilters, EXPORT_FORMATS, EXPORT_PROFILES, IntParam, MAX_EXPORT_LIMIT } from './query.ts';
+import { CalculationFilters, EXPORT_FORMATS, EXPORT_PROFILES, IntParam, MAX_EXPORT_LIMIT, pageOf } from './query.ts';
 
 export const DatasetName = z.string().trim()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be 1 to 100 letters, digits, dots, dashes or underscores, starting with a letter or digit');
@@ -43,7 +43,8 @@ export const Dataset = z.object({
 });
 export type Dataset = z.output<typeof Dataset>;
 
-export const ListDatasetsResponse = z.object({ datasets: z.array(Dataset) });
+/** Every listing answers `{data, next_cursor}`; a user's datasets come in one page (next_cursor null). */
+export const ListDatasetsResponse = pageOf(Dataset);
 export type ListDatasetsResponse = z.output<typeof ListDatasetsResponse>;
 
 /** The /query/calculations filters, sent as JSON: numbers may be numbers or strings. */

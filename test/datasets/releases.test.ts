@@ -236,9 +236,9 @@ describe('a frozen release', () => {
 
   it('lists the dataset with its releases, and wrote dataset_created and release_created events', async () => {
     const list = await datasets.listDatasets(clientFor(user.token));
-    expect(list.datasets).toHaveLength(1);
-    expect(list.datasets[0]).toMatchObject({ id: datasetId, name: 'fixtures', description: 'test' });
-    expect(list.datasets[0].releases.map((r) => r.version)).toEqual([1, 2]);
+    expect(list.data).toHaveLength(1);
+    expect(list.data[0]).toMatchObject({ id: datasetId, name: 'fixtures', description: 'test' });
+    expect(list.data[0].releases.map((r) => r.version)).toEqual([1, 2]);
     const events = await adminSql()`
       select event_type, entity_type, payload from public.event_logs
        where user_id = ${user.id} and event_type in ('dataset_created', 'release_created') order by id`;

@@ -77,6 +77,7 @@ export const queryApi: FunctionApi = {
           headers: { [NEXT_CURSOR_HEADER]: 'with `limit`: the cursor that continues after the last row (absent on the last page)' },
         },
       },
+      errors: [429],
     },
   ],
 };

@@ -1,7 +1,9 @@
 // datasets: named datasets and their frozen, versioned releases, exported the same bytes every
 // time (docs/releases.md). Every route reads and writes as the caller, under row-level security.
+import { datasetsApi } from '../../../shared/api/routes/datasets.ts';
 import { createApp, defaultDeps, mount, type Deps } from '../_shared/app.ts';
 import { caller } from '../_shared/caller.ts';
+import { serveOpenApi } from '../_shared/openapi.ts';
 import { createDataset } from './create-dataset.ts';
 import { createRelease } from './create-release.ts';
 import { exportRelease } from './export-release.ts';
@@ -10,6 +12,7 @@ import { listDatasets } from './list-datasets.ts';
 
 export function buildApp(deps: Deps = defaultDeps()) {
   const app = createApp('datasets', deps);
+  serveOpenApi(app, datasetsApi);
   app.use('*', caller(deps, ['authenticated', 'service_role']));
   mount(app, {
     '/': { GET: listDatasets, POST: createDataset },

@@ -6,7 +6,7 @@ import { datasetColumns } from './release-sql.ts';
 
 export async function listDatasets(c: RequestContext): Promise<Response> {
   parseQuery(c, OwnerQuery);
-  const datasets = await c.var.db((tx) => tx<ListDatasetsResponse['datasets']>`
+  const datasets = await c.var.db((tx) => tx<ListDatasetsResponse['data']>`
     select ${datasetColumns(tx)} from public.datasets d order by d.name`);
-  return c.json({ datasets } satisfies ListDatasetsResponse);
+  return c.json({ data: datasets, next_cursor: null } satisfies ListDatasetsResponse);
 }
