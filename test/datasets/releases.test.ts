@@ -390,7 +390,7 @@ describe('bad input and other users', () => {
   });
 
   it('shows another user nothing', async () => {
-    expect((await call('datasets', { token: other.token })).body).toEqual({ datasets: [] });
+    expect((await call('datasets', { token: other.token })).body).toEqual({ data: [], next_cursor: null });
     expect((await call(`datasets/${datasetId}/releases/1`, { token: other.token })).status).toBe(404);
     expect((await exportOf(other, datasetId, 1, 'format=ndjson')).status).toBe(404);
     const res = await call(`datasets/${datasetId}/releases`, { token: other.token, body: { license: LICENSE, authors: AUTHORS, filters: {} } });

@@ -1,5 +1,5 @@
 // Real answers of the running stack, over HTTP, are what docs/openapi.json says: a sample of every
-// function's routes (ingest, the query reads, the batch life cycle and the runner protocol, health)
+// function's routes (ingest, the query reads, the batch life cycle and the runner protocol, datasets, health)
 // and of the error answers, each checked by status, content type and schema (test/support/openapi-check.ts).
 import { describe, expect, inject, it } from 'vitest';
 import { ALL_FUNCTIONS } from '../../shared/api/all-functions.ts';
@@ -42,7 +42,7 @@ describe('answers of the running stack match docs/openapi.json', () => {
       token,
       body: { calculations: [calc({ smiles: 'CCO', withGradient: true }), calc({ smiles: 'O', status: 'failed' }), calc({ smiles: 'C1CC' })] },
     });
-    expect(ingested.body.counts).toEqual({ created: 2, duplicate: 0, updated: 0, rejected: 1 });
+    expect(ingested.body.counts).toEqual({ created: 2, duplicate: 0, updated: 0, rejected: 1, deferred: 0 });
     const id = ingested.body.results[0].calculation_id;
     const moleculeId = ingested.body.results[0].molecule_id;
 
@@ -80,6 +80,23 @@ describe('answers of the running stack match docs/openapi.json', () => {
     await checkedCall('DELETE /batches/{id}', { id }, { token, method: 'DELETE' }); // still running: 409
     await checkedCall('POST /batches/{id}/cancel', { id }, { token });
     await checkedCall('DELETE /batches/{id}', { id }, { token, method: 'DELETE' });
+  });
+
+  it('datasets: a dataset, a release, its manifest and its export', async () => {
+    const { token } = await newUser();
+    const ingested = await checkedCall('POST /ingest', {}, { token, body: { calculations: [calc({ smiles: 'CCO' }), calc({ smiles: 'CCN' })] } });
+    const ids = ingested.body.results.map((r: { calculation_id: string }) => r.calculation_id);
+    const dataset = await checkedCall('POST /datasets', {}, { token, body: { name: 'openapi' } });
+    const id = dataset.body.id;
+    const release = { license: 'CC-BY-4.0', authors: ['A. Chemist'], description: 'two alcohols', calculation_ids: ids };
+    await checkedCall('POST /datasets/{id}/releases', { id }, { token, body: release });
+    await checkedCall('GET /datasets', {}, { token });
+    await checkedCall('GET /datasets/{id}/releases/{version}', { id, version: '1' }, { token });
+    for (const format of ['csv', 'ndjson', 'extxyz']) {
+      await checkedCall('GET /datasets/{id}/releases/{version}/export', { id, version: '1' }, { token, query: `format=${format}` });
+    }
+    expect((await checkedCall('GET /datasets/{id}/releases/{version}', { id, version: '0' }, { token })).status).toBe(400);
+    expect((await checkedCall('POST /datasets', {}, { token, body: { name: 'openapi' } })).status).toBe(409);
   });
 
   it('health, as the service role and as anyone else', async () => {
