@@ -4,6 +4,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cliArgs, exitOnCliError, wholeNumberArg } from './lib/cli-args.ts';
+import { whenLauncherExits } from './lib/launcher-exit.ts';
 import { DEMO_TOKEN_TTL_S, DEMO_USER_EMAIL, DEMO_USER_ID, ensureLocalUser } from './lib/local-user.ts';
 import { repoPath } from './stack/paths.ts';
 import { mintToken, newJwtSecret } from './stack/keys.ts';
@@ -20,7 +21,7 @@ const USAGE = [
   'Starts PostgreSQL 17 (data in .local/pgdata; SUPABASE_DB_URL or DATABASE_URL to use another), applies the',
   'migrations, serves the functions and the dashboard, creates the demo user and writes URL, keys,',
   'QF_DEMO_USER_ID and SUPABASE_ACCESS_TOKEN (the demo user\'s token) to .local/stack.env; the printed',
-  'dashboard URL signs in the demo user. Ctrl-C or SIGTERM stops everything.',
+  'dashboard URL signs in the demo user. Ctrl-C or SIGTERM (to npm or to this process) stops everything.',
 ].join('\n');
 
 const { values } = cliArgs('start', USAGE, process.argv.slice(2), {
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGHUP', () => void shutdown('SIGHUP'));
+  whenLauncherExits(() => void shutdown('npm (or the shell that started this) exited'));
 
   const dashboard = await startDashboard({ port: ports.dashboard, log: console.log });
   stack = await startStack({

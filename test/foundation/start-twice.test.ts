@@ -1,5 +1,6 @@
 // `npm start` as a user runs it: starts from nothing, stops cleanly on SIGTERM with no orphan
-// Postgres or Deno, and a second start keeps the data. The dashboard URL it prints serves the page,
+// Postgres or Deno, and a second start keeps the data. The second start runs through npm and only
+// npm gets the SIGTERM (npm then exits without passing it on): the stack must still stop. The dashboard URL it prints serves the page,
 // the page's config, and the demo user's token, which the functions accept.
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -21,8 +22,12 @@ const alive = (pid: number) => {
   }
 };
 
-async function runStart(localDir: string, port: number, dbPort: number, dashboardPort: number) {
-  const child = spawn(repoPath('node_modules/.bin/tsx'), ['scripts/start.ts', '--port', String(port), '--db-port', String(dbPort), '--dashboard-port', String(dashboardPort)], {
+async function runStart(localDir: string, port: number, dbPort: number, dashboardPort: number, via: 'tsx' | 'npm' = 'tsx') {
+  const args = ['--port', String(port), '--db-port', String(dbPort), '--dashboard-port', String(dashboardPort)];
+  const [command, commandArgs] = via === 'npm'
+    ? ['npm', ['start', '--silent', '--', ...args]]
+    : [repoPath('node_modules/.bin/tsx'), ['scripts/start.ts', ...args]];
+  const child = spawn(command, commandArgs, {
     cwd: repoPath('.'),
     env: { ...process.env, QF_LOCAL_DIR: localDir, SUPABASE_DB_URL: '', DATABASE_URL: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -95,7 +100,8 @@ describe('npm start', () => {
       expect(alive(postmaster)).toBe(false);
       await expect(fetch(`${env.SUPABASE_URL}/functions/v1/health`)).rejects.toThrow();
 
-      const second = await runStart(localDir, port, dbPort, dashboardPort);
+      const second = await runStart(localDir, port, dbPort, dashboardPort, 'npm');
+      const secondPostmaster = Number((await readFile(path.join(localDir, 'pgdata', 'postmaster.pid'), 'utf8')).split('\n')[0]);
       expect(second.output).toMatch(/^\[migrations\] schema up to date \(\d+ migrations, latest \d{14}\)$/m);
       expect(second.output).toContain(`Demo user:   ${env.QF_DEMO_USER_ID} (already in auth.users)`);
       const again = postgres(env.SUPABASE_DB_URL, { max: 1 });
@@ -105,7 +111,12 @@ describe('npm start', () => {
       // The keys printed the first time are still valid: the secret lives beside the data.
       const env2 = await loadStackEnv(path.join(localDir, 'stack.env'));
       expect(env2.SUPABASE_JWT_SECRET).toBe(env.SUPABASE_JWT_SECRET);
-      expect(await second.stop()).toBe(0);
+      // npm exits on its SIGTERM at once; the stack notices its launcher is gone and stops itself.
+      await second.stop();
+      const stopBy = Date.now() + 60_000;
+      while (alive(secondPostmaster) && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 250));
+      expect(alive(secondPostmaster), 'Postgres outlived npm').toBe(false);
+      await expect(fetch(`${env.SUPABASE_URL}/functions/v1/health`)).rejects.toThrow();
     } finally {
       await rm(localDir, { recursive: true, force: true });
     }
