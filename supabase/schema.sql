@@ -247,7 +247,7 @@ comment on column public.batch_jobs.tags is 'Free labels of the batch.';
 alter table public.batch_jobs enable row level security;
 CREATE TRIGGER batch_jobs_cancel_items_after_update AFTER UPDATE ON public.batch_jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_jobs_cancel_items();
 CREATE TRIGGER batch_jobs_log_events_after_delete AFTER DELETE ON public.batch_jobs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_jobs_log_events();
-CREATE TRIGGER batch_jobs_log_events_after_insert AFTER INSERT ON public.batch_jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_jobs_log_created();
+CREATE TRIGGER batch_jobs_log_events_after_insert AFTER INSERT ON public.batch_jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_jobs_log_events();
 CREATE TRIGGER batch_jobs_log_events_after_update AFTER UPDATE ON public.batch_jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_jobs_log_events();
 CREATE TRIGGER batch_jobs_set_updated_at BEFORE UPDATE ON public.batch_jobs FOR EACH ROW WHEN (old.* IS DISTINCT FROM new.*) EXECUTE FUNCTION public.set_updated_at();
 CREATE TRIGGER batch_jobs_status_transition BEFORE UPDATE OF status ON public.batch_jobs FOR EACH ROW WHEN (old.status IS DISTINCT FROM new.status) EXECUTE FUNCTION public.batch_jobs_check_status_change();
@@ -1235,28 +1235,6 @@ end;
 $function$;
 comment on function public.batch_jobs_check_status_change() is 'BEFORE UPDATE OF status row trigger on batch_jobs: allows only cancelling from outside the item triggers; stamps started_at and completed_at.';
 
-CREATE OR REPLACE FUNCTION public.batch_jobs_log_created()
- RETURNS trigger
- LANGUAGE plpgsql
- SECURITY DEFINER
- SET search_path TO ''
-AS $function$
-begin
-  insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
-  select 'batch_created', 'batch_job', b.id, b.user_id,
-         jsonb_strip_nulls(jsonb_build_object(
-           'name', b.name,
-           'method', b.method,
-           'task', b.task,
-           'solvent', b.solvent,
-           'priority', b.priority,
-           'max_attempts', b.max_attempts))
-    from new_rows b;
-  return null;
-end;
-$function$;
-comment on function public.batch_jobs_log_created() is 'AFTER INSERT statement trigger on batch_jobs: one batch_created event per row.';
-
 CREATE OR REPLACE FUNCTION public.batch_jobs_log_events()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -1264,7 +1242,18 @@ CREATE OR REPLACE FUNCTION public.batch_jobs_log_events()
  SET search_path TO ''
 AS $function$
 begin
-  if tg_op = 'UPDATE' then
+  if tg_op = 'INSERT' then
+    insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
+    select 'batch_created', 'batch_job', b.id, b.user_id,
+           jsonb_strip_nulls(jsonb_build_object(
+             'name', b.name,
+             'method', b.method,
+             'task', b.task,
+             'solvent', b.solvent,
+             'priority', b.priority,
+             'max_attempts', b.max_attempts))
+      from new_rows b;
+  elsif tg_op = 'UPDATE' then
     insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
     select case n.status
              when 'running' then 'batch_started'
@@ -1295,7 +1284,7 @@ begin
   return null;
 end;
 $function$;
-comment on function public.batch_jobs_log_events() is 'AFTER UPDATE/DELETE statement trigger: batch_started (pending -> running), batch_completed, batch_failed, batch_cancelled when a batch reaches that status, batch_deleted when it is deleted.';
+comment on function public.batch_jobs_log_events() is 'AFTER INSERT/UPDATE/DELETE statement trigger: batch_created per row inserted, batch_started (pending -> running), batch_completed, batch_failed, batch_cancelled when a batch reaches that status, batch_deleted when it is deleted.';
 
 CREATE OR REPLACE FUNCTION public.calculation_histograms(p_bins integer)
  RETURNS jsonb
@@ -1966,6 +1955,34 @@ end;
 $function$;
 comment on function public.create_release(uuid,jsonb,uuid[]) is 'Inserts the next release of a dataset, unsealed, with the completed calculations among the ids as its members in canonical order (InChIKey, id) and their splits. public.seal_release finishes it in the same transaction.';
 grant execute on function public.create_release(uuid,jsonb,uuid[]) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.create_statement_triggers(p_table regclass, p_function regproc, p_events text[], p_name text DEFAULT NULL::text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_event text;
+  v_referencing text;
+begin
+  foreach v_event in array p_events loop
+    v_referencing := case v_event
+                       when 'insert' then 'new table as new_rows'
+                       when 'update' then 'old table as old_rows new table as new_rows'
+                       when 'delete' then 'old table as old_rows'
+                     end;
+    if v_referencing is null then
+      raise exception 'create_statement_triggers: % is not insert, update or delete', v_event
+        using errcode = 'invalid_parameter_value';
+    end if;
+    execute format(
+      'create trigger %I after %s on %s referencing %s for each statement execute function %s()',
+      coalesce(p_name, (select p.proname from pg_catalog.pg_proc p where p.oid = p_function)) || '_after_' || v_event,
+      v_event, p_table, v_referencing, p_function);
+  end loop;
+end;
+$function$;
+comment on function public.create_statement_triggers(regclass,regproc,text[],text) is 'Migrations only: attaches an AFTER FOR EACH STATEMENT trigger of p_function to p_table per event (insert, update, delete), with its transition tables (new_rows, old_rows), named <p_name or the function''s name>_after_<event>.';
 
 CREATE OR REPLACE FUNCTION public.datasets_log_created()
  RETURNS trigger

@@ -4,7 +4,8 @@
 -- All triggers are AFTER ... FOR EACH STATEMENT with transition tables, so a 10,000-row insert
 -- costs one trigger call that writes 10,000 events with one insert ... select. PostgreSQL allows a
 -- transition table only on a single-event trigger, hence one trigger per table and event
--- (insert, update, delete), each sharing its table's function. An update is compared row by row
+-- (insert, update, delete), each sharing its table's function (public.create_statement_triggers
+-- attaches them). An update is compared row by row
 -- (old and new transition tables joined on the primary key): a row whose status did not change,
 -- including a no-op update, writes nothing.
 --
@@ -54,15 +55,7 @@ comment on function public.molecules_log_events() is
   'AFTER INSERT/DELETE statement trigger: one molecule_created / molecule_deleted event per row.';
 revoke execute on function public.molecules_log_events() from public, anon, authenticated, service_role;
 
-create trigger molecules_log_events_after_insert
-  after insert on public.molecules
-  referencing new table as new_rows
-  for each statement execute function public.molecules_log_events();
-
-create trigger molecules_log_events_after_delete
-  after delete on public.molecules
-  referencing old table as old_rows
-  for each statement execute function public.molecules_log_events();
+select public.create_statement_triggers('public.molecules', 'public.molecules_log_events', '{insert, delete}');
 
 -- ---------------------------------------------------------------------------------------------
 -- calculations
@@ -136,20 +129,7 @@ comment on function public.calculations_log_events() is
   'status, calculation_deleted when it is deleted. One event per changed row; none for unchanged rows.';
 revoke execute on function public.calculations_log_events() from public, anon, authenticated, service_role;
 
-create trigger calculations_log_events_after_insert
-  after insert on public.calculations
-  referencing new table as new_rows
-  for each statement execute function public.calculations_log_events();
-
-create trigger calculations_log_events_after_update
-  after update on public.calculations
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function public.calculations_log_events();
-
-create trigger calculations_log_events_after_delete
-  after delete on public.calculations
-  referencing old table as old_rows
-  for each statement execute function public.calculations_log_events();
+select public.create_statement_triggers('public.calculations', 'public.calculations_log_events', '{insert, update, delete}');
 
 -- ---------------------------------------------------------------------------------------------
 -- batch_jobs
@@ -161,7 +141,18 @@ create function public.batch_jobs_log_events()
   set search_path = ''
 as $$
 begin
-  if tg_op = 'UPDATE' then
+  if tg_op = 'INSERT' then
+    insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
+    select 'batch_created', 'batch_job', b.id, b.user_id,
+           jsonb_strip_nulls(jsonb_build_object(
+             'name', b.name,
+             'method', b.method,
+             'task', b.task,
+             'solvent', b.solvent,
+             'priority', b.priority,
+             'max_attempts', b.max_attempts))
+      from new_rows b;
+  elsif tg_op = 'UPDATE' then
     insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
     select case n.status
              when 'running' then 'batch_started'
@@ -194,52 +185,11 @@ end;
 $$;
 
 comment on function public.batch_jobs_log_events() is
-  'AFTER UPDATE/DELETE statement trigger: batch_started (pending -> running), batch_completed, batch_failed, '
-  'batch_cancelled when a batch reaches that status, batch_deleted when it is deleted.';
+  'AFTER INSERT/UPDATE/DELETE statement trigger: batch_created per row inserted, batch_started (pending -> running), '
+  'batch_completed, batch_failed, batch_cancelled when a batch reaches that status, batch_deleted when it is deleted.';
 revoke execute on function public.batch_jobs_log_events() from public, anon, authenticated, service_role;
 
-create trigger batch_jobs_log_events_after_update
-  after update on public.batch_jobs
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function public.batch_jobs_log_events();
-
-create trigger batch_jobs_log_events_after_delete
-  after delete on public.batch_jobs
-  referencing old table as old_rows
-  for each statement execute function public.batch_jobs_log_events();
-
--- ---------------------------------------------------------------------------------------------
--- batch_jobs insert -> batch_created
--- ---------------------------------------------------------------------------------------------
-create function public.batch_jobs_log_created()
-  returns trigger
-  language plpgsql
-  security definer
-  set search_path = ''
-as $$
-begin
-  insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
-  select 'batch_created', 'batch_job', b.id, b.user_id,
-         jsonb_strip_nulls(jsonb_build_object(
-           'name', b.name,
-           'method', b.method,
-           'task', b.task,
-           'solvent', b.solvent,
-           'priority', b.priority,
-           'max_attempts', b.max_attempts))
-    from new_rows b;
-  return null;
-end;
-$$;
-
-comment on function public.batch_jobs_log_created() is
-  'AFTER INSERT statement trigger on batch_jobs: one batch_created event per row.';
-revoke execute on function public.batch_jobs_log_created() from public, anon, authenticated, service_role;
-
-create trigger batch_jobs_log_events_after_insert
-  after insert on public.batch_jobs
-  referencing new table as new_rows
-  for each statement execute function public.batch_jobs_log_created();
+select public.create_statement_triggers('public.batch_jobs', 'public.batch_jobs_log_events', '{insert, update, delete}');
 
 -- ---------------------------------------------------------------------------------------------
 -- batch_items -> batch_item_created / _updated / _deleted
@@ -300,17 +250,4 @@ comment on function public.batch_items_log_events() is
   'molecule or calculation changed; nothing for other changes), batch_item_deleted. One event per changed row.';
 revoke execute on function public.batch_items_log_events() from public, anon, authenticated, service_role;
 
-create trigger batch_items_log_events_after_insert
-  after insert on public.batch_items
-  referencing new table as new_rows
-  for each statement execute function public.batch_items_log_events();
-
-create trigger batch_items_log_events_after_update
-  after update on public.batch_items
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function public.batch_items_log_events();
-
-create trigger batch_items_log_events_after_delete
-  after delete on public.batch_items
-  referencing old table as old_rows
-  for each statement execute function public.batch_items_log_events();
+select public.create_statement_triggers('public.batch_items', 'public.batch_items_log_events', '{insert, update, delete}');
