@@ -21,7 +21,8 @@
 --   * functions set `search_path = ''` and qualify every name; `security definer` only where a
 --     trigger must write what the caller may not (event_logs, counters);
 --   * API roles get nothing by default: each migration revokes, and the RLS migration grants
---     exactly what each role needs.
+--     exactly what each role needs to qf_api (migration api_role) and service_role; anon and
+--     authenticated get nothing.
 
 create function public.set_updated_at()
   returns trigger
