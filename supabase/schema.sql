@@ -2558,10 +2558,9 @@ $function$;
 comment on function public.lock_items_for_completion(text,uuid[]) is 'Locks the caller''s items p_item_ids and answers per id: completable, already_completed, not_held or not_found, with the item''s molecule (InChIKey and molecule key), the batch''s settings and specification.';
 grant execute on function public.lock_items_for_completion(text,uuid[]) to qf_api, service_role;
 
-CREATE OR REPLACE FUNCTION public.log_error_event(payload jsonb)
+CREATE OR REPLACE FUNCTION public.log_caller_event(p_function text, p_event_type text, p_payload jsonb, p_max_bytes integer)
  RETURNS bigint
  LANGUAGE plpgsql
- SECURITY DEFINER
  SET search_path TO ''
 AS $function$
 declare
@@ -2569,53 +2568,43 @@ declare
   event_id bigint;
 begin
   if caller is null then
-    raise exception 'log_error_event: no user in the request claims'
+    raise exception '%: no user in the request claims', p_function
       using errcode = 'insufficient_privilege';
   end if;
-  if payload is null or jsonb_typeof(payload) <> 'object' then
-    raise exception 'log_error_event: payload must be a JSON object'
+  if p_payload is null or jsonb_typeof(p_payload) <> 'object' then
+    raise exception '%: payload must be a JSON object', p_function
       using errcode = 'invalid_parameter_value';
   end if;
-  if octet_length(payload::text) > 4096 then
-    raise exception 'log_error_event: payload is larger than 4 kB'
+  if octet_length(p_payload::text) > p_max_bytes then
+    raise exception '%: payload is larger than % kB', p_function, p_max_bytes / 1024
       using errcode = 'program_limit_exceeded';
   end if;
   insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
-  values ('error', 'function', null, caller, payload)
+  values (p_event_type, 'function', null, caller, p_payload)
   returning id into event_id;
   return event_id;
 end;
+$function$;
+comment on function public.log_caller_event(text,text,jsonb,integer) is 'Appends a function event of the calling user (auth.uid()) after checking the payload (a JSON object of at most p_max_bytes); errors name p_function. For log_performance_metric and log_error_event only.';
+
+CREATE OR REPLACE FUNCTION public.log_error_event(payload jsonb)
+ RETURNS bigint
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  select public.log_caller_event('log_error_event', 'error', payload, 4096);
 $function$;
 comment on function public.log_error_event(jsonb) is 'Appends an error event (at most 4 kB of JSON) for the calling user (auth.uid()); for the functions'' error handler only (qf_api). Returns its id.';
 grant execute on function public.log_error_event(jsonb) to qf_api;
 
 CREATE OR REPLACE FUNCTION public.log_performance_metric(payload jsonb)
  RETURNS bigint
- LANGUAGE plpgsql
+ LANGUAGE sql
  SECURITY DEFINER
  SET search_path TO ''
 AS $function$
-declare
-  caller uuid := auth.uid();
-  event_id bigint;
-begin
-  if caller is null then
-    raise exception 'log_performance_metric: no user in the request claims'
-      using errcode = 'insufficient_privilege';
-  end if;
-  if payload is null or jsonb_typeof(payload) <> 'object' then
-    raise exception 'log_performance_metric: payload must be a JSON object'
-      using errcode = 'invalid_parameter_value';
-  end if;
-  if octet_length(payload::text) > 16384 then
-    raise exception 'log_performance_metric: payload is larger than 16 kB'
-      using errcode = 'program_limit_exceeded';
-  end if;
-  insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
-  values ('performance_metric', 'function', null, caller, payload)
-  returning id into event_id;
-  return event_id;
-end;
+  select public.log_caller_event('log_performance_metric', 'performance_metric', payload, 16384);
 $function$;
 comment on function public.log_performance_metric(jsonb) is 'Appends a performance_metric event (at most 16 kB of JSON) for the calling user (auth.uid()). Returns its id.';
 grant execute on function public.log_performance_metric(jsonb) to qf_api, service_role;

@@ -148,49 +148,13 @@ comment on function public.purge_event_logs(interval) is
 revoke execute on function public.purge_event_logs(interval) from public, anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------------
--- The one insert path for API callers: a performance metric of the calling user.
+-- The insert paths for API callers: a performance metric, and an error the functions' error
+-- handler reports (supabase/functions/_shared/error-events.ts). Both append one `function` event
+-- for the calling user through public.log_caller_event, which checks the caller and the payload.
 -- ---------------------------------------------------------------------------------------------
-create function public.log_performance_metric(payload jsonb)
+create function public.log_caller_event(p_function text, p_event_type text, p_payload jsonb, p_max_bytes integer)
   returns bigint
   language plpgsql
-  security definer
-  set search_path = ''
-as $$
-declare
-  caller uuid := auth.uid();
-  event_id bigint;
-begin
-  if caller is null then
-    raise exception 'log_performance_metric: no user in the request claims'
-      using errcode = 'insufficient_privilege';
-  end if;
-  if payload is null or jsonb_typeof(payload) <> 'object' then
-    raise exception 'log_performance_metric: payload must be a JSON object'
-      using errcode = 'invalid_parameter_value';
-  end if;
-  if octet_length(payload::text) > 16384 then
-    raise exception 'log_performance_metric: payload is larger than 16 kB'
-      using errcode = 'program_limit_exceeded';
-  end if;
-  insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
-  values ('performance_metric', 'function', null, caller, payload)
-  returning id into event_id;
-  return event_id;
-end;
-$$;
-
-comment on function public.log_performance_metric(jsonb) is
-  'Appends a performance_metric event (at most 16 kB of JSON) for the calling user (auth.uid()). Returns its id.';
-revoke execute on function public.log_performance_metric(jsonb) from public, anon, authenticated, service_role;
-grant execute on function public.log_performance_metric(jsonb) to qf_api, service_role;
-
--- ---------------------------------------------------------------------------------------------
--- error events, written by the functions' error handler
--- ---------------------------------------------------------------------------------------------
-create function public.log_error_event(payload jsonb)
-  returns bigint
-  language plpgsql
-  security definer
   set search_path = ''
 as $$
 declare
@@ -198,22 +162,51 @@ declare
   event_id bigint;
 begin
   if caller is null then
-    raise exception 'log_error_event: no user in the request claims'
+    raise exception '%: no user in the request claims', p_function
       using errcode = 'insufficient_privilege';
   end if;
-  if payload is null or jsonb_typeof(payload) <> 'object' then
-    raise exception 'log_error_event: payload must be a JSON object'
+  if p_payload is null or jsonb_typeof(p_payload) <> 'object' then
+    raise exception '%: payload must be a JSON object', p_function
       using errcode = 'invalid_parameter_value';
   end if;
-  if octet_length(payload::text) > 4096 then
-    raise exception 'log_error_event: payload is larger than 4 kB'
+  if octet_length(p_payload::text) > p_max_bytes then
+    raise exception '%: payload is larger than % kB', p_function, p_max_bytes / 1024
       using errcode = 'program_limit_exceeded';
   end if;
   insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
-  values ('error', 'function', null, caller, payload)
+  values (p_event_type, 'function', null, caller, p_payload)
   returning id into event_id;
   return event_id;
 end;
+$$;
+
+comment on function public.log_caller_event(text, text, jsonb, integer) is
+  'Appends a function event of the calling user (auth.uid()) after checking the payload (a JSON object of at most '
+  'p_max_bytes); errors name p_function. For log_performance_metric and log_error_event only.';
+revoke execute on function public.log_caller_event(text, text, jsonb, integer)
+  from public, anon, authenticated, service_role;
+
+create function public.log_performance_metric(payload jsonb)
+  returns bigint
+  language sql
+  security definer
+  set search_path = ''
+as $$
+  select public.log_caller_event('log_performance_metric', 'performance_metric', payload, 16384);
+$$;
+
+comment on function public.log_performance_metric(jsonb) is
+  'Appends a performance_metric event (at most 16 kB of JSON) for the calling user (auth.uid()). Returns its id.';
+revoke execute on function public.log_performance_metric(jsonb) from public, anon, authenticated, service_role;
+grant execute on function public.log_performance_metric(jsonb) to qf_api, service_role;
+
+create function public.log_error_event(payload jsonb)
+  returns bigint
+  language sql
+  security definer
+  set search_path = ''
+as $$
+  select public.log_caller_event('log_error_event', 'error', payload, 4096);
 $$;
 
 comment on function public.log_error_event(jsonb) is
