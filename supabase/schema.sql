@@ -247,7 +247,7 @@ comment on column public.batch_jobs.tags is 'Free labels of the batch.';
 alter table public.batch_jobs enable row level security;
 CREATE TRIGGER batch_jobs_cancel_items_after_update AFTER UPDATE ON public.batch_jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_jobs_cancel_items();
 CREATE TRIGGER batch_jobs_log_events_after_delete AFTER DELETE ON public.batch_jobs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_jobs_log_events();
-CREATE TRIGGER batch_jobs_log_events_after_insert AFTER INSERT ON public.batch_jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_jobs_log_created();
+CREATE TRIGGER batch_jobs_log_events_after_insert AFTER INSERT ON public.batch_jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_jobs_log_events();
 CREATE TRIGGER batch_jobs_log_events_after_update AFTER UPDATE ON public.batch_jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.batch_jobs_log_events();
 CREATE TRIGGER batch_jobs_set_updated_at BEFORE UPDATE ON public.batch_jobs FOR EACH ROW WHEN (old.* IS DISTINCT FROM new.*) EXECUTE FUNCTION public.set_updated_at();
 CREATE TRIGGER batch_jobs_status_transition BEFORE UPDATE OF status ON public.batch_jobs FOR EACH ROW WHEN (old.status IS DISTINCT FROM new.status) EXECUTE FUNCTION public.batch_jobs_check_status_change();
@@ -1235,28 +1235,6 @@ end;
 $function$;
 comment on function public.batch_jobs_check_status_change() is 'BEFORE UPDATE OF status row trigger on batch_jobs: allows only cancelling from outside the item triggers; stamps started_at and completed_at.';
 
-CREATE OR REPLACE FUNCTION public.batch_jobs_log_created()
- RETURNS trigger
- LANGUAGE plpgsql
- SECURITY DEFINER
- SET search_path TO ''
-AS $function$
-begin
-  insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
-  select 'batch_created', 'batch_job', b.id, b.user_id,
-         jsonb_strip_nulls(jsonb_build_object(
-           'name', b.name,
-           'method', b.method,
-           'task', b.task,
-           'solvent', b.solvent,
-           'priority', b.priority,
-           'max_attempts', b.max_attempts))
-    from new_rows b;
-  return null;
-end;
-$function$;
-comment on function public.batch_jobs_log_created() is 'AFTER INSERT statement trigger on batch_jobs: one batch_created event per row.';
-
 CREATE OR REPLACE FUNCTION public.batch_jobs_log_events()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -1264,7 +1242,18 @@ CREATE OR REPLACE FUNCTION public.batch_jobs_log_events()
  SET search_path TO ''
 AS $function$
 begin
-  if tg_op = 'UPDATE' then
+  if tg_op = 'INSERT' then
+    insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
+    select 'batch_created', 'batch_job', b.id, b.user_id,
+           jsonb_strip_nulls(jsonb_build_object(
+             'name', b.name,
+             'method', b.method,
+             'task', b.task,
+             'solvent', b.solvent,
+             'priority', b.priority,
+             'max_attempts', b.max_attempts))
+      from new_rows b;
+  elsif tg_op = 'UPDATE' then
     insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
     select case n.status
              when 'running' then 'batch_started'
@@ -1295,7 +1284,7 @@ begin
   return null;
 end;
 $function$;
-comment on function public.batch_jobs_log_events() is 'AFTER UPDATE/DELETE statement trigger: batch_started (pending -> running), batch_completed, batch_failed, batch_cancelled when a batch reaches that status, batch_deleted when it is deleted.';
+comment on function public.batch_jobs_log_events() is 'AFTER INSERT/UPDATE/DELETE statement trigger: batch_created per row inserted, batch_started (pending -> running), batch_completed, batch_failed, batch_cancelled when a batch reaches that status, batch_deleted when it is deleted.';
 
 CREATE OR REPLACE FUNCTION public.calculation_histograms(p_bins integer)
  RETURNS jsonb
@@ -1967,6 +1956,34 @@ $function$;
 comment on function public.create_release(uuid,jsonb,uuid[]) is 'Inserts the next release of a dataset, unsealed, with the completed calculations among the ids as its members in canonical order (InChIKey, id) and their splits. public.seal_release finishes it in the same transaction.';
 grant execute on function public.create_release(uuid,jsonb,uuid[]) to qf_api, service_role;
 
+CREATE OR REPLACE FUNCTION public.create_statement_triggers(p_table regclass, p_function regproc, p_events text[], p_name text DEFAULT NULL::text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_event text;
+  v_referencing text;
+begin
+  foreach v_event in array p_events loop
+    v_referencing := case v_event
+                       when 'insert' then 'new table as new_rows'
+                       when 'update' then 'old table as old_rows new table as new_rows'
+                       when 'delete' then 'old table as old_rows'
+                     end;
+    if v_referencing is null then
+      raise exception 'create_statement_triggers: % is not insert, update or delete', v_event
+        using errcode = 'invalid_parameter_value';
+    end if;
+    execute format(
+      'create trigger %I after %s on %s referencing %s for each statement execute function %s()',
+      coalesce(p_name, (select p.proname from pg_catalog.pg_proc p where p.oid = p_function)) || '_after_' || v_event,
+      v_event, p_table, v_referencing, p_function);
+  end loop;
+end;
+$function$;
+comment on function public.create_statement_triggers(regclass,regproc,text[],text) is 'Migrations only: attaches an AFTER FOR EACH STATEMENT trigger of p_function to p_table per event (insert, update, delete), with its transition tables (new_rows, old_rows), named <p_name or the function''s name>_after_<event>.';
+
 CREATE OR REPLACE FUNCTION public.datasets_log_created()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -2541,10 +2558,9 @@ $function$;
 comment on function public.lock_items_for_completion(text,uuid[]) is 'Locks the caller''s items p_item_ids and answers per id: completable, already_completed, not_held or not_found, with the item''s molecule (InChIKey and molecule key), the batch''s settings and specification.';
 grant execute on function public.lock_items_for_completion(text,uuid[]) to qf_api, service_role;
 
-CREATE OR REPLACE FUNCTION public.log_error_event(payload jsonb)
+CREATE OR REPLACE FUNCTION public.log_caller_event(p_function text, p_event_type text, p_payload jsonb, p_max_bytes integer)
  RETURNS bigint
  LANGUAGE plpgsql
- SECURITY DEFINER
  SET search_path TO ''
 AS $function$
 declare
@@ -2552,53 +2568,43 @@ declare
   event_id bigint;
 begin
   if caller is null then
-    raise exception 'log_error_event: no user in the request claims'
+    raise exception '%: no user in the request claims', p_function
       using errcode = 'insufficient_privilege';
   end if;
-  if payload is null or jsonb_typeof(payload) <> 'object' then
-    raise exception 'log_error_event: payload must be a JSON object'
+  if p_payload is null or jsonb_typeof(p_payload) <> 'object' then
+    raise exception '%: payload must be a JSON object', p_function
       using errcode = 'invalid_parameter_value';
   end if;
-  if octet_length(payload::text) > 4096 then
-    raise exception 'log_error_event: payload is larger than 4 kB'
+  if octet_length(p_payload::text) > p_max_bytes then
+    raise exception '%: payload is larger than % kB', p_function, p_max_bytes / 1024
       using errcode = 'program_limit_exceeded';
   end if;
   insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
-  values ('error', 'function', null, caller, payload)
+  values (p_event_type, 'function', null, caller, p_payload)
   returning id into event_id;
   return event_id;
 end;
+$function$;
+comment on function public.log_caller_event(text,text,jsonb,integer) is 'Appends a function event of the calling user (auth.uid()) after checking the payload (a JSON object of at most p_max_bytes); errors name p_function. For log_performance_metric and log_error_event only.';
+
+CREATE OR REPLACE FUNCTION public.log_error_event(payload jsonb)
+ RETURNS bigint
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  select public.log_caller_event('log_error_event', 'error', payload, 4096);
 $function$;
 comment on function public.log_error_event(jsonb) is 'Appends an error event (at most 4 kB of JSON) for the calling user (auth.uid()); for the functions'' error handler only (qf_api). Returns its id.';
 grant execute on function public.log_error_event(jsonb) to qf_api;
 
 CREATE OR REPLACE FUNCTION public.log_performance_metric(payload jsonb)
  RETURNS bigint
- LANGUAGE plpgsql
+ LANGUAGE sql
  SECURITY DEFINER
  SET search_path TO ''
 AS $function$
-declare
-  caller uuid := auth.uid();
-  event_id bigint;
-begin
-  if caller is null then
-    raise exception 'log_performance_metric: no user in the request claims'
-      using errcode = 'insufficient_privilege';
-  end if;
-  if payload is null or jsonb_typeof(payload) <> 'object' then
-    raise exception 'log_performance_metric: payload must be a JSON object'
-      using errcode = 'invalid_parameter_value';
-  end if;
-  if octet_length(payload::text) > 16384 then
-    raise exception 'log_performance_metric: payload is larger than 16 kB'
-      using errcode = 'program_limit_exceeded';
-  end if;
-  insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
-  values ('performance_metric', 'function', null, caller, payload)
-  returning id into event_id;
-  return event_id;
-end;
+  select public.log_caller_event('log_performance_metric', 'performance_metric', payload, 16384);
 $function$;
 comment on function public.log_performance_metric(jsonb) is 'Appends a performance_metric event (at most 16 kB of JSON) for the calling user (auth.uid()). Returns its id.';
 grant execute on function public.log_performance_metric(jsonb) to qf_api, service_role;

@@ -4,6 +4,14 @@
 -- tables. Tables attach it with `when (old.* is distinct from new.*)`, so an update that changes
 -- nothing leaves the row (and its updated_at) as it was.
 --
+-- public.create_statement_triggers(): attaches one AFTER ... FOR EACH STATEMENT trigger function
+-- to a table for each of the events given, with the transition tables that event has (new_rows,
+-- old_rows). PostgreSQL allows transition tables only on a single-event trigger, so a function
+-- that serves insert, update and delete (branching on TG_OP) needs three triggers; this writes
+-- them, named `<function>_after_<event>`, so that every counting and logging migration attaches
+-- its function in one line instead of repeating the clauses. It runs only while migrating (as the
+-- owner): the triggers it creates are plain triggers, with no dynamic SQL when they fire.
+--
 -- Conventions used by every later migration:
 --   * every table has `user_id uuid not null` (the owner) and `created_at`; mutable tables also
 --     have `updated_at`;
@@ -13,7 +21,8 @@
 --   * functions set `search_path = ''` and qualify every name; `security definer` only where a
 --     trigger must write what the caller may not (event_logs, counters);
 --   * API roles get nothing by default: each migration revokes, and the RLS migration grants
---     exactly what each role needs.
+--     exactly what each role needs to qf_api (migration api_role) and service_role; anon and
+--     authenticated get nothing.
 
 create function public.set_updated_at()
   returns trigger
@@ -31,3 +40,41 @@ comment on function public.set_updated_at() is
 
 -- Trigger functions are not for calling; PUBLIC gets EXECUTE on new functions by default.
 revoke execute on function public.set_updated_at() from public, anon, authenticated, service_role;
+
+create function public.create_statement_triggers(
+  p_table    regclass,
+  p_function regproc,
+  p_events   text[],
+  p_name     text default null
+)
+  returns void
+  language plpgsql
+  set search_path = ''
+as $$
+declare
+  v_event text;
+  v_referencing text;
+begin
+  foreach v_event in array p_events loop
+    v_referencing := case v_event
+                       when 'insert' then 'new table as new_rows'
+                       when 'update' then 'old table as old_rows new table as new_rows'
+                       when 'delete' then 'old table as old_rows'
+                     end;
+    if v_referencing is null then
+      raise exception 'create_statement_triggers: % is not insert, update or delete', v_event
+        using errcode = 'invalid_parameter_value';
+    end if;
+    execute format(
+      'create trigger %I after %s on %s referencing %s for each statement execute function %s()',
+      coalesce(p_name, (select p.proname from pg_catalog.pg_proc p where p.oid = p_function)) || '_after_' || v_event,
+      v_event, p_table, v_referencing, p_function);
+  end loop;
+end;
+$$;
+
+comment on function public.create_statement_triggers(regclass, regproc, text[], text) is
+  'Migrations only: attaches an AFTER FOR EACH STATEMENT trigger of p_function to p_table per event (insert, update, '
+  'delete), with its transition tables (new_rows, old_rows), named <p_name or the function''s name>_after_<event>.';
+revoke execute on function public.create_statement_triggers(regclass, regproc, text[], text)
+  from public, anon, authenticated, service_role;

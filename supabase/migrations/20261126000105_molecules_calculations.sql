@@ -116,8 +116,8 @@ $$;
 comment on function public.adopt_legacy_molecules(uuid, jsonb) is
   'Sets molecule_key on the user''s rows written without one, for the molecules given '
   '(molecule_key, inchikey, canonical_smiles) that are the same molecule. Called by the writers before they insert.';
-revoke execute on function public.adopt_legacy_molecules(uuid, jsonb) from public, anon;
-grant execute on function public.adopt_legacy_molecules(uuid, jsonb) to authenticated, service_role;
+revoke execute on function public.adopt_legacy_molecules(uuid, jsonb) from public, anon, authenticated;
+grant execute on function public.adopt_legacy_molecules(uuid, jsonb) to qf_api, service_role;
 
 -- ---------------------------------------------------------------------------------------------
 -- calculations

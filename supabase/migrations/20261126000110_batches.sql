@@ -19,6 +19,24 @@
 --   so that "highest priority first, then oldest" is one ordered index scan for the claim
 --   (migration batch_claim).
 --
+-- What deleting results does to items (issue 16): a finished item is the record of work done, and
+-- stays in its batch as it finished, so counters and batch status do not move when results are
+-- deleted; they still equal count(*) of the items per status.
+--   molecule deleted     its finished items (completed, failed, cancelled) stay, with molecule_id
+--                        null; their status, attempts and history are unchanged. A live item
+--                        (pending, claimed) cannot run without its molecule: it becomes cancelled
+--                        in the same statement (trigger batch_items_molecule_deleted; its open
+--                        attempt is closed as cancelled), which the counters then count as any
+--                        cancel. The DELETE route still answers 409 for live items unless
+--                        force=true, so this happens through the API only when asked for; it is
+--                        what makes deleting a user's account work.
+--   calculation deleted  the item that produced it stays completed, with calculation_id null.
+--   the trail            both unlinkings write batch_item_updated events with previous_molecule_id
+--                        or previous_calculation_id and the actor (migration event_triggers).
+--   retry_batch          skips failed items whose molecule is gone: they cannot run again.
+-- Cascading instead deleted finished items and took them out of the counters: a `failed` batch
+-- whose failed item's molecule was deleted turned `completed`.
+--
 -- Also adds calculations.batch_item_id's foreign key, now that batch_items exists. As in
 -- migration molecules_calculations, children reference parents by (user_id, parent_id), RLS is
 -- enabled and the API roles' privileges are revoked here.
@@ -107,7 +125,7 @@ create table public.batch_items (
   id               uuid        not null default gen_random_uuid(),
   user_id          uuid        not null default auth.uid(),
   batch_job_id     uuid        not null,
-  molecule_id      uuid        not null,
+  molecule_id      uuid,
   name             text,
   input_geometry   jsonb,
   charge           integer     not null default 0,
@@ -129,8 +147,10 @@ create table public.batch_items (
   constraint batch_items_user_id_id_key unique (user_id, id),
   constraint batch_items_batch_job_fkey foreign key (user_id, batch_job_id)
     references public.batch_jobs (user_id, id) on delete cascade,
+  -- Deleting the molecule keeps the item as the record of work done; only the link is cleared
+  -- (and a live item is cancelled, trigger batch_items_molecule_deleted).
   constraint batch_items_molecule_fkey foreign key (user_id, molecule_id)
-    references public.molecules (user_id, id) on delete cascade,
+    references public.molecules (user_id, id) on delete set null (molecule_id),
   -- Deleting the calculation keeps the item (and its user_id); only the link is cleared.
   constraint batch_items_calculation_fkey foreign key (user_id, calculation_id)
     references public.calculations (user_id, id) on delete set null (calculation_id),
@@ -143,11 +163,19 @@ create table public.batch_items (
   constraint batch_items_claim_has_lease
     check (status <> 'claimed' or (claimed_by is not null and lease_expires_at is not null)),
   constraint batch_items_input_geometry_array check (jsonb_typeof(input_geometry) = 'array'),
-  constraint batch_items_attempt_history_array check (jsonb_typeof(attempt_history) = 'array')
+  constraint batch_items_attempt_history_array check (jsonb_typeof(attempt_history) = 'array'),
+  -- An item without a molecule is finished.
+  constraint batch_items_live_has_molecule
+    check (molecule_id is not null or status in ('completed', 'failed', 'cancelled'))
 );
 
 comment on table public.batch_items is
   'One molecule of a batch to compute. Changes here keep batch_jobs'' counters and status (statement-level triggers).';
+comment on column public.batch_items.molecule_id is
+  'The molecule to compute. Null once the molecule was deleted, which only a finished (completed, failed or '
+  'cancelled) item survives.';
+comment on column public.batch_items.calculation_id is
+  'The calculation the item produced. Null on a completed item once that calculation was deleted.';
 comment on column public.batch_items.name is 'The item''s label as given when the batch was created.';
 comment on column public.batch_items.priority is 'The batch''s priority when the item was created; higher is claimed first.';
 comment on column public.batch_items.seq is 'Creation order (identity): the claim''s "oldest first" and the cursor of item pages.';
@@ -212,6 +240,36 @@ create trigger batch_items_stamp_completed_at
   for each row when (old.status is distinct from new.status)
   execute function public.batch_items_stamp_completed_at();
 
+-- A live item whose molecule goes is cancelled; its finished items stay as they finished.
+create function public.batch_items_cancel_without_molecule()
+  returns trigger
+  language plpgsql
+  set search_path = ''
+as $$
+begin
+  -- Attached with `when (new.molecule_id is null and old.molecule_id is not null)`.
+  if new.status in ('pending', 'claimed') then
+    if new.status = 'claimed' then
+      new.attempt_history := public.batch_item_close_attempt(
+        new.attempt_history, new.claimed_by, 'cancelled', 'molecule deleted', now());
+    end if;
+    new.status := 'cancelled';
+    new.lease_expires_at := null;
+  end if;
+  return new;
+end;
+$$;
+
+comment on function public.batch_items_cancel_without_molecule() is
+  'BEFORE UPDATE OF molecule_id row trigger on batch_items: a pending or claimed item whose molecule was deleted '
+  'becomes cancelled (an open attempt is closed as cancelled); finished items keep their status.';
+revoke execute on function public.batch_items_cancel_without_molecule() from public, anon, authenticated, service_role;
+
+create trigger batch_items_molecule_deleted
+  before update of molecule_id on public.batch_items
+  for each row when (new.molecule_id is null and old.molecule_id is not null)
+  execute function public.batch_items_cancel_without_molecule();
+
 create trigger batch_items_set_updated_at
   before update on public.batch_items
   for each row when (old.* is distinct from new.*)
@@ -219,6 +277,9 @@ create trigger batch_items_set_updated_at
 
 alter table public.batch_items enable row level security;
 revoke all on table public.batch_items from public, anon, authenticated, service_role;
+-- Items are inserted through the owner's functions and qf_api's table grant; neither needs the
+-- identity sequence.
+revoke all on sequence public.batch_items_seq_seq from public, anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------------
 -- calculations.batch_item_id

@@ -1,10 +1,11 @@
--- Event logging by triggers: every state change of molecules, calculations and batch_jobs
--- appends exactly one row to event_logs.
+-- Event logging by triggers: every state change of molecules, calculations, batch_jobs and
+-- batch_items appends exactly one row to event_logs.
 --
 -- All triggers are AFTER ... FOR EACH STATEMENT with transition tables, so a 10,000-row insert
 -- costs one trigger call that writes 10,000 events with one insert ... select. PostgreSQL allows a
 -- transition table only on a single-event trigger, hence one trigger per table and event
--- (insert, update, delete), each sharing its table's function. An update is compared row by row
+-- (insert, update, delete), each sharing its table's function (public.create_statement_triggers
+-- attaches them). An update is compared row by row
 -- (old and new transition tables joined on the primary key): a row whose status did not change,
 -- including a no-op update, writes nothing.
 --
@@ -12,9 +13,16 @@
 --   calculations   insert or status change to running/completed/failed
 --                      -> calculation_started / calculation_completed / calculation_failed
 --                  (a retry, failed -> pending, writes nothing); delete -> calculation_deleted
---   batch_jobs     status change: pending -> running -> batch_started; to completed, failed,
---                  cancelled -> batch_completed / batch_failed / batch_cancelled;
---                  delete -> batch_deleted
+--   batch_jobs     insert -> batch_created; status change: pending -> running -> batch_started;
+--                  to completed, failed, cancelled -> batch_completed / batch_failed /
+--                  batch_cancelled; delete -> batch_deleted
+--   batch_items    insert -> batch_item_created; a change of status, molecule or calculation ->
+--                  batch_item_updated: a claim, a completion, a failure, a requeue, a cancel, and
+--                  the unlinking that deleting its molecule or calculation causes (migration
+--                  batches). Lease renewals (heartbeats) write nothing. delete -> batch_item_deleted
+--                  (with its batch, as a rule).
+--
+-- Every event records who acted through event_logs.actor's default (migration event_logs).
 --
 -- The functions are `security definer` (owner) because API roles cannot write event_logs.
 
@@ -47,15 +55,7 @@ comment on function public.molecules_log_events() is
   'AFTER INSERT/DELETE statement trigger: one molecule_created / molecule_deleted event per row.';
 revoke execute on function public.molecules_log_events() from public, anon, authenticated, service_role;
 
-create trigger molecules_log_events_after_insert
-  after insert on public.molecules
-  referencing new table as new_rows
-  for each statement execute function public.molecules_log_events();
-
-create trigger molecules_log_events_after_delete
-  after delete on public.molecules
-  referencing old table as old_rows
-  for each statement execute function public.molecules_log_events();
+select public.create_statement_triggers('public.molecules', 'public.molecules_log_events', '{insert, delete}');
 
 -- ---------------------------------------------------------------------------------------------
 -- calculations
@@ -129,20 +129,7 @@ comment on function public.calculations_log_events() is
   'status, calculation_deleted when it is deleted. One event per changed row; none for unchanged rows.';
 revoke execute on function public.calculations_log_events() from public, anon, authenticated, service_role;
 
-create trigger calculations_log_events_after_insert
-  after insert on public.calculations
-  referencing new table as new_rows
-  for each statement execute function public.calculations_log_events();
-
-create trigger calculations_log_events_after_update
-  after update on public.calculations
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function public.calculations_log_events();
-
-create trigger calculations_log_events_after_delete
-  after delete on public.calculations
-  referencing old table as old_rows
-  for each statement execute function public.calculations_log_events();
+select public.create_statement_triggers('public.calculations', 'public.calculations_log_events', '{insert, update, delete}');
 
 -- ---------------------------------------------------------------------------------------------
 -- batch_jobs
@@ -154,7 +141,18 @@ create function public.batch_jobs_log_events()
   set search_path = ''
 as $$
 begin
-  if tg_op = 'UPDATE' then
+  if tg_op = 'INSERT' then
+    insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
+    select 'batch_created', 'batch_job', b.id, b.user_id,
+           jsonb_strip_nulls(jsonb_build_object(
+             'name', b.name,
+             'method', b.method,
+             'task', b.task,
+             'solvent', b.solvent,
+             'priority', b.priority,
+             'max_attempts', b.max_attempts))
+      from new_rows b;
+  elsif tg_op = 'UPDATE' then
     insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
     select case n.status
              when 'running' then 'batch_started'
@@ -187,16 +185,69 @@ end;
 $$;
 
 comment on function public.batch_jobs_log_events() is
-  'AFTER UPDATE/DELETE statement trigger: batch_started (pending -> running), batch_completed, batch_failed, '
-  'batch_cancelled when a batch reaches that status, batch_deleted when it is deleted.';
+  'AFTER INSERT/UPDATE/DELETE statement trigger: batch_created per row inserted, batch_started (pending -> running), '
+  'batch_completed, batch_failed, batch_cancelled when a batch reaches that status, batch_deleted when it is deleted.';
 revoke execute on function public.batch_jobs_log_events() from public, anon, authenticated, service_role;
 
-create trigger batch_jobs_log_events_after_update
-  after update on public.batch_jobs
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function public.batch_jobs_log_events();
+select public.create_statement_triggers('public.batch_jobs', 'public.batch_jobs_log_events', '{insert, update, delete}');
 
-create trigger batch_jobs_log_events_after_delete
-  after delete on public.batch_jobs
-  referencing old table as old_rows
-  for each statement execute function public.batch_jobs_log_events();
+-- ---------------------------------------------------------------------------------------------
+-- batch_items -> batch_item_created / _updated / _deleted
+-- ---------------------------------------------------------------------------------------------
+create function public.batch_items_log_events()
+  returns trigger
+  language plpgsql
+  security definer
+  set search_path = ''
+as $$
+begin
+  if tg_op = 'INSERT' then
+    insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
+    select 'batch_item_created', 'batch_item', i.id, i.user_id,
+           jsonb_strip_nulls(jsonb_build_object(
+             'batch_job_id', i.batch_job_id,
+             'molecule_id', i.molecule_id,
+             'name', i.name,
+             'status', i.status))
+      from new_rows i;
+  elsif tg_op = 'UPDATE' then
+    -- Only rows whose status, molecule or calculation changed; a heartbeat writes nothing.
+    insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
+    select 'batch_item_updated', 'batch_item', n.id, n.user_id,
+           jsonb_strip_nulls(jsonb_build_object(
+             'batch_job_id', n.batch_job_id,
+             'status', n.status,
+             'previous_status', case when n.status is distinct from o.status then o.status end,
+             'attempts', n.attempts,
+             'claimed_by', n.claimed_by,
+             'molecule_id', n.molecule_id,
+             'previous_molecule_id', case when n.molecule_id is distinct from o.molecule_id then o.molecule_id end,
+             'calculation_id', n.calculation_id,
+             'previous_calculation_id',
+               case when n.calculation_id is distinct from o.calculation_id then o.calculation_id end,
+             'last_error', case when n.status in ('pending', 'failed') then left(n.last_error, 1000) end))
+      from new_rows n
+      join old_rows o on o.id = n.id
+     where n.status is distinct from o.status
+        or n.molecule_id is distinct from o.molecule_id
+        or n.calculation_id is distinct from o.calculation_id;
+  elsif tg_op = 'DELETE' then
+    insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
+    select 'batch_item_deleted', 'batch_item', i.id, i.user_id,
+           jsonb_strip_nulls(jsonb_build_object(
+             'batch_job_id', i.batch_job_id,
+             'molecule_id', i.molecule_id,
+             'calculation_id', i.calculation_id,
+             'status', i.status))
+      from old_rows i;
+  end if;
+  return null;
+end;
+$$;
+
+comment on function public.batch_items_log_events() is
+  'AFTER INSERT/UPDATE/DELETE statement trigger on batch_items: batch_item_created, batch_item_updated (status, '
+  'molecule or calculation changed; nothing for other changes), batch_item_deleted. One event per changed row.';
+revoke execute on function public.batch_items_log_events() from public, anon, authenticated, service_role;
+
+select public.create_statement_triggers('public.batch_items', 'public.batch_items_log_events', '{insert, update, delete}');

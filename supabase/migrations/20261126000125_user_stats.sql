@@ -143,15 +143,7 @@ comment on function public.molecules_count_user_stats() is
   'user_stats_slots row.';
 revoke execute on function public.molecules_count_user_stats() from public, anon, authenticated, service_role;
 
-create trigger molecules_count_user_stats_after_insert
-  after insert on public.molecules
-  referencing new table as new_rows
-  for each statement execute function public.molecules_count_user_stats();
-
-create trigger molecules_count_user_stats_after_delete
-  after delete on public.molecules
-  referencing old table as old_rows
-  for each statement execute function public.molecules_count_user_stats();
+select public.create_statement_triggers('public.molecules', 'public.molecules_count_user_stats', '{insert, delete}');
 
 -- ---------------------------------------------------------------------------------------------
 -- calculations -> user_stats_slots.calculations_<status>, calculations_<method>
@@ -223,20 +215,7 @@ comment on function public.calculations_count_user_stats() is
   'the session''s user_stats_slots row.';
 revoke execute on function public.calculations_count_user_stats() from public, anon, authenticated, service_role;
 
-create trigger calculations_count_user_stats_after_insert
-  after insert on public.calculations
-  referencing new table as new_rows
-  for each statement execute function public.calculations_count_user_stats();
-
-create trigger calculations_count_user_stats_after_update
-  after update on public.calculations
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function public.calculations_count_user_stats();
-
-create trigger calculations_count_user_stats_after_delete
-  after delete on public.calculations
-  referencing old table as old_rows
-  for each statement execute function public.calculations_count_user_stats();
+select public.create_statement_triggers('public.calculations', 'public.calculations_count_user_stats', '{insert, update, delete}');
 
 -- ---------------------------------------------------------------------------------------------
 -- atomic_properties -> user_stats_slots.atoms (atomic_properties is never updated)
@@ -266,15 +245,7 @@ comment on function public.atomic_properties_count_user_stats() is
   'user_stats_slots row.';
 revoke execute on function public.atomic_properties_count_user_stats() from public, anon, authenticated, service_role;
 
-create trigger atomic_properties_count_user_stats_after_insert
-  after insert on public.atomic_properties
-  referencing new table as new_rows
-  for each statement execute function public.atomic_properties_count_user_stats();
-
-create trigger atomic_properties_count_user_stats_after_delete
-  after delete on public.atomic_properties
-  referencing old table as old_rows
-  for each statement execute function public.atomic_properties_count_user_stats();
+select public.create_statement_triggers('public.atomic_properties', 'public.atomic_properties_count_user_stats', '{insert, delete}');
 
 -- ---------------------------------------------------------------------------------------------
 -- Repair: rebuild every user's figures from the tables, into slot 0 (database owner only).

@@ -131,20 +131,7 @@ comment on function public.batch_items_count_batch_jobs() is
   'batch_jobs, and moves the batch status with batch_job_next_status().';
 revoke execute on function public.batch_items_count_batch_jobs() from public, anon, authenticated, service_role;
 
-create trigger batch_items_count_batch_jobs_after_insert
-  after insert on public.batch_items
-  referencing new table as new_rows
-  for each statement execute function public.batch_items_count_batch_jobs();
-
-create trigger batch_items_count_batch_jobs_after_update
-  after update on public.batch_items
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function public.batch_items_count_batch_jobs();
-
-create trigger batch_items_count_batch_jobs_after_delete
-  after delete on public.batch_items
-  referencing old table as old_rows
-  for each statement execute function public.batch_items_count_batch_jobs();
+select public.create_statement_triggers('public.batch_items', 'public.batch_items_count_batch_jobs', '{insert, update, delete}');
 
 -- ---------------------------------------------------------------------------------------------
 -- batch_jobs.status: only `cancelled` may be set directly
@@ -222,7 +209,4 @@ comment on function public.batch_jobs_cancel_items() is
   'AFTER UPDATE statement trigger on batch_jobs: the pending and claimed items of a batch that became cancelled are cancelled.';
 revoke execute on function public.batch_jobs_cancel_items() from public, anon, authenticated, service_role;
 
-create trigger batch_jobs_cancel_items_after_update
-  after update on public.batch_jobs
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function public.batch_jobs_cancel_items();
+select public.create_statement_triggers('public.batch_jobs', 'public.batch_jobs_cancel_items', '{update}');

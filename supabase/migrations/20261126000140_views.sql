@@ -1,5 +1,5 @@
 -- Stats views. All are `security_invoker = true`: they run with the caller's privileges and RLS,
--- so a user sees only their own rows; granted to authenticated and service_role, not anon.
+-- so a user sees only their own rows; granted to qf_api and service_role, not anon.
 --
 --   database_stats       per user: molecules, calculations by status and by method, atoms,
 --                        batches by status, events in the last 24 hours. Reads the trigger-kept
@@ -162,4 +162,4 @@ comment on view public.batch_progress is
 revoke all on table public.database_stats, public.batch_progress
   from public, anon, authenticated, service_role;
 grant select on table public.database_stats, public.batch_progress
-  to authenticated, service_role;
+  to qf_api, service_role;

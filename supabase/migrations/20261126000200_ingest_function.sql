@@ -393,5 +393,5 @@ comment on function public.ingest_calculations is
   'Stores a batch of calculations with their molecules, specifications, atoms and provenance for the calling user, '
   'marking new rows whose structure is already stored; one row per item: created, updated or duplicate.';
 
-revoke execute on function public.ingest_calculations from public, anon;
-grant execute on function public.ingest_calculations to authenticated, service_role;
+revoke execute on function public.ingest_calculations from public, anon, authenticated;
+grant execute on function public.ingest_calculations to qf_api, service_role;

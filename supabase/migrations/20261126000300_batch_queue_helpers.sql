@@ -9,7 +9,7 @@
 --
 -- Who runs them: every function is `security invoker`, so row-level security and the table
 -- grants apply exactly as to the caller's own statements.
---   * A user (or the service-role key acting for one) runs as `authenticated`: RLS limits every
+--   * A user (or the service-role key acting for one) runs as `qf_api`: RLS limits every
 --     statement to that user's rows, and each function also filters on auth.uid() explicitly.
 --   * The service-role key may work across users only by passing p_all_users => true. Then the
 --     transaction runs as `service_role`, which bypasses RLS; public.batch_caller() refuses
@@ -108,9 +108,9 @@ revoke execute on function
   public.batch_caller(boolean),
   public.batch_item_close_attempt(jsonb, text, text, text, timestamptz),
   public.batch_item_held(text, text, uuid, text)
-  from public, anon;
+  from public, anon, authenticated;
 grant execute on function
   public.batch_caller(boolean),
   public.batch_item_close_attempt(jsonb, text, text, text, timestamptz),
   public.batch_item_held(text, text, uuid, text)
-  to authenticated, service_role;
+  to qf_api, service_role;

@@ -109,8 +109,8 @@ comment on function public.create_batch(jsonb, jsonb, jsonb) is
 revoke execute on function
   public.add_batch_items(uuid, jsonb, jsonb),
   public.create_batch(jsonb, jsonb, jsonb)
-  from public, anon;
+  from public, anon, authenticated;
 grant execute on function
   public.add_batch_items(uuid, jsonb, jsonb),
   public.create_batch(jsonb, jsonb, jsonb)
-  to authenticated, service_role;
+  to qf_api, service_role;

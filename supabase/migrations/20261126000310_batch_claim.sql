@@ -113,7 +113,7 @@ comment on function public.claim_batch_items(text, integer, integer, uuid, text[
 
 revoke execute on function
   public.claim_batch_items(text, integer, integer, uuid, text[], boolean)
-  from public, anon;
+  from public, anon, authenticated;
 grant execute on function
   public.claim_batch_items(text, integer, integer, uuid, text[], boolean)
-  to authenticated, service_role;
+  to qf_api, service_role;

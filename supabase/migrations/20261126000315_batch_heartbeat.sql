@@ -57,7 +57,7 @@ comment on function public.heartbeat_batch_items(text, uuid[], integer, boolean)
 
 revoke execute on function
   public.heartbeat_batch_items(text, uuid[], integer, boolean)
-  from public, anon;
+  from public, anon, authenticated;
 grant execute on function
   public.heartbeat_batch_items(text, uuid[], integer, boolean)
-  to authenticated, service_role;
+  to qf_api, service_role;

@@ -59,8 +59,8 @@ comment on function public.lock_items_for_completion(text, uuid[]) is
   'Locks the caller''s items p_item_ids and answers per id: completable, already_completed, not_held or not_found, '
   'with the item''s molecule (InChIKey and molecule key), the batch''s settings and specification.';
 
-revoke execute on function public.lock_items_for_completion(text, uuid[]) from public, anon;
-grant execute on function public.lock_items_for_completion(text, uuid[]) to authenticated, service_role;
+revoke execute on function public.lock_items_for_completion(text, uuid[]) from public, anon, authenticated;
+grant execute on function public.lock_items_for_completion(text, uuid[]) to qf_api, service_role;
 
 -- ---------------------------------------------------------------------------------------------
 -- complete_batch_items: after the caller stored the results (public.ingest_calculations, same
@@ -139,7 +139,7 @@ comment on function public.complete_batch_items(text, uuid[], uuid[]) is
 
 revoke execute on function
   public.complete_batch_items(text, uuid[], uuid[])
-  from public, anon;
+  from public, anon, authenticated;
 grant execute on function
   public.complete_batch_items(text, uuid[], uuid[])
-  to authenticated, service_role;
+  to qf_api, service_role;

@@ -83,7 +83,7 @@ comment on function public.fail_batch_item(uuid, text, text, text, boolean) is
 
 revoke execute on function
   public.fail_batch_item(uuid, text, text, text, boolean)
-  from public, anon;
+  from public, anon, authenticated;
 grant execute on function
   public.fail_batch_item(uuid, text, text, text, boolean)
-  to authenticated, service_role;
+  to qf_api, service_role;

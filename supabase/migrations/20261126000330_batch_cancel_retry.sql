@@ -78,7 +78,7 @@ comment on function public.cancel_batch(uuid, boolean) is
 
 -- ---------------------------------------------------------------------------------------------
 -- retry_batch: the failed items of a batch go back to pending with fresh attempts (their history
--- is kept), except an item whose molecule is gone (see migration batch_item_deletes), which stays
+-- is kept), except an item whose molecule is gone (see migration batches), which stays
 -- failed; the counter trigger makes a finished batch running again.
 -- ---------------------------------------------------------------------------------------------
 create function public.retry_batch(p_batch_id uuid, p_all_users boolean default false)
@@ -132,8 +132,8 @@ comment on function public.retry_batch(uuid, boolean) is
 revoke execute on function
   public.cancel_batch(uuid, boolean),
   public.retry_batch(uuid, boolean)
-  from public, anon;
+  from public, anon, authenticated;
 grant execute on function
   public.cancel_batch(uuid, boolean),
   public.retry_batch(uuid, boolean)
-  to authenticated, service_role;
+  to qf_api, service_role;

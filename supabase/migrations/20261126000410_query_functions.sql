@@ -27,8 +27,8 @@ $$;
 comment on function public.formula_elements(text) is
   'Distinct element symbols of a formula, sorted: C2H6O -> {C,H,O}. For the elements ("contains all of") filter.';
 
-revoke execute on function public.formula_elements(text) from public, anon;
-grant execute on function public.formula_elements(text) to authenticated, service_role;
+revoke execute on function public.formula_elements(text) from public, anon, authenticated;
+grant execute on function public.formula_elements(text) to qf_api, service_role;
 
 create function public.calculation_histograms(p_bins integer)
   returns jsonb
@@ -93,5 +93,5 @@ comment on function public.calculation_histograms(integer) is
   'equal-width bins of whole cells (public.histogram_cell_width) covering the occupied range; bin i holds the cells '
   'from edges[i] up to edges[i+1]; min and max are the outer edges of the lowest and highest occupied cell.';
 
-revoke execute on function public.calculation_histograms(integer) from public, anon;
-grant execute on function public.calculation_histograms(integer) to authenticated, service_role;
+revoke execute on function public.calculation_histograms(integer) from public, anon, authenticated;
+grant execute on function public.calculation_histograms(integer) to qf_api, service_role;

@@ -179,10 +179,7 @@ comment on function public.calculations_repoint_same_structure() is
   'instead, and that one becomes the representative.';
 revoke execute on function public.calculations_repoint_same_structure() from public, anon, authenticated, service_role;
 
-create trigger calculations_repoint_same_structure_after_delete
-  after delete on public.calculations
-  referencing old table as old_rows
-  for each statement execute function public.calculations_repoint_same_structure();
+select public.create_statement_triggers('public.calculations', 'public.calculations_repoint_same_structure', '{delete}');
 
 revoke execute on function public.structure_fingerprint(real[]), public.structure_extent(real[]),
   public.same_structure_tolerance_ang(), public.same_structure_window(real[]), public.same_structure(real[], real[])

@@ -242,10 +242,7 @@ comment on function public.datasets_log_created() is
   'AFTER INSERT statement trigger on datasets: one dataset_created event per row.';
 revoke execute on function public.datasets_log_created() from public, anon, authenticated, service_role;
 
-create trigger datasets_log_events_after_insert
-  after insert on public.datasets
-  referencing new table as new_rows
-  for each statement execute function public.datasets_log_created();
+select public.create_statement_triggers('public.datasets', 'public.datasets_log_created', '{insert}', 'datasets_log_events');
 
 -- A release is created when it is sealed (inserted rows are still being built), and withdrawn
 -- when its status becomes withdrawn.
@@ -277,7 +274,4 @@ comment on function public.releases_log_updated() is
   'AFTER UPDATE statement trigger on releases: release_created when sealed, release_withdrawn when withdrawn.';
 revoke execute on function public.releases_log_updated() from public, anon, authenticated, service_role;
 
-create trigger releases_log_events_after_update
-  after update on public.releases
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function public.releases_log_updated();
+select public.create_statement_triggers('public.releases', 'public.releases_log_updated', '{update}', 'releases_log_events');

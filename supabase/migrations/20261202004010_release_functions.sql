@@ -261,15 +261,7 @@ comment on function public.calculations_guard_releases() is
   '(SQLSTATE QF409 naming the releases), unless qf.release_withdraw_reason is set, which withdraws those releases.';
 revoke execute on function public.calculations_guard_releases() from public, anon, authenticated, service_role;
 
-create trigger calculations_guard_releases_after_delete
-  after delete on public.calculations
-  referencing old table as old_rows
-  for each statement execute function public.calculations_guard_releases();
-
-create trigger calculations_guard_releases_after_update
-  after update on public.calculations
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function public.calculations_guard_releases();
+select public.create_statement_triggers('public.calculations', 'public.calculations_guard_releases', '{delete, update}');
 
 -- ---------------------------------------------------------------------------------------------
 -- Grants

@@ -165,20 +165,7 @@ comment on function public.calculations_count_histograms() is
   'histogram_cells (+1 as they are now, -1 as they were).';
 revoke execute on function public.calculations_count_histograms() from public, anon, authenticated, service_role;
 
-create trigger calculations_count_histograms_after_insert
-  after insert on public.calculations
-  referencing new table as new_rows
-  for each statement execute function public.calculations_count_histograms();
-
-create trigger calculations_count_histograms_after_update
-  after update on public.calculations
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function public.calculations_count_histograms();
-
-create trigger calculations_count_histograms_after_delete
-  after delete on public.calculations
-  referencing old table as old_rows
-  for each statement execute function public.calculations_count_histograms();
+select public.create_statement_triggers('public.calculations', 'public.calculations_count_histograms', '{insert, update, delete}');
 
 -- ---------------------------------------------------------------------------------------------
 -- molecules -> histogram_cells: n_atoms changed, or the molecule (and so its calculations) deleted
@@ -210,10 +197,7 @@ comment on function public.molecules_recount_histograms() is
   'n_atoms changed to their new cells.';
 revoke execute on function public.molecules_recount_histograms() from public, anon, authenticated, service_role;
 
-create trigger molecules_recount_histograms_after_update
-  after update on public.molecules
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function public.molecules_recount_histograms();
+select public.create_statement_triggers('public.molecules', 'public.molecules_recount_histograms', '{update}');
 
 create function public.molecules_uncount_histograms()
   returns trigger

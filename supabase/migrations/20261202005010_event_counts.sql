@@ -81,15 +81,7 @@ comment on function public.event_logs_count_minutes() is
   'event_counts (the session''s slot); drops minutes whose count reaches zero.';
 revoke execute on function public.event_logs_count_minutes() from public, anon, authenticated, service_role;
 
-create trigger event_logs_count_minutes_after_insert
-  after insert on public.event_logs
-  referencing new table as new_rows
-  for each statement execute function public.event_logs_count_minutes();
-
-create trigger event_logs_count_minutes_after_delete
-  after delete on public.event_logs
-  referencing old table as old_rows
-  for each statement execute function public.event_logs_count_minutes();
+select public.create_statement_triggers('public.event_logs', 'public.event_logs_count_minutes', '{insert, delete}');
 
 -- Backfill: the events already logged. One statement (migrations run outside a transaction
 -- block), so writers of event_logs wait on the lock until it is done.

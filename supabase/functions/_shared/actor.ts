@@ -1,6 +1,6 @@
 // Who acted: the facts every event records (event_logs.actor). requireAuth fingerprints the key
 // the caller presented; withCaller (db.ts) puts the actor into `request.jwt.claims`, where the
-// statement-level event triggers read it through public.event_actor().
+// default of event_logs.actor reads it for every event row (migration event_logs).
 import type { Claims } from './auth.ts';
 
 /** The actor of one request, as stored in event_logs.actor (nulls left out). */

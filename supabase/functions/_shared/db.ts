@@ -94,7 +94,7 @@ function pool(url: string, max: number, acquireTimeoutMs: number | undefined, ap
 }
 
 /**
- * The database role the functions work as for a user (migration 20261202001000_api_role.sql). It
+ * The database role the functions work as for a user (migration 20261126000101_api_role.sql). It
  * holds the grants and policies; `authenticated`, the role a user's token names on the Data API,
  * holds nothing, and PostgREST's login role cannot become this one.
  */
