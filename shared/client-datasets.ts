@@ -1,6 +1,6 @@
 // Typed client calls of the datasets function: datasets, releases, manifests, and a release's
 // export as a byte stream over fetch (it may be large), resumed by cursor part after part.
-import { queryString, type QfClient } from './client.ts';
+import { functionUrl, type QfClient } from './client.ts';
 import { cursorDownload } from './client-query.ts';
 import type {
   CreateDatasetBody, CreateReleaseBody, Dataset, ExportReleaseQuery, ListDatasetsResponse, OwnerQuery, ReleaseResponse,
@@ -24,7 +24,7 @@ export const getRelease = (client: QfClient, datasetId: string, version: number,
 export type ReleaseExportParams = Partial<ExportReleaseQuery> & Pick<ExportReleaseQuery, 'format'>;
 
 export function releaseExportUrl(projectUrl: string, datasetId: string, version: number, params: ReleaseExportParams): string {
-  return `${projectUrl.replace(/\/$/, '')}/functions/v1/${releasesPath(datasetId)}/${version}/export${queryString(params)}`;
+  return functionUrl(projectUrl, `${releasesPath(datasetId)}/${version}/export`, params);
 }
 
 export interface ReleaseExportOptions {

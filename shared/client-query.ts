@@ -1,7 +1,7 @@
 // The typed client of the query function: one function per route over QfClient.call (JSON routes,
 // with its retries), and the export as a byte stream over fetch (supabase-js `functions.invoke`
 // would buffer the whole body).
-import { QfApiError, queryString, type QfClient } from './client.ts';
+import { functionUrl, QfApiError, type QfClient } from './client.ts';
 import type { ErrorBody, QueryParams } from './contract/common.ts';
 import {
   NEXT_CURSOR_HEADER,
@@ -39,7 +39,7 @@ export const listEvents = (client: QfClient, params: EventParams = {}) =>
 
 /** The export's URL, e.g. for `curl -H "Authorization: Bearer …" -o data.extxyz "$(exportUrl(…))"`. */
 export function exportUrl(projectUrl: string, params: ExportParams): string {
-  return `${projectUrl.replace(/\/$/, '')}/functions/v1/query/export${queryString(params)}`;
+  return functionUrl(projectUrl, 'query/export', params);
 }
 
 export interface ExportOptions {

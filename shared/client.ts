@@ -63,6 +63,11 @@ export function queryString(params: object = {}): string {
   return text ? `?${text}` : '';
 }
 
+/** A function's URL under a project, with its parameters: `…/functions/v1/query/export?format=csv`. */
+export function functionUrl(projectUrl: string, path: string, params: object = {}): string {
+  return `${projectUrl.replace(/\/$/, '')}/functions/v1/${path}${queryString(params)}`;
+}
+
 export interface CallOptions {
   method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** URL parameters, written by `queryString`. */

@@ -3,22 +3,12 @@
 // tests' payload builder.
 import type { Vec3 } from '../../shared/contract/common.ts';
 import type { IngestCalculationInput } from '../../shared/contract/ingest.ts';
-import { calc } from '../../test/support/payloads.ts';
+import { calc, rng } from '../../test/support/payloads.ts';
 
 export const HEXANES = ['CCCCCC', 'CC(C)CCC', 'CCC(C)CC', 'CC(C)(C)CC', 'CC(C)C(C)C'];
 const ELEMENTS = [...Array(6).fill('C'), ...Array(14).fill('H')] as string[];
 
-/** A small, fast, seeded PRNG (mulberry32): the same seed gives the same data set. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 export function syntheticCalculation(i: number, random: () => number): IngestCalculationInput {
   const geometry = ELEMENTS.map((element, k) => ({

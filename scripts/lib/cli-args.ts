@@ -66,6 +66,43 @@ export function usageExit(name: string, usage: string, message: string): never {
   process.exit(EXIT_USAGE);
 }
 
+/** Where a tool with an injected `main(argv, io)` writes. */
+export interface CommandIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** `fail(code, message, withUsage?)`: `name: message` (and the usage) on the io's stderr; answers `code`. */
+export function commandFailure(name: string, usage: string, io: CommandIo) {
+  return (code: number, message: string, withUsage = false): number => {
+    io.stderr.write(`${name}: ${message}\n${withUsage ? usage + '\n' : ''}`);
+    return code;
+  };
+}
+
+/**
+ * The argument step of an injected `main(argv, io)`, the counterpart of exitOnCliError: runs `read`;
+ * a HelpRequested prints the usage on stdout and answers `{ exit: 0 }`, a UsageError prints
+ * `name: message` and the usage on stderr and answers `{ exit: 2 }`. Anything else is rethrown.
+ */
+export async function readCommandLine<T>(
+  name: string,
+  usage: string,
+  io: CommandIo,
+  read: () => T | Promise<T>,
+): Promise<{ args: T; exit?: undefined } | { exit: number }> {
+  try {
+    return { args: await read() };
+  } catch (err) {
+    if (err instanceof HelpRequested) {
+      io.stdout.write(`${usage}\n`);
+      return { exit: 0 };
+    }
+    if (err instanceof UsageError) return { exit: commandFailure(name, usage, io)(EXIT_USAGE, err.message, true) };
+    throw err;
+  }
+}
+
 /** parseCli for a script's top level: exits on --help (0) and on a usage error (2). */
 export function cliArgs<const T extends Config>(name: string, usage: string, argv: readonly string[], config: T): ReturnType<typeof parseArgs<WithHelp<T>>> {
   try {

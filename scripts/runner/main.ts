@@ -8,7 +8,8 @@
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { loadStackEnv } from '../stack/stack-env.ts';
-import { HelpRequested, parseRunnerArgs, USAGE, UsageError, type RunnerArgs } from './args.ts';
+import { commandFailure, readCommandLine } from '../lib/cli-args.ts';
+import { parseRunnerArgs, USAGE, UsageError } from './args.ts';
 import { FatalError, runLoop } from './claim-loop.ts';
 import { preflight, resolveRunnerConnection, runnerClient, UnreachableError, type Env, type RunnerConnection } from './connection.ts';
 import { runProcess } from './process.ts';
@@ -42,25 +43,15 @@ async function checkProgram(program: string, args: string[], name: string): Prom
 export async function main(argv: readonly string[], io: RunnerIo): Promise<number> {
   const started = performance.now();
   const say = (line: string) => io.stderr.write(`runner: ${line}\n`);
-  const fail = (code: number, message: string, usage = false) => {
-    io.stderr.write(`runner: ${message}\n${usage ? USAGE + '\n' : ''}`);
-    return code;
-  };
+  const fail = commandFailure('runner', USAGE, io);
 
-  let args: RunnerArgs;
-  let conn: RunnerConnection;
+  const read = await readCommandLine('runner', USAGE, io, async () => ({
+    args: parseRunnerArgs(argv, { cores: os.availableParallelism(), runnerId: `${os.hostname()}-${process.pid}` }),
+    conn: resolveRunnerConnection(io.env, await (io.stackEnv ?? loadStackEnv)()),
+  }));
+  if (read.exit !== undefined) return read.exit;
+  const { args, conn } = read.args;
   let xtbVersion: string;
-  try {
-    args = parseRunnerArgs(argv, { cores: os.availableParallelism(), runnerId: `${os.hostname()}-${process.pid}` });
-    conn = resolveRunnerConnection(io.env, await (io.stackEnv ?? loadStackEnv)());
-  } catch (err) {
-    if (err instanceof HelpRequested) {
-      io.stdout.write(`${USAGE}\n`);
-      return EXIT.ok;
-    }
-    if (err instanceof UsageError) return fail(EXIT.usage, err.message, true);
-    throw err;
-  }
   // The three checks are independent: run them side by side, report in this order.
   const [xtb, obabel, server] = await Promise.allSettled([
     checkProgram(args.xtb, ['--version'], 'xtb'),

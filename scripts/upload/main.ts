@@ -4,7 +4,8 @@
 // unreachable server or a refused key.
 import { loadStackEnv } from '../stack/stack-env.ts';
 import { dryRunChecks } from './dry-run-checks.ts';
-import { checkJobsRoot, HelpRequested, parseUploadArgs, USAGE, UsageError, type UploadArgs } from './args.ts';
+import { commandFailure, readCommandLine } from '../lib/cli-args.ts';
+import { checkJobsRoot, parseUploadArgs, USAGE } from './args.ts';
 import { clientFor, preflight, resolveConnection, UnreachableError, type Connection, type Env } from '../lib/connection.ts';
 import type { JobReport } from './outcomes.ts';
 import { runPipeline } from './pipeline.ts';
@@ -27,25 +28,16 @@ export const EXIT = { ok: 0, someErrors: 1, usage: 2 } as const;
 
 export async function main(argv: readonly string[], io: UploadIo): Promise<number> {
   const started = performance.now();
-  const fail = (code: number, message: string, usage = false) => {
-    io.stderr.write(`upload: ${message}\n${usage ? USAGE + '\n' : ''}`);
-    return code;
-  };
+  const fail = commandFailure('upload', USAGE, io);
 
-  let args: UploadArgs;
-  let conn: Connection | undefined;
-  try {
-    args = parseUploadArgs(argv);
+  const read = await readCommandLine('upload', USAGE, io, async () => {
+    const args = parseUploadArgs(argv);
     await checkJobsRoot(args.jobsRoot);
-    if (!args.dryRun) conn = resolveConnection(args.userId, io.env, await (io.stackEnv ?? loadStackEnv)());
-  } catch (err) {
-    if (err instanceof HelpRequested) {
-      io.stdout.write(`${USAGE}\n`);
-      return EXIT.ok;
-    }
-    if (err instanceof UsageError) return fail(EXIT.usage, err.message, true);
-    throw err;
-  }
+    const conn = args.dryRun ? undefined : resolveConnection(args.userId, io.env, await (io.stackEnv ?? loadStackEnv)());
+    return { args, conn };
+  });
+  if (read.exit !== undefined) return read.exit;
+  const { args, conn } = read.args;
   if (conn) {
     try {
       await preflight(conn);

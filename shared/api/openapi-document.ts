@@ -48,6 +48,8 @@ function errorStatuses(route: RouteSpec, fnAuth: Auth): number[] {
   if (auth !== 'none') codes.add(401).add(500).add(503).add(504);
   if (auth === 'caller') codes.add(403);
   if (route.query || route.path.includes(':') || route.body) codes.add(400);
+  // A path parameter names a row: one the caller cannot see is a 404, on every such route.
+  if (route.path.includes(':')) codes.add(404);
   if (route.body) codes.add(413).add(415).add(422);
   for (const status of Object.keys(route.responses)) codes.delete(Number(status));
   return [...codes].sort((a, b) => a - b);

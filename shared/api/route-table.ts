@@ -47,8 +47,8 @@ export interface RouteSpec {
   responses: Record<number, Named | MediaBody>;
   /**
    * Error statuses particular to this route (404, 409, 413). Those every route of its kind answers
-   * are added by the generator: 400 for bad parameters, 401/403 for tokens, 413/415/422 for bodies,
-   * 500 and 503.
+   * are added by the generator: 400 for bad parameters, 404 for a path naming a row by id, 401/403
+   * for tokens, 413/415/422 for bodies, 500 and 503.
    */
   errors?: number[];
   /** Defaults to the function's. */
@@ -66,6 +66,29 @@ export interface FunctionApi {
    * of repeating them: `{ Batch, BatchItem }`. A name here is the same schema everywhere it is used.
    */
   components?: Named;
+}
+
+/** What `route()` takes beside the method, path, operationId and summary. */
+export type RouteParts = Omit<RouteSpec, 'operationId' | 'method' | 'path' | 'summary' | 'responses'> & {
+  /** The answer of a 200: a JSON schema (`{ MoleculePage }`) or a stream. */
+  ok?: Named | MediaBody;
+  /** The JSON answer of a 201: the route creates something. */
+  created?: Named;
+  /** Any other answer: a non-JSON body, a 304, a 503 with a body. */
+  responses?: RouteSpec['responses'];
+};
+
+/**
+ * One registry entry, written as a reader scans a route list: `'GET /molecules/:id'`, the
+ * operationId, the summary, then what it takes and answers.
+ */
+export function route(at: `${HttpMethod} /${string}`, operationId: string, summary: string, parts: RouteParts): RouteSpec {
+  const space = at.indexOf(' ');
+  const { ok, created, responses = {}, ...rest } = parts;
+  const answers: RouteSpec['responses'] = {};
+  if (ok) answers[200] = ok;
+  if (created) answers[201] = created;
+  return { operationId, method: at.slice(0, space) as HttpMethod, path: at.slice(space + 1), summary, ...rest, responses: { ...answers, ...responses } };
 }
 
 /** The route every function serves with its own document (served by _shared/openapi.ts). */

@@ -16,6 +16,7 @@ import { clientFor } from '../support/client.ts';
 import { adminSql } from '../support/db.ts';
 import { parsedFixtureJobs } from '../support/fixtures.ts';
 import { call } from '../support/http.ts';
+import { rng as random } from '../support/payloads.ts';
 import { newUser, type TestUser } from '../support/users.ts';
 
 type Vec = [number, number, number];
@@ -35,18 +36,6 @@ function rigidMotion(g: Geometry, axis: Vec, deg: number, shift: Vec): Geometry 
     element,
     xyz: r.map((row, i) => row[0] * x + row[1] * y + row[2] * z + shift[i]) as Vec,
   }));
-}
-
-/** A deterministic generator in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A stored job's calculation as a new one on `geometry`: per-atom data and provenance left out. */

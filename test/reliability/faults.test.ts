@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QfClient, QfApiError } from '../../shared/client.ts';
 import type { IngestCalculationInput } from '../../shared/contract/ingest.ts';
 import { nodeSupabase } from '../../scripts/lib/supabase.ts';
+import { userCounts } from '../support/counts.ts';
 import { calc } from '../support/payloads.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 import { createUser } from '../support/users.ts';
@@ -121,14 +122,8 @@ async function healthStatus(): Promise<number> {
 const aborted: { reason?: string } = {};
 
 describe('(c) a statement fails mid-transaction', () => {
-  async function counts(userId: string) {
-    const [row] = await sql`
-      select (select count(*) from public.molecules where user_id = ${userId})::int as molecules,
-             (select count(*) from public.calculations where user_id = ${userId})::int as calculations,
-             (select count(*) from public.atomic_properties where user_id = ${userId})::int as atoms,
-             (select count(*) from public.event_logs where user_id = ${userId})::int as events`;
-    return { ...row };
-  }
+  // Every table the user owns, events included: a failed statement must leave all of them as they were.
+  const counts = (userId: string) => userCounts(userId, { sql });
 
   async function ingest(token: string, body: unknown) {
     const res = await fetch(`${stack.url}/functions/v1/ingest`, {

@@ -8,6 +8,18 @@ import type { ClaimedItem, CreateBatchItemInput } from '../../shared/contract/ba
 import type { Geometry, Vec3 } from '../../shared/contract/common.ts';
 import type { IngestCalculationInput, Results } from '../../shared/contract/ingest.ts';
 
+/** A small, fast, seeded PRNG (mulberry32) in [0, 1): the same seed gives the same data set. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 export const GEOMETRIES: Record<string, Geometry> = {
   O: [
     { element: 'O', xyz: [0, 0, 0.1173] },

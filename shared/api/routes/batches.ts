@@ -8,7 +8,7 @@ import {
 } from '../../contract/batches.ts';
 import { IngestCalculation } from '../../contract/ingest.ts';
 import { QcSchemaAtomicResult } from '../../contract/qcschema.ts';
-import type { FunctionApi } from '../route-table.ts';
+import { route, type FunctionApi } from '../route-table.ts';
 
 export const batchesApi: FunctionApi = {
   name: 'batches',
@@ -16,86 +16,37 @@ export const batchesApi: FunctionApi = {
   auth: 'caller',
   components: { Batch, BatchProgress, BatchItem, AttemptRecord, CreateBatchItem, ClaimedItem, IngestCalculation, QcSchemaAtomicResult },
   routes: [
-    {
-      operationId: 'listBatches', method: 'GET', path: '/',
-      summary: "The caller's batches, newest first, keyset-paged",
-      query: ListBatchesQuery,
-      responses: { 200: { ListBatchesResponse } },
-    },
-    {
-      operationId: 'createBatch', method: 'POST', path: '/',
-      summary: 'Create a batch of up to 10,000 items (SMILES or existing molecules)',
-      body: { CreateBatchRequest: CreateBatchRequestFull },
-      responses: { 201: { CreateBatchResponse } },
-    },
-    {
-      operationId: 'claimItems', method: 'POST', path: '/claim',
-      summary: 'Claim pending items under a lease (highest priority first, then oldest)',
-      body: { ClaimRequest },
-      responses: { 200: { ClaimResponse } },
-      errors: [404],
-    },
-    {
-      operationId: 'heartbeatItems', method: 'POST', path: '/heartbeat',
-      summary: "Extend the leases of a runner's items; lists those it no longer holds",
-      body: { HeartbeatRequest },
-      responses: { 200: { HeartbeatResponse } },
-      errors: [404],
-    },
-    {
-      operationId: 'completeItem', method: 'POST', path: '/complete',
-      summary: "Store an item's result and complete it",
-      body: { CompleteRequest: CompleteRequestFull },
-      responses: { 200: { CompleteResponse } },
-      errors: [404, 409],
-    },
-    {
-      operationId: 'completeMany', method: 'POST', path: '/complete-many',
-      summary: "Several results of one runner in one transaction, each with its own outcome",
-      body: { CompleteManyRequest: CompleteManyRequestFull },
-      responses: { 200: { CompleteManyResponse } },
-    },
-    {
-      operationId: 'failItem', method: 'POST', path: '/fail',
-      summary: "Record an attempt's failure; the item is retried or fails for good",
-      body: { FailRequest },
-      responses: { 200: { FailResponse } },
-      errors: [404, 409],
-    },
-    {
-      operationId: 'getBatch', method: 'GET', path: '/:id',
-      summary: 'One batch with its items (creation order, keyset-paged)',
-      query: GetBatchQuery,
-      responses: { 200: { GetBatchResponse } },
-      errors: [404],
-    },
-    {
-      operationId: 'deleteBatch', method: 'DELETE', path: '/:id',
-      summary: 'Delete a finished or cancelled batch and its items; their calculations stay',
-      query: DeleteBatchQuery,
-      responses: { 200: { DeleteBatchResponse } },
-      errors: [404, 409],
-    },
-    {
-      operationId: 'addBatchItems', method: 'POST', path: '/:id/items',
-      summary: 'Add items to a batch, checked and counted as at creation',
-      body: { AddItemsRequest: AddItemsRequestFull },
-      responses: { 201: { AddItemsResponse: CreateBatchResponse } },
-      errors: [404, 409],
-    },
-    {
-      operationId: 'cancelBatch', method: 'POST', path: '/:id/cancel',
-      summary: 'Cancel a pending or running batch',
-      body: { BatchActionRequest }, bodyOptional: true,
-      responses: { 200: { CancelResponse } },
-      errors: [404, 409],
-    },
-    {
-      operationId: 'retryBatch', method: 'POST', path: '/:id/retry',
-      summary: 'Send failed items back to pending with fresh attempts',
-      body: { BatchActionRequest }, bodyOptional: true,
-      responses: { 200: { RetryResponse } },
-      errors: [404, 409],
-    },
+    route('GET /', 'listBatches', "The caller's batches, newest first, keyset-paged", { query: ListBatchesQuery, ok: { ListBatchesResponse } }),
+    route('POST /', 'createBatch', 'Create a batch of up to 10,000 items (SMILES or existing molecules)', {
+      body: { CreateBatchRequest: CreateBatchRequestFull }, created: { CreateBatchResponse },
+    }),
+    route('POST /claim', 'claimItems', 'Claim pending items under a lease (highest priority first, then oldest)', {
+      body: { ClaimRequest }, ok: { ClaimResponse }, errors: [404],
+    }),
+    route('POST /heartbeat', 'heartbeatItems', "Extend the leases of a runner's items; lists those it no longer holds", {
+      body: { HeartbeatRequest }, ok: { HeartbeatResponse }, errors: [404],
+    }),
+    route('POST /complete', 'completeItem', "Store an item's result and complete it", {
+      body: { CompleteRequest: CompleteRequestFull }, ok: { CompleteResponse }, errors: [404, 409],
+    }),
+    route('POST /complete-many', 'completeMany', 'Several results of one runner in one transaction, each with its own outcome', {
+      body: { CompleteManyRequest: CompleteManyRequestFull }, ok: { CompleteManyResponse },
+    }),
+    route('POST /fail', 'failItem', "Record an attempt's failure; the item is retried or fails for good", {
+      body: { FailRequest }, ok: { FailResponse }, errors: [404, 409],
+    }),
+    route('GET /:id', 'getBatch', 'One batch with its items (creation order, keyset-paged)', { query: GetBatchQuery, ok: { GetBatchResponse } }),
+    route('DELETE /:id', 'deleteBatch', 'Delete a finished or cancelled batch and its items; their calculations stay', {
+      query: DeleteBatchQuery, ok: { DeleteBatchResponse }, errors: [409],
+    }),
+    route('POST /:id/items', 'addBatchItems', 'Add items to a batch, checked and counted as at creation', {
+      body: { AddItemsRequest: AddItemsRequestFull }, created: { AddItemsResponse: CreateBatchResponse }, errors: [409],
+    }),
+    route('POST /:id/cancel', 'cancelBatch', 'Cancel a pending or running batch', {
+      body: { BatchActionRequest }, bodyOptional: true, ok: { CancelResponse }, errors: [409],
+    }),
+    route('POST /:id/retry', 'retryBatch', 'Send failed items back to pending with fresh attempts', {
+      body: { BatchActionRequest }, bodyOptional: true, ok: { RetryResponse }, errors: [409],
+    }),
   ],
 };

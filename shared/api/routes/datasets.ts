@@ -5,7 +5,7 @@ import {
   ReleaseResponse, ReleaseSummary,
 } from '../../contract/datasets.ts';
 import { EXPORT_CONTENT_TYPES, NEXT_CURSOR_HEADER } from '../../contract/query.ts';
-import type { FunctionApi } from '../route-table.ts';
+import { route, type FunctionApi } from '../route-table.ts';
 
 /** A release's number within its dataset: 1, 2, … (release-sql.ts's versionParam reads it). */
 const ReleaseVersion = z.string().regex(/^[1-9][0-9]{0,8}$/, 'must be a release number (1, 2, …)');
@@ -16,51 +16,25 @@ export const datasetsApi: FunctionApi = {
   auth: 'caller',
   components: { Dataset, ReleaseSummary, Manifest },
   routes: [
-    {
-      operationId: 'listDatasets', method: 'GET', path: '/',
-      summary: "The caller's datasets by name, each with its releases",
-      query: OwnerQuery,
-      responses: { 200: { ListDatasetsResponse } },
-    },
-    {
-      operationId: 'createDataset', method: 'POST', path: '/',
-      summary: 'Create a named dataset',
-      body: { CreateDatasetBody },
-      responses: { 201: { Dataset } },
-      errors: [409],
-    },
-    {
-      operationId: 'createRelease', method: 'POST', path: '/:id/releases',
-      summary: "Freeze a selection (filters and/or ids) as the dataset's next release, with its manifest",
-      body: { CreateReleaseBody },
-      responses: { 201: { ReleaseResponse } },
-      errors: [404],
-    },
-    {
-      operationId: 'getRelease', method: 'GET', path: '/:id/releases/:version',
-      summary: 'A release and its manifest; a withdrawn release says why',
-      pathParams: { version: ReleaseVersion },
-      query: OwnerQuery,
-      responses: { 200: { ReleaseResponse } },
-      errors: [404],
-    },
-    {
-      operationId: 'exportRelease', method: 'GET', path: '/:id/releases/:version/export',
-      summary: "A release's members in canonical order, as extxyz, ndjson or csv: the same bytes every time",
-      pathParams: { version: ReleaseVersion },
-      query: ExportReleaseQuery,
-      responses: {
-        200: {
-          description: 'The export stream; the canonical ndjson export carries ETag: "<content_sha256>"',
-          media: Object.values(EXPORT_CONTENT_TYPES),
-          headers: {
-            [NEXT_CURSOR_HEADER]: 'with `limit`: the cursor that continues after the last member (absent on the last part)',
-            etag: 'the content hash of the canonical ndjson export (no split, profile, cursor or limit)',
-          },
+    route('GET /', 'listDatasets', "The caller's datasets by name, each with its releases", { query: OwnerQuery, ok: { ListDatasetsResponse } }),
+    route('POST /', 'createDataset', 'Create a named dataset', { body: { CreateDatasetBody }, created: { Dataset }, errors: [409] }),
+    route('POST /:id/releases', 'createRelease', "Freeze a selection (filters and/or ids) as the dataset's next release, with its manifest", {
+      body: { CreateReleaseBody }, created: { ReleaseResponse },
+    }),
+    route('GET /:id/releases/:version', 'getRelease', 'A release and its manifest; a withdrawn release says why', {
+      pathParams: { version: ReleaseVersion }, query: OwnerQuery, ok: { ReleaseResponse },
+    }),
+    route('GET /:id/releases/:version/export', 'exportRelease', "A release's members in canonical order, as extxyz, ndjson or csv: the same bytes every time", {
+      pathParams: { version: ReleaseVersion }, query: ExportReleaseQuery, errors: [409],
+      ok: {
+        description: 'The export stream; the canonical ndjson export carries ETag: "<content_sha256>"',
+        media: Object.values(EXPORT_CONTENT_TYPES),
+        headers: {
+          [NEXT_CURSOR_HEADER]: 'with `limit`: the cursor that continues after the last member (absent on the last part)',
+          etag: 'the content hash of the canonical ndjson export (no split, profile, cursor or limit)',
         },
-        304: { description: 'If-None-Match matched the ETag', media: [] },
       },
-      errors: [404, 409],
-    },
+      responses: { 304: { description: 'If-None-Match matched the ETag', media: [] } },
+    }),
   ],
 };

@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import type { z } from 'zod';
 import type { ErrorDetail } from '../../../shared/contract/common.ts';
 import { ApiError, ErrorCode } from './errors.ts';
+import { readCapped } from './read-capped.ts';
 
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
@@ -44,25 +45,8 @@ export async function readJsonBody(c: Context, maxBytes: number): Promise<unknow
   const body = c.req.raw.body;
   if (!body) throw new ApiError(400, ErrorCode.invalidJson, 'the request body is empty');
   // Count while reading: a chunked upload has no content-length to trust.
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw tooLarge(maxBytes);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const bytes = await readCapped(body, maxBytes);
+  if (!bytes) throw tooLarge(maxBytes);
   const text = new TextDecoder().decode(bytes);
   if (!text.trim()) throw new ApiError(400, ErrorCode.invalidJson, 'the request body is empty');
   try {

@@ -3,6 +3,7 @@
 // input file is the one `files` lists for input.xyz. Web APIs only (DecompressionStream,
 // crypto.subtle), so it runs in Deno and in Node alike.
 import type { Provenance } from '../../../shared/contract/provenance.ts';
+import { readCapped } from './read-capped.ts';
 
 export interface ProvenanceIssue {
   /** Relative to `provenance`, e.g. `raw_output.sha256`. */
@@ -29,26 +30,7 @@ function fromBase64(text: string): Uint8Array | null {
 async function gunzip(data: Uint8Array, limit: number): Promise<Uint8Array | null> {
   try {
     const stream = new Blob([data as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip'));
-    const reader = stream.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        await reader.cancel();
-        return null;
-      }
-      chunks.push(value);
-    }
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.byteLength;
-    }
-    return out;
+    return await readCapped(stream, limit);
   } catch {
     return null;
   }
