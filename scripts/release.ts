@@ -29,6 +29,7 @@ const USAGE = [
   '  --citation TEXT      how to cite it',
   '  --split-seed SEED    train/validation/test split by molecule, with --split-fractions',
   '  --split-fractions F  train,validation,test, e.g. 0.8,0.1,0.1 (default with a seed)',
+  '  --e0                 require reference atom energies for every element (409 lists the atoms to run)',
   '  --version N          make no release: print release N and export it',
   '  --out FILE           write the export to FILE, checking its SHA-256 against the manifest (ndjson)',
   '  --format FORMAT      ndjson (default), extxyz or csv, for --out',
@@ -80,6 +81,7 @@ async function main(): Promise<number> {
       citation: { type: 'string' },
       'split-seed': { type: 'string' },
       'split-fractions': { type: 'string', default: '0.8,0.1,0.1' },
+      e0: { type: 'boolean', default: false },
       version: { type: 'string' },
       out: { type: 'string' },
       format: { type: 'string', default: 'ndjson' },
@@ -128,12 +130,14 @@ async function main(): Promise<number> {
       filters,
       calculation_ids: ids,
       split: values['split-seed'] ? { seed: values['split-seed'], fractions: parseFractions(values['split-fractions']) } : undefined,
+      reference_energies: values.e0,
     });
     say(`made release ${release.release.version} of ${dataset.name}: ${release.manifest.counts.calculations} calculations`);
   }
   process.stdout.write(`${JSON.stringify(release.manifest, null, 2)}\n`);
   if (!values.out) return 0;
 
+  if (version === undefined) await readable(client, dataset.id, release.release.version, owner);
   const params = {
     ...owner, format, limit: PART,
     ...(values.split && { split: values.split as 'train' }),
@@ -174,3 +178,20 @@ main().then((code) => process.exit(code), (err) => {
   say(err instanceof QfApiError ? `HTTP ${err.status}: ${err.message}` : `${(err as Error)?.message ?? String(err)}`);
   process.exit(1);
 });
+
+/**
+ * Waits until a release just made can be read. Downloads are read from the read replica when the
+ * project has one, which applies the primary's commits a moment later: until then the new release
+ * answers 404. Bounded, so a real 404 still ends the run.
+ */
+async function readable(client: ReturnType<typeof clientFor>, datasetId: string, version: number, owner: { user_id?: string }): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await datasets.getRelease(client, datasetId, version, owner);
+      return;
+    } catch (err) {
+      if (!(err instanceof QfApiError && err.status === 404) || attempt >= 30) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}

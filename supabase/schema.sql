@@ -1999,6 +1999,29 @@ end;
 $function$;
 comment on function public.datasets_log_created() is 'AFTER INSERT statement trigger on datasets: one dataset_created event per row.';
 
+CREATE OR REPLACE FUNCTION public.element_ground_multiplicity(p_element text)
+ RETURNS integer
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE STRICT
+ SET search_path TO ''
+AS $function$
+  -- Hund's rules on the outer s and p shells of the main-group elements (and the closed-shell
+  -- group 12): s1 2, s2 1, p1 2, p2 3, p3 4, p4 3, p5 2, p6 1. Transition metals, lanthanides and
+  -- actinides are left out (null): their atomic ground states are not settled by a rule, and an E0
+  -- at a guessed multiplicity would be wrong without saying so.
+  select g.multiplicity
+    from (values ('H', 2), ('He', 1),
+                 ('Li', 2), ('Be', 1), ('B', 2), ('C', 3), ('N', 4), ('O', 3), ('F', 2), ('Ne', 1),
+                 ('Na', 2), ('Mg', 1), ('Al', 2), ('Si', 3), ('P', 4), ('S', 3), ('Cl', 2), ('Ar', 1),
+                 ('K', 2), ('Ca', 1), ('Zn', 1), ('Ga', 2), ('Ge', 3), ('As', 4), ('Se', 3), ('Br', 2), ('Kr', 1),
+                 ('Rb', 2), ('Sr', 1), ('Cd', 1), ('In', 2), ('Sn', 3), ('Sb', 4), ('Te', 3), ('I', 2), ('Xe', 1),
+                 ('Cs', 2), ('Ba', 1), ('Hg', 1), ('Tl', 2), ('Pb', 3), ('Bi', 4), ('Po', 3), ('At', 2), ('Rn', 1))
+         as g(element, multiplicity)
+   where g.element = p_element
+$function$;
+comment on function public.element_ground_multiplicity(text) is 'The ground-state spin multiplicity (2S+1) of the isolated neutral atom of a main-group element, null for elements without a rule here (transition metals, lanthanides, actinides).';
+grant execute on function public.element_ground_multiplicity(text) to qf_api, service_role;
+
 CREATE OR REPLACE FUNCTION public.event_logs_count_minutes()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -2717,6 +2740,50 @@ end;
 $function$;
 comment on function public.purge_event_logs(interval) is 'Retention: deletes events older than the interval and returns how many. Owner only; not granted to API roles.';
 
+CREATE OR REPLACE FUNCTION public.reference_atom_energies(p_specification_ids uuid[], p_elements text[])
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  -- {atoms: [{specification, element, multiplicity, energy_eh, calculation_id}],
+  --  missing: [{specification, spec, element, multiplicity}]}, each ordered by specification hash
+  -- and element. One probe per pair: the caller's one-atom molecules of that formula
+  -- (molecules_user_id_formula_idx), then their calculations under the specification
+  -- (calculations_identity_key). Of several geometries of the same atom (same energy), the first
+  -- stored is taken, so the answer does not change as more arrive.
+  with pairs as (
+    select distinct k.specification_id, k.element
+      from unnest(p_specification_ids, p_elements) as k(specification_id, element)
+  ), found as (
+    select s.spec_hash, s.spec, p.element, public.element_ground_multiplicity(p.element) as multiplicity,
+           e.calculation_id, e.total_energy_eh
+      from pairs p
+      join public.specifications s on s.id = p.specification_id
+      left join lateral (
+        select c.id as calculation_id, c.total_energy_eh
+          from public.molecules m
+          join public.calculations c on c.user_id = m.user_id and c.molecule_id = m.id
+         where m.user_id = (select auth.uid()) and m.formula = p.element and m.n_atoms = 1
+           and c.specification_id = p.specification_id and c.status = 'completed'
+           and c.charge = 0 and c.multiplicity = public.element_ground_multiplicity(p.element)
+           and c.total_energy_eh is not null
+         order by c.created_at, c.id
+         limit 1) e on true
+  )
+  select jsonb_build_object(
+           'atoms', coalesce(jsonb_agg(jsonb_build_object(
+               'specification', f.spec_hash, 'element', f.element, 'multiplicity', f.multiplicity,
+               'energy_eh', f.total_energy_eh, 'calculation_id', f.calculation_id)
+             order by f.spec_hash, f.element) filter (where f.calculation_id is not null), '[]'),
+           'missing', coalesce(jsonb_agg(jsonb_build_object(
+               'specification', f.spec_hash, 'spec', f.spec, 'element', f.element, 'multiplicity', f.multiplicity)
+             order by f.spec_hash, f.element) filter (where f.calculation_id is null), '[]'))
+    from found f
+$function$;
+comment on function public.reference_atom_energies(uuid[],text[]) is 'The caller''s isolated-atom energies (E0: one-atom molecule, charge 0, ground-state multiplicity, completed) for each (specification, element) pair, and the pairs that have none.';
+grant execute on function public.reference_atom_energies(uuid[],text[]) to qf_api, service_role;
+
 CREATE OR REPLACE FUNCTION public.refresh_histogram_cells()
  RETURNS void
  LANGUAGE plpgsql
@@ -2939,9 +3006,28 @@ declare
   v_release public.releases;
   v_dataset public.datasets;
   v_manifest jsonb;
+  v_pair_specs uuid[];
+  v_pair_elements text[];
+  v_elements jsonb;
 begin
   select * into v_release from public.releases r where r.user_id = v_user and r.id = p_release_id;
   select * into v_dataset from public.datasets d where d.user_id = v_user and d.id = v_release.dataset_id;
+
+  -- Atoms per (specification, element), in one pass over the members' atoms: the elements of the
+  -- manifest, and the pairs whose reference atom energies it lists.
+  with k as (
+    select c.specification_id, p.element, count(*) as n
+      from public.release_members rm
+      join public.calculations c on c.user_id = rm.user_id and c.id = rm.calculation_id
+      join public.atomic_properties p on p.calculation_id = rm.calculation_id
+     where rm.user_id = v_user and rm.release_id = p_release_id
+     group by c.specification_id, p.element
+  )
+  select (select array_agg(k.specification_id order by k.specification_id, k.element) from k),
+         (select array_agg(k.element order by k.specification_id, k.element) from k),
+         (select jsonb_object_agg(e.element, e.n order by e.element)
+            from (select k.element, sum(k.n)::bigint as n from k group by k.element) e)
+    into v_pair_specs, v_pair_elements, v_elements;
 
   with members as (
     select c.id, c.molecule_id, c.method, c.xtb_version, c.specification_id, c.total_energy_eh, c.homo_lumo_gap_ev,
@@ -2964,13 +3050,9 @@ begin
              select jsonb_agg(jsonb_build_object('hash', s.spec_hash, 'spec', s.spec, 'calculations', k.n) order by s.spec_hash)
                from (select specification_id, count(*) as n from members group by specification_id) k
                join public.specifications s on s.id = k.specification_id), '[]'),
-           'elements', coalesce((
-             select jsonb_object_agg(e.element, e.n order by e.element)
-               from (select p.element, count(*) as n
-                       from public.release_members rm
-                       join public.atomic_properties p on p.calculation_id = rm.calculation_id
-                      where rm.user_id = v_user and rm.release_id = p_release_id
-                      group by p.element) e), '{}'),
+           'elements', coalesce(v_elements, '{}'),
+           -- E0 as found now, copied in (…4020_reference_energies): frozen with the release.
+           'reference_energies', public.reference_atom_energies(coalesce(v_pair_specs, '{}'), coalesce(v_pair_elements, '{}')),
            'splits', case when v_release.split_seed is not null then jsonb_build_object(
              'by', 'inchikey',
              'seed', v_release.split_seed,

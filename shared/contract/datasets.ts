@@ -80,6 +80,11 @@ export const CreateReleaseBody = z.object({
   filters: FilterValues.optional().pipe(CalculationFilters.optional()),
   calculation_ids: z.array(Uuid).max(MAX_RELEASE_IDS).optional(),
   split: SplitRequest.optional(),
+  /**
+   * Refuse (409, naming each missing atom) unless the caller has a reference atom energy (E0) for
+   * every element under every specification the release holds (docs/releases.md).
+   */
+  reference_energies: z.boolean().default(false),
 }).strict().refine((b) => b.filters !== undefined || b.calculation_ids !== undefined,
   { message: 'give filters, calculation_ids or both', path: ['filters'] });
 export type CreateReleaseBody = z.input<typeof CreateReleaseBody>;
@@ -112,6 +117,20 @@ export const Manifest = z.object({
   xtb_versions: z.array(z.string()),
   energy_eh: Range,
   homo_lumo_gap_ev: Range,
+  /**
+   * Isolated-atom energies (E0) per specification (hash) and element, copied from the caller's
+   * one-atom calculations when the release was made, and the pairs that had none then.
+   */
+  reference_energies: z.object({
+    atoms: z.array(z.object({
+      specification: z.string(), element: z.string(), multiplicity: z.number().int(), energy_eh: z.number(), calculation_id: Uuid,
+    })),
+    missing: z.array(z.object({
+      specification: z.string(), spec: z.record(z.string(), z.unknown()), element: z.string(),
+      /** null: no ground-state rule for this element (transition metals and heavier). */
+      multiplicity: z.number().int().nullable(),
+    })),
+  }),
   splits: z.object({
     by: z.literal('inchikey'),
     seed: z.string(),

@@ -10,8 +10,8 @@
 --   2. the function streams the canonical ndjson export of the members and hashes it (SHA-256 of
 --      the bytes a client downloads; PostgreSQL has no incremental hash, and one bytea of a large
 --      release would pass its 1 GB limit).
---   3. public.seal_release(release, sha256, bytes)  computes the manifest from the members and
---      seals the release. Until then it has no manifest, so no other transaction sees it half made
+--   3. public.seal_release(release, sha256, bytes)  computes the manifest from the members (with
+--      the reference atom energies of …4020_reference_energies) and seals the release. Until then it has no manifest, so no other transaction sees it half made
 --      (readers only list sealed releases), and members can only be added while it has none.
 --
 -- Splits are by molecule: a member's split is a function of the seed and its InChIKey alone
@@ -116,9 +116,28 @@ declare
   v_release public.releases;
   v_dataset public.datasets;
   v_manifest jsonb;
+  v_pair_specs uuid[];
+  v_pair_elements text[];
+  v_elements jsonb;
 begin
   select * into v_release from public.releases r where r.user_id = v_user and r.id = p_release_id;
   select * into v_dataset from public.datasets d where d.user_id = v_user and d.id = v_release.dataset_id;
+
+  -- Atoms per (specification, element), in one pass over the members' atoms: the elements of the
+  -- manifest, and the pairs whose reference atom energies it lists.
+  with k as (
+    select c.specification_id, p.element, count(*) as n
+      from public.release_members rm
+      join public.calculations c on c.user_id = rm.user_id and c.id = rm.calculation_id
+      join public.atomic_properties p on p.calculation_id = rm.calculation_id
+     where rm.user_id = v_user and rm.release_id = p_release_id
+     group by c.specification_id, p.element
+  )
+  select (select array_agg(k.specification_id order by k.specification_id, k.element) from k),
+         (select array_agg(k.element order by k.specification_id, k.element) from k),
+         (select jsonb_object_agg(e.element, e.n order by e.element)
+            from (select k.element, sum(k.n)::bigint as n from k group by k.element) e)
+    into v_pair_specs, v_pair_elements, v_elements;
 
   with members as (
     select c.id, c.molecule_id, c.method, c.xtb_version, c.specification_id, c.total_energy_eh, c.homo_lumo_gap_ev,
@@ -141,13 +160,9 @@ begin
              select jsonb_agg(jsonb_build_object('hash', s.spec_hash, 'spec', s.spec, 'calculations', k.n) order by s.spec_hash)
                from (select specification_id, count(*) as n from members group by specification_id) k
                join public.specifications s on s.id = k.specification_id), '[]'),
-           'elements', coalesce((
-             select jsonb_object_agg(e.element, e.n order by e.element)
-               from (select p.element, count(*) as n
-                       from public.release_members rm
-                       join public.atomic_properties p on p.calculation_id = rm.calculation_id
-                      where rm.user_id = v_user and rm.release_id = p_release_id
-                      group by p.element) e), '{}'),
+           'elements', coalesce(v_elements, '{}'),
+           -- E0 as found now, copied in (…4020_reference_energies): frozen with the release.
+           'reference_energies', public.reference_atom_energies(coalesce(v_pair_specs, '{}'), coalesce(v_pair_elements, '{}')),
            'splits', case when v_release.split_seed is not null then jsonb_build_object(
              'by', 'inchikey',
              'seed', v_release.split_seed,

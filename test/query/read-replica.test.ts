@@ -1,6 +1,6 @@
-// Reads that scale out: with SUPABASE_DB_READ_URL set, the query function reads from a real
-// streaming replica (a base backup of the test's primary, scripts/stack/replica.ts) and ingest
-// writes to the primary. Replay paused on the replica makes the difference visible: a row just
+// Reads that scale out: with SUPABASE_DB_READ_URL set, the query function and the datasets GET
+// routes (release downloads) read from a real streaming replica (a base backup of the test's
+// primary, scripts/stack/replica.ts) and ingest and release making write to the primary. Replay paused on the replica makes the difference visible: a row just
 // written is on the primary and absent from /query until replay resumes.
 import path from 'node:path';
 import postgres from 'postgres';
@@ -113,6 +113,44 @@ describe.skipIf(external)('read replica (SUPABASE_DB_READ_URL)', () => {
       const after = await call('query/calculations');
       expect(new Set(after.body.data.map((r: any) => r.id))).toEqual(new Set([first.body.results[0].calculation_id, newId]));
       expect((await call('query/stats')).body.stats.calculations_total).toBe(2);
+    } finally {
+      await replicaSql`select pg_wal_replay_resume()`.catch(() => {});
+    }
+  });
+
+  it('sends release downloads (the datasets GET routes) to the replica and making a release to the primary', async () => {
+    const dataset = await call('datasets', { body: { name: 'replica' } });
+    expect(dataset.status, JSON.stringify(dataset.body)).toBe(201);
+    const id = dataset.body.id;
+    const release = (v: number) => call(`datasets/${id}/releases`, { body: { license: 'CC0-1.0', authors: ['A. Tester'], filters: {} } })
+      .then((r) => {
+        expect(r.status, JSON.stringify(r.body)).toBe(201);
+        expect(r.body.release.version).toBe(v);
+        return r.body;
+      });
+    const first = await release(1);
+    await caughtUp();
+    expect((await call(`datasets/${id}/releases/1`)).body).toEqual(first);
+
+    await replicaSql`select pg_wal_replay_pause()`;
+    try {
+      // Making release 2 writes: it succeeds while replay is paused, so it ran on the primary.
+      await release(2);
+      // The reads ran on the paused replica: release 1 downloads, release 2 is not there yet.
+      const [manifest, missing, listed] = await Promise.all([
+        call(`datasets/${id}/releases/1`), call(`datasets/${id}/releases/2`), call('datasets')]);
+      expect(manifest.status).toBe(200);
+      expect(missing.status).toBe(404);
+      expect(listed.body.data.find((d: any) => d.id === id).releases.map((r: any) => r.version)).toEqual([1]);
+      const part = await fetch(`${functions.url}/functions/v1/datasets/${id}/releases/1/export?format=ndjson`,
+        { headers: { authorization: `Bearer ${user.token}` } });
+      expect(part.status).toBe(200);
+      expect(part.headers.get('etag')).toBe(`"${first.release.content_sha256}"`);
+      await part.arrayBuffer();
+
+      await replicaSql`select pg_wal_replay_resume()`;
+      await caughtUp();
+      expect((await call(`datasets/${id}/releases/2`)).status).toBe(200);
     } finally {
       await replicaSql`select pg_wal_replay_resume()`.catch(() => {});
     }

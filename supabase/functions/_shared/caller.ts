@@ -5,11 +5,13 @@
 // transaction itself. `c.var.identify` identifies a request's SMILES within its CPU budget,
 // counted from the request's start (molecules.ts).
 //
-// Where it runs. An app mounted with `readOnly: true` (the query function: nothing there writes)
-// runs every transaction read-only, on the read replica when one is configured
-// (SUPABASE_DB_READ_URL, deps.readSql) and on the primary otherwise. Routes that write, or must
-// read what they just wrote, are mounted without it and stay on the primary. The replica may lag
-// the primary by a moment (docs/scaling.md).
+// Where it runs. A read-only request runs its transaction read-only, on the read replica when one
+// is configured (SUPABASE_DB_READ_URL, deps.readSql) and on the primary otherwise. `readOnly` says
+// which requests are: `true` for a whole app (the query function: nothing there writes), or
+// `readsOnly` for an app whose GET routes only read and whose other methods write (datasets:
+// release downloads go to the replica, making a release stays on the primary). Routes that write,
+// or must read what they just wrote, stay on the primary. The replica may lag the primary by a
+// moment (docs/scaling.md).
 //
 // The owner. A user token works on its own rows, always. The service-role key must say whose:
 // `user_id` runs the transaction as that user under RLS; `all_users: true` (only where a route's
@@ -60,9 +62,15 @@ export interface CallerDeps {
 }
 
 export interface CallerOptions {
-  /** The routes only read: read-only transactions, on the replica when there is one. */
-  readOnly?: boolean;
+  /**
+   * Which requests only read (read-only transactions, on the replica when there is one): all of
+   * them (`true`), or those the function picks, decided per request.
+   */
+  readOnly?: boolean | ((c: RequestContext) => boolean);
 }
+
+/** GET and HEAD requests read; every other method may write. */
+export const readsOnly = (c: RequestContext): boolean => c.req.method === 'GET' || c.req.method === 'HEAD';
 
 /**
  * Requires a token of one of `roles` (auth.ts answers 401/403), then gives the handlers
@@ -70,10 +78,11 @@ export interface CallerOptions {
  */
 export function caller(deps: CallerDeps, roles: readonly Role[] = ROLES, opts: CallerOptions = {}): MiddlewareHandler<RequestEnv> {
   const authenticate = requireAuth(deps.verify, roles);
-  const readOnly = opts.readOnly === true;
-  const sql = readOnly ? deps.readSql ?? deps.sql : deps.sql;
+  const pick = opts.readOnly;
   return (c, next) => {
     const startedCpuMs = cpuNowMs();
+    const readOnly = typeof pick === 'function' ? pick(c) : pick === true;
+    const sql = readOnly ? deps.readSql ?? deps.sql : deps.sql;
     // requireAuth sets `claims` only, which RequestEnv has too.
     return authenticate(c as unknown as Context<AuthEnv>, async () => {
       c.set('env', deps.env);

@@ -8,10 +8,10 @@
 // CPU: reading the ndjson rows and hashing them (node:crypto) cost 2.6 s of the function's CPU per
 // 10^5 calculations of ~20 atoms (bench:release); a hosted function has 2 s of CPU per request,
 // so docs/releases.md sets the hosted limit at 50,000 such calculations per release.
-import { CreateReleaseBody } from '../../../shared/contract/datasets.ts';
+import { CreateReleaseBody, type Manifest } from '../../../shared/contract/datasets.ts';
 import { filterClause, resolveFilters } from '../_shared/calculation-filters.ts';
 import type { RequestContext } from '../_shared/caller.ts';
-import { notFound, unprocessable } from '../_shared/errors.ts';
+import { conflict, notFound, unprocessable } from '../_shared/errors.ts';
 import { parseBody, uuidParam } from '../_shared/params.ts';
 import { EXPORT_STATEMENT_TIMEOUT_MS } from '../_shared/row-stream.ts';
 import { digestNdjson, findRelease, releaseResponse } from './release-sql.ts';
@@ -62,7 +62,24 @@ export async function createRelease(c: RequestContext): Promise<Response> {
     }
     const content = await digestNdjson(tx, made.id);
     const [sealed] = await tx<{ version: number }[]>`select version from public.seal_release(${made.id}::uuid, ${content.sha256}, ${content.bytes})`;
-    return findRelease(tx, datasetId, sealed.version);
+    const found = await findRelease(tx, datasetId, sealed.version);
+    if (body.reference_energies) refuseWithoutE0(found.manifest.reference_energies.missing);
+    return found;
   });
   return c.json(releaseResponse(release), 201);
+}
+
+/**
+ * `reference_energies: true` and an element of the release has no E0 under one of its
+ * specifications: 409, one detail per missing atom saying what to run (the transaction rolls back,
+ * so no release is made). The manifest is computed after the content hash, so a refusal costs that
+ * hashing; the E0 batch is small and is run first (docs/releases.md).
+ */
+function refuseWithoutE0(missing: Manifest['reference_energies']['missing']): void {
+  if (!missing.length) return;
+  const what = (m: (typeof missing)[number]) => m.multiplicity === null
+    ? `${m.element}: no ground-state multiplicity is known for this element`
+    : `${m.element} (multiplicity ${m.multiplicity}, charge 0) under specification ${m.specification} ${JSON.stringify(m.spec)}`;
+  throw conflict(`no reference atom energy for ${missing.map((m) => m.element).join(', ')}: run the atoms with the release's specification first`,
+    missing.slice(0, 50).map((m) => ({ path: 'reference_energies', issue: `missing E0 for ${what(m)}` })));
 }

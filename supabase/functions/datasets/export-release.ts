@@ -7,6 +7,8 @@
 //
 // Resuming: with `limit`, X-Next-Cursor continues after the last member of the response, and the
 // parts joined are the whole export byte for byte (the csv header comes with the first part only).
+// profile=mace: the first part opens with one IsolatedAtom frame per reference atom energy of the
+// manifest (isolatedAtomFrames).
 // ETag: the full canonical ndjson export (no split, no profile, no cursor or limit) carries the
 // release's content hash, and If-None-Match with it answers 304.
 import { z } from 'zod';
@@ -18,7 +20,7 @@ import { badRequest, conflict } from '../_shared/errors.ts';
 import { EXPORT_FORMATS } from '../_shared/export-formats.ts';
 import { parseQuery, uuidParam } from '../_shared/params.ts';
 import { EXPORT_STATEMENT_TIMEOUT_MS, streamRows } from '../_shared/row-stream.ts';
-import { exactFloats, findRelease, memberRows, rangeEnd, versionParam, type MemberRange } from './release-sql.ts';
+import { exactFloats, findRelease, isolatedAtomFrames, memberRows, rangeEnd, versionParam, type MemberRange } from './release-sql.ts';
 
 /** Where a release export continues: the release and the last member written. */
 const releaseCursor = cursorCodec('release-export', { id: CursorField.id, o: z.number().int().min(1) });
@@ -54,7 +56,7 @@ export async function exportRelease(c: RequestContext): Promise<Response> {
     db: c.var.db,
     chunkRows: format.chunkRows,
     encode: format.encoder(writer),
-    prefix: cursor ? '' : format.header,
+    prefix: cursor ? '' : format.header + (writer.mace ? isolatedAtomFrames(release.manifest) : ''),
     prepare: async (tx) => {
       // Withdrawn since the look-up above? Then some members may be gone: refuse rather than skip them.
       const [now] = await tx<{ status: string; withdrawn_reason: string | null }[]>`

@@ -10,6 +10,7 @@ import { iso } from '../_shared/cursor.ts';
 import type { Fragment, Tx } from '../_shared/db.ts';
 import { badRequest, notFound } from '../_shared/errors.ts';
 import { EXPORT_FORMATS, type ExportFormatSql, type WriterOptions } from '../_shared/export-formats.ts';
+import { HARTREE_EV } from '../../../shared/units.ts';
 
 /** The path parameter `version`: 1, 2, … */
 export function versionParam(c: RequestContext): number {
@@ -108,4 +109,17 @@ export async function digestNdjson(tx: Tx, releaseId: string): Promise<{ sha256:
     }
   }
   return { sha256: hash.digest('hex'), bytes };
+}
+
+/**
+ * The manifest's reference atom energies as extxyz frames MACE takes its E0s from: one atom, with
+ * `config_type=IsolatedAtom` and the energy under the energy key (ACEsuit/mace, mace/data/utils.py,
+ * load_from_xyz; docs/releases.md). Written from the manifest, where the values were frozen with the
+ * release, so the frames do not change if the atom's calculation is deleted later. The eV value is
+ * the same double product the member frames are written with (Eh × HARTREE_EV), in shortest text.
+ */
+export function isolatedAtomFrames(manifest: Manifest): string {
+  return manifest.reference_energies.atoms.map((a) =>
+    `1\nProperties=species:S:1:pos:R:3 config_type=IsolatedAtom REF_energy=${a.energy_eh * HARTREE_EV} ` +
+    `total_charge=0 total_spin=${a.multiplicity} pbc="F F F"\n${a.element} 0.0 0.0 0.0\n`).join('');
 }
