@@ -113,7 +113,9 @@ begin
         from below b
        where b.i is not null
     ),
-    binned as (
+    -- Materialized: the counts below read it once per quantity, and an inlined CTE would
+    -- compute every bin again for each.
+    binned as materialized (
       select f.quantity, f.i as bin, (f.n - lag(f.n) over (partition by f.quantity order by f.i))::bigint as n
         from f
     )
