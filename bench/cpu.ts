@@ -14,9 +14,7 @@
 // share), and, on a second stack with every budget lifted (RDKit, request CPU, atoms; the old
 // 25 MB body), the 1,000 new molecules in one request as the code did before the budgets.
 // Prints a table and appends it to bench/RESULTS.md with the date, the core count and the load.
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +31,7 @@ import { runPipeline } from '../scripts/upload/pipeline.ts';
 import { makeSender } from '../scripts/upload/send.ts';
 import { startTestStack, type TestStack } from '../test/support/stack.ts';
 import { benchCalculation, distinctMolecules, zigzag, type BenchMolecule } from './lib/distinct-molecules.ts';
+import { cpuSeconds } from './lib/proc-cpu.ts';
 import { appendResults } from './lib/results.ts';
 import { table } from './lib/table.ts';
 import { makeDistinctMoleculeJobs } from './make-jobs.ts';
@@ -50,15 +49,6 @@ const PATHOLOGICAL_N = Number(process.env.BENCH_CPU_PATHOLOGICAL_N ?? 800);
 /** BENCH_CPU_ONLY=ingest,batches,…: run only these sections (baseline, ingest, pathological, big, batches, query, upload). */
 const ONLY = process.env.BENCH_CPU_ONLY?.split(',');
 const want = (section: string) => !ONLY || ONLY.includes(section);
-
-const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
-/** CPU seconds (user + system, all threads) of a process so far. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICK;
-}
 
 interface Sample { route: string; status: number; cpu: number }
 

@@ -481,6 +481,23 @@ create policy event_logs_select_own on public.event_logs as permissive for selec
   using ((user_id = ( SELECT auth.uid() AS uid)));
 grant select on table public.event_logs to qf_api, service_role;
 
+create table public.histogram_blocks (
+  user_id  uuid not null,
+  quantity text not null,
+  block    bigint not null,
+  slot     smallint not null,
+  n        integer not null,
+  constraint histogram_blocks_pkey PRIMARY KEY (user_id, quantity, block, slot),
+  constraint histogram_blocks_quantity_valid CHECK (quantity = ANY (ARRAY['energy_per_atom_eh'::text, 'homo_lumo_gap_ev'::text])),
+  constraint histogram_blocks_slot_range CHECK (slot >= 0 AND slot <= 15)
+);
+comment on table public.histogram_blocks is 'histogram_cells summed over blocks of 32 cells (public.histogram_block(cell)), per user, quantity and slot; kept by the same triggers in the same statement. Lets a histogram read whole blocks instead of every cell.';
+comment on column public.histogram_blocks.n is 'Signed, as histogram_cells.n: only the sum over slots means anything.';
+alter table public.histogram_blocks enable row level security;
+create policy histogram_blocks_select_own on public.histogram_blocks as permissive for select to qf_api
+  using ((user_id = ( SELECT auth.uid() AS uid)));
+grant select on table public.histogram_blocks to qf_api, service_role;
+
 create table public.histogram_cells (
   user_id  uuid not null,
   quantity text not null,
@@ -877,24 +894,22 @@ CREATE OR REPLACE FUNCTION public.add_histogram_cells(p_user_ids uuid[], p_n_ato
  LANGUAGE sql
  SET search_path TO ''
 AS $function$
+  -- Blocks first, then cells: every writer locks rows in that order, and in key order within each.
+  insert into public.histogram_blocks as b (user_id, quantity, block, slot, n)
+  select c.user_id, c.quantity, public.histogram_block(c.cell), (select public.user_stats_slot()), sum(c.n)
+    from public.histogram_cells_of(p_user_ids, p_n_atoms, p_energies_eh, p_gaps_ev, p_signs) c
+   group by 1, 2, 3
+  having sum(c.n) <> 0
+   order by 1, 2, 3
+  on conflict (user_id, quantity, block, slot) do update set n = b.n + excluded.n;
+
   insert into public.histogram_cells as h (user_id, quantity, cell, slot, n)
-  select c.user_id, c.quantity, c.cell, (select public.user_stats_slot()), sum(c.sign)
-    from (select r.user_id, q.quantity, q.cell, r.sign
-            from unnest(p_user_ids, p_n_atoms, p_energies_eh, p_gaps_ev, p_signs)
-                   as r (user_id, n_atoms, energy_eh, gap_ev, sign)
-           cross join lateral (
-             values ('energy_per_atom_eh',
-                     floor(r.energy_eh / r.n_atoms / public.histogram_cell_width('energy_per_atom_eh'))::bigint),
-                    ('homo_lumo_gap_ev',
-                     floor(r.gap_ev / public.histogram_cell_width('homo_lumo_gap_ev'))::bigint)
-           ) as q (quantity, cell)
-           where q.cell is not null) c
-   group by c.user_id, c.quantity, c.cell
-  having sum(c.sign) <> 0
+  select c.user_id, c.quantity, c.cell, (select public.user_stats_slot()), c.n
+    from public.histogram_cells_of(p_user_ids, p_n_atoms, p_energies_eh, p_gaps_ev, p_signs) c
    order by c.user_id, c.quantity, c.cell
   on conflict (user_id, quantity, cell, slot) do update set n = h.n + excluded.n;
 $function$;
-comment on function public.add_histogram_cells(uuid[],integer[],double precision[],double precision[],integer[]) is 'Adds signed calculations (user, n_atoms of its molecule, energy, gap, +1/-1) to their histogram cells in the session''s slot. Called by the counting triggers and refresh_histogram_cells only.';
+comment on function public.add_histogram_cells(uuid[],integer[],double precision[],double precision[],integer[]) is 'Adds signed calculations (user, n_atoms of its molecule, energy, gap, +1/-1) to their histogram blocks and cells in the session''s slot. Called by the counting triggers and refresh_histogram_cells only.';
 
 CREATE OR REPLACE FUNCTION public.adopt_legacy_molecules(p_user uuid, p_molecules jsonb)
  RETURNS void
@@ -1298,20 +1313,37 @@ begin
       using errcode = 'invalid_parameter_value';
   end if;
 
-  -- From the trigger-kept cells (migration histogram_cells), not the calculations: a few thousand
-  -- rows whatever the number of calculations. Each bin is k whole cells, so every count is exact;
-  -- the occupied cells lo..hi are widened evenly on both sides to fill the bins.
+  -- From the trigger-kept blocks and cells (migration histogram_cells), never the calculations,
+  -- and never every cell: each bin is k whole cells, so its count is F(its upper edge) - F(its
+  -- lower edge), where F(e), the count of values in cells below e, is the whole blocks that start
+  -- below e less the cells from e to the end of the block that e cuts (if it cuts one). That reads
+  -- the occupied blocks, the cells of the lowest and highest one (for the exact range), and at
+  -- most 31 cells per edge. The occupied cells lo..hi are widened evenly on both sides to fill
+  -- the bins.
   return (
-    with cells as (
-      select h.quantity, h.cell, sum(h.n)::bigint as n
-        from public.histogram_cells h
-       group by h.quantity, h.cell
-      having sum(h.n) <> 0
+    with blocks as (
+      select b.quantity, b.block, sum(b.n)::bigint as n
+        from public.histogram_blocks b
+       group by b.quantity, b.block
+      having sum(b.n) <> 0
+    ),
+    ends as (
+      select b.quantity, min(b.block) as lo_block, max(b.block) as hi_block, sum(b.n)::bigint as total
+        from blocks b
+       group by b.quantity
     ),
     span as (
-      select c.quantity, min(c.cell) as lo, max(c.cell) as hi, sum(c.n)::bigint as total
-        from cells c
-       group by c.quantity
+      -- A cell's count is never negative, so the occupied blocks hold the occupied cells.
+      select e.quantity, e.total,
+             (select min(x.cell) from (select h.cell from public.histogram_cells h
+                                        where h.quantity = e.quantity
+                                          and h.cell between e.lo_block * 32 and e.lo_block * 32 + 31
+                                        group by h.cell having sum(h.n) <> 0) x) as lo,
+             (select max(x.cell) from (select h.cell from public.histogram_cells h
+                                        where h.quantity = e.quantity
+                                          and h.cell between e.hi_block * 32 and e.hi_block * 32 + 31
+                                        group by h.cell having sum(h.n) <> 0) x) as hi
+        from ends e
     ),
     grid as (
       select q.quantity, q.label, public.histogram_cell_width(q.quantity) as width, s.lo, s.hi,
@@ -1322,11 +1354,39 @@ begin
         left join span s on s.quantity = q.quantity
        cross join lateral (select (s.hi - s.lo + p_bins) / p_bins as k) k  -- ceil(cells / bins)
     ),
-    binned as (
-      select g.quantity, (c.cell - g.first) / g.k + 1 as bin, sum(c.n)::bigint as n
+    edges as (
+      select g.quantity, i.i, g.first + g.k * i.i as edge
         from grid g
-        join cells c on c.quantity = g.quantity
-       group by 1, 2
+       cross join generate_series(0, p_bins) as i (i)
+       where g.lo is not null
+    ),
+    -- Blocks and edges in one order: an edge sorts before a block starting at the same cell, so
+    -- the running sum at an edge is the blocks that start below it.
+    marks as (
+      select b.quantity, b.block * 32 as at, 1 as kind, b.n, null::integer as i from blocks b
+      union all
+      select e.quantity, e.edge, 0, 0, e.i from edges e
+    ),
+    below as (
+      select m.quantity, m.i, m.at as edge,
+             sum(m.n) over (partition by m.quantity order by m.at, m.kind rows unbounded preceding) as started
+        from marks m
+    ),
+    f as (
+      select b.quantity, b.i,
+             b.started - coalesce((select sum(h.n) from public.histogram_cells h
+                                    where h.quantity = b.quantity
+                                      and h.cell >= b.edge
+                                      and h.cell <= public.histogram_block(b.edge) * 32 + 31
+                                      and b.edge % 32 <> 0), 0) as n
+        from below b
+       where b.i is not null
+    ),
+    -- Materialized: the counts below read it once per quantity, and an inlined CTE would
+    -- compute every bin again for each.
+    binned as materialized (
+      select f.quantity, f.i as bin, (f.n - lag(f.n) over (partition by f.quantity order by f.i))::bigint as n
+        from f
     )
     select jsonb_object_agg(g.quantity, jsonb_build_object(
              'quantity', g.label,
@@ -1342,7 +1402,7 @@ begin
       from grid g);
 end;
 $function$;
-comment on function public.calculation_histograms(integer) is 'The caller''s histograms (RLS applies) of energy per atom (Eh) and HOMO-LUMO gap (eV), from histogram_cells: bins equal-width bins of whole cells (public.histogram_cell_width) covering the occupied range; bin i holds the cells from edges[i] up to edges[i+1]; min and max are the outer edges of the lowest and highest occupied cell.';
+comment on function public.calculation_histograms(integer) is 'The caller''s histograms (RLS applies) of energy per atom (Eh) and HOMO-LUMO gap (eV), from histogram_blocks and histogram_cells: bins equal-width bins of whole cells (public.histogram_cell_width) covering the occupied range; bin i holds the cells from edges[i] up to edges[i+1]; min and max are the outer edges of the lowest and highest occupied cell.';
 grant execute on function public.calculation_histograms(integer) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.calculation_recorded_args(p_metadata jsonb)
@@ -2210,6 +2270,18 @@ $function$;
 comment on function public.heartbeat_batch_items(text,uuid[],integer,boolean) is 'Extends the leases of the given items that p_runner_id still holds; returns every visible item with held true/false.';
 grant execute on function public.heartbeat_batch_items(text,uuid[],integer,boolean) to qf_api, service_role;
 
+CREATE OR REPLACE FUNCTION public.histogram_block(p_cell bigint)
+ RETURNS bigint
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE STRICT
+ SET search_path TO ''
+AS $function$
+  -- Floor division (cells are negative for energies): cells 32b .. 32b + 31 make block b.
+  select p_cell >> 5
+$function$;
+comment on function public.histogram_block(bigint) is 'The block of a histogram cell: floor(cell / 32), so cells 32b .. 32b + 31 make block b.';
+grant execute on function public.histogram_block(bigint) to qf_api, service_role;
+
 CREATE OR REPLACE FUNCTION public.histogram_cell_width(p_quantity text)
  RETURNS double precision
  LANGUAGE sql
@@ -2220,6 +2292,27 @@ AS $function$
 $function$;
 comment on function public.histogram_cell_width(text) is 'The width of one histogram cell: 1e-4 Eh for energy_per_atom_eh, 0.01 eV for homo_lumo_gap_ev.';
 grant execute on function public.histogram_cell_width(text) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.histogram_cells_of(p_user_ids uuid[], p_n_atoms integer[], p_energies_eh double precision[], p_gaps_ev double precision[], p_signs integer[])
+ RETURNS TABLE(user_id uuid, quantity text, cell bigint, n integer)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select r.user_id, q.quantity, q.cell, sum(r.sign)::integer
+    from unnest(p_user_ids, p_n_atoms, p_energies_eh, p_gaps_ev, p_signs)
+           as r (user_id, n_atoms, energy_eh, gap_ev, sign)
+   cross join lateral (
+     values ('energy_per_atom_eh',
+             floor(r.energy_eh / r.n_atoms / public.histogram_cell_width('energy_per_atom_eh'))::bigint),
+            ('homo_lumo_gap_ev',
+             floor(r.gap_ev / public.histogram_cell_width('homo_lumo_gap_ev'))::bigint)
+   ) as q (quantity, cell)
+   where q.cell is not null
+   group by r.user_id, q.quantity, q.cell
+  having sum(r.sign) <> 0
+$function$;
+comment on function public.histogram_cells_of(uuid[],integer[],double precision[],double precision[],integer[]) is 'Signed calculations (user, n_atoms of its molecule, energy, gap, +1/-1) as net counts per histogram cell: the one definition of a value''s cell. For add_histogram_cells.';
 
 CREATE OR REPLACE FUNCTION public.ingest_calculations(p_calculations jsonb, p_atom_calc integer[], p_atom_index integer[], p_element text[], p_atomic_number integer[], p_x_ang double precision[], p_y_ang double precision[], p_z_ang double precision[], p_partial_charge_e double precision[], p_grad_x_eh_bohr double precision[], p_grad_y_eh_bohr double precision[], p_grad_z_eh_bohr double precision[], p_structure double precision[] DEFAULT '{}'::double precision[], p_provenance jsonb DEFAULT '[]'::jsonb)
  RETURNS TABLE(idx integer, outcome text, calculation_id uuid, molecule_id uuid, atoms_written integer, specification_hash text, same_structure_as uuid)
@@ -2793,7 +2886,8 @@ AS $function$
 begin
   -- Writers wait until this transaction ends, so no change slips between the count and the store.
   lock table public.molecules, public.calculations in share mode;
-  lock table public.histogram_cells in exclusive mode;
+  lock table public.histogram_blocks, public.histogram_cells in exclusive mode;
+  delete from public.histogram_blocks;
   delete from public.histogram_cells;
   perform public.add_histogram_cells(array_agg(c.user_id), array_agg(m.n_atoms),
                                      array_agg(c.total_energy_eh), array_agg(c.homo_lumo_gap_ev), array_agg(1))
@@ -2803,7 +2897,7 @@ begin
    having count(*) > 0;
 end;
 $function$;
-comment on function public.refresh_histogram_cells() is 'Rebuilds histogram_cells from calculations and molecules under share locks. Owner only (backfill, repair).';
+comment on function public.refresh_histogram_cells() is 'Rebuilds histogram_blocks and histogram_cells from calculations and molecules under share locks. Owner only (backfill, repair).';
 
 CREATE OR REPLACE FUNCTION public.refresh_user_stats()
  RETURNS void

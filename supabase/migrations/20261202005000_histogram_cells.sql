@@ -17,8 +17,19 @@
 --                                 user_stats_slots (the session's pid modulo 16), for the same
 --                                 reason: twenty runners completing one user's items would
 --                                 otherwise queue on the same few cells until each commits.
---   public.add_histogram_cells()  the one place a change becomes cell counts: signed rows in,
---                                 one upsert per statement out, written in key order.
+--   public.histogram_blocks       (user_id, quantity, block, slot) -> n: the same counts summed
+--                                 over blocks of 32 consecutive cells (public.histogram_block).
+--                                 A histogram read sums whole blocks and only the cells of the
+--                                 blocks cut by its edges, so it reads O(bins × 32 + cells / 32)
+--                                 rows instead of every occupied cell: at 10^6 calculations
+--                                 18,154 energy cells made the read cost 119 ms under load
+--                                 (bench/RESULTS.md, 2026-12-02); 32 is about the square root of
+--                                 cells per edge there, which balances the two terms.
+--   public.histogram_cells_of()   the one definition of a value's cell, for the writes below.
+--   public.add_histogram_cells()  the one place a change becomes counts: signed rows in, one
+--                                 upsert of blocks then one of cells per statement out, each
+--                                 written in key order (so two sessions sharing a slot take
+--                                 their row locks in the same order).
 --   triggers                      calculations insert/update/delete (statement level, transition
 --                                 tables); molecules: a change of n_atoms moves energy per atom,
 --                                 and a deleted molecule takes its calculations out before the
@@ -65,6 +76,49 @@ create policy histogram_cells_select_own on public.histogram_cells
   for select to qf_api
   using (user_id = (select auth.uid()));
 
+create table public.histogram_blocks (
+  user_id  uuid     not null,
+  quantity text     not null,
+  block    bigint   not null,
+  slot     smallint not null,
+  n        integer  not null,
+
+  constraint histogram_blocks_pkey primary key (user_id, quantity, block, slot),
+  constraint histogram_blocks_quantity_valid check (quantity in ('energy_per_atom_eh', 'homo_lumo_gap_ev')),
+  constraint histogram_blocks_slot_range check (slot between 0 and 15)
+);
+
+comment on table public.histogram_blocks is
+  'histogram_cells summed over blocks of 32 cells (public.histogram_block(cell)), per user, quantity and slot; kept '
+  'by the same triggers in the same statement. Lets a histogram read whole blocks instead of every cell.';
+comment on column public.histogram_blocks.n is
+  'Signed, as histogram_cells.n: only the sum over slots means anything.';
+
+alter table public.histogram_blocks enable row level security;
+revoke all on table public.histogram_blocks from public, anon, authenticated, service_role;
+grant select on table public.histogram_blocks to qf_api, service_role;
+
+create policy histogram_blocks_select_own on public.histogram_blocks
+  for select to qf_api
+  using (user_id = (select auth.uid()));
+
+create function public.histogram_block(p_cell bigint)
+  returns bigint
+  language sql
+  immutable
+  strict
+  parallel safe
+  set search_path = ''
+as $$
+  -- Floor division (cells are negative for energies): cells 32b .. 32b + 31 make block b.
+  select p_cell >> 5
+$$;
+
+comment on function public.histogram_block(bigint) is
+  'The block of a histogram cell: floor(cell / 32), so cells 32b .. 32b + 31 make block b.';
+revoke execute on function public.histogram_block(bigint) from public, anon, authenticated, service_role;
+grant execute on function public.histogram_block(bigint) to qf_api, service_role;
+
 create function public.histogram_cell_width(p_quantity text)
   returns double precision
   language sql
@@ -83,33 +137,58 @@ grant execute on function public.histogram_cell_width(text) to qf_api, service_r
 -- ---------------------------------------------------------------------------------------------
 -- The one place a change becomes cell counts
 -- ---------------------------------------------------------------------------------------------
+create function public.histogram_cells_of(
+  p_user_ids uuid[], p_n_atoms integer[], p_energies_eh float8[], p_gaps_ev float8[], p_signs integer[])
+  returns table (user_id uuid, quantity text, cell bigint, n integer)
+  language sql
+  stable
+  set search_path = ''
+as $$
+  select r.user_id, q.quantity, q.cell, sum(r.sign)::integer
+    from unnest(p_user_ids, p_n_atoms, p_energies_eh, p_gaps_ev, p_signs)
+           as r (user_id, n_atoms, energy_eh, gap_ev, sign)
+   cross join lateral (
+     values ('energy_per_atom_eh',
+             floor(r.energy_eh / r.n_atoms / public.histogram_cell_width('energy_per_atom_eh'))::bigint),
+            ('homo_lumo_gap_ev',
+             floor(r.gap_ev / public.histogram_cell_width('homo_lumo_gap_ev'))::bigint)
+   ) as q (quantity, cell)
+   where q.cell is not null
+   group by r.user_id, q.quantity, q.cell
+  having sum(r.sign) <> 0
+$$;
+
+comment on function public.histogram_cells_of(uuid[], integer[], float8[], float8[], integer[]) is
+  'Signed calculations (user, n_atoms of its molecule, energy, gap, +1/-1) as net counts per histogram cell: the one '
+  'definition of a value''s cell. For add_histogram_cells.';
+revoke execute on function public.histogram_cells_of(uuid[], integer[], float8[], float8[], integer[])
+  from public, anon, authenticated, service_role;
+
 create function public.add_histogram_cells(
   p_user_ids uuid[], p_n_atoms integer[], p_energies_eh float8[], p_gaps_ev float8[], p_signs integer[])
   returns void
   language sql
   set search_path = ''
 as $$
+  -- Blocks first, then cells: every writer locks rows in that order, and in key order within each.
+  insert into public.histogram_blocks as b (user_id, quantity, block, slot, n)
+  select c.user_id, c.quantity, public.histogram_block(c.cell), (select public.user_stats_slot()), sum(c.n)
+    from public.histogram_cells_of(p_user_ids, p_n_atoms, p_energies_eh, p_gaps_ev, p_signs) c
+   group by 1, 2, 3
+  having sum(c.n) <> 0
+   order by 1, 2, 3
+  on conflict (user_id, quantity, block, slot) do update set n = b.n + excluded.n;
+
   insert into public.histogram_cells as h (user_id, quantity, cell, slot, n)
-  select c.user_id, c.quantity, c.cell, (select public.user_stats_slot()), sum(c.sign)
-    from (select r.user_id, q.quantity, q.cell, r.sign
-            from unnest(p_user_ids, p_n_atoms, p_energies_eh, p_gaps_ev, p_signs)
-                   as r (user_id, n_atoms, energy_eh, gap_ev, sign)
-           cross join lateral (
-             values ('energy_per_atom_eh',
-                     floor(r.energy_eh / r.n_atoms / public.histogram_cell_width('energy_per_atom_eh'))::bigint),
-                    ('homo_lumo_gap_ev',
-                     floor(r.gap_ev / public.histogram_cell_width('homo_lumo_gap_ev'))::bigint)
-           ) as q (quantity, cell)
-           where q.cell is not null) c
-   group by c.user_id, c.quantity, c.cell
-  having sum(c.sign) <> 0
+  select c.user_id, c.quantity, c.cell, (select public.user_stats_slot()), c.n
+    from public.histogram_cells_of(p_user_ids, p_n_atoms, p_energies_eh, p_gaps_ev, p_signs) c
    order by c.user_id, c.quantity, c.cell
   on conflict (user_id, quantity, cell, slot) do update set n = h.n + excluded.n;
 $$;
 
 comment on function public.add_histogram_cells(uuid[], integer[], float8[], float8[], integer[]) is
-  'Adds signed calculations (user, n_atoms of its molecule, energy, gap, +1/-1) to their histogram cells in the '
-  'session''s slot. Called by the counting triggers and refresh_histogram_cells only.';
+  'Adds signed calculations (user, n_atoms of its molecule, energy, gap, +1/-1) to their histogram blocks and cells in '
+  'the session''s slot. Called by the counting triggers and refresh_histogram_cells only.';
 revoke execute on function public.add_histogram_cells(uuid[], integer[], float8[], float8[], integer[])
   from public, anon, authenticated, service_role;
 
@@ -237,7 +316,8 @@ as $$
 begin
   -- Writers wait until this transaction ends, so no change slips between the count and the store.
   lock table public.molecules, public.calculations in share mode;
-  lock table public.histogram_cells in exclusive mode;
+  lock table public.histogram_blocks, public.histogram_cells in exclusive mode;
+  delete from public.histogram_blocks;
   delete from public.histogram_cells;
   perform public.add_histogram_cells(array_agg(c.user_id), array_agg(m.n_atoms),
                                      array_agg(c.total_energy_eh), array_agg(c.homo_lumo_gap_ev), array_agg(1))
@@ -249,7 +329,7 @@ end;
 $$;
 
 comment on function public.refresh_histogram_cells() is
-  'Rebuilds histogram_cells from calculations and molecules under share locks. Owner only (backfill, repair).';
+  'Rebuilds histogram_blocks and histogram_cells from calculations and molecules under share locks. Owner only (backfill, repair).';
 revoke execute on function public.refresh_histogram_cells() from public, anon, authenticated, service_role;
 
 select public.refresh_histogram_cells();

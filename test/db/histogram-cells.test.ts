@@ -1,6 +1,7 @@
 // The /query/stats histograms kept by triggers (histogram_cells): after inserts, value and status
 // updates, a change of a molecule's n_atoms, deletes and a molecule's cascade, the kept cells equal
-// a recount from the tables, and calculation_histograms bins exactly those cells.
+// a recount from the tables, the kept blocks are those cells summed per 32, and
+// calculation_histograms bins exactly those cells.
 import { describe, expect, it } from 'vitest';
 import { adminSql, API_ROLE, asRole } from '../support/db.ts';
 import { fakeInchikey } from '../support/sql-helpers.ts';
@@ -8,12 +9,26 @@ import { newUser } from '../support/users.ts';
 
 type Cells = Record<string, number>;
 
-/** The kept cells of a user, as "quantity cell" -> count (slots summed, empty cells left out). */
+/**
+ * The kept cells of a user, as "quantity cell" -> count (slots summed, empty cells left out),
+ * after checking that the kept blocks are those cells summed over floor(cell / 32).
+ */
 async function kept(userId: string): Promise<Cells> {
   const rows = await adminSql()`
     select quantity, cell::text, sum(n)::int as n from public.histogram_cells
      where user_id = ${userId} group by 1, 2 having sum(n) <> 0`;
-  return Object.fromEntries(rows.map((r) => [`${r.quantity} ${r.cell}`, r.n]));
+  const cells = Object.fromEntries(rows.map((r) => [`${r.quantity} ${r.cell}`, r.n]));
+  const blocks = await adminSql()`
+    select quantity, block::text, sum(n)::int as n from public.histogram_blocks
+     where user_id = ${userId} group by 1, 2 having sum(n) <> 0`;
+  const summed: Cells = {};
+  for (const [key, n] of Object.entries(cells)) {
+    const [q, cell] = key.split(' ');
+    const block = `${q} ${Math.floor(Number(cell) / 32)}`;
+    summed[block] = (summed[block] ?? 0) + n;
+  }
+  expect(Object.fromEntries(blocks.map((r) => [`${r.quantity} ${r.block}`, r.n]))).toEqual(summed);
+  return cells;
 }
 
 /** The same cells counted from calculations and molecules. */
@@ -96,6 +111,8 @@ describe('histogram_cells', () => {
     expect(await kept(bob.id)).toEqual(await recount(bob.id));
     const seen = await asRole(API_ROLE, bob.id, (tx) => tx`select distinct user_id from public.histogram_cells`);
     expect(seen).toEqual([{ user_id: bob.id }]);
+    const seenBlocks = await asRole(API_ROLE, bob.id, (tx) => tx`select distinct user_id from public.histogram_blocks`);
+    expect(seenBlocks).toEqual([{ user_id: bob.id }]);
   });
 
   it('refresh_histogram_cells rebuilds the same cells', async () => {
