@@ -159,7 +159,7 @@ create table public.batch_items (
   constraint batch_items_priority_range CHECK (priority >= '-1000000'::integer AND priority <= 1000000),
   constraint batch_items_status_valid CHECK (status = ANY (ARRAY['pending'::text, 'claimed'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])),
   constraint batch_items_user_id_id_key UNIQUE (user_id, id)
-);
+) with (fillfactor=80);
 comment on table public.batch_items is 'One molecule of a batch to compute. Changes here keep batch_jobs'' counters and status (statement-level triggers).';
 comment on column public.batch_items.molecule_id is 'The molecule to compute. Null once the molecule was deleted, which only a finished (completed, failed or cancelled) item survives.';
 comment on column public.batch_items.name is 'The item''s label as given when the batch was created.';
@@ -172,7 +172,7 @@ comment on column public.batch_items.attempt_history is 'One object per attempt:
 comment on column public.batch_items.completed_at is 'When the item became completed or failed (set by trigger); drives batch_progress.items_per_minute.';
 alter table public.batch_items enable row level security;
 CREATE INDEX batch_items_claim_order_idx ON public.batch_items USING btree (((- priority)), seq) WHERE (status = ANY (ARRAY['pending'::text, 'claimed'::text]));
-CREATE INDEX batch_items_user_id_batch_job_id_completed_at_idx ON public.batch_items USING btree (user_id, batch_job_id, completed_at);
+CREATE INDEX batch_items_user_id_batch_job_id_completed_at_idx ON public.batch_items USING btree (user_id, batch_job_id, completed_at) WHERE (completed_at IS NOT NULL);
 CREATE INDEX batch_items_user_id_batch_job_id_seq_idx ON public.batch_items USING btree (user_id, batch_job_id, seq);
 CREATE INDEX batch_items_user_id_calculation_id_idx ON public.batch_items USING btree (user_id, calculation_id) WHERE (calculation_id IS NOT NULL);
 CREATE INDEX batch_items_user_id_claim_order_idx ON public.batch_items USING btree (user_id, priority DESC, seq) WHERE (status = ANY (ARRAY['pending'::text, 'claimed'::text]));
@@ -1889,23 +1889,29 @@ AS $function$
 declare
   v_user uuid := public.batch_caller(false);
   v_done integer;
+  v_batches uuid[];
 begin
   if cardinality(p_item_ids) is distinct from cardinality(p_calculation_ids) then
     raise exception 'complete_batch_items: % item ids but % calculation ids', cardinality(p_item_ids), cardinality(p_calculation_ids)
       using errcode = 'invalid_parameter_value';
   end if;
 
-  update public.batch_items i
-     set status = 'completed',
-         calculation_id = u.calculation_id,
-         lease_expires_at = null,
-         last_error = null,
-         attempt_history = public.batch_item_close_attempt(i.attempt_history, p_runner_id, 'completed', null, now())
-    from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id)
-   where i.id = u.item_id
-     and i.user_id = v_user
-     and public.batch_item_held(i.status, i.claimed_by, i.calculation_id, p_runner_id);
-  get diagnostics v_done = row_count;
+  -- The batches the items belong to (one, as a rule) come back from the update, so that the tags
+  -- step below can be skipped without looking the items up again.
+  with done as (
+    update public.batch_items i
+       set status = 'completed',
+           calculation_id = u.calculation_id,
+           lease_expires_at = null,
+           last_error = null,
+           attempt_history = public.batch_item_close_attempt(i.attempt_history, p_runner_id, 'completed', null, now())
+      from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id)
+     where i.id = u.item_id
+       and i.user_id = v_user
+       and public.batch_item_held(i.status, i.claimed_by, i.calculation_id, p_runner_id)
+    returning i.batch_job_id
+  )
+  select count(*), array_agg(distinct batch_job_id) into v_done, v_batches from done;
   if v_done <> cardinality(p_item_ids) then
     raise exception 'complete_batch_items: runner % does not hold % of the % items', p_runner_id,
       cardinality(p_item_ids) - v_done, cardinality(p_item_ids)
@@ -1928,16 +1934,20 @@ begin
   end if;
 
   -- The batch's tags, added to each calculation that lacks one of them (only those rows are
-  -- updated, so a batch without tags costs no write).
-  update public.calculations k
-     set tags = k.tags || array(select t from unnest(b.tags) with ordinality as x(t, n)
-                                 where not t = any (k.tags) order by n)
-    from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id)
-    join public.batch_items i on i.id = u.item_id and i.user_id = v_user
-    join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
-   where k.id = u.calculation_id
-     and k.user_id = v_user
-     and not k.tags @> b.tags;
+  -- updated). A batch without tags, the usual case, skips the statement: its join looks up every
+  -- item and calculation again only to find nothing to add.
+  if exists (select 1 from public.batch_jobs b
+              where b.id = any (v_batches) and b.user_id = v_user and cardinality(b.tags) > 0) then
+    update public.calculations k
+       set tags = k.tags || array(select t from unnest(b.tags) with ordinality as x(t, n)
+                                   where not t = any (k.tags) order by n)
+      from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id)
+      join public.batch_items i on i.id = u.item_id and i.user_id = v_user
+      join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
+     where k.id = u.calculation_id
+       and k.user_id = v_user
+       and not k.tags @> b.tags;
+  end if;
 
   return query select u.item_id, u.calculation_id from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id);
 end;

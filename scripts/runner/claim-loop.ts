@@ -15,7 +15,7 @@ import { QfApiError } from '../../shared/client.ts';
 import type { ClaimedItem } from '../../shared/contract/batches.ts';
 import { LeaseKeeper } from './heartbeat.ts';
 import { reportItem, type BatchesApi, type ItemOutcome } from './report.ts';
-import { discardStaged, runItem, stageItem, type ItemRun, type RunItemOptions, type StagedItem } from './run-item.ts';
+import { discardStaged, NO_TIMES, runItem, stageItem, type ItemRun, type RunItemOptions, type StagedItem } from './run-item.ts';
 import type { ItemReport, Tally } from './summary.ts';
 
 export interface LoopOptions {
@@ -61,8 +61,6 @@ const aborted = (signal: AbortSignal) => new Promise<void>((resolve) => {
   if (signal.aborted) resolve();
   else signal.addEventListener('abort', () => resolve(), { once: true });
 });
-
-const NO_TIMES = { geometryS: 0, xtbS: 0, localS: 0, totalS: 0 };
 
 interface Queued {
   item: ClaimedItem;
@@ -145,6 +143,7 @@ export async function runLoop(o: LoopOptions): Promise<void> {
       if (freed) return;
       freed = true;
       busy--;
+      o.tally.slot(startedAt, performance.now());
       const slotS = (performance.now() - startedAt) / 1000;
       recentS = recentS === null ? slotS : 0.7 * recentS + 0.3 * slotS;
       fillSlots();

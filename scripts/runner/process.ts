@@ -22,6 +22,8 @@ export interface ProcessResult {
   /** Killed because `signal` was aborted. */
   aborted: boolean;
   seconds: number;
+  /** From the call to the process running (fork and exec; part of `seconds`), 0 if it never started. */
+  startS: number;
   /** Captured output (empty when written to a file). */
   stdout: string;
   stderr: string;
@@ -49,7 +51,7 @@ export function runProcess(command: string, args: readonly string[], opts: Proce
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
   const base = { timedOut: false, aborted: false, stdout: '', stderr: '' };
-  if (opts.signal?.aborted) return Promise.resolve({ ...base, exitCode: null, signal: null, aborted: true, seconds: 0 });
+  if (opts.signal?.aborted) return Promise.resolve({ ...base, exitCode: null, signal: null, aborted: true, seconds: 0, startS: 0 });
 
   let fd: number | undefined;
   if (opts.outputFile) fd = openSync(opts.outputFile, 'w');
@@ -70,6 +72,8 @@ export function runProcess(command: string, args: readonly string[], opts: Proce
     let stderr = '';
     let timedOut = false;
     let aborted = false;
+    let startS = 0;
+    child.on('spawn', () => { startS = elapsed(); });
     child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
     child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
     const pid = child.pid;
@@ -85,7 +89,7 @@ export function runProcess(command: string, args: readonly string[], opts: Proce
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
       if (pid !== undefined) live.delete(pid);
-      resolve({ ...r, timedOut, aborted, seconds: elapsed(), stdout, stderr });
+      resolve({ ...r, timedOut, aborted, seconds: elapsed(), startS, stdout, stderr });
     };
     child.on('error', (err) => finish({ exitCode: null, signal: null, spawnError: err.message }));
     child.on('close', (exitCode, signal) => finish({ exitCode, signal }));

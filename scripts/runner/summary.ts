@@ -67,10 +67,21 @@ export interface RunnerStats {
   claim_s: number;
   geometry_s: number;
   xtb_s: number;
+  /** Of xtb_s: starting the xtb processes (spawn call to running). */
+  spawn_s: number;
   /** Temp dirs, files, parse and classification. */
   local_s: number;
+  /** Of local_s: directories and files (write inputs, read outputs, remove). */
+  files_s: number;
+  /** Of local_s: parsing the outputs, classifying failures, hashing files for provenance. */
+  parse_s: number;
   post_s: number;
   heartbeats_failed: number;
+  /**
+   * From the first slot's start to the last slot's end (xtb's exit): the steady part of the loop,
+   * without filling the pipeline (the first claim) and draining it (the last parse and post).
+   */
+  slot_span_s: number;
 }
 
 export class Tally {
@@ -80,8 +91,16 @@ export class Tally {
     this.stats = {
       runner_id: runnerId, concurrency, wall_s: 0, startup_s: 0, loop_s: 0, items: 0,
       counts: Object.fromEntries(OUTCOME_ORDER.map((k) => [k, 0])),
-      retried: 0, failed_for_good: 0, claims: 0, claim_s: 0, geometry_s: 0, xtb_s: 0, local_s: 0, post_s: 0, heartbeats_failed: 0,
+      retried: 0, failed_for_good: 0, claims: 0, claim_s: 0, geometry_s: 0, xtb_s: 0, spawn_s: 0, local_s: 0, files_s: 0, parse_s: 0, post_s: 0, heartbeats_failed: 0, slot_span_s: 0,
     };
+  }
+
+  private firstSlotAt = Infinity;
+
+  /** A slot was used from `startedAt` to `endedAt` (performance.now() ms). */
+  slot(startedAt: number, endedAt: number): void {
+    this.firstSlotAt = Math.min(this.firstSlotAt, startedAt);
+    this.stats.slot_span_s = Math.max(this.stats.slot_span_s, (endedAt - this.firstSlotAt) / 1000);
   }
 
   claim(seconds: number): void {
@@ -99,7 +118,10 @@ export class Tally {
     }
     s.geometry_s += r.times.geometryS;
     s.xtb_s += r.times.xtbS;
+    s.spawn_s += r.times.spawnS;
     s.local_s += r.times.localS;
+    s.files_s += r.times.filesS;
+    s.parse_s += r.times.parseS;
     s.post_s += r.postS;
   }
 
@@ -123,7 +145,8 @@ export function formatSummary(t: Tally, stopped?: string): string {
   if (s.retried || s.failed_for_good) lines.push(`failures: ${s.retried} went back to pending for another attempt, ${s.failed_for_good} failed for good`);
   lines.push(
     `time in xtb ${s.xtb_s.toFixed(1)} s, in obabel ${s.geometry_s.toFixed(1)} s; outside them (mostly beside other items' xtb runs): ` +
-    `claim ${s.claim_s.toFixed(1)} s in ${s.claims} calls, files and parse ${s.local_s.toFixed(1)} s, post ${s.post_s.toFixed(1)} s`,
+    `claim ${s.claim_s.toFixed(1)} s in ${s.claims} calls, files ${s.files_s.toFixed(1)} s, parse ${s.parse_s.toFixed(1)} s, ` +
+    `post ${s.post_s.toFixed(1)} s; starting xtb ${s.spawn_s.toFixed(1)} s (within its time)`,
     `slot time outside xtb and obabel: ${(100 * t.idleShare).toFixed(1)}% of ${s.concurrency} × ${s.loop_s.toFixed(1)} s ` +
     `(after ${s.startup_s.toFixed(1)} s of start-up checks)`,
   );

@@ -79,23 +79,29 @@ as $$
 declare
   v_user uuid := public.batch_caller(false);
   v_done integer;
+  v_batches uuid[];
 begin
   if cardinality(p_item_ids) is distinct from cardinality(p_calculation_ids) then
     raise exception 'complete_batch_items: % item ids but % calculation ids', cardinality(p_item_ids), cardinality(p_calculation_ids)
       using errcode = 'invalid_parameter_value';
   end if;
 
-  update public.batch_items i
-     set status = 'completed',
-         calculation_id = u.calculation_id,
-         lease_expires_at = null,
-         last_error = null,
-         attempt_history = public.batch_item_close_attempt(i.attempt_history, p_runner_id, 'completed', null, now())
-    from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id)
-   where i.id = u.item_id
-     and i.user_id = v_user
-     and public.batch_item_held(i.status, i.claimed_by, i.calculation_id, p_runner_id);
-  get diagnostics v_done = row_count;
+  -- The batches the items belong to (one, as a rule) come back from the update, so that the tags
+  -- step below can be skipped without looking the items up again.
+  with done as (
+    update public.batch_items i
+       set status = 'completed',
+           calculation_id = u.calculation_id,
+           lease_expires_at = null,
+           last_error = null,
+           attempt_history = public.batch_item_close_attempt(i.attempt_history, p_runner_id, 'completed', null, now())
+      from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id)
+     where i.id = u.item_id
+       and i.user_id = v_user
+       and public.batch_item_held(i.status, i.claimed_by, i.calculation_id, p_runner_id)
+    returning i.batch_job_id
+  )
+  select count(*), array_agg(distinct batch_job_id) into v_done, v_batches from done;
   if v_done <> cardinality(p_item_ids) then
     raise exception 'complete_batch_items: runner % does not hold % of the % items', p_runner_id,
       cardinality(p_item_ids) - v_done, cardinality(p_item_ids)
@@ -118,16 +124,20 @@ begin
   end if;
 
   -- The batch's tags, added to each calculation that lacks one of them (only those rows are
-  -- updated, so a batch without tags costs no write).
-  update public.calculations k
-     set tags = k.tags || array(select t from unnest(b.tags) with ordinality as x(t, n)
-                                 where not t = any (k.tags) order by n)
-    from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id)
-    join public.batch_items i on i.id = u.item_id and i.user_id = v_user
-    join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
-   where k.id = u.calculation_id
-     and k.user_id = v_user
-     and not k.tags @> b.tags;
+  -- updated). A batch without tags, the usual case, skips the statement: its join looks up every
+  -- item and calculation again only to find nothing to add.
+  if exists (select 1 from public.batch_jobs b
+              where b.id = any (v_batches) and b.user_id = v_user and cardinality(b.tags) > 0) then
+    update public.calculations k
+       set tags = k.tags || array(select t from unnest(b.tags) with ordinality as x(t, n)
+                                   where not t = any (k.tags) order by n)
+      from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id)
+      join public.batch_items i on i.id = u.item_id and i.user_id = v_user
+      join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
+     where k.id = u.calculation_id
+       and k.user_id = v_user
+       and not k.tags @> b.tags;
+  end if;
 
   return query select u.item_id, u.calculation_id from unnest(p_item_ids, p_calculation_ids) as u(item_id, calculation_id);
 end;

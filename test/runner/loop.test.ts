@@ -12,7 +12,7 @@ import { runLoop } from '../../scripts/runner/claim-loop.ts';
 import { resolveRunnerConnection } from '../../scripts/runner/connection.ts';
 import { LeaseKeeper } from '../../scripts/runner/heartbeat.ts';
 import type { BatchesApi } from '../../scripts/runner/report.ts';
-import type { ItemRun, RunItemOptions } from '../../scripts/runner/run-item.ts';
+import { NO_TIMES, type ItemRun, type RunItemOptions } from '../../scripts/runner/run-item.ts';
 import { Tally, type ItemReport } from '../../scripts/runner/summary.ts';
 import { FIXTURE_JOBS as FIXTURES } from '../support/fixtures.ts';
 
@@ -114,7 +114,7 @@ const item = (n: number, attempt = 1): ClaimedItem => ({
   item_id: ID(n), batch_id: ID(0), user_id: ID(0), molecule_id: ID(0), smiles: 'O', name: null, charge: 0, multiplicity: 1,
   geometry: null, method: 'GFN2-xTB', task: 'sp', solvent: null, xtb_args: [], attempt, max_attempts: 2, lease_expires_at: '',
 });
-const times = { geometryS: 0, xtbS: 0.01, localS: 0, totalS: 0.01 };
+const times = { ...NO_TIMES, xtbS: 0.01, totalS: 0.01 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('the lease keeper', () => {
