@@ -170,19 +170,13 @@ create index batch_items_user_id_molecule_id_idx on public.batch_items (user_id,
 create index batch_items_user_id_calculation_id_idx on public.batch_items (user_id, calculation_id)
   where calculation_id is not null;
 
--- The claim of a user's runner: the user's waiting or claimed items in claim order. Claimed items
--- stay in the index so that an expired lease is found in its place; live ones are few (runners ×
--- limit) and skipped cheaply.
+-- The claim: a user's waiting or claimed items in the user's claim order, for a user's runner and
+-- for each user an all-users runner serves in turn (and its loose scan for the users with waiting
+-- items). There is no claim order across users: priority never ranks one user against another.
+-- Claimed items stay in the index so that an expired lease is found in its place; live ones are
+-- few (runners × limit) and skipped cheaply.
 create index batch_items_user_id_claim_order_idx
   on public.batch_items (user_id, priority desc, seq)
-  where status in ('pending', 'claimed');
-
--- The claim of a service-role runner with all_users: the same order across users, spelled
--- (-priority, seq) so that only that claim can use it. Were it (priority desc, seq), the planner
--- would also walk it for a single user's claim (its LIMIT estimate assumes the user's rows are
--- spread evenly) and filter out every other user's backlog on each claim.
-create index batch_items_claim_order_idx
-  on public.batch_items ((-priority), seq)
   where status in ('pending', 'claimed');
 
 -- Pages of a batch's items (GET /batches/:id), in creation order.

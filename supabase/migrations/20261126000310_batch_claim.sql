@@ -4,12 +4,39 @@
 -- attempt_history and the lock order are in migration batch_queue_helpers.
 
 -- ---------------------------------------------------------------------------------------------
--- claim_batch_items: ONE statement, for a user's items or all users'. Candidates are
--- pending items and claimed items whose lease has expired, of pending or running batches, highest
--- priority first then oldest, locked with FOR UPDATE SKIP LOCKED so concurrent runners never
--- receive the same item. An expired one gets `lease_expired` on its open attempt; if that was its
--- last attempt it fails instead of being claimed (and is not returned). With p_batch_id, a user's
--- claim still walks that user's claim order and skips other batches' items.
+-- batch_claim_turns: when the shared fleet last served each user, so that an all-users claim
+-- takes its turns round-robin. One row per user ever served by an all_users claim (a few bytes
+-- each); written only by claim_batch_items as service_role, read by nothing else.
+-- ---------------------------------------------------------------------------------------------
+create table public.batch_claim_turns (
+  user_id   uuid        not null,
+  served_at timestamptz not null,
+
+  constraint batch_claim_turns_pkey primary key (user_id),
+  constraint batch_claim_turns_user_fkey foreign key (user_id)
+    references auth.users (id) on delete cascade
+);
+
+comment on table public.batch_claim_turns is
+  'When an all_users claim last handed out one of the user''s items: the least recently served users come first.';
+
+alter table public.batch_claim_turns enable row level security;
+revoke all on table public.batch_claim_turns from public, anon, authenticated;
+grant select, insert, update on table public.batch_claim_turns to service_role;
+
+-- ---------------------------------------------------------------------------------------------
+-- claim_batch_items: ONE statement, for a user's items or all users'. Candidates are pending
+-- items and claimed items whose lease has expired, of pending or running batches, locked with
+-- FOR UPDATE SKIP LOCKED so concurrent runners never receive the same item. An expired one gets
+-- `lease_expired` on its open attempt; if that was its last attempt it fails instead of being
+-- claimed (and is not returned). With p_batch_id, a claim still walks its users' claim order and
+-- skips other batches' items.
+--
+-- Order. Priority orders a user's OWN items (highest first, then oldest); it never ranks one
+-- user against another, since any user may set any priority. An all-users claim (the shared
+-- fleet) deals in turns: each user's first candidate, then each user's second, and so on, the
+-- users least recently served first (batch_claim_turns). So a user with one item waits at most
+-- one claim per user ahead of it, whatever the others' backlog or priorities.
 -- ---------------------------------------------------------------------------------------------
 create function public.claim_batch_items(
   p_runner_id     text,
@@ -44,31 +71,73 @@ begin
   end if;
   p_all_users := coalesce(p_all_users, false);  -- null is a user's claim, as in batch_caller
 
-  -- One statement for both modes, planned for each call's mode. The plan is made for the values
-  -- of this call (plan_cache_mode = force_custom_plan, set on the function), so p_all_users is a
-  -- constant to the planner: the filter and the ORDER BY fold to those of the mode, and
-  --   a user's claim     user_id = v_user, order by priority desc, seq
-  --                      walks batch_items_user_id_claim_order_idx (user_id, priority desc, seq);
-  --   an all-users claim (RLS bypassed: service_role, checked by batch_caller) order by
-  --                      -priority, seq, which only batch_items_claim_order_idx delivers.
-  -- A generic plan, which PostgreSQL may otherwise cache after five calls, could not use either
-  -- index (the mode would be unknown) and would sort every waiting item on each claim.
-  -- test/batches/claim-plan.test.ts reads both plans with auto_explain.
+  -- One statement for both modes. Every step is an index walk, never a scan of the queue:
+  --   waiting    the users with waiting items: a user's claim, just the caller; an all-users
+  --              claim (RLS bypassed: service_role, checked by batch_caller), a loose index scan
+  --              of batch_items_user_id_claim_order_idx, one probe per such user.
+  --   turn       of those, the p_limit least recently served (more can never get a turn in
+  --              one claim).
+  --   ranked     each of them, up to p_limit candidates in its own claim order: a LATERAL walk
+  --              of batch_items_user_id_claim_order_idx (user_id, priority desc, seq), numbered.
+  --   candidate  the deal: rank, then turn; locked FOR UPDATE SKIP LOCKED in that order, the
+  --              waiting conditions re-checked on the locked row, so that a concurrent runner
+  --              skips what another holds and takes the next in the deal. At most p_limit²
+  --              (10,000) rows are ranked, whatever the queue's length.
+  --   served     the users dealt to get their turn stamped (all-users claims only).
+  -- The plan is made for each call's values (plan_cache_mode = force_custom_plan, set on the
+  -- function), so p_all_users is a constant and the loose scan and the stamp vanish from a
+  -- user's claim. test/batches/claim-plan.test.ts reads both plans with auto_explain.
   return query
-  with candidate as (
+  with recursive waiting (user_id) as (
+    select v_user where not p_all_users
+    union all
+    (select i.user_id from public.batch_items i
+      where p_all_users and i.status in ('pending', 'claimed')
+      order by i.user_id, i.priority desc, i.seq limit 1)
+    union all
+    -- The next user after w's. PostgreSQL 17 has no min(uuid); and the full claim order in the
+    -- ORDER BY keeps the probe on the partial claim index, which holds only waiting items,
+    -- rather than on any other (user_id, …) index that would step over finished ones.
+    select (select i.user_id from public.batch_items i
+             where i.status in ('pending', 'claimed') and i.user_id > w.user_id
+             order by i.user_id, i.priority desc, i.seq limit 1)
+      from waiting w
+     where p_all_users and w.user_id is not null
+  ),
+  turn as (
+    select w.user_id, row_number() over (order by t.served_at nulls first, w.user_id) as turn
+      from waiting w
+      left join public.batch_claim_turns t on p_all_users and t.user_id = w.user_id
+     where w.user_id is not null
+     order by t.served_at nulls first, w.user_id
+     limit p_limit
+  ),
+  ranked as (
+    select c.id, u.turn, c.rank
+      from turn u
+     cross join lateral (
+       select i.id, row_number() over (order by i.priority desc, i.seq) as rank
+         from public.batch_items i
+         join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
+        where i.user_id = u.user_id
+          and (i.status = 'pending' or (i.status = 'claimed' and i.lease_expires_at < now()))
+          and b.status in ('pending', 'running')
+          and (p_batch_id is null or i.batch_job_id = p_batch_id)
+          and (p_methods is null or b.method = any (p_methods))
+        order by i.priority desc, i.seq
+        limit p_limit
+     ) c
+  ),
+  candidate as (
     select i.id,
            i.status = 'claimed' as expired,
            i.status = 'claimed' and i.attempts >= b.max_attempts as exhausted
-      from public.batch_items i
+      from ranked r
+      join public.batch_items i on i.id = r.id
       join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
-     where (p_all_users or i.user_id = v_user)
-       and (i.status = 'pending' or (i.status = 'claimed' and i.lease_expires_at < now()))
+     where (i.status = 'pending' or (i.status = 'claimed' and i.lease_expires_at < now()))
        and b.status in ('pending', 'running')
-       and (p_batch_id is null or i.batch_job_id = p_batch_id)
-       and (p_methods is null or b.method = any (p_methods))
-     order by case when p_all_users then -i.priority end,
-              case when not p_all_users then i.priority end desc,
-              i.seq
+     order by r.rank, r.turn
      limit p_limit
        for update of i skip locked
   ),
@@ -95,6 +164,12 @@ begin
      where i.id = c.id
     returning i.id, i.batch_job_id, i.user_id, i.molecule_id, i.name, i.charge, i.multiplicity,
               i.input_geometry, i.status, i.attempts, i.lease_expires_at, i.priority, i.seq
+  ),
+  served as (
+    insert into public.batch_claim_turns as t (user_id, served_at)
+    select distinct k.user_id, now() from claimed k where p_all_users
+     order by k.user_id  -- one lock order for every claim
+    on conflict (user_id) do update set served_at = excluded.served_at
   )
   select k.id, k.batch_job_id, k.user_id, k.molecule_id, m.canonical_smiles, coalesce(k.name, m.name),
          k.charge, k.multiplicity, k.input_geometry, b.method, b.task, b.solvent, b.xtb_args,

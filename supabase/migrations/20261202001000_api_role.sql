@@ -101,6 +101,10 @@ grant insert (id, user_id, name, method, task, solvent, max_attempts, priority, 
 grant update (name, status, method, task, solvent, max_attempts, priority, metadata, tags)
   on table public.batch_jobs to qf_api;
 grant select, insert, update, delete on table public.batch_items to qf_api;
+-- batch_claim_turns: only all-users claims (service_role) write it. A user's claim runs the same
+-- statement, which names the table, so qf_api needs the privileges to run it; with RLS on and no
+-- policy for qf_api it reads and writes no row (and that claim writes none).
+grant select, insert, update on table public.batch_claim_turns to qf_api;
 -- Read-only: written by triggers and security definer functions only.
 grant select on table public.event_logs, public.user_stats_slots to qf_api;
 grant select on table public.user_stats, public.database_stats, public.batch_progress

@@ -1,8 +1,10 @@
-// The claim's plan, read from inside claim_batch_items with auto_explain: a user's claim walks
-// batch_items_user_id_claim_order_idx, an all-users claim walks batch_items_claim_order_idx, and
-// both keep doing so on every call: the session asks for generic plans (plan_cache_mode =
-// force_generic_plan, what PostgreSQL may choose by itself after five calls), and the function's
-// own setting must overrule it. Everything happens in one transaction that is rolled back: the items, the ANALYZE
+// The claim's plan, read from inside claim_batch_items with auto_explain (with actual row counts):
+// a user's claim walks that user's batch_items_user_id_claim_order_idx; an all-users claim finds
+// the users with waiting items by a loose scan of the same index and walks it once per user, in
+// turns. Neither reads more than a handful of the 4,000 waiting items, nor any other index of
+// batch_items, and both keep so on every call: the session asks for generic plans
+// (plan_cache_mode = force_generic_plan, what PostgreSQL may choose by itself after five calls),
+// and the function's own setting must overrule it. Everything happens in one transaction that is rolled back: the items, the ANALYZE
 // and the claims are never seen by other tests.
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
@@ -12,8 +14,17 @@ import { newUser } from '../support/users.ts';
 
 const ITEMS_PER_USER = 2_000;
 const CALLS = 8;
-const USER_INDEX = /Index Scan using batch_items_user_id_claim_order_idx on batch_items i\b/;
-const ALL_USERS_INDEX = /Index Scan using batch_items_claim_order_idx on batch_items i\b/;
+const LIMIT = 5;
+const CLAIM_WALK = /Index Scan using batch_items_user_id_claim_order_idx on batch_items i(_\d+)?\b/;
+const LOOSE_SCAN = /Index Only Scan using batch_items_user_id_claim_order_idx on batch_items i(_\d+)?\b/;
+// Besides the claim order, only the row look-ups by key (the lock and the update) may touch batch_items.
+const KEY_LOOKUPS = ['batch_items_pkey', 'batch_items_user_id_id_key'];
+
+/** Every node that reads batch_items: how (the index, or a scan kind) and its actual rows per loop. */
+function itemReads(plan: string): { how: string; rows: number }[] {
+  return [...plan.matchAll(/(\w[\w ]*Scan)(?: using (\w+))? on batch_items\b[^\n]*\(actual (?:time=[\d.]+\.\.[\d.]+ )?rows=([\d.]+)/g)]
+    .map((m) => ({ how: m[2] ?? m[1], rows: Number(m[3]) }));
+}
 
 const notices: string[] = [];
 const sql = postgres(inject('stack').dbUrl, { max: 1, onnotice: (n) => notices.push(String(n.message)) });
@@ -49,15 +60,15 @@ async function claimPlans(tx: postgres.TransactionSql, mode: 'user' | 'all_users
   if (mode === 'user') await actAs(tx, userId);
   else await actAs(tx);
   for (let call = 0; call < CALLS; call += 1) {
-    const rows = await tx`select item_id from public.claim_batch_items(${`plan-${randomUUID()}`}, 5, 60, null, null, ${mode === 'all_users'})`;
-    expect(rows.length).toBe(5);
+    const rows = await tx`select item_id from public.claim_batch_items(${`plan-${randomUUID()}`}, ${LIMIT}, 60, null, null, ${mode === 'all_users'})`;
+    expect(rows.length).toBe(LIMIT);
   }
   await tx`reset role`;
-  return notices.filter((n) => n.includes('Query Text:') && n.includes('with candidate as'));
+  return notices.filter((n) => n.includes('Query Text:') && n.includes('with recursive waiting'));
 }
 
 describe('claim_batch_items plan', () => {
-  it('walks the user index for a user and the all-users index for all users, on every call', async () => {
+  it('walks each served user\'s claim order, never the queue, on every call', async () => {
     const busy = await newUser();
     const quiet = await newUser();
     let plans: { user: string[]; allUsers: string[] } | undefined;
@@ -69,6 +80,8 @@ describe('claim_batch_items plan', () => {
       await tx`select set_config('auto_explain.log_min_duration', '0', true),
                       set_config('auto_explain.log_nested_statements', 'on', true),
                       set_config('auto_explain.log_level', 'notice', true),
+                      set_config('auto_explain.log_analyze', 'on', true),
+                      set_config('auto_explain.log_timing', 'off', true),
                       set_config('plan_cache_mode', 'force_generic_plan', true)`;
       plans = { user: await claimPlans(tx, 'user', quiet.id), allUsers: await claimPlans(tx, 'all_users', busy.id) };
       throw new Rollback();
@@ -78,13 +91,22 @@ describe('claim_batch_items plan', () => {
 
     expect(plans!.user).toHaveLength(CALLS);
     expect(plans!.allUsers).toHaveLength(CALLS);
-    for (const plan of plans!.user) {
-      expect(plan).toMatch(USER_INDEX);
-      expect(plan).not.toMatch(ALL_USERS_INDEX);
+    for (const plan of [...plans!.user, ...plans!.allUsers]) {
+      expect(plan).toMatch(CLAIM_WALK);
+      const reads = itemReads(plan);
+      expect(reads.length).toBeGreaterThan(2);
+      for (const read of reads) {
+        expect(['batch_items_user_id_claim_order_idx', ...KEY_LOOKUPS], read.how).toContain(read.how);
+        // A walk per served user stops at its LIMIT (plus the few it claimed before and skips).
+        expect(read.rows, `${read.how} rows`).toBeLessThanOrEqual(LIMIT * CALLS);
+      }
     }
     for (const plan of plans!.allUsers) {
-      expect(plan).toMatch(ALL_USERS_INDEX);
-      expect(plan).not.toMatch(USER_INDEX);
+      expect(plan).toMatch(LOOSE_SCAN);
+      expect(plan).toMatch(/Recursive Union/);
+      expect(plan).toMatch(/Insert on batch_claim_turns/);
     }
+    // A user's claim never runs the loose scan: it serves only its caller.
+    for (const plan of plans!.user) expect(plan).not.toMatch(new RegExp(`${LOOSE_SCAN.source}[^\\n]*actual[^\\n]*loops=[1-9]`));
   }, 120_000);
 });
