@@ -75,8 +75,8 @@ begin
   --   waiting    the users with waiting items: a user's claim, just the caller; an all-users
   --              claim (RLS bypassed: service_role, checked by batch_caller), a loose index scan
   --              of batch_items_user_id_claim_order_idx, one probe per such user.
-  --   turn       of those, the p_limit least recently served (more can never get a turn in
-  --              one claim).
+  --   turn       of those with a candidate for this claim, the p_limit least recently served
+  --              (more can never get a turn in one claim).
   --   ranked     each of them, up to p_limit candidates in its own claim order: a LATERAL walk
   --              of batch_items_user_id_claim_order_idx (user_id, priority desc, seq), numbered.
   --   candidate  the deal: rank, then turn; locked FOR UPDATE SKIP LOCKED in that order, the
@@ -108,6 +108,22 @@ begin
     select w.user_id, row_number() over (order by t.served_at nulls first, w.user_id) as turn
       from waiting w
       left join public.batch_claim_turns t on p_all_users and t.user_id = w.user_id
+     -- Only users with a candidate for this claim take a turn, so that a claim for some methods
+     -- or one batch is not crowded out by users with none. A LATERAL … LIMIT 1 rather than EXISTS:
+     -- one probe of the user's claim order each (an EXISTS may become a semi-join that reads the
+     -- whole queue). Without filters the first index entry answers; with them, a user's
+     -- non-matching items are stepped over.
+     cross join lateral (
+       select from public.batch_items i
+         join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
+        where i.user_id = w.user_id
+          and (i.status = 'pending' or (i.status = 'claimed' and i.lease_expires_at < now()))
+          and b.status in ('pending', 'running')
+          and (p_batch_id is null or i.batch_job_id = p_batch_id)
+          and (p_methods is null or b.method = any (p_methods))
+        order by i.priority desc, i.seq
+        limit 1
+     ) has_candidate
      where w.user_id is not null
      order by t.served_at nulls first, w.user_id
      limit p_limit
