@@ -332,7 +332,10 @@ export type ClaimedItem = z.output<typeof ClaimedItem>;
 
 export const ClaimResponse = z.object({
   runner_id: z.string(),
-  /** Highest priority first, then oldest; empty when nothing is claimable. */
+  /**
+   * Highest priority first, then oldest; empty when nothing is claimable. Across users
+   * (`all_users`) the items are dealt in turns per user, priority ordering each user's own.
+   */
   items: z.array(ClaimedItem),
 });
 export type ClaimResponse = z.output<typeof ClaimResponse>;
