@@ -21,7 +21,7 @@ comment on table public.batch_claim_turns is
   'When an all_users claim last handed out one of the user''s items: the least recently served users come first.';
 
 alter table public.batch_claim_turns enable row level security;
-revoke all on table public.batch_claim_turns from public, anon, authenticated;
+revoke all on table public.batch_claim_turns from public, anon, authenticated, service_role;
 grant select, insert, update on table public.batch_claim_turns to service_role;
 
 -- ---------------------------------------------------------------------------------------------
@@ -77,22 +77,24 @@ begin
   --              of batch_items_user_id_claim_order_idx, one probe per such user.
   --   turn       of those with a candidate for this claim, the p_limit least recently served
   --              (more can never get a turn in one claim).
-  --   ranked     each of them, up to p_limit candidates in its own claim order: a LATERAL walk
-  --              of batch_items_user_id_claim_order_idx (user_id, priority desc, seq), numbered.
-  --   candidate  the deal: rank, then turn; locked FOR UPDATE SKIP LOCKED in that order, the
-  --              waiting conditions re-checked on the locked row, so that a concurrent runner
-  --              skips what another holds and takes the next in the deal. At most p_limit²
-  --              (10,000) rows are ranked, whatever the queue's length.
+  --   ranked     each of them, its share of p_limit (all of it for a user's claim) in its own
+  --              claim order: a LATERAL walk of batch_items_user_id_claim_order_idx (user_id,
+  --              priority desc, seq), locked FOR UPDATE SKIP LOCKED as it goes, so that
+  --              concurrent runners never receive the same item and each walks past what the
+  --              others hold. At most p_limit + users - 1 rows are locked, whatever the queue.
+  --   candidate  the deal: each user's first, then each user's second, …, in turn order.
   --   served     the users dealt to get their turn stamped (all-users claims only).
   -- The plan is made for each call's values (plan_cache_mode = force_custom_plan, set on the
   -- function), so p_all_users is a constant and the loose scan and the stamp vanish from a
   -- user's claim. test/batches/claim-plan.test.ts reads both plans with auto_explain.
   return query
   with recursive waiting (user_id) as (
-    select v_user where not p_all_users
+    -- A claim for one batch serves its owner only: no scan of the other users.
+    select coalesce(v_user, (select b.user_id from public.batch_jobs b where b.id = p_batch_id))
+     where not p_all_users or p_batch_id is not null
     union all
     (select i.user_id from public.batch_items i
-      where p_all_users and i.status in ('pending', 'claimed')
+      where p_all_users and p_batch_id is null and i.status in ('pending', 'claimed')
       order by i.user_id, i.priority desc, i.seq limit 1)
     union all
     -- The next user after w's. PostgreSQL 17 has no min(uuid); and the full claim order in the
@@ -102,26 +104,25 @@ begin
              where i.status in ('pending', 'claimed') and i.user_id > w.user_id
              order by i.user_id, i.priority desc, i.seq limit 1)
       from waiting w
-     where p_all_users and w.user_id is not null
+     where p_all_users and p_batch_id is null and w.user_id is not null
   ),
   turn as (
-    select w.user_id, row_number() over (order by t.served_at nulls first, w.user_id) as turn
+    select w.user_id, row_number() over (order by t.served_at nulls first, w.user_id) as turn,
+           -- Equal shares, rounded up: at most p_limit + users - 1 rows locked for p_limit claimed.
+           ceil(p_limit::numeric / least(count(*) over (), p_limit))::integer as share
       from waiting w
       left join public.batch_claim_turns t on p_all_users and t.user_id = w.user_id
-     -- Only users with a candidate for this claim take a turn, so that a claim for some methods
-     -- or one batch is not crowded out by users with none. A LATERAL … LIMIT 1 rather than EXISTS:
-     -- one probe of the user's claim order each (an EXISTS may become a semi-join that reads the
-     -- whole queue). Without filters the first index entry answers; with them, a user's
-     -- non-matching items are stepped over.
+     -- Only users with a batch this claim could take from (method, batch) and items left in it
+     -- take a turn, so that a claim for some methods is not crowded out by users with none. Asked
+     -- of the user's batches (few), not of the user's items: one probe each, however many
+     -- non-matching items the user has waiting.
      cross join lateral (
-       select from public.batch_items i
-         join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
-        where i.user_id = w.user_id
-          and (i.status = 'pending' or (i.status = 'claimed' and i.lease_expires_at < now()))
+       select from public.batch_jobs b
+        where b.user_id = w.user_id
           and b.status in ('pending', 'running')
-          and (p_batch_id is null or i.batch_job_id = p_batch_id)
+          and b.pending_items + b.claimed_items > 0
+          and (p_batch_id is null or b.id = p_batch_id)
           and (p_methods is null or b.method = any (p_methods))
-        order by i.priority desc, i.seq
         limit 1
      ) has_candidate
      where w.user_id is not null
@@ -129,10 +130,15 @@ begin
      limit p_limit
   ),
   ranked as (
-    select c.id, u.turn, c.rank
+    -- Each user's share of the claim, in the user's claim order, locked here (FOR UPDATE SKIP
+    -- LOCKED inside the walk) so that a walk steps past what concurrent runners hold and still
+    -- finds its share; a cap of p_limit per user would leave a crowd of runners empty-handed.
+    select c.*, u.turn
       from turn u
      cross join lateral (
-       select i.id, row_number() over (order by i.priority desc, i.seq) as rank
+       select i.id, i.priority, i.seq,
+              i.status = 'claimed' as expired,
+              i.status = 'claimed' and i.attempts >= b.max_attempts as exhausted
          from public.batch_items i
          join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
         where i.user_id = u.user_id
@@ -141,21 +147,17 @@ begin
           and (p_batch_id is null or i.batch_job_id = p_batch_id)
           and (p_methods is null or b.method = any (p_methods))
         order by i.priority desc, i.seq
-        limit p_limit
+        limit u.share
+          for update of i skip locked
      ) c
   ),
   candidate as (
-    select i.id,
-           i.status = 'claimed' as expired,
-           i.status = 'claimed' and i.attempts >= b.max_attempts as exhausted
-      from ranked r
-      join public.batch_items i on i.id = r.id
-      join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
-     where (i.status = 'pending' or (i.status = 'claimed' and i.lease_expires_at < now()))
-       and b.status in ('pending', 'running')
+    -- The deal: every user's first, then every user's second, …, users in turn order.
+    select r.id, r.expired, r.exhausted
+      from (select r.*, row_number() over (partition by r.turn order by r.priority desc, r.seq) as rank
+              from ranked r) r
      order by r.rank, r.turn
      limit p_limit
-       for update of i skip locked
   ),
   claimed as (
     update public.batch_items i

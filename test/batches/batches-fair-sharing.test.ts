@@ -3,11 +3,12 @@
 // hold the fleet against a user with one item at priority 0.
 //
 // Every claim here is for a method no other test's batches use (GFN0-xTB), so that the users in
-// turn are this file's users only, whatever other test files have waiting at the same time.
-import { describe, expect, it } from 'vitest';
+// turn are this file's users only, whatever other test files have waiting at the same time; and
+// each test cancels its batches after it, so that the next one starts with none waiting.
+import { afterEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { ClaimedItem } from '../../shared/contract/batches.ts';
-import { cancel, claim, createBatch } from '../../shared/client-batches.ts';
+import { claim, createBatch } from '../../shared/client-batches.ts';
 import { clientFor } from '../support/client.ts';
 import { adminSql } from '../support/db.ts';
 import { batchItems } from '../support/payloads.ts';
@@ -15,6 +16,17 @@ import { newUser } from '../support/users.ts';
 
 const method = 'GFN0-xTB';
 const fleet = () => clientFor(inject('stack').serviceRoleKey);
+const created: string[] = [];
+const create = async (token: string, req: Parameters<typeof createBatch>[1]) => {
+  const { batch } = await createBatch(clientFor(token), req);
+  created.push(batch.id);
+  return batch;
+};
+// Directly: cancelling 10,000 items at once is more than a request's statement timeout allows.
+afterEach(async () => {
+  await adminSql()`update public.batch_jobs set status = 'cancelled' where id = any (${created}::uuid[]) and status in ('pending', 'running')`;
+  created.length = 0;
+});
 const claimAcross = (runner: string, limit: number) =>
   claim(fleet(), { runner_id: runner, all_users: true, methods: [method], limit, lease_seconds: 600 });
 
@@ -24,10 +36,9 @@ describe('fair sharing across users', () => {
     const u2 = await newUser();
     const LIMIT = 10;
     const USERS = 2;
-    const { batch: flood } = await createBatch(clientFor(u1.token), { name: 'flood', method, priority: 1000, items: batchItems(10_000) });
+    const flood = await create(u1.token, { name: 'flood', method, priority: 1000, items: batchItems(10_000) });
     expect(flood.total_items).toBe(10_000);
-    try {
-    const { batch: lone } = await createBatch(clientFor(u2.token), { name: 'lone', method, priority: 0, items: batchItems(1) });
+    const lone = await create(u2.token, { name: 'lone', method, priority: 0, items: batchItems(1) });
 
     // Claims until users × claim size items are out, or U2's item is.
     const claimed: ClaimedItem[] = [];
@@ -38,24 +49,18 @@ describe('fair sharing across users', () => {
     }
     const u2Items = claimed.filter((i) => i.user_id === u2.id);
     expect(u2Items.map((i) => i.batch_id)).toEqual([lone.id]);
-    // Each user got a turn in the first claim: U2's item came with it, beside U1's first ones.
-    expect(claimed.length).toBe(LIMIT);
-    // U1's own items still go in U1's order (one batch: creation order).
+    // Each user got a turn in the first claim (an equal share of it): U2's item came with it,
+    // beside U1's first ones, which still go in U1's order (one batch: creation order).
     const u1Names = claimed.filter((i) => i.user_id === u1.id).map((i) => i.name);
-    expect(u1Names).toEqual(Array.from({ length: LIMIT - 1 }, (_, k) => `item ${k}`));
-    } finally {
-      // Cancelled directly: 10,000 items at once is more than a request's statement timeout allows.
-      await adminSql()`update public.batch_jobs set status = 'cancelled' where id = ${flood.id}`;
-    }
+    expect(claimed.length).toBe(1 + LIMIT / USERS);
+    expect(u1Names).toEqual(Array.from({ length: LIMIT / USERS }, (_, k) => `item ${k}`));
   }, 120_000);
 
   it('with more users than a claim\'s size, the users least recently served come first', async () => {
     const users = [await newUser(), await newUser(), await newUser()];
-    const batches: string[] = [];
     for (const [k, user] of users.entries()) {
       // The first user's items have the highest priority and are the oldest: neither counts across users.
-      const { batch } = await createBatch(clientFor(user.token), { name: `turns ${k}`, method, priority: 1000 - k * 100, items: batchItems(4) });
-      batches.push(batch.id);
+      await create(user.token, { name: `turns ${k}`, method, priority: 1000 - k * 100, items: batchItems(4) });
     }
     const served: string[] = [];
     for (let round = 0; round < 6; round += 1) {
@@ -68,14 +73,12 @@ describe('fair sharing across users', () => {
     expect(new Set(served.slice(0, 3))).toEqual(new Set(ids));
     expect(new Set(served.slice(3, 6))).toEqual(new Set(ids));
     expect(served.slice(3, 6)).toEqual(served.slice(0, 3));
-
-    await Promise.all(users.map((user, k) => cancel(clientFor(user.token), batches[k])));
   }, 120_000);
 
   it('runners claiming across users at the same time never receive the same item', async () => {
     const users = [await newUser(), await newUser(), await newUser()];
     for (const [k, user] of users.entries()) {
-      await createBatch(clientFor(user.token), { name: `crowd ${k}`, method, items: batchItems(40, k * 100) });
+      await create(user.token, { name: `crowd ${k}`, method, items: batchItems(40, k * 100) });
     }
     const seen = new Map<string, number>();
     const runner = async (name: string) => {
