@@ -1776,11 +1776,12 @@ begin
   p_all_users := coalesce(p_all_users, false);  -- null is a user's claim, as in batch_caller
 
   -- One statement for both modes. Every step is an index walk, never a scan of the queue:
-  --   waiting    the users with waiting items: a user's claim, just the caller; an all-users
-  --              claim (RLS bypassed: service_role, checked by batch_caller), a loose index scan
-  --              of batch_items_user_id_claim_order_idx, one probe per such user.
-  --   turn       of those with a candidate for this claim, the p_limit least recently served
-  --              (more can never get a turn in one claim).
+  --   waiting    the users with waiting items: a user's claim, just the caller; a claim for one
+  --              batch, its owner; an all-users claim (RLS bypassed: service_role, checked by
+  --              batch_caller), a loose index scan of batch_items_user_id_claim_order_idx, one
+  --              probe per such user.
+  --   turn       of those with a live batch this claim could take from, the p_limit least
+  --              recently served (more can never get a turn in one claim), with their shares.
   --   ranked     each of them, its share of p_limit (all of it for a user's claim) in its own
   --              claim order: a LATERAL walk of batch_items_user_id_claim_order_idx (user_id,
   --              priority desc, seq), locked FOR UPDATE SKIP LOCKED as it goes, so that

@@ -34,9 +34,9 @@ grant select, insert, update on table public.batch_claim_turns to service_role;
 --
 -- Order. Priority orders a user's OWN items (highest first, then oldest); it never ranks one
 -- user against another, since any user may set any priority. An all-users claim (the shared
--- fleet) deals in turns: each user's first candidate, then each user's second, and so on, the
--- users least recently served first (batch_claim_turns). So a user with one item waits at most
--- one claim per user ahead of it, whatever the others' backlog or priorities.
+-- fleet) deals in turns: up to p_limit users, least recently served first (batch_claim_turns),
+-- each an equal share of the claim in its own order. So a user with one item waits at most one
+-- claim per p_limit users ahead of it, whatever the others' backlog or priorities.
 -- ---------------------------------------------------------------------------------------------
 create function public.claim_batch_items(
   p_runner_id     text,
@@ -72,11 +72,12 @@ begin
   p_all_users := coalesce(p_all_users, false);  -- null is a user's claim, as in batch_caller
 
   -- One statement for both modes. Every step is an index walk, never a scan of the queue:
-  --   waiting    the users with waiting items: a user's claim, just the caller; an all-users
-  --              claim (RLS bypassed: service_role, checked by batch_caller), a loose index scan
-  --              of batch_items_user_id_claim_order_idx, one probe per such user.
-  --   turn       of those with a candidate for this claim, the p_limit least recently served
-  --              (more can never get a turn in one claim).
+  --   waiting    the users with waiting items: a user's claim, just the caller; a claim for one
+  --              batch, its owner; an all-users claim (RLS bypassed: service_role, checked by
+  --              batch_caller), a loose index scan of batch_items_user_id_claim_order_idx, one
+  --              probe per such user.
+  --   turn       of those with a live batch this claim could take from, the p_limit least
+  --              recently served (more can never get a turn in one claim), with their shares.
   --   ranked     each of them, its share of p_limit (all of it for a user's claim) in its own
   --              claim order: a LATERAL walk of batch_items_user_id_claim_order_idx (user_id,
   --              priority desc, seq), locked FOR UPDATE SKIP LOCKED as it goes, so that
