@@ -1846,7 +1846,9 @@ begin
               i.status = 'claimed' and i.attempts >= b.max_attempts as exhausted
          from public.batch_items i
          join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
-        where i.user_id = u.user_id
+        -- For a user's claim the planner sees the caller (a constant: its own row count, and the
+        -- claim order index); a bare u.user_id would be estimated as an average user.
+        where i.user_id = coalesce(v_user, u.user_id)
           and (i.status = 'pending' or (i.status = 'claimed' and i.lease_expires_at < now()))
           and b.status in ('pending', 'running')
           and (p_batch_id is null or i.batch_job_id = p_batch_id)
