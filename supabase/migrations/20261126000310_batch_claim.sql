@@ -150,7 +150,7 @@ begin
           and (p_batch_id is null or i.batch_job_id = p_batch_id)
           and (p_methods is null or b.method = any (p_methods))
         order by i.priority desc, i.seq
-        limit u.share
+        limit case when p_all_users then u.share else p_limit end  -- a constant for the planner in a user's claim
           for update of i skip locked
      ) c
   ),
