@@ -1,11 +1,10 @@
 // Typed client calls of the datasets function: datasets, releases, manifests, and a release's
 // export as a byte stream over fetch (it may be large), resumed by cursor part after part.
-import { QfApiError, queryString, type QfClient } from './client.ts';
-import type { ErrorBody } from './contract/common.ts';
+import { queryString, type QfClient } from './client.ts';
+import { cursorDownload } from './client-query.ts';
 import type {
   CreateDatasetBody, CreateReleaseBody, Dataset, ExportReleaseQuery, ListDatasetsResponse, OwnerQuery, ReleaseResponse,
 } from './contract/datasets.ts';
-import { NEXT_CURSOR_HEADER } from './contract/query.ts';
 
 const releasesPath = (datasetId: string) => `datasets/${encodeURIComponent(datasetId)}/releases`;
 
@@ -41,32 +40,7 @@ export interface ReleaseExportOptions {
 }
 
 /** The export's bytes as they arrive; with `params.limit`, part after part by X-Next-Cursor. */
-export async function* releaseExportStream(opts: ReleaseExportOptions): AsyncGenerator<Uint8Array> {
-  const doFetch = opts.fetch ?? fetch;
-  let params = opts.params;
-  for (;;) {
-    const res = await doFetch(releaseExportUrl(opts.url, opts.datasetId, opts.version, params), {
-      headers: { authorization: `Bearer ${opts.token}` },
-      signal: opts.signal,
-    });
-    if (!res.ok || !res.body) {
-      const body = await res.json().catch(() => undefined) as ErrorBody | undefined;
-      throw new QfApiError(res.status, body, body?.error?.message ?? `export failed with HTTP ${res.status}`);
-    }
-    const next = res.headers.get(NEXT_CURSOR_HEADER);
-    const reader = res.body.getReader();
-    let complete = false;
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        yield value;
-      }
-      complete = true;
-    } finally {
-      if (!complete) await reader.cancel().catch(() => {});
-    }
-    if (!next) return;
-    params = { ...params, cursor: next };
-  }
+export function releaseExportStream(opts: ReleaseExportOptions): AsyncGenerator<Uint8Array> {
+  return cursorDownload((cursor) =>
+    releaseExportUrl(opts.url, opts.datasetId, opts.version, cursor === undefined ? opts.params : { ...opts.params, cursor }), opts);
 }

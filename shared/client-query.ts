@@ -52,19 +52,23 @@ export interface ExportOptions {
   fetch?: typeof fetch;
 }
 
+/** How a download is fetched: whose token, and the caller's own fetch and abort signal. */
+export interface DownloadOptions {
+  token: string;
+  signal?: AbortSignal;
+  fetch?: typeof fetch;
+}
+
 /**
- * The export's bytes as they arrive. With `params.limit`, each request holds at most that many
- * calculations and the next one continues from its X-Next-Cursor, until the selection is done:
- * each request stays within the platform's per-request limits.
+ * The bytes of a download that continues by X-Next-Cursor, as they arrive: `urlFor(undefined)` is
+ * the first part's URL and `urlFor(cursor)` each next one's, until a part names no cursor. Used by
+ * the live export and by release exports alike.
  */
-export async function* exportStream(opts: ExportOptions): AsyncGenerator<Uint8Array> {
+export async function* cursorDownload(urlFor: (cursor: string | undefined) => string, opts: DownloadOptions): AsyncGenerator<Uint8Array> {
   const doFetch = opts.fetch ?? fetch;
-  let params = opts.params;
+  let cursor: string | undefined;
   for (;;) {
-    const res = await doFetch(exportUrl(opts.url, params), {
-      headers: { authorization: `Bearer ${opts.token}` },
-      signal: opts.signal,
-    });
+    const res = await doFetch(urlFor(cursor), { headers: { authorization: `Bearer ${opts.token}` }, signal: opts.signal });
     if (!res.ok || !res.body) {
       const body = await res.json().catch(() => undefined) as ErrorBody | undefined;
       throw new QfApiError(res.status, body, body?.error?.message ?? `export failed with HTTP ${res.status}`);
@@ -84,8 +88,20 @@ export async function* exportStream(opts: ExportOptions): AsyncGenerator<Uint8Ar
       if (!complete) await reader.cancel().catch(() => {});
     }
     if (!next) return;
-    // The cursor carries sort and order; a csv header is written again by each request.
-    const { sort: _s, order: _o, ...rest } = params;
-    params = { ...rest, cursor: next };
+    cursor = next;
   }
+}
+
+/**
+ * The export's bytes as they arrive. With `params.limit`, each request holds at most that many
+ * calculations and the next one continues from its X-Next-Cursor, until the selection is done:
+ * each request stays within the platform's per-request limits.
+ */
+export function exportStream(opts: ExportOptions): AsyncGenerator<Uint8Array> {
+  return cursorDownload((cursor) => {
+    if (cursor === undefined) return exportUrl(opts.url, opts.params);
+    // The cursor carries sort and order; a csv header is written again by each request.
+    const { sort: _s, order: _o, ...rest } = opts.params;
+    return exportUrl(opts.url, { ...rest, cursor });
+  }, opts);
 }

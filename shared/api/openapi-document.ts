@@ -41,7 +41,7 @@ const SECURITY_SCHEME = 'bearer';
 const BUILDING_BLOCKS: Named = { Uuid, Vec3, Metadata, Geometry, GeometryAtom, ErrorBody, ErrorDetail };
 
 /** The statuses a route can answer with the error shape: its own, and those of its kind. */
-export function errorStatuses(route: RouteSpec, fnAuth: Auth): number[] {
+function errorStatuses(route: RouteSpec, fnAuth: Auth): number[] {
   const auth = route.auth ?? fnAuth;
   const codes = new Set<number>(route.errors ?? []);
   // Every route with a token runs SQL: a statement past DB_STATEMENT_TIMEOUT_MS is a 504.
@@ -63,7 +63,7 @@ function openApiRoute(fn: FunctionApi): RouteSpec {
 }
 
 /** Every route of a function, its document's route included. */
-export function routesOf(fn: FunctionApi): RouteSpec[] {
+function routesOf(fn: FunctionApi): RouteSpec[] {
   return [...fn.routes, openApiRoute(fn)];
 }
 

@@ -68,6 +68,8 @@ export const IngestCalculation = z.object({
   const { geometry: _g, final_geometry: _f, charges: _q, gradient: _d, ...texts } = c;
   const text = unstorableText(texts);
   if (text) ctx.addIssue({ code: 'custom', path: text.path, message: text.issue });
+  // zod runs this refinement even when a field failed its own schema: the issues already say why.
+  if (!Array.isArray(c.geometry)) return;
   const n = c.geometry.length;
   if (c.status === 'completed' && !c.results) {
     ctx.addIssue({ code: 'custom', path: ['results'], message: 'a completed calculation needs results' });
@@ -75,24 +77,24 @@ export const IngestCalculation = z.object({
   if (c.status === 'failed' && !c.error_message) {
     ctx.addIssue({ code: 'custom', path: ['error_message'], message: 'a failed calculation needs error_message' });
   }
-  if (c.final_geometry) {
+  if (Array.isArray(c.final_geometry)) {
     if (c.final_geometry.length !== n) {
       ctx.addIssue({ code: 'custom', path: ['final_geometry'], message: `has ${c.final_geometry.length} atoms, geometry has ${n}` });
     } else {
       c.final_geometry.forEach((a, i) => {
-        if (a.element !== c.geometry[i].element) {
-          ctx.addIssue({ code: 'custom', path: ['final_geometry', i, 'element'], message: `is ${a.element}, geometry has ${c.geometry[i].element}` });
+        if (a?.element !== c.geometry[i]?.element) {
+          ctx.addIssue({ code: 'custom', path: ['final_geometry', i, 'element'], message: `is ${a?.element}, geometry has ${c.geometry[i]?.element}` });
         }
       });
     }
   }
-  if (c.charges && c.charges.length !== n) {
+  if (Array.isArray(c.charges) && c.charges.length !== n) {
     ctx.addIssue({ code: 'custom', path: ['charges'], message: `has ${c.charges.length} values for ${n} atoms` });
   }
-  if (c.gradient && c.gradient.length !== n) {
+  if (Array.isArray(c.gradient) && c.gradient.length !== n) {
     ctx.addIssue({ code: 'custom', path: ['gradient'], message: `has ${c.gradient.length} rows for ${n} atoms` });
   }
-  for (const conflict of xtbArgsConflicts(c.xtb_args ?? [], c)) {
+  for (const conflict of xtbArgsConflicts(Array.isArray(c.xtb_args) ? c.xtb_args : [], c)) {
     ctx.addIssue({ code: 'custom', path: ['xtb_args', conflict.index], message: conflict.issue });
   }
 });

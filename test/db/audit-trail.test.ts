@@ -207,11 +207,12 @@ describe('error events', () => {
 });
 
 describe('which failures are kept, and how many', () => {
-  it('keeps 5xx answers other than 503, and none while the database is unreachable', () => {
+  it('keeps 5xx answers other than 503 and 504, and none while the database is unreachable', () => {
     expect(isKeptFailure(new Error('bug'), 500)).toBe(true);
     expect(isKeptFailure(new Error('refused'), 422)).toBe(false);
     expect(isKeptFailure(new Error('forbidden'), 403)).toBe(false);
     expect(isKeptFailure(new Error('down'), 503)).toBe(false);
+    expect(isKeptFailure(new Error('too slow'), 504)).toBe(false);
     expect(isKeptFailure(Object.assign(new Error('gone'), { code: 'CONNECTION_CLOSED' }), 500)).toBe(false);
   });
 

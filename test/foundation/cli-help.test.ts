@@ -54,6 +54,7 @@ const TOOLS: Tool[] = [
   { name: 'runner', run: (flag) => inProcess(runnerMain, [flag]), usage: /^usage: npm run runner -- / },
   { name: 'make-jobs', run: (flag) => run(TSX, ['bench/make-jobs.ts', flag]), usage: /^usage: npx tsx bench\/make-jobs\.ts / },
   { name: 'openapi', run: (flag) => (flag === '--help' ? run('npm', ['run', '-s', 'openapi', '--', flag]) : run(TSX, ['scripts/openapi.ts', flag])), usage: /^usage: npm run openapi / },
+  { name: 'backfill:molecule-keys', run: (flag) => (flag === '--help' ? run('npm', ['run', '-s', 'backfill:molecule-keys', '--', flag]) : run(TSX, ['scripts/backfill-molecule-keys.ts', flag])), usage: /^usage: npm run backfill:molecule-keys / },
   { name: 'seed-calculations', run: (flag) => run(TSX, ['bench/seed-calculations.ts', flag]), usage: /^usage: npx tsx bench\/seed-calculations\.ts / },
 ];
 

@@ -147,7 +147,7 @@ describe('(c) a statement fails mid-transaction', () => {
     ['lock_not_available (55P03) raised by a trigger on atomic_properties', 'raise exception \'forced\' using errcode = \'55P03\';', 10, 503, 'database_unavailable'],
     // A statement timeout is the query's own: 504, which clients do not retry as is.
     ['query_canceled (57014) raised by a trigger on atomic_properties', 'raise exception \'forced\' using errcode = \'57014\';', 11, 504, 'query_timeout'],
-  ] as const)('%s → %i and a full rollback', async (_name, body, run, status, code) => {
+  ] as const)('%s: 503 or 504 as the row says, and a full rollback', async (_name, body, run, status, code) => {
     const u = await user();
     const before = await counts(u.id);
     await sql.unsafe(`

@@ -1,9 +1,10 @@
 // Failures that reach the error handler, kept as `error` events of the user they happened to,
 // where that is safe. Which ones:
-//   * 5xx answers other than 503: a bug or an unexpected database error. 4xx answers are the
-//     caller's own mistakes, answered and not kept (a refused request changes nothing, events
+//   * 5xx answers other than 503 and 504: a bug or an unexpected database error. 4xx answers are
+//     the caller's own mistakes, answered and not kept (a refused request changes nothing, events
 //     included); 503 means the database is unreachable or overloaded, where a write would fail or
-//     add load.
+//     add load; 504 (query_timeout) is a query too broad for its time limit, which the caller
+//     narrows, on a database that may be busy: as with 503, a write would only add load.
 //   * of a known user: a user's token, or the service-role key once it acted for a user (or named
 //     one in `user_id=`). Without a verified caller there is nobody to file it under.
 //   * at most LIMIT_PER_MINUTE per user and isolate; the next one written counts those skipped.
@@ -49,7 +50,7 @@ export class ErrorEventBudget {
 
 /** Whether a failure answered with `status` is kept as an event at all. */
 export function isKeptFailure(err: unknown, status: number): boolean {
-  return status >= 500 && status !== 503 && !isDatabaseUnavailable(err);
+  return status >= 500 && status !== 503 && status !== 504 && !isDatabaseUnavailable(err);
 }
 
 function userOf(c: Context<RequestEnv>, claims: Claims): string | undefined {
