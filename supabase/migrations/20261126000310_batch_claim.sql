@@ -18,7 +18,7 @@ create table public.batch_claim_turns (
 );
 
 comment on table public.batch_claim_turns is
-  'When an all_users claim last handed out one of the user''s items: the least recently served users come first.';
+  'When an all_users claim last gave the user a turn: the least recently served users come first.';
 
 alter table public.batch_claim_turns enable row level security;
 revoke all on table public.batch_claim_turns from public, anon, authenticated, service_role;
@@ -54,6 +54,11 @@ create function public.claim_batch_items(
   security invoker
   set search_path = ''
   set plan_cache_mode = force_custom_plan
+  -- Each walk reads a share of one user's items in that user's claim order and stops. For an
+  -- all-users claim the user is a lateral parameter, estimated as an average user: with many users
+  -- of a few items each, a bitmap scan looked as cheap and read (then sorted) a busy user's whole
+  -- backlog on every claim. The claim is never a bulk read, so a bitmap is never its right plan.
+  set enable_bitmapscan = off
 as $$
 #variable_conflict use_column
 declare
@@ -84,7 +89,7 @@ begin
   --              concurrent runners never receive the same item and each walks past what the
   --              others hold. At most p_limit + users - 1 rows are locked, whatever the queue.
   --   candidate  the deal: each user's first, then each user's second, …, in turn order.
-  --   served     the users dealt to get their turn stamped (all-users claims only).
+  --   served     every user that took a turn gets it stamped (all-users claims only).
   -- The plan is made for each call's values (plan_cache_mode = force_custom_plan, set on the
   -- function), so p_all_users is a constant and the loose scan and the stamp vanish from a
   -- user's claim. test/batches/claim-plan.test.ts reads both plans with auto_explain.
@@ -139,7 +144,8 @@ begin
      cross join lateral (
        select i.id, i.priority, i.seq,
               i.status = 'claimed' as expired,
-              i.status = 'claimed' and i.attempts >= b.max_attempts as exhausted
+              i.status = 'claimed' and (i.attempts >= b.max_attempts
+                                        or i.total_attempts >= public.batch_item_attempt_limit()) as exhausted
          from public.batch_items i
          join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
         -- For a user's claim the planner sees the caller (a constant: its own row count, and the
@@ -166,30 +172,39 @@ begin
     update public.batch_items i
        set status = case when c.exhausted then 'failed' else 'claimed' end,
            attempts = i.attempts + case when c.exhausted then 0 else 1 end,
+           total_attempts = i.total_attempts + case when c.exhausted then 0 else 1 end,
            claimed_by = case when c.exhausted then i.claimed_by else p_runner_id end,
            lease_expires_at = case when c.exhausted then null
                                    else now() + make_interval(secs => p_lease_seconds) end,
            last_error = case when c.expired
                              then format('lease expired: runner %s did not report attempt %s', i.claimed_by, i.attempts)
+                                  || case when c.exhausted and i.total_attempts >= public.batch_item_attempt_limit()
+                                          then format(' (attempt limit: %s attempts in all)', i.total_attempts)
+                                          else '' end
                              else i.last_error end,
-           attempt_history =
-             case when c.expired
-                  then public.batch_item_close_attempt(i.attempt_history, i.claimed_by, 'lease_expired',
-                         format('lease expired at %s', i.lease_expires_at), i.lease_expires_at)
-                  else i.attempt_history end
-             || case when c.exhausted then '[]'::jsonb
-                     else jsonb_build_array(jsonb_build_object(
-                            'attempt', i.attempts + 1, 'runner', p_runner_id, 'started_at', now(),
-                            'ended_at', null, 'outcome', 'claimed', 'error', null)) end
+           -- An expired attempt is closed; then, unless the item fails here, the new one opened.
+           attempt_history = (
+             select case when c.exhausted then h.closed
+                         else public.batch_item_append_attempt(h.closed, jsonb_build_object(
+                                'attempt', i.attempts + 1, 'runner', p_runner_id, 'started_at', now(),
+                                'ended_at', null, 'outcome', 'claimed', 'error', null)) end
+               from (select case when c.expired
+                                 then public.batch_item_close_attempt(i.attempt_history, i.claimed_by, 'lease_expired',
+                                        format('lease expired at %s', i.lease_expires_at), i.lease_expires_at)
+                                 else i.attempt_history end) as h (closed))
       from candidate c
      where i.id = c.id
     returning i.id, i.batch_job_id, i.user_id, i.molecule_id, i.name, i.charge, i.multiplicity,
               i.input_geometry, i.status, i.attempts, i.lease_expires_at, i.priority, i.seq
   ),
   served as (
+    -- Every user that took a turn, dealt an item or not: a user whose waiting items are all held
+    -- under live leases (a long xtb run) yields nothing, and were it left unstamped it would stay
+    -- the least recently served and take a turn in every claim, so that a claim of one item
+    -- would come back empty until that lease ran out.
     insert into public.batch_claim_turns as t (user_id, served_at)
-    select distinct k.user_id, now() from claimed k where p_all_users
-     order by k.user_id  -- one lock order for every claim
+    select u.user_id, now() from turn u where p_all_users
+     order by u.user_id  -- one lock order for every claim
     on conflict (user_id) do update set served_at = excluded.served_at
   )
   select k.id, k.batch_job_id, k.user_id, k.molecule_id, m.canonical_smiles, coalesce(k.name, m.name),

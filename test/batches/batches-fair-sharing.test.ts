@@ -22,7 +22,7 @@ const create = async (token: string, req: Parameters<typeof createBatch>[1]) => 
   created.push(batch.id);
   return batch;
 };
-// Directly: cancelling 10,000 items at once is more than a request's statement timeout allows.
+// Directly: cancelling 10,000 items at once may take more than a request's statement timeout.
 afterEach(async () => {
   await adminSql()`update public.batch_jobs set status = 'cancelled' where id = any (${created}::uuid[]) and status in ('pending', 'running')`;
   created.length = 0;
@@ -73,6 +73,24 @@ describe('fair sharing across users', () => {
     expect(new Set(served.slice(0, 3))).toEqual(new Set(ids));
     expect(new Set(served.slice(3, 6))).toEqual(new Set(ids));
     expect(served.slice(3, 6)).toEqual(served.slice(0, 3));
+  }, 120_000);
+
+  it('a user whose waiting items are all under live leases does not hold the turn', async () => {
+    const held = await newUser();
+    const others = [await newUser(), await newUser()];
+    await create(held.token, { name: 'held', method, items: batchItems(1) });
+    // The held user's one item goes out first (its first turn), under a lease that outlives the test.
+    const first = await claimAcross('held-fleet', 1);
+    expect(first.items.map((i) => i.user_id)).toEqual([held.id]);
+    for (const [k, user] of others.entries()) await create(user.token, { name: `after ${k}`, method, items: batchItems(2) });
+    // Four claims of one item each: every one hands out an item (the held user, with nothing
+    // claimable, takes at most one turn and goes to the back), two for each of the others.
+    const served: string[] = [];
+    for (let round = 0; round < 6 && served.length < 4; round += 1) {
+      const { items } = await claimAcross('held-fleet', 1);
+      served.push(...items.map((i) => i.user_id));
+    }
+    expect(served.sort()).toEqual([others[0].id, others[0].id, others[1].id, others[1].id].sort());
   }, 120_000);
 
   it('runners claiming across users at the same time never receive the same item', async () => {

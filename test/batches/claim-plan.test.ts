@@ -19,16 +19,20 @@ const LIMIT = 5;
 // their locks until then) take only this test's items, never those other test files have waiting
 // meanwhile. A user's claim touches only its own items and runs unfiltered.
 const METHOD = 'GFN-FF';
-const CLAIM_WALK = /Index Scan using batch_items_user_id_claim_order_idx on batch_items i(_\d+)?\b/;
-const LOOSE_SCAN = /Index Only Scan using batch_items_user_id_claim_order_idx on batch_items i(_\d+)?\b/;
+const CLAIM_INDEX = 'batch_items_user_id_claim_order_idx';
 // Besides the claim order, only the row look-ups by key (the lock and the update) may touch batch_items.
 const KEY_LOOKUPS = ['batch_items_pkey', 'batch_items_user_id_id_key'];
 
-/** Every node that reads batch_items: how (the index, or a scan kind) and its actual rows per loop. */
+/**
+ * Every node that read batch_items (nodes never executed are left out): how (the index, or a scan
+ * kind) and its actual rows per loop. An index walk may show as an Index Scan or an Index Only
+ * Scan, as the visibility map of the moment makes one or the other cheaper: both count.
+ */
 function itemReads(plan: string): { how: string; rows: number }[] {
   return [...plan.matchAll(/(\w[\w ]*Scan)(?: using (\w+))? on batch_items\b[^\n]*\(actual (?:time=[\d.]+\.\.[\d.]+ )?rows=([\d.]+)/g)]
     .map((m) => ({ how: m[2] ?? m[1], rows: Number(m[3]) }));
 }
+const claimOrderReads = (plan: string) => itemReads(plan).filter((r) => r.how === CLAIM_INDEX).length;
 
 const notices: string[] = [];
 const sql = postgres(inject('stack').dbUrl, { max: 1, onnotice: (n) => notices.push(String(n.message)) });
@@ -95,22 +99,26 @@ describe('claim_batch_items plan', () => {
 
     expect(plans!.user).toHaveLength(CALLS);
     expect(plans!.allUsers).toHaveLength(CALLS);
+    // What is asserted is what was read, not which node the planner preferred: every read of
+    // batch_items is the claim-order index (or a row fetched by its key to lock and update it), and
+    // no read returns more than a few claims' worth of rows, of the 4,000 waiting. A plan that
+    // scanned the queue (a seq scan, a bitmap over a user's backlog, any other index) fails here.
     for (const plan of [...plans!.user, ...plans!.allUsers]) {
-      expect(plan).toMatch(CLAIM_WALK);
       const reads = itemReads(plan);
       expect(reads.length).toBeGreaterThanOrEqual(2);
       for (const read of reads) {
-        expect(['batch_items_user_id_claim_order_idx', ...KEY_LOOKUPS], read.how).toContain(read.how);
+        expect([CLAIM_INDEX, ...KEY_LOOKUPS], read.how).toContain(read.how);
         // A walk per served user stops at its LIMIT (plus the few it claimed before and skips).
         expect(read.rows, `${read.how} rows`).toBeLessThanOrEqual(LIMIT * CALLS);
       }
     }
     for (const plan of plans!.allUsers) {
-      expect(plan).toMatch(LOOSE_SCAN);
       expect(plan).toMatch(/Recursive Union/);
       expect(plan).toMatch(/Insert on batch_claim_turns/);
+      // The loose scan (its first probe and its step) and at least one user's walk.
+      expect(claimOrderReads(plan)).toBeGreaterThanOrEqual(3);
     }
-    // A user's claim never runs the loose scan: it serves only its caller.
-    for (const plan of plans!.user) expect(plan).not.toMatch(new RegExp(`${LOOSE_SCAN.source}[^\\n]*actual[^\\n]*loops=[1-9]`));
+    // A user's claim serves only its caller: its one walk runs, the loose scan never does.
+    for (const plan of plans!.user) expect(claimOrderReads(plan)).toBe(1);
   }, 120_000);
 });
