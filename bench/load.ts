@@ -3,11 +3,19 @@
 // Reports throughput, p50/p95/p99 per route, errors, and peak RSS of Postgres (postmaster and its
 // backends, shared memory counted per process) and Deno; then checks that the database holds exactly
 // the calculations that were acknowledged. Appends the table to bench/RESULTS.md.
+//
+// Then the same clients run LOAD_SECONDS again beside a hostile client (issue 17), unless
+// LOAD_HOSTILE=0: one user sending ingests of 20 pathological SMILES in a loop (498-heavy-atom
+// chains, each string new so that no answer comes from memory, and 840-atom ones over the cap), and
+// HOSTILE_USERS (3) users each holding EXPORTS_PER_USER (2) exports of their 1,000 calculations
+// open without reading them. The well-behaved clients' p99 of both phases is reported side by side:
+// the baseline is measured in the same run, on the same stack and data.
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import { readFile, readdir } from 'node:fs/promises';
 import postgres from 'postgres';
 import { repoPath } from '../scripts/stack/paths.ts';
-import { calc, GEOMETRIES, resultFor, shifted } from '../test/support/payloads.ts';
+import { calc, calcWithAtoms, GEOMETRIES, resultFor, shifted } from '../test/support/payloads.ts';
 import { startTestStack } from '../test/support/stack.ts';
 import { createUser } from '../test/support/users.ts';
 import { appendResults } from './lib/results.ts';
@@ -17,6 +25,9 @@ const CLIENTS = Number(process.env.LOAD_CLIENTS ?? 50);
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
 const HAS_QUERY = existsSync(repoPath('supabase/functions/query/app.ts'));
 const SMILES = ['O', 'C', 'CCO'] as const;
+const HOSTILE = process.env.LOAD_HOSTILE !== '0';
+const HOSTILE_USERS = 3;
+const EXPORTS_PER_USER = 2; // the server's default quota: a third would only get 429s
 
 const stack = await startTestStack();
 const sql = postgres(stack.dbUrl, { max: 4, onnotice: () => {} });
@@ -35,7 +46,7 @@ function record(route: string, ms: number, error?: string) {
   }
 }
 
-async function req(route: string, c: Client, path: string, body?: unknown): Promise<any> {
+async function req(route: string, c: { token: string }, path: string, body?: unknown): Promise<any> {
   const started = performance.now();
   try {
     const res = await fetch(`${stack.url}/functions/v1/${path}`, {
@@ -87,6 +98,64 @@ async function exportSome(c: Client) {
   await req('export', c, 'query/export?format=ndjson&limit=200');
 }
 
+// ---- the hostile client -------------------------------------------------------------------------
+interface Hostile { token: string; userId: string; n: number }
+
+/** 498 heavy atoms of C(F)(F) units with single bonds written out at two places chosen by `k`: a new string each time. */
+function pathologicalChain(k: number): string {
+  const units = Array<string>(166).fill('C(F)(F)');
+  const a = k % 165;
+  const b = (Math.floor(k / 165) + a + 1) % 165;
+  return units.map((u, i) => (i === a || i === b ? `${u}-` : u)).join('');
+}
+
+async function hostileIngest(h: Hostile, until: number) {
+  while (Date.now() < until) {
+    const calculations = Array.from({ length: 20 }, (_, i) => i % 5 === 4
+      ? calcWithAtoms('C(F)(F)'.repeat(280), { C: 280, F: 560, H: 2 }, h.n++)
+      : calcWithAtoms(pathologicalChain(h.n++), { C: 166, F: 332, H: 2 }, h.n));
+    await req('hostile ingest (20 pathological)', h, 'ingest', { calculations });
+  }
+}
+
+/** Opens an export and never reads its body until `until`; then drops it, and opens another meanwhile if it ended early. */
+async function slowReader(h: Hostile, until: number) {
+  while (Date.now() < until) {
+    const started = performance.now();
+    const aborter = new AbortController();
+    try {
+      const res = await fetch(`${stack.url}/functions/v1/query/export?format=extxyz`, {
+        headers: { authorization: `Bearer ${h.token}` }, signal: aborter.signal,
+      });
+      record('hostile export (never read)', performance.now() - started, res.ok ? undefined : `${res.status}`);
+      if (!res.ok) {
+        await res.text();
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())));
+    } catch (err) {
+      record('hostile export (never read)', performance.now() - started, (err as Error).name);
+    } finally {
+      aborter.abort();
+    }
+  }
+}
+
+async function setupHostile(): Promise<Hostile[]> {
+  const out: Hostile[] = [];
+  for (let u = 0; u < HOSTILE_USERS; u++) {
+    const { id: userId, token } = await createUser(sql, stack.jwtSecret);
+    const h: Hostile = { userId, token, n: u * 100_000 };
+    for (let k = 0; k < 5; k++) {
+      const calculations = Array.from({ length: 200 }, (_, i) => calc({ smiles: SMILES[i % 3], seed: 9_000_000 + u * 10_000 + k * 200 + i }));
+      await req('setup', h as unknown as Client, 'ingest', { calculations });
+    }
+    out.push(h);
+  }
+  return out;
+}
+
 async function rss(pid: number | undefined): Promise<number> {
   if (!pid) return 0;
   try {
@@ -124,28 +193,59 @@ try {
     peakPg = Math.max(peakPg, await postgresRss(stack.postgres?.pid()));
   }, 500);
 
-  console.log(`running ${CLIENTS} clients for ${SECONDS} s${HAS_QUERY ? '' : ' (no query function: queries and exports skipped)'}…`);
-  const end = Date.now() + SECONDS * 1000;
-  const started = performance.now();
-  await Promise.all(clients.map(async (c) => {
-    while (Date.now() < end) {
-      const r = Math.random();
-      if (r < 0.40) await ingest(c);
-      else if (r < 0.80) { if (HAS_QUERY) await query(c); else await ingest(c); }
-      else if (r < 0.95) await claimComplete(c);
-      else if (HAS_QUERY) await exportSome(c);
-      else await claimComplete(c);
-    }
-  }));
-  const elapsed = (performance.now() - started) / 1000;
-  clearInterval(sampler);
+  /** The clients (and the hostile client, if given) for SECONDS: each request's time per route. */
+  async function phase(label: string, hostiles?: Hostile[]) {
+    samples.clear();
+    errors.clear();
+    console.log(`running ${CLIENTS} clients for ${SECONDS} s${hostiles ? ' beside the hostile client' : ''}${HAS_QUERY ? '' : ' (no query function: queries and exports skipped)'}…`);
+    const end = Date.now() + SECONDS * 1000;
+    const started = performance.now();
+    const hostileWork = hostiles && HAS_QUERY
+      ? [hostileIngest(hostiles[0], end), ...hostiles.flatMap((h) => Array.from({ length: EXPORTS_PER_USER }, () => slowReader(h, end)))]
+      : hostiles ? [hostileIngest(hostiles[0], end)] : [];
+    await Promise.all([...hostileWork, ...clients.map(async (c) => {
+      while (Date.now() < end) {
+        const r = Math.random();
+        if (r < 0.40) await ingest(c);
+        else if (r < 0.80) { if (HAS_QUERY) await query(c); else await ingest(c); }
+        else if (r < 0.95) await claimComplete(c);
+        else if (HAS_QUERY) await exportSome(c);
+        else await claimComplete(c);
+      }
+    })]);
+    const elapsed = (performance.now() - started) / 1000;
+    const rows = [...samples.entries()].sort().map(([route, ms]) => {
+      const sorted = [...ms].sort((a, b) => a - b);
+      const errs = [...(errors.get(route) ?? new Map()).entries()].map(([k, v]) => `${k}×${v}`).join(' ') || '0';
+      return [route, ms.length, ms.length / elapsed, percentile(sorted, 50), percentile(sorted, 95), percentile(sorted, 99), errs];
+    });
+    const wellBehaved = new Map([...samples.entries()].filter(([route]) => !route.startsWith('hostile')));
+    wellBehaved.set('all well-behaved requests', [...wellBehaved.values()].flat());
+    return { label, table: table(['route', 'requests', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors'], rows), wellBehaved };
+  }
 
-  const rows = [...samples.entries()].sort().map(([route, ms]) => {
-    const sorted = [...ms].sort((a, b) => a - b);
-    const errs = [...(errors.get(route) ?? new Map()).entries()].map(([k, v]) => `${k}×${v}`).join(' ') || '0';
-    return [route, ms.length, ms.length / elapsed, percentile(sorted, 50), percentile(sorted, 95), percentile(sorted, 99), errs];
-  });
-  const out = table(['route', 'requests', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors'], rows);
+  const loadavg = async () => (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
+  const loadBefore = await loadavg();
+  const phases = [await phase('well-behaved clients alone')];
+  if (HOSTILE) {
+    console.log(`setting up the hostile client (${HOSTILE_USERS} users with 1,000 calculations each to export)…`);
+    phases.push(await phase('with the hostile client', await setupHostile()));
+  }
+  clearInterval(sampler);
+  const loads = `load average (1/5/15 min) before: ${loadBefore}; after: ${await loadavg()}; nproc ${os.cpus().length}`;
+  let out = phases.map((p) => `${p.label}:\n\n${p.table}`).join('\n\n');
+  if (phases.length === 2) {
+    const p99 = (ms: number[] | undefined) => (ms?.length ? percentile([...ms].sort((a, b) => a - b), 99) : NaN);
+    const routes = [...phases[0].wellBehaved.keys()].sort((a, b) => Number(a.startsWith('all')) - Number(b.startsWith('all')) || a.localeCompare(b));
+    out += `\n\nwell-behaved clients, p99 without and with the hostile client (same run):\n\n${table(
+      ['route', 'p99 ms alone', 'p99 ms with hostile', 'ratio'],
+      routes.map((r) => {
+        const [a, b] = [p99(phases[0].wellBehaved.get(r)), p99(phases[1].wellBehaved.get(r))];
+        return [r, a, b, b / a];
+      }),
+    )}`;
+  }
+  console.log(out);
 
   // What the database holds is exactly what was acknowledged.
   let missing = 0;
@@ -161,8 +261,9 @@ try {
   console.log(check);
   console.log(memory);
   await appendResults('load (npm run bench:load)',
-    `${CLIENTS} clients for ${SECONDS} s on loopback; mix 40% ingest of 20, 40% queries, 15% claim+complete, 5% export${HAS_QUERY ? '' : ' (no query function)'}.`,
-    `${out}\n\n${check}\n\n${memory}`);
+    `${CLIENTS} clients for ${SECONDS} s on loopback; mix 40% ingest of 20, 40% queries, 15% claim+complete, 5% export${HAS_QUERY ? '' : ' (no query function)'}` +
+    (HOSTILE ? `; then ${SECONDS} s more beside a hostile client (one user ingesting 20 pathological SMILES per request in a loop; ${HOSTILE_USERS * EXPORTS_PER_USER} exports held open unread by ${HOSTILE_USERS} users).` : '.'),
+    `${out}\n\n${check}\n\n${memory}\n\n${loads}`);
   if (missing || extra) process.exitCode = 1;
 } finally {
   await sql.end({ timeout: 5 });

@@ -124,6 +124,16 @@ create policy atomic_properties_select_own on public.atomic_properties as permis
   using ((user_id = ( SELECT auth.uid() AS uid)));
 grant select, insert, delete on table public.atomic_properties to qf_api, service_role;
 
+create table public.batch_claim_turns (
+  user_id   uuid not null,
+  served_at timestamp with time zone not null,
+  constraint batch_claim_turns_pkey PRIMARY KEY (user_id),
+  constraint batch_claim_turns_user_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE
+);
+comment on table public.batch_claim_turns is 'When an all_users claim last gave the user a turn: the least recently served users come first.';
+alter table public.batch_claim_turns enable row level security;
+grant select, insert, update on table public.batch_claim_turns to qf_api, service_role;
+
 create table public.batch_items (
   id               uuid default gen_random_uuid() not null,
   user_id          uuid default auth.uid() not null,
@@ -137,6 +147,7 @@ create table public.batch_items (
   seq              bigint generated always as identity,
   status           text default 'pending'::text not null,
   attempts         integer default 0 not null,
+  total_attempts   integer default 0 not null,
   claimed_by       text,
   lease_expires_at timestamp with time zone,
   calculation_id   uuid,
@@ -158,6 +169,7 @@ create table public.batch_items (
   constraint batch_items_pkey PRIMARY KEY (id),
   constraint batch_items_priority_range CHECK (priority >= '-1000000'::integer AND priority <= 1000000),
   constraint batch_items_status_valid CHECK (status = ANY (ARRAY['pending'::text, 'claimed'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])),
+  constraint batch_items_total_attempts_covers_round CHECK (total_attempts >= attempts),
   constraint batch_items_user_id_id_key UNIQUE (user_id, id)
 ) with (fillfactor=80);
 comment on table public.batch_items is 'One molecule of a batch to compute. Changes here keep batch_jobs'' counters and status (statement-level triggers).';
@@ -167,11 +179,12 @@ comment on column public.batch_items.input_geometry is 'Optional input geometry:
 comment on column public.batch_items.priority is 'The batch''s priority when the item was created; higher is claimed first.';
 comment on column public.batch_items.seq is 'Creation order (identity): the claim''s "oldest first" and the cursor of item pages.';
 comment on column public.batch_items.status is 'pending: waiting to be claimed (again). claimed: a runner holds it until lease_expires_at. completed: its calculation completed. failed: failed on its last allowed attempt. cancelled: its batch was cancelled.';
+comment on column public.batch_items.attempts is 'Claims in the current round: a retry of the batch starts a new round at 0. Fails the item at the batch''s max_attempts.';
+comment on column public.batch_items.total_attempts is 'Claims ever, across retries; never reset. At batch_item_attempt_limit() the item fails for good and is not retried.';
 comment on column public.batch_items.calculation_id is 'The calculation the item produced. Null on a completed item once that calculation was deleted.';
-comment on column public.batch_items.attempt_history is 'One object per attempt: {"runner", "started_at", "ended_at", "outcome", "error"}.';
+comment on column public.batch_items.attempt_history is 'The last attempts (at most batch_item_history_length()), oldest first, one object each: {"attempt", "runner", "started_at", "ended_at", "outcome", "error"}. total_attempts counts them all.';
 comment on column public.batch_items.completed_at is 'When the item became completed or failed (set by trigger); drives batch_progress.items_per_minute.';
 alter table public.batch_items enable row level security;
-CREATE INDEX batch_items_claim_order_idx ON public.batch_items USING btree (((- priority)), seq) WHERE (status = ANY (ARRAY['pending'::text, 'claimed'::text]));
 CREATE INDEX batch_items_user_id_batch_job_id_completed_at_idx ON public.batch_items USING btree (user_id, batch_job_id, completed_at) WHERE (completed_at IS NOT NULL);
 CREATE INDEX batch_items_user_id_batch_job_id_seq_idx ON public.batch_items USING btree (user_id, batch_job_id, seq);
 CREATE INDEX batch_items_user_id_calculation_id_idx ON public.batch_items USING btree (user_id, calculation_id) WHERE (calculation_id IS NOT NULL);
@@ -977,6 +990,30 @@ $function$;
 comment on function public.batch_caller(boolean) is 'The user whose items a batch function may touch (auth.uid()), or null for all users, which only a role that bypasses RLS (service_role) may ask for.';
 grant execute on function public.batch_caller(boolean) to qf_api, service_role;
 
+CREATE OR REPLACE FUNCTION public.batch_item_append_attempt(p_history jsonb, p_entry jsonb)
+ RETURNS jsonb
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+ SET search_path TO ''
+AS $function$
+  select coalesce(jsonb_agg(h.entry order by h.n), '[]'::jsonb)
+    from jsonb_array_elements(p_history || jsonb_build_array(p_entry)) with ordinality as h (entry, n)
+   where h.n > jsonb_array_length(p_history) + 1 - public.batch_item_history_length()
+$function$;
+comment on function public.batch_item_append_attempt(jsonb,jsonb) is 'attempt_history with one attempt appended, keeping the last batch_item_history_length().';
+grant execute on function public.batch_item_append_attempt(jsonb,jsonb) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.batch_item_attempt_limit()
+ RETURNS integer
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+ SET search_path TO ''
+AS $function$
+  select coalesce(nullif(current_setting('qf.max_item_attempts', true), '')::integer, 20)
+$function$;
+comment on function public.batch_item_attempt_limit() is 'How many times an item may be claimed in all, across retries: qf.max_item_attempts, 20 when unset.';
+grant execute on function public.batch_item_attempt_limit() to qf_api, service_role;
+
 CREATE OR REPLACE FUNCTION public.batch_item_close_attempt(p_history jsonb, p_runner text, p_outcome text, p_error text, p_ended_at timestamp with time zone)
  RETURNS jsonb
  LANGUAGE sql
@@ -991,7 +1028,7 @@ AS $function$
               or (p_history -> -1 ->> 'outcome' = 'cancelled' and p_history -> -1 ->> 'runner' = p_runner))
       then jsonb_set(p_history, '{-1}', (p_history -> -1) || jsonb_build_object(
              'ended_at', p_ended_at, 'outcome', p_outcome, 'error', p_error))
-    else p_history || jsonb_build_array(jsonb_build_object(
+    else public.batch_item_append_attempt(p_history, jsonb_build_object(
            'attempt', null, 'runner', p_runner, 'started_at', null, 'ended_at', p_ended_at,
            'outcome', p_outcome, 'error', p_error))
   end
@@ -1010,6 +1047,17 @@ AS $function$
 $function$;
 comment on function public.batch_item_held(text,text,uuid,text) is 'True when p_runner_id holds an item (status, claimed_by, calculation_id): claimed by it, or cancelled mid-run and not yet answered. Complete and fail accept only held items.';
 grant execute on function public.batch_item_held(text,text,uuid,text) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.batch_item_history_length()
+ RETURNS integer
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+ SET search_path TO ''
+AS $function$
+  select 10
+$function$;
+comment on function public.batch_item_history_length() is 'How many attempts attempt_history keeps (the last ones); batch_items.total_attempts counts them all.';
+grant execute on function public.batch_item_history_length() to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.batch_items_cancel_without_molecule()
  RETURNS trigger
@@ -1108,6 +1156,7 @@ CREATE OR REPLACE FUNCTION public.batch_items_log_events()
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO ''
+ SET enable_nestloop TO 'off'
 AS $function$
 begin
   if tg_op = 'INSERT' then
@@ -1798,6 +1847,7 @@ CREATE OR REPLACE FUNCTION public.claim_batch_items(p_runner_id text, p_limit in
  LANGUAGE plpgsql
  SET search_path TO ''
  SET plan_cache_mode TO 'force_custom_plan'
+ SET enable_bitmapscan TO 'off'
 AS $function$
 #variable_conflict use_column
 declare
@@ -1815,57 +1865,136 @@ begin
   end if;
   p_all_users := coalesce(p_all_users, false);  -- null is a user's claim, as in batch_caller
 
-  -- One statement for both modes, planned for each call's mode. The plan is made for the values
-  -- of this call (plan_cache_mode = force_custom_plan, set on the function), so p_all_users is a
-  -- constant to the planner: the filter and the ORDER BY fold to those of the mode, and
-  --   a user's claim     user_id = v_user, order by priority desc, seq
-  --                      walks batch_items_user_id_claim_order_idx (user_id, priority desc, seq);
-  --   an all-users claim (RLS bypassed: service_role, checked by batch_caller) order by
-  --                      -priority, seq, which only batch_items_claim_order_idx delivers.
-  -- A generic plan, which PostgreSQL may otherwise cache after five calls, could not use either
-  -- index (the mode would be unknown) and would sort every waiting item on each claim.
-  -- test/batches/claim-plan.test.ts reads both plans with auto_explain.
+  -- One statement for both modes. Every step is an index walk, never a scan of the queue:
+  --   waiting    the users with waiting items: a user's claim, just the caller; a claim for one
+  --              batch, its owner; an all-users claim (RLS bypassed: service_role, checked by
+  --              batch_caller), a loose index scan of batch_items_user_id_claim_order_idx, one
+  --              probe per such user.
+  --   turn       of those with a live batch this claim could take from, the p_limit least
+  --              recently served (more can never get a turn in one claim), with their shares.
+  --   ranked     each of them, its share of p_limit (all of it for a user's claim) in its own
+  --              claim order: a LATERAL walk of batch_items_user_id_claim_order_idx (user_id,
+  --              priority desc, seq), locked FOR UPDATE SKIP LOCKED as it goes, so that
+  --              concurrent runners never receive the same item and each walks past what the
+  --              others hold. At most p_limit + users - 1 rows are locked, whatever the queue.
+  --   candidate  the deal: each user's first, then each user's second, …, in turn order.
+  --   served     every user that took a turn gets it stamped (all-users claims only).
+  -- The plan is made for each call's values (plan_cache_mode = force_custom_plan, set on the
+  -- function), so p_all_users is a constant and the loose scan and the stamp vanish from a
+  -- user's claim. test/batches/claim-plan.test.ts reads both plans with auto_explain.
   return query
-  with candidate as (
-    select i.id,
-           i.status = 'claimed' as expired,
-           i.status = 'claimed' and i.attempts >= b.max_attempts as exhausted
-      from public.batch_items i
-      join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
-     where (p_all_users or i.user_id = v_user)
-       and (i.status = 'pending' or (i.status = 'claimed' and i.lease_expires_at < now()))
-       and b.status in ('pending', 'running')
-       and (p_batch_id is null or i.batch_job_id = p_batch_id)
-       and (p_methods is null or b.method = any (p_methods))
-     order by case when p_all_users then -i.priority end,
-              case when not p_all_users then i.priority end desc,
-              i.seq
+  with recursive waiting (user_id) as (
+    -- A claim for one batch serves its owner only: no scan of the other users.
+    select coalesce(v_user, (select b.user_id from public.batch_jobs b where b.id = p_batch_id))
+     where not p_all_users or p_batch_id is not null
+    union all
+    (select i.user_id from public.batch_items i
+      where p_all_users and p_batch_id is null and i.status in ('pending', 'claimed')
+      order by i.user_id, i.priority desc, i.seq limit 1)
+    union all
+    -- The next user after w's. PostgreSQL 17 has no min(uuid); and the full claim order in the
+    -- ORDER BY keeps the probe on the partial claim index, which holds only waiting items,
+    -- rather than on any other (user_id, …) index that would step over finished ones.
+    select (select i.user_id from public.batch_items i
+             where i.status in ('pending', 'claimed') and i.user_id > w.user_id
+             order by i.user_id, i.priority desc, i.seq limit 1)
+      from waiting w
+     where p_all_users and p_batch_id is null and w.user_id is not null
+  ),
+  turn as (
+    select w.user_id, row_number() over (order by t.served_at nulls first, w.user_id) as turn,
+           -- Equal shares, rounded up: at most p_limit + users - 1 rows locked for p_limit claimed.
+           ceil(p_limit::numeric / least(count(*) over (), p_limit))::integer as share
+      from waiting w
+      left join public.batch_claim_turns t on p_all_users and t.user_id = w.user_id
+     -- Only users with a batch this claim could take from (method, batch) and items left in it
+     -- take a turn, so that a claim for some methods is not crowded out by users with none. Asked
+     -- of the user's batches (few), not of the user's items: one probe each, however many
+     -- non-matching items the user has waiting.
+     cross join lateral (
+       select from public.batch_jobs b
+        where b.user_id = w.user_id
+          and b.status in ('pending', 'running')
+          and b.pending_items + b.claimed_items > 0
+          and (p_batch_id is null or b.id = p_batch_id)
+          and (p_methods is null or b.method = any (p_methods))
+        limit 1
+     ) has_candidate
+     where w.user_id is not null
+     order by t.served_at nulls first, w.user_id
      limit p_limit
-       for update of i skip locked
+  ),
+  ranked as (
+    -- Each user's share of the claim, in the user's claim order, locked here (FOR UPDATE SKIP
+    -- LOCKED inside the walk) so that a walk steps past what concurrent runners hold and still
+    -- finds its share; a cap of p_limit per user would leave a crowd of runners empty-handed.
+    select c.*, u.turn
+      from turn u
+     cross join lateral (
+       select i.id, i.priority, i.seq,
+              i.status = 'claimed' as expired,
+              i.status = 'claimed' and (i.attempts >= b.max_attempts
+                                        or i.total_attempts >= public.batch_item_attempt_limit()) as exhausted
+         from public.batch_items i
+         join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
+        -- For a user's claim the planner sees the caller (a constant: its own row count, and the
+        -- claim order index); a bare u.user_id would be estimated as an average user.
+        where i.user_id = coalesce(v_user, u.user_id)
+          and (i.status = 'pending' or (i.status = 'claimed' and i.lease_expires_at < now()))
+          and b.status in ('pending', 'running')
+          and (p_batch_id is null or i.batch_job_id = p_batch_id)
+          and (p_methods is null or b.method = any (p_methods))
+        order by i.priority desc, i.seq
+        limit case when p_all_users then u.share else p_limit end  -- a constant for the planner in a user's claim
+          for update of i skip locked
+     ) c
+  ),
+  candidate as (
+    -- The deal: every user's first, then every user's second, …, users in turn order.
+    select r.id, r.expired, r.exhausted
+      from (select r.*, row_number() over (partition by r.turn order by r.priority desc, r.seq) as rank
+              from ranked r) r
+     order by r.rank, r.turn
+     limit p_limit
   ),
   claimed as (
     update public.batch_items i
        set status = case when c.exhausted then 'failed' else 'claimed' end,
            attempts = i.attempts + case when c.exhausted then 0 else 1 end,
+           total_attempts = i.total_attempts + case when c.exhausted then 0 else 1 end,
            claimed_by = case when c.exhausted then i.claimed_by else p_runner_id end,
            lease_expires_at = case when c.exhausted then null
                                    else now() + make_interval(secs => p_lease_seconds) end,
            last_error = case when c.expired
                              then format('lease expired: runner %s did not report attempt %s', i.claimed_by, i.attempts)
+                                  || case when c.exhausted and i.total_attempts >= public.batch_item_attempt_limit()
+                                          then format(' (attempt limit: %s attempts in all)', i.total_attempts)
+                                          else '' end
                              else i.last_error end,
-           attempt_history =
-             case when c.expired
-                  then public.batch_item_close_attempt(i.attempt_history, i.claimed_by, 'lease_expired',
-                         format('lease expired at %s', i.lease_expires_at), i.lease_expires_at)
-                  else i.attempt_history end
-             || case when c.exhausted then '[]'::jsonb
-                     else jsonb_build_array(jsonb_build_object(
-                            'attempt', i.attempts + 1, 'runner', p_runner_id, 'started_at', now(),
-                            'ended_at', null, 'outcome', 'claimed', 'error', null)) end
+           -- An expired attempt is closed; then, unless the item fails here, the new one opened.
+           attempt_history = (
+             select case when c.exhausted then h.closed
+                         else public.batch_item_append_attempt(h.closed, jsonb_build_object(
+                                'attempt', i.attempts + 1, 'runner', p_runner_id, 'started_at', now(),
+                                'ended_at', null, 'outcome', 'claimed', 'error', null)) end
+               from (select case when c.expired
+                                 then public.batch_item_close_attempt(i.attempt_history, i.claimed_by, 'lease_expired',
+                                        format('lease expired at %s', i.lease_expires_at), i.lease_expires_at)
+                                 else i.attempt_history end) as h (closed))
       from candidate c
      where i.id = c.id
     returning i.id, i.batch_job_id, i.user_id, i.molecule_id, i.name, i.charge, i.multiplicity,
               i.input_geometry, i.status, i.attempts, i.lease_expires_at, i.priority, i.seq
+  ),
+  served as (
+    -- Every user that took a turn, dealt an item or not: a user whose waiting items are all held
+    -- under live leases (a long xtb run) yields nothing, and were it left unstamped it would stay
+    -- the least recently served and take a turn in every claim, so that a claim of one item
+    -- would come back empty until that lease ran out.
+    insert into public.batch_claim_turns as t (user_id, served_at)
+    select u.user_id, now() from turn u where p_all_users
+     order by u.user_id  -- one lock order for every claim
+    on conflict (user_id) do update set served_at = excluded.served_at
   )
   select k.id, k.batch_job_id, k.user_id, k.molecule_id, m.canonical_smiles, coalesce(k.name, m.name),
          k.charge, k.multiplicity, k.input_geometry, b.method, b.task, b.solvent, b.xtb_args,
@@ -2180,7 +2309,8 @@ begin
     raise exception 'fail_batch_item: unknown error class %', p_error_class using errcode = 'invalid_parameter_value';
   end if;
 
-  select i.id, i.status, i.claimed_by, i.attempts, i.attempt_history, i.calculation_id, b.max_attempts
+  select i.id, i.status, i.claimed_by, i.attempts, i.total_attempts, i.attempt_history, i.calculation_id,
+         b.max_attempts
     into v_item
     from public.batch_items i
     join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
@@ -2208,7 +2338,8 @@ begin
 
   v_status := case
     when v_item.status = 'cancelled' then 'cancelled'
-    when p_error_class <> 'invalid_input' and v_item.attempts < v_item.max_attempts then 'pending'
+    when p_error_class <> 'invalid_input' and v_item.attempts < v_item.max_attempts
+         and v_item.total_attempts < public.batch_item_attempt_limit() then 'pending'
     else 'failed'
   end;
 
@@ -2216,7 +2347,13 @@ begin
      set status = v_status,
          claimed_by = case when v_status = 'pending' then null else i.claimed_by end,
          lease_expires_at = null,
-         last_error = left(p_error_class || ': ' || p_message, 10000),
+         -- The reason an item is failed for good by the attempt limit is said when it happens.
+         last_error = left(p_error_class || ': ' || p_message
+                           || case when v_status = 'failed' and p_error_class <> 'invalid_input'
+                                        and v_item.total_attempts >= public.batch_item_attempt_limit()
+                                   then format(' (attempt limit: %s attempts in all)', v_item.total_attempts)
+                                   else '' end,
+                           10000),
          attempt_history = public.batch_item_close_attempt(i.attempt_history, p_runner_id, p_error_class,
                              left(p_message, 10000), now())
    where i.id = v_item.id;
@@ -3020,7 +3157,7 @@ $function$;
 comment on function public.releases_log_updated() is 'AFTER UPDATE statement trigger on releases: release_created when sealed, release_withdrawn when withdrawn.';
 
 CREATE OR REPLACE FUNCTION public.retry_batch(p_batch_id uuid, p_all_users boolean DEFAULT false)
- RETURNS TABLE(outcome text, retried_items integer)
+ RETURNS TABLE(outcome text, retried_items integer, exhausted_items integer)
  LANGUAGE plpgsql
  SET search_path TO ''
 AS $function$
@@ -3029,9 +3166,11 @@ declare
   v_user uuid := public.batch_caller(p_all_users);
   v_status text;
   v_retried integer;
+  v_exhausted integer;
+  v_limit integer := public.batch_item_attempt_limit();
 begin
   if not exists (select 1 from public.batch_jobs b where b.id = p_batch_id and (p_all_users or b.user_id = v_user)) then
-    return query select 'not_found', 0;
+    return query select 'not_found', 0, 0;
     return;
   end if;
 
@@ -3043,7 +3182,7 @@ begin
       for update of i;
   select b.status into v_status from public.batch_jobs b where b.id = p_batch_id for no key update;
   if v_status = 'cancelled' then
-    return query select 'cancelled', 0;
+    return query select 'cancelled', 0, 0;
     return;
   end if;
 
@@ -3055,13 +3194,22 @@ begin
          last_error = null
    where i.batch_job_id = p_batch_id
      and i.status = 'failed'
-     and i.molecule_id is not null;
+     and i.molecule_id is not null
+     and i.total_attempts < v_limit;
   get diagnostics v_retried = row_count;
 
-  return query select 'retried', v_retried;
+  select count(*) into v_exhausted
+    from public.batch_items i
+   where i.batch_job_id = p_batch_id
+     and i.status = 'failed'
+     and i.molecule_id is not null
+     and i.total_attempts >= v_limit;
+
+  return query select case when v_retried = 0 and v_exhausted > 0 then 'exhausted' else 'retried' end,
+                      v_retried, v_exhausted;
 end;
 $function$;
-comment on function public.retry_batch(uuid,boolean) is 'Sends the failed items of a batch whose molecule still exists back to pending with fresh attempts. Outcome: retried, not_found or cancelled.';
+comment on function public.retry_batch(uuid,boolean) is 'Sends the failed items of a batch whose molecule still exists and whose attempts in all are below batch_item_attempt_limit() back to pending with a fresh round of attempts. Outcome: retried, exhausted (none could be retried), not_found or cancelled.';
 grant execute on function public.retry_batch(uuid,boolean) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.same_structure(p_a real[], p_b real[])

@@ -243,11 +243,18 @@ export const BatchItem = z.object({
   molecule_id: Uuid.nullable(),
   smiles: z.string().nullable(),
   status: ItemStatus,
+  /** Claims in the current round (POST /:id/retry starts a new one at 0); at the batch's max_attempts it fails. */
   attempts: z.number().int(),
+  /**
+   * Claims ever, across retries. At the server's attempt limit (20 unless the database sets
+   * qf.max_item_attempts) the item fails for good and POST /:id/retry leaves it failed.
+   */
+  total_attempts: z.number().int(),
   claimed_by: z.string().nullable(),
   lease_expires_at: z.string().nullable(),
   calculation_id: Uuid.nullable(),
   last_error: z.string().nullable(),
+  /** The last 10 attempts, oldest first; total_attempts counts them all. */
   attempt_history: z.array(AttemptRecord),
   completed_at: z.string().nullable(),
   created_at: z.string(),
@@ -332,7 +339,10 @@ export type ClaimedItem = z.output<typeof ClaimedItem>;
 
 export const ClaimResponse = z.object({
   runner_id: z.string(),
-  /** Highest priority first, then oldest; empty when nothing is claimable. */
+  /**
+   * Highest priority first, then oldest; empty when nothing is claimable. Across users
+   * (`all_users`) the items are dealt in turns per user, priority ordering each user's own.
+   */
   items: z.array(ClaimedItem),
 });
 export type ClaimResponse = z.output<typeof ClaimResponse>;
@@ -473,6 +483,11 @@ export const RetryResponse = z.object({
   batch: Batch,
   /** Failed items sent back to pending with fresh attempts. */
   retried_items: z.number().int(),
+  /**
+   * Failed items left failed for good: they had the attempt limit in all (their last_error says
+   * so). When every failed item is such, the answer is 409 `conflict` instead.
+   */
+  exhausted_items: z.number().int(),
 });
 export type RetryResponse = z.output<typeof RetryResponse>;
 

@@ -134,6 +134,7 @@ create table public.batch_items (
   seq              bigint      generated always as identity,
   status           text        not null default 'pending',
   attempts         integer     not null default 0,
+  total_attempts   integer     not null default 0,
   claimed_by       text,
   lease_expires_at timestamptz,
   calculation_id   uuid,
@@ -160,6 +161,7 @@ create table public.batch_items (
   constraint batch_items_multiplicity_positive check (multiplicity >= 1),
   constraint batch_items_priority_range check (priority between -1000000 and 1000000),
   constraint batch_items_attempts_nonnegative check (attempts >= 0),
+  constraint batch_items_total_attempts_covers_round check (total_attempts >= attempts),
   constraint batch_items_claim_has_lease
     check (status <> 'claimed' or (claimed_by is not null and lease_expires_at is not null)),
   constraint batch_items_input_geometry_array check (jsonb_typeof(input_geometry) = 'array'),
@@ -188,8 +190,13 @@ comment on column public.batch_items.status is
   'calculation completed. failed: failed on its last allowed attempt. cancelled: its batch was cancelled.';
 comment on column public.batch_items.input_geometry is
   'Optional input geometry: [{"element": "C", "xyz": [x, y, z]}, ...] with coordinates in Å; null means generate one.';
+comment on column public.batch_items.attempts is
+  'Claims in the current round: a retry of the batch starts a new round at 0. Fails the item at the batch''s max_attempts.';
+comment on column public.batch_items.total_attempts is
+  'Claims ever, across retries; never reset. At batch_item_attempt_limit() the item fails for good and is not retried.';
 comment on column public.batch_items.attempt_history is
-  'One object per attempt: {"runner", "started_at", "ended_at", "outcome", "error"}.';
+  'The last attempts (at most batch_item_history_length()), oldest first, one object each: {"attempt", "runner", '
+  '"started_at", "ended_at", "outcome", "error"}. total_attempts counts them all.';
 comment on column public.batch_items.completed_at is
   'When the item became completed or failed (set by trigger); drives batch_progress.items_per_minute.';
 
@@ -206,19 +213,13 @@ create index batch_items_user_id_molecule_id_idx on public.batch_items (user_id,
 create index batch_items_user_id_calculation_id_idx on public.batch_items (user_id, calculation_id)
   where calculation_id is not null;
 
--- The claim of a user's runner: the user's waiting or claimed items in claim order. Claimed items
--- stay in the index so that an expired lease is found in its place; live ones are few (runners ×
--- limit) and skipped cheaply.
+-- The claim: a user's waiting or claimed items in the user's claim order, for a user's runner and
+-- for each user an all-users runner serves in turn (and its loose scan for the users with waiting
+-- items). There is no claim order across users: priority never ranks one user against another.
+-- Claimed items stay in the index so that an expired lease is found in its place; live ones are
+-- few (runners × limit) and skipped cheaply.
 create index batch_items_user_id_claim_order_idx
   on public.batch_items (user_id, priority desc, seq)
-  where status in ('pending', 'claimed');
-
--- The claim of a service-role runner with all_users: the same order across users, spelled
--- (-priority, seq) so that only that claim can use it. Were it (priority desc, seq), the planner
--- would also walk it for a single user's claim (its LIMIT estimate assumes the user's rows are
--- spread evenly) and filter out every other user's backlog on each claim.
-create index batch_items_claim_order_idx
-  on public.batch_items ((-priority), seq)
   where status in ('pending', 'claimed');
 
 -- Pages of a batch's items (GET /batches/:id), in creation order; also the foreign key

@@ -57,6 +57,53 @@ comment on function public.batch_caller(boolean) is
   'The user whose items a batch function may touch (auth.uid()), or null for all users, which only a role that '
   'bypasses RLS (service_role) may ask for.';
 
+-- Bounds on an item's attempts, so that neither a retried batch nor its rows grow without limit:
+-- an item is claimed at most batch_item_attempt_limit() times in all (across retries: a
+-- retry_batch starts a new round of max_attempts, never past this), and attempt_history keeps the
+-- last batch_item_history_length() attempts. The limit is the database setting
+-- qf.max_item_attempts (`alter database … set qf.max_item_attempts = 50`), 20 when unset.
+create function public.batch_item_attempt_limit()
+  returns integer
+  language sql
+  stable
+  parallel safe
+  set search_path = ''
+as $$
+  select coalesce(nullif(current_setting('qf.max_item_attempts', true), '')::integer, 20)
+$$;
+
+comment on function public.batch_item_attempt_limit() is
+  'How many times an item may be claimed in all, across retries: qf.max_item_attempts, 20 when unset.';
+
+create function public.batch_item_history_length()
+  returns integer
+  language sql
+  immutable
+  parallel safe
+  set search_path = ''
+as $$
+  select 10
+$$;
+
+comment on function public.batch_item_history_length() is
+  'How many attempts attempt_history keeps (the last ones); batch_items.total_attempts counts them all.';
+
+-- The history with p_entry appended, trimmed to its last batch_item_history_length() entries.
+create function public.batch_item_append_attempt(p_history jsonb, p_entry jsonb)
+  returns jsonb
+  language sql
+  immutable
+  parallel safe
+  set search_path = ''
+as $$
+  select coalesce(jsonb_agg(h.entry order by h.n), '[]'::jsonb)
+    from jsonb_array_elements(p_history || jsonb_build_array(p_entry)) with ordinality as h (entry, n)
+   where h.n > jsonb_array_length(p_history) + 1 - public.batch_item_history_length()
+$$;
+
+comment on function public.batch_item_append_attempt(jsonb, jsonb) is
+  'attempt_history with one attempt appended, keeping the last batch_item_history_length().';
+
 create function public.batch_item_close_attempt(
   p_history  jsonb,
   p_runner   text,
@@ -77,7 +124,7 @@ as $$
               or (p_history -> -1 ->> 'outcome' = 'cancelled' and p_history -> -1 ->> 'runner' = p_runner))
       then jsonb_set(p_history, '{-1}', (p_history -> -1) || jsonb_build_object(
              'ended_at', p_ended_at, 'outcome', p_outcome, 'error', p_error))
-    else p_history || jsonb_build_array(jsonb_build_object(
+    else public.batch_item_append_attempt(p_history, jsonb_build_object(
            'attempt', null, 'runner', p_runner, 'started_at', null, 'ended_at', p_ended_at,
            'outcome', p_outcome, 'error', p_error))
   end
@@ -106,11 +153,17 @@ comment on function public.batch_item_held(text, text, uuid, text) is
 
 revoke execute on function
   public.batch_caller(boolean),
+  public.batch_item_attempt_limit(),
+  public.batch_item_history_length(),
+  public.batch_item_append_attempt(jsonb, jsonb),
   public.batch_item_close_attempt(jsonb, text, text, text, timestamptz),
   public.batch_item_held(text, text, uuid, text)
   from public, anon, authenticated;
 grant execute on function
   public.batch_caller(boolean),
+  public.batch_item_attempt_limit(),
+  public.batch_item_history_length(),
+  public.batch_item_append_attempt(jsonb, jsonb),
   public.batch_item_close_attempt(jsonb, text, text, text, timestamptz),
   public.batch_item_held(text, text, uuid, text)
   to qf_api, service_role;

@@ -5,7 +5,8 @@
 
 -- ---------------------------------------------------------------------------------------------
 -- fail_batch_item: records a failed attempt. The item goes back to pending while attempts remain
--- and the class is retryable, fails for good otherwise, and stays cancelled if its batch was
+-- and the class is retryable, fails for good otherwise (also once it has had its
+-- batch_item_attempt_limit() attempts in all, across retries), and stays cancelled if its batch was
 -- cancelled meanwhile. A repeat of the same report (a client retry) changes nothing.
 -- ---------------------------------------------------------------------------------------------
 create function public.fail_batch_item(
@@ -31,7 +32,8 @@ begin
     raise exception 'fail_batch_item: unknown error class %', p_error_class using errcode = 'invalid_parameter_value';
   end if;
 
-  select i.id, i.status, i.claimed_by, i.attempts, i.attempt_history, i.calculation_id, b.max_attempts
+  select i.id, i.status, i.claimed_by, i.attempts, i.total_attempts, i.attempt_history, i.calculation_id,
+         b.max_attempts
     into v_item
     from public.batch_items i
     join public.batch_jobs b on b.id = i.batch_job_id and b.user_id = i.user_id
@@ -59,7 +61,8 @@ begin
 
   v_status := case
     when v_item.status = 'cancelled' then 'cancelled'
-    when p_error_class <> 'invalid_input' and v_item.attempts < v_item.max_attempts then 'pending'
+    when p_error_class <> 'invalid_input' and v_item.attempts < v_item.max_attempts
+         and v_item.total_attempts < public.batch_item_attempt_limit() then 'pending'
     else 'failed'
   end;
 
@@ -67,7 +70,13 @@ begin
      set status = v_status,
          claimed_by = case when v_status = 'pending' then null else i.claimed_by end,
          lease_expires_at = null,
-         last_error = left(p_error_class || ': ' || p_message, 10000),
+         -- The reason an item is failed for good by the attempt limit is said when it happens.
+         last_error = left(p_error_class || ': ' || p_message
+                           || case when v_status = 'failed' and p_error_class <> 'invalid_input'
+                                        and v_item.total_attempts >= public.batch_item_attempt_limit()
+                                   then format(' (attempt limit: %s attempts in all)', v_item.total_attempts)
+                                   else '' end,
+                           10000),
          attempt_history = public.batch_item_close_attempt(i.attempt_history, p_runner_id, p_error_class,
                              left(p_message, 10000), now())
    where i.id = v_item.id;

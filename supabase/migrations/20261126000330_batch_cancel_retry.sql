@@ -77,12 +77,15 @@ comment on function public.cancel_batch(uuid, boolean) is
   'already_cancelled, not_found or finished:<status>.';
 
 -- ---------------------------------------------------------------------------------------------
--- retry_batch: the failed items of a batch go back to pending with fresh attempts (their history
--- is kept), except an item whose molecule is gone (see migration batches), which stays
--- failed; the counter trigger makes a finished batch running again.
+-- retry_batch: the failed items of a batch go back to pending with a fresh round of attempts
+-- (their history and total_attempts are kept), except an item whose molecule is gone (see
+-- migration batches) and one that has had its batch_item_attempt_limit() attempts in
+-- all: those stay failed, the latter counted in exhausted_items (their last_error said so when the
+-- limit was reached), so that no retry loop holds the
+-- shared fleet. The counter trigger makes a finished batch running again. Outcome `exhausted` when failed items remain and none could be retried.
 -- ---------------------------------------------------------------------------------------------
 create function public.retry_batch(p_batch_id uuid, p_all_users boolean default false)
-  returns table (outcome text, retried_items integer)
+  returns table (outcome text, retried_items integer, exhausted_items integer)
   language plpgsql
   security invoker
   set search_path = ''
@@ -92,9 +95,11 @@ declare
   v_user uuid := public.batch_caller(p_all_users);
   v_status text;
   v_retried integer;
+  v_exhausted integer;
+  v_limit integer := public.batch_item_attempt_limit();
 begin
   if not exists (select 1 from public.batch_jobs b where b.id = p_batch_id and (p_all_users or b.user_id = v_user)) then
-    return query select 'not_found', 0;
+    return query select 'not_found', 0, 0;
     return;
   end if;
 
@@ -106,7 +111,7 @@ begin
       for update of i;
   select b.status into v_status from public.batch_jobs b where b.id = p_batch_id for no key update;
   if v_status = 'cancelled' then
-    return query select 'cancelled', 0;
+    return query select 'cancelled', 0, 0;
     return;
   end if;
 
@@ -118,16 +123,26 @@ begin
          last_error = null
    where i.batch_job_id = p_batch_id
      and i.status = 'failed'
-     and i.molecule_id is not null;
+     and i.molecule_id is not null
+     and i.total_attempts < v_limit;
   get diagnostics v_retried = row_count;
 
-  return query select 'retried', v_retried;
+  select count(*) into v_exhausted
+    from public.batch_items i
+   where i.batch_job_id = p_batch_id
+     and i.status = 'failed'
+     and i.molecule_id is not null
+     and i.total_attempts >= v_limit;
+
+  return query select case when v_retried = 0 and v_exhausted > 0 then 'exhausted' else 'retried' end,
+                      v_retried, v_exhausted;
 end;
 $$;
 
 comment on function public.retry_batch(uuid, boolean) is
-  'Sends the failed items of a batch whose molecule still exists back to pending with fresh attempts. Outcome: '
-  'retried, not_found or cancelled.';
+  'Sends the failed items of a batch whose molecule still exists and whose attempts in all are below '
+  'batch_item_attempt_limit() back to pending with a fresh round of attempts. Outcome: retried, exhausted (none '
+  'could be retried), not_found or cancelled.';
 
 revoke execute on function
   public.cancel_batch(uuid, boolean),

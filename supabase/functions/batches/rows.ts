@@ -66,7 +66,7 @@ export async function selectBatch(tx: Tx, id: string): Promise<Batch | undefined
 interface ItemRow {
   id: string; batch_id: string; molecule_id: string | null; smiles: string | null; name: string | null; charge: number;
   multiplicity: number; geometry: Geometry | null; status: BatchItem['status']; attempts: number;
-  claimed_by: string | null; lease_expires_at: Date | null; calculation_id: string | null; last_error: string | null;
+  total_attempts: number; claimed_by: string | null; lease_expires_at: Date | null; calculation_id: string | null; last_error: string | null;
   attempt_history: AttemptRecord[]; completed_at: Date | null; created_at: Date; updated_at: Date; seq: string;
 }
 
@@ -74,7 +74,7 @@ export function toItem(r: ItemRow): BatchItem {
   return {
     id: r.id, batch_id: r.batch_id, molecule_id: r.molecule_id, smiles: r.smiles, name: r.name, charge: r.charge,
     multiplicity: r.multiplicity, geometry: r.geometry, status: r.status, attempts: r.attempts,
-    claimed_by: r.claimed_by, lease_expires_at: isoDate(r.lease_expires_at), calculation_id: r.calculation_id,
+    total_attempts: r.total_attempts, claimed_by: r.claimed_by, lease_expires_at: isoDate(r.lease_expires_at), calculation_id: r.calculation_id,
     last_error: r.last_error, attempt_history: r.attempt_history, completed_at: isoDate(r.completed_at),
     created_at: isoDate(r.created_at)!, updated_at: isoDate(r.updated_at)!,
   };
@@ -88,7 +88,7 @@ export function selectItems(
   return tx<ItemRow[]>`
     select i.id, i.batch_job_id as batch_id, i.molecule_id, m.canonical_smiles as smiles,
            coalesce(i.name, m.name) as name, i.charge, i.multiplicity, i.input_geometry as geometry,
-           i.status, i.attempts, i.claimed_by, i.lease_expires_at, i.calculation_id, i.last_error,
+           i.status, i.attempts, i.total_attempts, i.claimed_by, i.lease_expires_at, i.calculation_id, i.last_error,
            i.attempt_history, i.completed_at, i.created_at, i.updated_at, i.seq::text as seq
       from public.batch_items i
       -- A finished item outlives its molecule (molecule_id null): left join.
