@@ -79,10 +79,10 @@ comment on function public.cancel_batch(uuid, boolean) is
 -- ---------------------------------------------------------------------------------------------
 -- retry_batch: the failed items of a batch go back to pending with a fresh round of attempts
 -- (their history and total_attempts are kept), except an item whose molecule is gone (see
--- migration batches) and one that has had its batch_item_attempt_limit() attempts in
--- all: those stay failed, the latter counted in exhausted_items (their last_error said so when the
--- limit was reached), so that no retry loop holds the
--- shared fleet. The counter trigger makes a finished batch running again. Outcome `exhausted` when failed items remain and none could be retried.
+-- migration batches) and one that has had its batch_item_attempt_limit() attempts in all: those
+-- stay failed, the latter counted in exhausted_items (their last_error said so when the limit was
+-- reached), so that no retry loop holds the shared fleet. The counter trigger makes a finished
+-- batch running again. Outcome `exhausted` when failed items remain and none could be retried.
 -- ---------------------------------------------------------------------------------------------
 create function public.retry_batch(p_batch_id uuid, p_all_users boolean default false)
   returns table (outcome text, retried_items integer, exhausted_items integer)
