@@ -3303,7 +3303,7 @@ begin
                from (select specification_id, count(*) as n from members group by specification_id) k
                join public.specifications s on s.id = k.specification_id), '[]'),
            'elements', coalesce(v_elements, '{}'),
-           -- E0 as found now, copied in (…4020_reference_energies): frozen with the release.
+           -- E0 as found now, copied in (…4005_reference_energies): frozen with the release.
            'reference_energies', public.reference_atom_energies(coalesce(v_pair_specs, '{}'), coalesce(v_pair_elements, '{}')),
            'splits', case when v_release.split_seed is not null then jsonb_build_object(
              'by', 'inchikey',

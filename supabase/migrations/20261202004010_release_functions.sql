@@ -11,7 +11,7 @@
 --      the bytes a client downloads; PostgreSQL has no incremental hash, and one bytea of a large
 --      release would pass its 1 GB limit).
 --   3. public.seal_release(release, sha256, bytes)  computes the manifest from the members (with
---      the reference atom energies of …4020_reference_energies) and seals the release. Until then it has no manifest, so no other transaction sees it half made
+--      the reference atom energies of …4005_reference_energies) and seals the release. Until then it has no manifest, so no other transaction sees it half made
 --      (readers only list sealed releases), and members can only be added while it has none.
 --
 -- Splits are by molecule: a member's split is a function of the seed and its InChIKey alone
@@ -161,7 +161,7 @@ begin
                from (select specification_id, count(*) as n from members group by specification_id) k
                join public.specifications s on s.id = k.specification_id), '[]'),
            'elements', coalesce(v_elements, '{}'),
-           -- E0 as found now, copied in (…4020_reference_energies): frozen with the release.
+           -- E0 as found now, copied in (…4005_reference_energies): frozen with the release.
            'reference_energies', public.reference_atom_energies(coalesce(v_pair_specs, '{}'), coalesce(v_pair_elements, '{}')),
            'splits', case when v_release.split_seed is not null then jsonb_build_object(
              'by', 'inchikey',
