@@ -63,7 +63,7 @@ async function batchEvents(batchId: string): Promise<string[]> {
 
 const claim = (ids: string[]) => (tx: any) => tx`
   update public.batch_items
-     set status = 'claimed', claimed_by = 'runner:test', attempts = attempts + 1,
+     set status = 'claimed', claimed_by = 'runner:test', attempts = attempts + 1, total_attempts = total_attempts + 1,
          lease_expires_at = now() + interval '5 minutes'
    where id = any(${ids}::uuid[])`;
 const finish = (ids: string[], status: 'completed' | 'failed') => (tx: any) => tx`
@@ -186,7 +186,7 @@ describe('batch counters and status', () => {
       let done = 0;
       for (;;) {
         const [item] = await asRole(API_ROLE, user.id, (tx) => tx`
-          update public.batch_items set status = 'claimed', claimed_by = ${name}, attempts = attempts + 1,
+          update public.batch_items set status = 'claimed', claimed_by = ${name}, attempts = attempts + 1, total_attempts = total_attempts + 1,
                  lease_expires_at = now() + interval '1 minute'
            where id = (select id from public.batch_items
                         where batch_job_id = ${batchId} and status = 'pending'
