@@ -28,6 +28,7 @@ import { childCpuSeconds, cpuSeconds, cpuSpent } from './lib/proc-cpu.ts';
 import { appendResults } from './lib/results.ts';
 import { percentile, table } from './lib/table.ts';
 import { seedCalculations } from './seed-calculations.ts';
+import { MAX_EXPORT_LIMIT, NEXT_CURSOR_HEADER } from '../shared/contract/query.ts';
 
 const N = Number(process.env.BENCH_N ?? 1_000_000);
 const EXPORT_N = Math.min(N, Number(process.env.BENCH_EXPORT_N ?? 100_000));
@@ -201,20 +202,29 @@ try {
   const denoCpuBefore = cpuSeconds(denoPid!);
   const exportFile = path.join(work, 'export.extxyz');
   const t0 = performance.now();
-  const res = await fetch(`${base}/export?format=extxyz&limit=${EXPORT_N}`, { headers: { authorization: `Bearer ${token}` } });
-  if (res.status !== 200) throw new Error(`export: HTTP ${res.status}`);
   const { createWriteStream } = await import('node:fs');
   const out = createWriteStream(exportFile);
   let bytes = 0;
   let frames = 0;
   let tail = '';
   const decoder = new TextDecoder();
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    bytes += chunk.byteLength;
-    const text = tail + decoder.decode(chunk, { stream: true });
-    frames += text.split('\nProperties=').length - 1; // every comment line follows an atom count
-    tail = text.slice(-11); // shorter than the marker: never counted twice
-    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+  // In parts of at most MAX_EXPORT_LIMIT, as a client takes a long export (X-Next-Cursor).
+  let parts = 0;
+  for (let cursor: string | null = null, taken = 0; taken < EXPORT_N; parts += 1) {
+    const limit = Math.min(EXPORT_N - taken, MAX_EXPORT_LIMIT);
+    const url: string = `${base}/export?format=extxyz&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const res: Response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+    if (res.status !== 200) throw new Error(`export: HTTP ${res.status}`);
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      bytes += chunk.byteLength;
+      const text = tail + decoder.decode(chunk, { stream: true });
+      frames += text.split('\nProperties=').length - 1; // every comment line follows an atom count
+      tail = text.slice(-11); // shorter than the marker: never counted twice
+      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+    }
+    taken += limit;
+    cursor = res.headers.get(NEXT_CURSOR_HEADER);
+    if (!cursor) break;
   }
   await new Promise<void>((r) => out.end(() => r()));
   const exportS = (performance.now() - t0) / 1000;

@@ -15,6 +15,7 @@ import os from 'node:os';
 import postgres from 'postgres';
 import { mintToken } from '../scripts/stack/keys.ts';
 import { startTestStack } from '../test/support/stack.ts';
+import { cursorDownload } from '../shared/client-query.ts';
 import { appendResults } from './lib/results.ts';
 import { table } from './lib/table.ts';
 import { seedCalculations } from './seed-calculations.ts';
@@ -61,12 +62,13 @@ try {
   const manifest = made.value.manifest;
   if (manifest.counts.calculations !== N) throw new Error(`release holds ${manifest.counts.calculations}, not ${N}`);
 
+  // Every part (at most MAX_EXPORT_LIMIT calculations each), as the typed client takes it.
   const download = (url: string) => timed(async () => {
-    const res = await fetch(url, { headers: { authorization: auth.authorization } });
-    if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
     const hash = createHash('sha256');
     let bytes = 0;
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    const token = auth.authorization.replace(/^Bearer /, '');
+    const part = (cursor: string | undefined) => (cursor ? `${url}&cursor=${encodeURIComponent(cursor)}` : url);
+    for await (const chunk of cursorDownload(part, { token })) {
       hash.update(chunk);
       bytes += chunk.byteLength;
     }
@@ -76,8 +78,8 @@ try {
   const ndjson = await download(`${release}?format=ndjson`);
   if (ndjson.value.sha256 !== manifest.content.sha256) throw new Error('the ndjson export does not hash to the manifest');
   const extxyz = await download(`${release}?format=extxyz`);
-  const live = await download(`${fn}/query/export?format=extxyz&limit=${N}`);
-  const liveNdjson = await download(`${fn}/query/export?format=ndjson&limit=${N}`);
+  const live = await download(`${fn}/query/export?format=extxyz`);
+  const liveNdjson = await download(`${fn}/query/export?format=ndjson`);
 
   const [disk] = await sql`
     select pg_total_relation_size('public.release_members')::float8 / greatest(count(*), 1) as per_member

@@ -6,6 +6,7 @@
 import {
   INGEST_DEFAULT_MAX_ATOMS, INGEST_DEFAULT_MAX_BYTES, INGEST_DEFAULT_MAX_ITEMS,
 } from '../../../shared/contract/ingest.ts';
+import { MAX_EXPORT_LIMIT } from '../../../shared/contract/query.ts';
 
 export interface FunctionEnv {
   /** Postgres connection string (injected by the platform on hosted projects). */
@@ -35,6 +36,8 @@ export interface FunctionEnv {
   statementTimeoutMs: number;
   /** Exports one user may have open at once on an instance (429 quota_exceeded beyond). */
   exportsPerUser: number;
+  /** Most calculations in one export response (EXPORT_PART_ROWS, at most MAX_EXPORT_LIMIT). */
+  exportPartRows: number;
   /** Largest request body ingest accepts (413 beyond). */
   ingestMaxBytes: number;
   /** Most calculations in one ingest request (413 beyond). */
@@ -77,6 +80,7 @@ export function readEnv(get: (name: string) => string | undefined): FunctionEnv 
     acquireTimeoutMs: positiveInt('DB_ACQUIRE_TIMEOUT_MS', 1000),
     statementTimeoutMs: positiveInt('DB_STATEMENT_TIMEOUT_MS', 20_000),
     exportsPerUser: positiveInt('EXPORTS_PER_USER', 2),
+    exportPartRows: Math.min(positiveInt('EXPORT_PART_ROWS', MAX_EXPORT_LIMIT), MAX_EXPORT_LIMIT),
     ingestMaxBytes: positiveInt('INGEST_MAX_BYTES', INGEST_DEFAULT_MAX_BYTES),
     ingestMaxItems: positiveInt('INGEST_MAX_ITEMS', INGEST_DEFAULT_MAX_ITEMS),
     ingestMaxAtoms: positiveInt('INGEST_MAX_ATOMS', INGEST_DEFAULT_MAX_ATOMS),

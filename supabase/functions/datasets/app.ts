@@ -20,7 +20,7 @@ export function buildApp(deps: Deps = defaultDeps()) {
     '/': { GET: listDatasets, POST: createDataset },
     '/:id/releases': { POST: createRelease },
     '/:id/releases/:version': { GET: getRelease },
-    '/:id/releases/:version/export': { GET: exportRelease },
+    '/:id/releases/:version/export': { GET: (c) => exportRelease(c, deps.env.exportPartRows) },
   });
   return app;
 }

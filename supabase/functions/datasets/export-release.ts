@@ -5,12 +5,14 @@
 // calculation), so the same request gives the same bytes today, after other data changed, and
 // after a restart.
 //
-// Resuming: with `limit`, X-Next-Cursor continues after the last member of the response, and the
-// parts joined are the whole export byte for byte (the csv header comes with the first part only).
+// Parts: a response holds at most `limit` members, and never more than the part size
+// (EXPORT_PART_ROWS, as /query/export), so that each request fits the platform's CPU per request;
+// X-Next-Cursor continues after the last member of the response, and the parts joined are the
+// whole export byte for byte (the csv header comes with the first part only).
 // profile=mace: the first part opens with one IsolatedAtom frame per reference atom energy of the
 // manifest (isolatedAtomFrames).
-// ETag: the full canonical ndjson export (no split, no profile, no cursor or limit) carries the
-// release's content hash, and If-None-Match with it answers 304.
+// ETag: the full canonical ndjson export (no split, no profile, no cursor or limit, and all of it
+// in one part) carries the release's content hash, and If-None-Match with it answers 304.
 import { z } from 'zod';
 import { ExportReleaseQuery } from '../../../shared/contract/datasets.ts';
 import { EXPORT_CONTENT_TYPES, NEXT_CURSOR_HEADER } from '../../../shared/contract/query.ts';
@@ -25,7 +27,7 @@ import { exactFloats, findRelease, isolatedAtomFrames, memberRows, rangeEnd, ver
 /** Where a release export continues: the release and the last member written. */
 const releaseCursor = cursorCodec('release-export', { id: CursorField.id, o: z.number().int().min(1) });
 
-export async function exportRelease(c: RequestContext): Promise<Response> {
+export async function exportRelease(c: RequestContext, partRows: number): Promise<Response> {
   const datasetId = uuidParam(c);
   const version = versionParam(c);
   const q = parseQuery(c, ExportReleaseQuery);
@@ -43,7 +45,9 @@ export async function exportRelease(c: RequestContext): Promise<Response> {
   }
   if (cursor && cursor.id !== release.summary.id) throw cursorError('this cursor belongs to another release');
 
-  const whole = q.format === 'ndjson' && !q.split && !q.profile && !cursor && q.limit === undefined;
+  const limit = Math.min(q.limit ?? partRows, partRows);
+  const whole = q.format === 'ndjson' && !q.split && !q.profile && !cursor && q.limit === undefined &&
+    release.summary.calculations <= limit;
   const etag = whole ? `"${release.summary.content_sha256}"` : undefined;
   if (etag && c.req.header('if-none-match')?.split(',').some((t) => t.trim() === etag)) {
     return new Response(null, { status: 304, headers: { etag } });
@@ -64,12 +68,10 @@ export async function exportRelease(c: RequestContext): Promise<Response> {
       if (now?.status !== 'published') throw withdrawn(now?.withdrawn_reason ?? null);
       await exactFloats(tx);
       let next: string | null = null;
-      if (q.limit !== undefined) {
-        const through = await rangeEnd(tx, range, q.limit);
-        if (through !== undefined) {
-          range.through = through;
-          next = releaseCursor.encode({ id: release.summary.id, o: through });
-        }
+      const through = await rangeEnd(tx, range, limit);
+      if (through !== undefined) {
+        range.through = through;
+        next = releaseCursor.encode({ id: release.summary.id, o: through });
       }
       await tx`select set_config('statement_timeout', ${String(EXPORT_STATEMENT_TIMEOUT_MS)}, true)`;
       const select = memberRows(tx, format, writer, range);

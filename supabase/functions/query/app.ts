@@ -28,7 +28,7 @@ export function buildApp(deps: Deps = defaultDeps()) {
     '/calculations/:id/xtb.out': { GET: getRawOutput },
     '/stats': { GET: getStats },
     '/events': { GET: listEvents },
-    '/export': { GET: getExport },
+    '/export': { GET: (c) => getExport(c, deps.env.exportPartRows) },
   });
   return app;
 }
