@@ -7,7 +7,8 @@
 //              1,000 items near the 25 MB body limit of molecules already known;
 //   batches    creation of 10,000 items of distinct new molecules (503 identification_budget,
 //              sent again by the typed client) and of 10,000 items of known molecules;
-//   query      a page of 1,000 calculations, /stats, an export of BENCH_CPU_EXPORT_N rows;
+//   query      a page of 1,000 calculations, /stats, an export of BENCH_CPU_EXPORT_N rows (one
+//              part: MAX_EXPORT_LIMIT, 50,000, by default);
 //   upload     BENCH_CPU_UPLOAD_N (2,000) jobs of distinct molecules with the uploader's defaults
 //              (one request in flight, so that each request's CPU is its own).
 // Baselines measured in the same run: the same 1,000 molecules sent again once known (RDKit's
@@ -21,6 +22,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { QfClient, type Invoker } from '../shared/client.ts';
 import { INGEST_DEFAULT_MAX_BYTES } from '../shared/contract/ingest.ts';
+import { MAX_EXPORT_LIMIT } from '../shared/contract/query.ts';
 import { readEnv } from '../supabase/functions/_shared/env.ts';
 import { createBatch } from '../shared/client-batches.ts';
 import { loadRDKit } from '../shared/chem/rdkit.ts';
@@ -42,7 +44,8 @@ const INGEST_N = Number(process.env.BENCH_CPU_INGEST_N ?? 1000);
 const BATCH_N = Number(process.env.BENCH_CPU_BATCH_N ?? 10_000);
 const UPLOAD_N = Number(process.env.BENCH_CPU_UPLOAD_N ?? 2000);
 const SEED_N = Number(process.env.BENCH_CPU_SEED_N ?? 100_000);
-const EXPORT_N = Number(process.env.BENCH_CPU_EXPORT_N ?? 10_000);
+// An export's documented limit: one response holds at most MAX_EXPORT_LIMIT calculations.
+const EXPORT_N = Number(process.env.BENCH_CPU_EXPORT_N ?? MAX_EXPORT_LIMIT);
 const BIG_ITEMS = Number(process.env.BENCH_CPU_BIG_ITEMS ?? 1000);
 const PATHOLOGICAL_N = Number(process.env.BENCH_CPU_PATHOLOGICAL_N ?? 800);
 
