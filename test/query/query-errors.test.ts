@@ -1,6 +1,7 @@
 // Bad parameters: each is a 400 in the one error shape, naming the parameter; wrong methods are
 // 405, unknown routes 404. Nothing is a 500.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MAX_EXPORT_LIMIT } from '../../shared/contract/query.ts';
 import { call } from '../support/http.ts';
 import { newUser, type TestUser } from '../support/users.ts';
 
@@ -77,6 +78,7 @@ const BAD: [string, string][] = [
   ['export?format=csv&ref_keys=true', 'ref_keys'],
   ['export?format=extxyz&ref_keys=maybe', 'ref_keys'],
   ['export?format=extxyz&limit=0', 'limit'],
+  [`export?format=extxyz&limit=${MAX_EXPORT_LIMIT + 1}`, 'limit'],
   ['export?format=extxyz&energy_min=2&energy_max=1', 'energy_min'],
   ['export?format=ndjson&cursor=zzz', 'cursor'],
 ];
@@ -106,7 +108,7 @@ describe('bad query parameters', () => {
       'calculations?created_after=2026-01-01&created_before=2026-01-01', 'calculations?created_after=2026-01-01T10:00:00%2B02:00',
       'calculations?solvent=GAS', 'calculations?inchikey=lfqscwflJHTTHZ-UHFFFAOYSA-N', 'calculations?elements=C,C,O',
       `calculations?cursor=${goodCursor}&sort=energy&order=asc`, 'stats?bins=1000', 'stats?bins=1', 'events?order=asc',
-      'export?format=extxyz&ref_keys=1&limit=1000000',
+      `export?format=extxyz&ref_keys=1&limit=${MAX_EXPORT_LIMIT}`,
     ]) {
       const res = await call(`query/${path}`, { token: user.token });
       expect(res.status, `${path}: ${JSON.stringify(res.body)}`).toBe(200);
