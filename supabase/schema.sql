@@ -388,7 +388,7 @@ comment on column public.calculations.structure_fingerprint is 'Sum of structure
 comment on column public.calculations.structure_extent is 'Largest of structure_distances (Å): the same structure''s is within the tolerance; the index range searched.';
 comment on column public.calculations.same_structure_as is 'The first stored calculation with the same structure, specification, molecule, charge and multiplicity; null when this is the first (unique_structures=true keeps those).';
 alter table public.calculations enable row level security;
-CREATE INDEX calculations_structure_idx ON public.calculations USING btree (user_id, molecule_id, specification_id, charge, multiplicity, structure_extent, structure_fingerprint) WHERE ((structure_fingerprint IS NOT NULL) AND (same_structure_as IS NULL));
+CREATE INDEX calculations_structure_idx ON public.calculations USING btree (user_id, public.structure_group(molecule_id, specification_id, charge, multiplicity), structure_extent, structure_fingerprint) WHERE ((structure_fingerprint IS NOT NULL) AND (same_structure_as IS NULL));
 CREATE INDEX calculations_user_id_batch_item_id_idx ON public.calculations USING btree (user_id, batch_item_id) WHERE (batch_item_id IS NOT NULL);
 CREATE INDEX calculations_user_id_created_at_idx ON public.calculations USING btree (user_id, created_at, id);
 CREATE INDEX calculations_user_id_dipole_debye_idx ON public.calculations USING btree (user_id, dipole_debye, id);
@@ -397,6 +397,7 @@ CREATE INDEX calculations_user_id_molecule_id_total_energy_eh_idx ON public.calc
 CREATE INDEX calculations_user_id_same_structure_as_idx ON public.calculations USING btree (user_id, same_structure_as) WHERE (same_structure_as IS NOT NULL);
 CREATE INDEX calculations_user_id_specification_id_idx ON public.calculations USING btree (user_id, specification_id);
 CREATE INDEX calculations_user_id_total_energy_eh_idx ON public.calculations USING btree (user_id, total_energy_eh, id);
+CREATE TRIGGER calculations_analyze_while_young AFTER INSERT ON public.calculations FOR EACH STATEMENT EXECUTE FUNCTION public.analyze_while_young();
 CREATE TRIGGER calculations_count_histograms_after_delete AFTER DELETE ON public.calculations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_histograms();
 CREATE TRIGGER calculations_count_histograms_after_insert AFTER INSERT ON public.calculations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_histograms();
 CREATE TRIGGER calculations_count_histograms_after_update AFTER UPDATE ON public.calculations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.calculations_count_histograms();
@@ -942,6 +943,27 @@ AS $function$
 $function$;
 comment on function public.adopt_legacy_molecules(uuid,jsonb) is 'Sets molecule_key on the user''s rows written without one, for the molecules given (molecule_key, inchikey, canonical_smiles) that are the same molecule. Called by the writers before they insert.';
 grant execute on function public.adopt_legacy_molecules(uuid,jsonb) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.analyze_while_young()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_analyzed_pages integer;
+  v_pages bigint;
+begin
+  select c.relpages into v_analyzed_pages from pg_catalog.pg_class c where c.oid = tg_relid;
+  v_pages := pg_catalog.pg_relation_size(tg_relid) / pg_catalog.current_setting('block_size')::integer;
+  if v_pages < 10000 and v_pages >= 2 * greatest(v_analyzed_pages, 8)
+     and pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended('analyze_while_young:' || tg_relid::text, 0)) then
+    execute pg_catalog.format('analyze %s', tg_relid::regclass);
+  end if;
+  return null;
+end;
+$function$;
+comment on function public.analyze_while_young() is 'AFTER INSERT statement trigger: ANALYZE the table when it has doubled in pages since its last analysis, while under 10,000 pages, so that plans made on it while it was nearly empty are made again.';
 
 CREATE OR REPLACE FUNCTION public.atomic_properties_count_user_stats()
  RETURNS trigger
@@ -2554,7 +2576,8 @@ begin
   -- The fingerprint range of each new key, computed once per row (materialized: inlined, the
   -- functions would run once per candidate row).
   bounded as materialized (
-    select f.*, b.fp - b.w as fp_lo, b.fp + b.w as fp_hi, b.ext - b.tol as ext_lo, b.ext + b.tol as ext_hi
+    select f.*, public.structure_group(f.mol_id, f.spec_id, f.charge, f.multiplicity) as grp,
+           b.fp - b.w as fp_lo, b.fp + b.w as fp_hi, b.ext - b.tol as ext_lo, b.ext + b.tol as ext_hi
       from firsts f
      cross join lateral (select public.structure_fingerprint(f.distances) as fp,
                                 public.same_structure_window(f.distances) as w,
@@ -2562,22 +2585,27 @@ begin
                                 public.same_structure_tolerance_ang() + 1e-9 as tol) b
      where f.distances is not null
     union all
-    select f.*, null, null, null, null from firsts f where f.distances is null
+    select f.*, null, null, null, null, null from firsts f where f.distances is null
   ),
   keyed as (
     select f.*, x.rep
       from bounded f
       left join lateral (
-        select o.id as rep
-          from public.calculations o
-         where f.distances is not null
-           and o.user_id = v_user and o.molecule_id = f.mol_id and o.specification_id = f.spec_id
-           and o.charge = f.charge and o.multiplicity = f.multiplicity
-           and o.structure_extent between f.ext_lo and f.ext_hi
-           and o.structure_fingerprint between f.fp_lo and f.fp_hi
-           and o.same_structure_as is null
-           and public.same_structure(o.structure_distances, f.distances)
-         order by o.created_at, o.id
+        -- OFFSET 0 keeps the candidates a subquery of their own, so that the ORDER BY ... LIMIT 1
+        -- cannot lead the planner to walk the user's rows in created_at order until one matches
+        -- (every stored row, when none does), as a generic plan did.
+        select c.id as rep
+          from (select o.id, o.created_at
+                  from public.calculations o
+                 where f.distances is not null
+                   and o.user_id = v_user
+                   and public.structure_group(o.molecule_id, o.specification_id, o.charge, o.multiplicity) = f.grp
+                   and o.structure_extent between f.ext_lo and f.ext_hi
+                   and o.structure_fingerprint between f.fp_lo and f.fp_hi
+                   and o.same_structure_as is null
+                   and public.same_structure(o.structure_distances, f.distances)
+                offset 0) c
+         order by c.created_at, c.id
          limit 1
       ) x on true
   ),
@@ -2682,7 +2710,8 @@ begin
     having count(*) > 1
   ) then
     with recursive pending as materialized (
-      select k.id, k.molecule_id, k.specification_id, k.charge, k.multiplicity, k.structure_distances,
+      select k.id, public.structure_group(k.molecule_id, k.specification_id, k.charge, k.multiplicity) as grp,
+             k.structure_distances,
              k.structure_fingerprint - public.same_structure_window(k.structure_distances) as fp_lo,
              k.structure_fingerprint + public.same_structure_window(k.structure_distances) as fp_hi,
              k.structure_extent - public.same_structure_tolerance_ang() - 1e-9 as ext_lo,
@@ -2695,15 +2724,18 @@ begin
       select n.id, x.id as target
         from pending n
        cross join lateral (
-         select o.id
-           from public.calculations o
-          where o.user_id = v_user and o.molecule_id = n.molecule_id and o.specification_id = n.specification_id
-            and o.charge = n.charge and o.multiplicity = n.multiplicity
-            and o.structure_extent between n.ext_lo and n.ext_hi
-            and o.structure_fingerprint between n.fp_lo and n.fp_hi
-            and o.same_structure_as is null
-            and o.id < n.id
-            and public.same_structure(o.structure_distances, n.structure_distances)
+         -- OFFSET 0: the candidates by the structure index, whatever LIMIT 1 makes look cheap (as above).
+         select c.id
+           from (select o.id
+                   from public.calculations o
+                  where o.user_id = v_user
+                    and public.structure_group(o.molecule_id, o.specification_id, o.charge, o.multiplicity) = n.grp
+                    and o.structure_extent between n.ext_lo and n.ext_hi
+                    and o.structure_fingerprint between n.fp_lo and n.fp_hi
+                    and o.same_structure_as is null
+                    and o.id < n.id
+                    and public.same_structure(o.structure_distances, n.structure_distances)
+                 offset 0) c
           limit 1
        ) x
     ),
@@ -3397,6 +3429,17 @@ AS $function$
 $function$;
 comment on function public.structure_fingerprint(real[]) is 'The sum of a structure key''s distances (Å): equal within count × tolerance for the same structure.';
 grant execute on function public.structure_fingerprint(real[]) to qf_api, service_role;
+
+CREATE OR REPLACE FUNCTION public.structure_group(p_molecule_id uuid, p_specification_id uuid, p_charge integer, p_multiplicity integer)
+ RETURNS bytea
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+ SET search_path TO ''
+AS $function$
+  select uuid_send(p_molecule_id) || uuid_send(p_specification_id) || int4send(p_charge) || int4send(p_multiplicity)
+$function$;
+comment on function public.structure_group(uuid,uuid,integer,integer) is 'The group within which structures are compared (molecule, specification, charge, multiplicity) as one bytea: the key of calculations_structure_idx.';
+grant execute on function public.structure_group(uuid,uuid,integer,integer) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.user_stats_slot()
  RETURNS smallint

@@ -246,6 +246,13 @@ create trigger calculations_set_updated_at
   for each row when (old.* is distinct from new.*)
   execute function public.set_updated_at();
 
+-- The foreign-key checks of atomic_properties and calculations look calculations up by (user_id,
+-- id): keep its statistics current while it is young (public.analyze_while_young).
+create trigger calculations_analyze_while_young
+  after insert on public.calculations
+  for each statement
+  execute function public.analyze_while_young();
+
 alter table public.calculations enable row level security;
 revoke all on table public.calculations from public, anon, authenticated, service_role;
 

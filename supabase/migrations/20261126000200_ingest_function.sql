@@ -34,8 +34,9 @@
 --   among the request's new rows;  7. atoms;  8. provenance;  9. one answer per item.
 --
 -- Same structure (steps 3 and 6): a new row with a structure key is compared with the
--- representatives (unmarked rows) of its molecule, specification, charge and multiplicity whose
--- largest distance and distance sum are within reach (one range of calculations_structure_idx),
+-- representatives (unmarked rows) of its group (public.structure_group: molecule, specification,
+-- charge and multiplicity, compared as that one value so that only calculations_structure_idx can
+-- serve the lookup) whose largest distance and distance sum are within reach (one range of it),
 -- then key against key (public.same_structure). It is inserted pointing at the oldest stored representative
 -- that matches; rows of a structure new to the store are then grouped within the request, under
 -- the one with the smallest id. Two concurrent requests that bring the same new structure may
@@ -157,7 +158,8 @@ begin
   -- The fingerprint range of each new key, computed once per row (materialized: inlined, the
   -- functions would run once per candidate row).
   bounded as materialized (
-    select f.*, b.fp - b.w as fp_lo, b.fp + b.w as fp_hi, b.ext - b.tol as ext_lo, b.ext + b.tol as ext_hi
+    select f.*, public.structure_group(f.mol_id, f.spec_id, f.charge, f.multiplicity) as grp,
+           b.fp - b.w as fp_lo, b.fp + b.w as fp_hi, b.ext - b.tol as ext_lo, b.ext + b.tol as ext_hi
       from firsts f
      cross join lateral (select public.structure_fingerprint(f.distances) as fp,
                                 public.same_structure_window(f.distances) as w,
@@ -165,22 +167,27 @@ begin
                                 public.same_structure_tolerance_ang() + 1e-9 as tol) b
      where f.distances is not null
     union all
-    select f.*, null, null, null, null from firsts f where f.distances is null
+    select f.*, null, null, null, null, null from firsts f where f.distances is null
   ),
   keyed as (
     select f.*, x.rep
       from bounded f
       left join lateral (
-        select o.id as rep
-          from public.calculations o
-         where f.distances is not null
-           and o.user_id = v_user and o.molecule_id = f.mol_id and o.specification_id = f.spec_id
-           and o.charge = f.charge and o.multiplicity = f.multiplicity
-           and o.structure_extent between f.ext_lo and f.ext_hi
-           and o.structure_fingerprint between f.fp_lo and f.fp_hi
-           and o.same_structure_as is null
-           and public.same_structure(o.structure_distances, f.distances)
-         order by o.created_at, o.id
+        -- OFFSET 0 keeps the candidates a subquery of their own, so that the ORDER BY ... LIMIT 1
+        -- cannot lead the planner to walk the user's rows in created_at order until one matches
+        -- (every stored row, when none does), as a generic plan did.
+        select c.id as rep
+          from (select o.id, o.created_at
+                  from public.calculations o
+                 where f.distances is not null
+                   and o.user_id = v_user
+                   and public.structure_group(o.molecule_id, o.specification_id, o.charge, o.multiplicity) = f.grp
+                   and o.structure_extent between f.ext_lo and f.ext_hi
+                   and o.structure_fingerprint between f.fp_lo and f.fp_hi
+                   and o.same_structure_as is null
+                   and public.same_structure(o.structure_distances, f.distances)
+                offset 0) c
+         order by c.created_at, c.id
          limit 1
       ) x on true
   ),
@@ -285,7 +292,8 @@ begin
     having count(*) > 1
   ) then
     with recursive pending as materialized (
-      select k.id, k.molecule_id, k.specification_id, k.charge, k.multiplicity, k.structure_distances,
+      select k.id, public.structure_group(k.molecule_id, k.specification_id, k.charge, k.multiplicity) as grp,
+             k.structure_distances,
              k.structure_fingerprint - public.same_structure_window(k.structure_distances) as fp_lo,
              k.structure_fingerprint + public.same_structure_window(k.structure_distances) as fp_hi,
              k.structure_extent - public.same_structure_tolerance_ang() - 1e-9 as ext_lo,
@@ -298,15 +306,18 @@ begin
       select n.id, x.id as target
         from pending n
        cross join lateral (
-         select o.id
-           from public.calculations o
-          where o.user_id = v_user and o.molecule_id = n.molecule_id and o.specification_id = n.specification_id
-            and o.charge = n.charge and o.multiplicity = n.multiplicity
-            and o.structure_extent between n.ext_lo and n.ext_hi
-            and o.structure_fingerprint between n.fp_lo and n.fp_hi
-            and o.same_structure_as is null
-            and o.id < n.id
-            and public.same_structure(o.structure_distances, n.structure_distances)
+         -- OFFSET 0: the candidates by the structure index, whatever LIMIT 1 makes look cheap (as above).
+         select c.id
+           from (select o.id
+                   from public.calculations o
+                  where o.user_id = v_user
+                    and public.structure_group(o.molecule_id, o.specification_id, o.charge, o.multiplicity) = n.grp
+                    and o.structure_extent between n.ext_lo and n.ext_hi
+                    and o.structure_fingerprint between n.fp_lo and n.fp_hi
+                    and o.same_structure_as is null
+                    and o.id < n.id
+                    and public.same_structure(o.structure_distances, n.structure_distances)
+                 offset 0) c
           limit 1
        ) x
     ),

@@ -129,16 +129,37 @@ comment on column public.calculations.same_structure_as is
   'The first stored calculation with the same structure, specification, molecule, charge and multiplicity; '
   'null when this is the first (unique_structures=true keeps those).';
 
--- The candidates of a new row: the representatives (rows not marked) of the same molecule,
--- specification, charge and multiplicity whose largest distance is within the tolerance (the index
--- range) and whose distance sum is within count × tolerance (checked on the index entries), before
--- any key is compared. Measured on 1,000 new random water geometries against 1,000 stored: with the
+-- The group a structure is compared within: molecule, specification, charge and multiplicity, as
+-- one value (their fixed-width binary forms, so equal bytes are equal columns). The lookups compare
+-- this value, not the four columns: a user's first large upload is not yet in the statistics, so
+-- any index that starts with user_id and holds one of those columns (the identity, the
+-- specification's) looked as cheap as the structure index, and the planner chose one and filtered
+-- every stored conformer of the specification for each new row (bench:ingest, 20,000 conformers:
+-- each request slower than the last, then 504s). Only calculations_structure_idx holds this value.
+create function public.structure_group(p_molecule_id uuid, p_specification_id uuid, p_charge integer, p_multiplicity integer)
+  returns bytea
+  language sql
+  immutable
+  parallel safe
+  set search_path = ''
+as $$
+  select uuid_send(p_molecule_id) || uuid_send(p_specification_id) || int4send(p_charge) || int4send(p_multiplicity)
+$$;
+
+comment on function public.structure_group(uuid, uuid, integer, integer) is
+  'The group within which structures are compared (molecule, specification, charge, multiplicity) as one bytea: '
+  'the key of calculations_structure_idx.';
+
+-- The candidates of a new row: the representatives (rows not marked) of the same group whose
+-- largest distance is within the tolerance (the index range) and whose distance sum is within
+-- count × tolerance (checked on the index entries), before any key is compared. Measured on 1,000 new random water geometries against 1,000 stored: with the
 -- sum alone as the range, 70,000 key comparisons (2.2 s); the largest distance is far more
 -- selective because its window does not grow with the number of distances. Marked rows are left
 -- out of the index: a conformer sweep that repeats one structure thousands of times keeps one
 -- entry for it (2,500 copies of one structure in one request took over 180 s with every row indexed).
 create index calculations_structure_idx
-  on public.calculations (user_id, molecule_id, specification_id, charge, multiplicity, structure_extent, structure_fingerprint)
+  on public.calculations (user_id, public.structure_group(molecule_id, specification_id, charge, multiplicity),
+                          structure_extent, structure_fingerprint)
   where structure_fingerprint is not null and same_structure_as is null;
 
 -- Foreign key (user_id, same_structure_as): the rows that point at a deleted representative.
@@ -182,8 +203,10 @@ revoke execute on function public.calculations_repoint_same_structure() from pub
 select public.create_statement_triggers('public.calculations', 'public.calculations_repoint_same_structure', '{delete}');
 
 revoke execute on function public.structure_fingerprint(real[]), public.structure_extent(real[]),
-  public.same_structure_tolerance_ang(), public.same_structure_window(real[]), public.same_structure(real[], real[])
+  public.same_structure_tolerance_ang(), public.same_structure_window(real[]), public.same_structure(real[], real[]),
+  public.structure_group(uuid, uuid, integer, integer)
   from public, anon, authenticated;
 grant execute on function public.structure_fingerprint(real[]), public.structure_extent(real[]),
-  public.same_structure_tolerance_ang(), public.same_structure_window(real[]), public.same_structure(real[], real[])
+  public.same_structure_tolerance_ang(), public.same_structure_window(real[]), public.same_structure(real[], real[]),
+  public.structure_group(uuid, uuid, integer, integer)
   to qf_api, service_role;

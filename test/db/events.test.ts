@@ -51,10 +51,10 @@ describe('event logging', () => {
     // However many rows: one call of each statement-level trigger on calculations (events and
     // counters and histogram cells, which look up their slot once each and their two cell widths
     // once per plan, twice: blocks then cells, each of the 7 blocks named once; the event log's
-    // per-minute counts, once for the 5,000 events), and one
+    // per-minute counts, once for the 5,000 events; the young-table check, once), and one
     // updated_at stamp on the one user_stats_slots row those counters moved.
     expect(calls).toEqual({
-      calculations_log_events: 1, calculations_count_user_stats: 1, calculations_count_histograms: 1,
+      calculations_log_events: 1, calculations_count_user_stats: 1, calculations_count_histograms: 1, analyze_while_young: 1,
       add_histogram_cells: 1, histogram_cells_of: 2, histogram_cell_width: 4, histogram_block: 7,
       event_logs_count_minutes: 1, user_stats_slot: 4, set_updated_at: 1,
     });
