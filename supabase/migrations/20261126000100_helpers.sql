@@ -9,8 +9,11 @@
 -- old_rows). PostgreSQL allows transition tables only on a single-event trigger, so a function
 -- that serves insert, update and delete (branching on TG_OP) needs three triggers; this writes
 -- them, named `<function>_after_<event>`, so that every counting and logging migration attaches
--- its function in one line instead of repeating the clauses. It runs only while migrating (as the
--- owner): the triggers it creates are plain triggers, with no dynamic SQL when they fire.
+-- its function in one line instead of repeating the clauses. p_args are the trigger's arguments
+-- (TG_ARGV), for one function that serves several tables. It also revokes EXECUTE on the function
+-- from every role but the owner, the one rule for all of them: a trigger function is not for
+-- calling. It runs only while migrating (as the owner): the triggers it creates are plain
+-- triggers, with no dynamic SQL when they fire.
 --
 -- Conventions used by every later migration:
 --   * every table has `user_id uuid not null` (the owner) and `created_at`; mutable tables also
@@ -45,7 +48,8 @@ create function public.create_statement_triggers(
   p_table    regclass,
   p_function regproc,
   p_events   text[],
-  p_name     text default null
+  p_name     text default null,
+  p_args     text[] default '{}'
 )
   returns void
   language plpgsql
@@ -66,15 +70,19 @@ begin
         using errcode = 'invalid_parameter_value';
     end if;
     execute format(
-      'create trigger %I after %s on %s referencing %s for each statement execute function %s()',
+      'create trigger %I after %s on %s referencing %s for each statement execute function %s(%s)',
       coalesce(p_name, (select p.proname from pg_catalog.pg_proc p where p.oid = p_function)) || '_after_' || v_event,
-      v_event, p_table, v_referencing, p_function);
+      v_event, p_table, v_referencing, p_function,
+      (select pg_catalog.string_agg(pg_catalog.quote_literal(a), ', ') from pg_catalog.unnest(p_args) as a));
   end loop;
+  execute format('revoke execute on function %s from public, anon, authenticated, service_role',
+                 p_function::oid::regprocedure);
 end;
 $$;
 
-comment on function public.create_statement_triggers(regclass, regproc, text[], text) is
-  'Migrations only: attaches an AFTER FOR EACH STATEMENT trigger of p_function to p_table per event (insert, update, '
-  'delete), with its transition tables (new_rows, old_rows), named <p_name or the function''s name>_after_<event>.';
-revoke execute on function public.create_statement_triggers(regclass, regproc, text[], text)
+comment on function public.create_statement_triggers(regclass, regproc, text[], text, text[]) is
+  'Migrations only: attaches an AFTER FOR EACH STATEMENT trigger of p_function (with arguments p_args) to p_table per '
+  'event (insert, update, delete), with its transition tables (new_rows, old_rows), named <p_name or the function''s '
+  'name>_after_<event>; revokes EXECUTE on p_function from every API role and PUBLIC.';
+revoke execute on function public.create_statement_triggers(regclass, regproc, text[], text, text[])
   from public, anon, authenticated, service_role;

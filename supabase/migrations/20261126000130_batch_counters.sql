@@ -129,7 +129,6 @@ $$;
 comment on function public.batch_items_count_batch_jobs() is
   'AFTER INSERT/UPDATE/DELETE statement trigger on batch_items: adds signed item counts per batch and status to '
   'batch_jobs, and moves the batch status with batch_job_next_status().';
-revoke execute on function public.batch_items_count_batch_jobs() from public, anon, authenticated, service_role;
 
 select public.create_statement_triggers('public.batch_items', 'public.batch_items_count_batch_jobs', '{insert, update, delete}');
 
@@ -207,6 +206,5 @@ $$;
 
 comment on function public.batch_jobs_cancel_items() is
   'AFTER UPDATE statement trigger on batch_jobs: the pending and claimed items of a batch that became cancelled are cancelled.';
-revoke execute on function public.batch_jobs_cancel_items() from public, anon, authenticated, service_role;
 
 select public.create_statement_triggers('public.batch_jobs', 'public.batch_jobs_cancel_items', '{update}');

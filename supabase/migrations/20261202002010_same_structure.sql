@@ -177,7 +177,6 @@ $$;
 comment on function public.calculations_repoint_same_structure() is
   'AFTER DELETE statement trigger: rows marked same_structure_as a deleted calculation point at the oldest of them '
   'instead, and that one becomes the representative.';
-revoke execute on function public.calculations_repoint_same_structure() from public, anon, authenticated, service_role;
 
 select public.create_statement_triggers('public.calculations', 'public.calculations_repoint_same_structure', '{delete}');
 
