@@ -1067,7 +1067,8 @@ AS $function$
 declare
   changes jsonb;
 begin
-  -- Signed changes per (batch, item status): +1 for each row as it is now, -1 as it was.
+  -- Signed changes per (batch, item status): +1 for each row as it is now, -1 as it was, as in
+  -- calculations_count_user_stats (one statement per event: its transition tables differ).
   if tg_op = 'INSERT' then
     select jsonb_agg(g) into changes
       from (select batch_job_id, status, count(*) as n
@@ -1532,7 +1533,9 @@ AS $function$
 declare
   changes jsonb;
 begin
-  -- Signed changes per (user, status, method): +1 for each row as it is now, -1 as it was.
+  -- Signed changes per (user, status, method): +1 for each row as it is now, -1 as it was. The
+  -- same three statements as batch_items_count_batch_jobs over other columns: each names the
+  -- transition tables its event has (old_rows only on update and delete, new_rows on insert and update).
   if tg_op = 'INSERT' then
     select jsonb_agg(g) into changes
       from (select user_id, status, method, count(*) as n
@@ -1693,7 +1696,10 @@ begin
       from new_rows c
      where c.status in ('running', 'completed', 'failed');
   elsif tg_op = 'UPDATE' then
-    -- Only rows whose status changed; a retry (failed -> pending) writes nothing.
+    -- Only rows whose status changed; a retry (failed -> pending) writes nothing. The event is
+    -- built as on insert, plus previous_status: old_rows exists only in the update trigger, so the
+    -- insert cannot share this statement, and a per-row payload function would cost every
+    -- 10,000-row ingest a call per row.
     insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
     select case c.status
              when 'running' then 'calculation_started'

@@ -23,6 +23,10 @@
 --   * every constraint and index is named `<table>_<columns>_<what>`;
 --   * functions set `search_path = ''` and qualify every name; `security definer` only where a
 --     trigger must write what the caller may not (event_logs, counters);
+--   * every CREATE FUNCTION states its own attributes (language, volatility, strict, parallel,
+--     security, search_path, plpgsql's #variable_conflict): PostgreSQL has no way to share them,
+--     so functions of one kind open with the same lines; what they share beyond that lives in a
+--     helper (create_statement_triggers here, batch_caller, log_caller_event, add_histogram_cells);
 --   * API roles get nothing by default: each migration revokes, and the RLS migration grants
 --     exactly what each role needs to qf_api (migration api_role) and service_role; anon and
 --     authenticated get nothing.

@@ -86,7 +86,10 @@ begin
       from new_rows c
      where c.status in ('running', 'completed', 'failed');
   elsif tg_op = 'UPDATE' then
-    -- Only rows whose status changed; a retry (failed -> pending) writes nothing.
+    -- Only rows whose status changed; a retry (failed -> pending) writes nothing. The event is
+    -- built as on insert, plus previous_status: old_rows exists only in the update trigger, so the
+    -- insert cannot share this statement, and a per-row payload function would cost every
+    -- 10,000-row ingest a call per row.
     insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
     select case c.status
              when 'running' then 'calculation_started'

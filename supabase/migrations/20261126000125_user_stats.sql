@@ -172,7 +172,9 @@ as $$
 declare
   changes jsonb;
 begin
-  -- Signed changes per (user, status, method): +1 for each row as it is now, -1 as it was.
+  -- Signed changes per (user, status, method): +1 for each row as it is now, -1 as it was. The
+  -- same three statements as batch_items_count_batch_jobs over other columns: each names the
+  -- transition tables its event has (old_rows only on update and delete, new_rows on insert and update).
   if tg_op = 'INSERT' then
     select jsonb_agg(g) into changes
       from (select user_id, status, method, count(*) as n

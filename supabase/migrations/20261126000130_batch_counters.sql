@@ -64,7 +64,8 @@ as $$
 declare
   changes jsonb;
 begin
-  -- Signed changes per (batch, item status): +1 for each row as it is now, -1 as it was.
+  -- Signed changes per (batch, item status): +1 for each row as it is now, -1 as it was, as in
+  -- calculations_count_user_stats (one statement per event: its transition tables differ).
   if tg_op = 'INSERT' then
     select jsonb_agg(g) into changes
       from (select batch_job_id, status, count(*) as n

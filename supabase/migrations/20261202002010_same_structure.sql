@@ -32,6 +32,7 @@
 -- which becomes the representative (trigger calculations_repoint_same_structure). The foreign
 -- key is deferred so that this happens before it is checked.
 
+-- Two functions of one form (sum, max), not one: each generates its own column (calculations below).
 create function public.structure_fingerprint(p_distances real[])
   returns double precision
   language sql

@@ -76,6 +76,8 @@ create policy histogram_cells_select_own on public.histogram_cells
   for select to qf_api
   using (user_id = (select auth.uid()));
 
+-- The shape of histogram_cells, per block: a table of its own, so that each read is a range of
+-- its own primary key and a block row never sits among the cells a read of cells walks.
 create table public.histogram_blocks (
   user_id  uuid     not null,
   quantity text     not null,
