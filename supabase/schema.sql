@@ -114,8 +114,8 @@ create table public.atomic_properties (
 comment on table public.atomic_properties is 'One row per atom of a calculation (0-based atom_index): final geometry (Å), partial charge (e), gradient (Eh/bohr). Written once with its calculation and deleted with it; never updated.';
 alter table public.atomic_properties enable row level security;
 CREATE INDEX atomic_properties_user_id_calculation_id_idx ON public.atomic_properties USING btree (user_id, calculation_id);
-CREATE TRIGGER atomic_properties_count_user_stats_after_delete AFTER DELETE ON public.atomic_properties REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.atomic_properties_count_user_stats();
-CREATE TRIGGER atomic_properties_count_user_stats_after_insert AFTER INSERT ON public.atomic_properties REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.atomic_properties_count_user_stats();
+CREATE TRIGGER atomic_properties_count_user_stats_after_delete AFTER DELETE ON public.atomic_properties REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.count_user_stats_rows('atoms');
+CREATE TRIGGER atomic_properties_count_user_stats_after_insert AFTER INSERT ON public.atomic_properties REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.count_user_stats_rows('atoms');
 create policy atomic_properties_delete_own on public.atomic_properties as permissive for delete to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
 create policy atomic_properties_insert_own on public.atomic_properties as permissive for insert to qf_api
@@ -569,8 +569,8 @@ CREATE INDEX molecules_legacy_idx ON public.molecules USING btree (user_id, inch
 CREATE INDEX molecules_user_id_created_at_idx ON public.molecules USING btree (user_id, created_at, id);
 CREATE INDEX molecules_user_id_formula_idx ON public.molecules USING btree (user_id, formula);
 CREATE INDEX molecules_user_id_inchikey_idx ON public.molecules USING btree (user_id, inchikey);
-CREATE TRIGGER molecules_count_user_stats_after_delete AFTER DELETE ON public.molecules REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_count_user_stats();
-CREATE TRIGGER molecules_count_user_stats_after_insert AFTER INSERT ON public.molecules REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_count_user_stats();
+CREATE TRIGGER molecules_count_user_stats_after_delete AFTER DELETE ON public.molecules REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.count_user_stats_rows('molecules');
+CREATE TRIGGER molecules_count_user_stats_after_insert AFTER INSERT ON public.molecules REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.count_user_stats_rows('molecules');
 CREATE TRIGGER molecules_log_events_after_delete AFTER DELETE ON public.molecules REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_log_events();
 CREATE TRIGGER molecules_log_events_after_insert AFTER INSERT ON public.molecules REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_log_events();
 CREATE TRIGGER molecules_recount_histograms_after_update AFTER UPDATE ON public.molecules REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.molecules_recount_histograms();
@@ -965,27 +965,6 @@ end;
 $function$;
 comment on function public.analyze_while_young() is 'AFTER INSERT statement trigger: ANALYZE the table when it has doubled in pages since its last analysis, while under 10,000 pages, so that plans made on it while it was nearly empty are made again.';
 
-CREATE OR REPLACE FUNCTION public.atomic_properties_count_user_stats()
- RETURNS trigger
- LANGUAGE plpgsql
- SECURITY DEFINER
- SET search_path TO ''
-AS $function$
-begin
-  if tg_op = 'INSERT' then
-    insert into public.user_stats_slots as s (user_id, slot, atoms)
-    select a.user_id, public.user_stats_slot(), count(*) from new_rows a group by a.user_id order by a.user_id
-    on conflict (user_id, slot) do update set atoms = s.atoms + excluded.atoms;
-  elsif tg_op = 'DELETE' then
-    insert into public.user_stats_slots as s (user_id, slot, atoms)
-    select a.user_id, public.user_stats_slot(), -count(*) from old_rows a group by a.user_id order by a.user_id
-    on conflict (user_id, slot) do update set atoms = s.atoms + excluded.atoms;
-  end if;
-  return null;
-end;
-$function$;
-comment on function public.atomic_properties_count_user_stats() is 'AFTER INSERT/DELETE statement trigger on atomic_properties: adds the signed row count per user to the session''s user_stats_slots row.';
-
 CREATE OR REPLACE FUNCTION public.batch_caller(p_all_users boolean)
  RETURNS uuid
  LANGUAGE plpgsql
@@ -1110,7 +1089,8 @@ AS $function$
 declare
   changes jsonb;
 begin
-  -- Signed changes per (batch, item status): +1 for each row as it is now, -1 as it was.
+  -- Signed changes per (batch, item status): +1 for each row as it is now, -1 as it was, as in
+  -- calculations_count_user_stats (one statement per event: its transition tables differ).
   if tg_op = 'INSERT' then
     select jsonb_agg(g) into changes
       from (select batch_job_id, status, count(*) as n
@@ -1575,7 +1555,9 @@ AS $function$
 declare
   changes jsonb;
 begin
-  -- Signed changes per (user, status, method): +1 for each row as it is now, -1 as it was.
+  -- Signed changes per (user, status, method): +1 for each row as it is now, -1 as it was. The
+  -- same three statements as batch_items_count_batch_jobs over other columns: each names the
+  -- transition tables its event has (old_rows only on update and delete, new_rows on insert and update).
   if tg_op = 'INSERT' then
     select jsonb_agg(g) into changes
       from (select user_id, status, method, count(*) as n
@@ -1736,7 +1718,10 @@ begin
       from new_rows c
      where c.status in ('running', 'completed', 'failed');
   elsif tg_op = 'UPDATE' then
-    -- Only rows whose status changed; a retry (failed -> pending) writes nothing.
+    -- Only rows whose status changed; a retry (failed -> pending) writes nothing. The event is
+    -- built as on insert, plus previous_status: old_rows exists only in the update trigger, so the
+    -- insert cannot share this statement, and a per-row payload function would cost every
+    -- 10,000-row ingest a call per row.
     insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
     select case c.status
              when 'running' then 'calculation_started'
@@ -2111,6 +2096,38 @@ $function$;
 comment on function public.complete_batch_items(text,uuid[],uuid[]) is 'Marks items held by p_runner_id completed and links each with its stored calculation (both directions), adding the batch''s tags to the calculation; all or nothing.';
 grant execute on function public.complete_batch_items(text,uuid[],uuid[]) to qf_api, service_role;
 
+CREATE OR REPLACE FUNCTION public.count_user_stats_rows()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_user_ids uuid[];
+  v_counts   bigint[];
+begin
+  -- Signed row counts per user: + for inserted rows, - for deleted ones.
+  if tg_op = 'INSERT' then
+    select array_agg(r.user_id), array_agg(r.n) into v_user_ids, v_counts
+      from (select user_id, count(*) as n from new_rows group by user_id) r;
+  else
+    select array_agg(r.user_id), array_agg(-r.n) into v_user_ids, v_counts
+      from (select user_id, count(*) as n from old_rows group by user_id) r;
+  end if;
+
+  insert into public.user_stats_slots as s (user_id, slot, molecules, atoms)
+  select c.user_id, public.user_stats_slot(),
+         case tg_argv[0] when 'molecules' then c.n else 0 end,
+         case tg_argv[0] when 'atoms' then c.n else 0 end
+    from unnest(v_user_ids, v_counts) as c (user_id, n)
+   order by c.user_id
+  on conflict (user_id, slot) do update set molecules = s.molecules + excluded.molecules,
+                                            atoms     = s.atoms     + excluded.atoms;
+  return null;
+end;
+$function$;
+comment on function public.count_user_stats_rows() is 'AFTER INSERT/DELETE statement trigger on molecules (argument molecules) and atomic_properties (argument atoms): adds the signed row count per user to that counter of the session''s user_stats_slots row.';
+
 CREATE OR REPLACE FUNCTION public.create_batch(p_batch jsonb, p_molecules jsonb, p_items jsonb)
  RETURNS TABLE(batch_id uuid, items integer, molecules integer, molecules_created integer)
  LANGUAGE plpgsql
@@ -2182,7 +2199,7 @@ $function$;
 comment on function public.create_release(uuid,jsonb,uuid[]) is 'Inserts the next release of a dataset, unsealed, with the completed calculations among the ids as its members in canonical order (InChIKey, id) and their splits. public.seal_release finishes it in the same transaction.';
 grant execute on function public.create_release(uuid,jsonb,uuid[]) to qf_api, service_role;
 
-CREATE OR REPLACE FUNCTION public.create_statement_triggers(p_table regclass, p_function regproc, p_events text[], p_name text DEFAULT NULL::text)
+CREATE OR REPLACE FUNCTION public.create_statement_triggers(p_table regclass, p_function regproc, p_events text[], p_name text DEFAULT NULL::text, p_args text[] DEFAULT '{}'::text[])
  RETURNS void
  LANGUAGE plpgsql
  SET search_path TO ''
@@ -2202,13 +2219,16 @@ begin
         using errcode = 'invalid_parameter_value';
     end if;
     execute format(
-      'create trigger %I after %s on %s referencing %s for each statement execute function %s()',
+      'create trigger %I after %s on %s referencing %s for each statement execute function %s(%s)',
       coalesce(p_name, (select p.proname from pg_catalog.pg_proc p where p.oid = p_function)) || '_after_' || v_event,
-      v_event, p_table, v_referencing, p_function);
+      v_event, p_table, v_referencing, p_function,
+      (select pg_catalog.string_agg(pg_catalog.quote_literal(a), ', ') from pg_catalog.unnest(p_args) as a));
   end loop;
+  execute format('revoke execute on function %s from public, anon, authenticated, service_role',
+                 p_function::oid::regprocedure);
 end;
 $function$;
-comment on function public.create_statement_triggers(regclass,regproc,text[],text) is 'Migrations only: attaches an AFTER FOR EACH STATEMENT trigger of p_function to p_table per event (insert, update, delete), with its transition tables (new_rows, old_rows), named <p_name or the function''s name>_after_<event>.';
+comment on function public.create_statement_triggers(regclass,regproc,text[],text,text[]) is 'Migrations only: attaches an AFTER FOR EACH STATEMENT trigger of p_function (with arguments p_args) to p_table per event (insert, update, delete), with its transition tables (new_rows, old_rows), named <p_name or the function''s name>_after_<event>; revokes EXECUTE on p_function from every API role and PUBLIC.';
 
 CREATE OR REPLACE FUNCTION public.datasets_log_created()
  RETURNS trigger
@@ -2908,27 +2928,6 @@ AS $function$
 $function$;
 comment on function public.log_performance_metric(jsonb) is 'Appends a performance_metric event (at most 16 kB of JSON) for the calling user (auth.uid()). Returns its id.';
 grant execute on function public.log_performance_metric(jsonb) to qf_api, service_role;
-
-CREATE OR REPLACE FUNCTION public.molecules_count_user_stats()
- RETURNS trigger
- LANGUAGE plpgsql
- SECURITY DEFINER
- SET search_path TO ''
-AS $function$
-begin
-  if tg_op = 'INSERT' then
-    insert into public.user_stats_slots as s (user_id, slot, molecules)
-    select m.user_id, public.user_stats_slot(), count(*) from new_rows m group by m.user_id order by m.user_id
-    on conflict (user_id, slot) do update set molecules = s.molecules + excluded.molecules;
-  elsif tg_op = 'DELETE' then
-    insert into public.user_stats_slots as s (user_id, slot, molecules)
-    select m.user_id, public.user_stats_slot(), -count(*) from old_rows m group by m.user_id order by m.user_id
-    on conflict (user_id, slot) do update set molecules = s.molecules + excluded.molecules;
-  end if;
-  return null;
-end;
-$function$;
-comment on function public.molecules_count_user_stats() is 'AFTER INSERT/DELETE statement trigger on molecules: adds the signed row count per user to the session''s user_stats_slots row.';
 
 CREATE OR REPLACE FUNCTION public.molecules_log_events()
  RETURNS trigger

@@ -9,8 +9,11 @@
 -- old_rows). PostgreSQL allows transition tables only on a single-event trigger, so a function
 -- that serves insert, update and delete (branching on TG_OP) needs three triggers; this writes
 -- them, named `<function>_after_<event>`, so that every counting and logging migration attaches
--- its function in one line instead of repeating the clauses. It runs only while migrating (as the
--- owner): the triggers it creates are plain triggers, with no dynamic SQL when they fire.
+-- its function in one line instead of repeating the clauses. p_args are the trigger's arguments
+-- (TG_ARGV), for one function that serves several tables. It also revokes EXECUTE on the function
+-- from every role but the owner, the one rule for all of them: a trigger function is not for
+-- calling. It runs only while migrating (as the owner): the triggers it creates are plain
+-- triggers, with no dynamic SQL when they fire.
 --
 -- public.analyze_while_young(): an AFTER INSERT statement trigger that keeps a young table's
 -- statistics current (below).
@@ -23,6 +26,10 @@
 --   * every constraint and index is named `<table>_<columns>_<what>`;
 --   * functions set `search_path = ''` and qualify every name; `security definer` only where a
 --     trigger must write what the caller may not (event_logs, counters);
+--   * every CREATE FUNCTION states its own attributes (language, volatility, strict, parallel,
+--     security, search_path, plpgsql's #variable_conflict): PostgreSQL has no way to share them,
+--     so functions of one kind open with the same lines; what they share beyond that lives in a
+--     helper (create_statement_triggers here, batch_caller, log_caller_event, add_histogram_cells);
 --   * API roles get nothing by default: each migration revokes, and the RLS migration grants
 --     exactly what each role needs to qf_api (migration api_role) and service_role; anon and
 --     authenticated get nothing.
@@ -48,7 +55,8 @@ create function public.create_statement_triggers(
   p_table    regclass,
   p_function regproc,
   p_events   text[],
-  p_name     text default null
+  p_name     text default null,
+  p_args     text[] default '{}'
 )
   returns void
   language plpgsql
@@ -69,17 +77,21 @@ begin
         using errcode = 'invalid_parameter_value';
     end if;
     execute format(
-      'create trigger %I after %s on %s referencing %s for each statement execute function %s()',
+      'create trigger %I after %s on %s referencing %s for each statement execute function %s(%s)',
       coalesce(p_name, (select p.proname from pg_catalog.pg_proc p where p.oid = p_function)) || '_after_' || v_event,
-      v_event, p_table, v_referencing, p_function);
+      v_event, p_table, v_referencing, p_function,
+      (select pg_catalog.string_agg(pg_catalog.quote_literal(a), ', ') from pg_catalog.unnest(p_args) as a));
   end loop;
+  execute format('revoke execute on function %s from public, anon, authenticated, service_role',
+                 p_function::oid::regprocedure);
 end;
 $$;
 
-comment on function public.create_statement_triggers(regclass, regproc, text[], text) is
-  'Migrations only: attaches an AFTER FOR EACH STATEMENT trigger of p_function to p_table per event (insert, update, '
-  'delete), with its transition tables (new_rows, old_rows), named <p_name or the function''s name>_after_<event>.';
-revoke execute on function public.create_statement_triggers(regclass, regproc, text[], text)
+comment on function public.create_statement_triggers(regclass, regproc, text[], text, text[]) is
+  'Migrations only: attaches an AFTER FOR EACH STATEMENT trigger of p_function (with arguments p_args) to p_table per '
+  'event (insert, update, delete), with its transition tables (new_rows, old_rows), named <p_name or the function''s '
+  'name>_after_<event>; revokes EXECUTE on p_function from every API role and PUBLIC.';
+revoke execute on function public.create_statement_triggers(regclass, regproc, text[], text, text[])
   from public, anon, authenticated, service_role;
 
 -- A session plans its statements, and the foreign-key checks PostgreSQL runs for each row it

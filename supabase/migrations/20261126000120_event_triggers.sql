@@ -53,7 +53,6 @@ $$;
 
 comment on function public.molecules_log_events() is
   'AFTER INSERT/DELETE statement trigger: one molecule_created / molecule_deleted event per row.';
-revoke execute on function public.molecules_log_events() from public, anon, authenticated, service_role;
 
 select public.create_statement_triggers('public.molecules', 'public.molecules_log_events', '{insert, delete}');
 
@@ -87,7 +86,10 @@ begin
       from new_rows c
      where c.status in ('running', 'completed', 'failed');
   elsif tg_op = 'UPDATE' then
-    -- Only rows whose status changed; a retry (failed -> pending) writes nothing.
+    -- Only rows whose status changed; a retry (failed -> pending) writes nothing. The event is
+    -- built as on insert, plus previous_status: old_rows exists only in the update trigger, so the
+    -- insert cannot share this statement, and a per-row payload function would cost every
+    -- 10,000-row ingest a call per row.
     insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
     select case c.status
              when 'running' then 'calculation_started'
@@ -127,7 +129,6 @@ $$;
 comment on function public.calculations_log_events() is
   'AFTER INSERT/UPDATE/DELETE statement trigger: calculation_started/_completed/_failed when a row reaches that '
   'status, calculation_deleted when it is deleted. One event per changed row; none for unchanged rows.';
-revoke execute on function public.calculations_log_events() from public, anon, authenticated, service_role;
 
 select public.create_statement_triggers('public.calculations', 'public.calculations_log_events', '{insert, update, delete}');
 
@@ -187,7 +188,6 @@ $$;
 comment on function public.batch_jobs_log_events() is
   'AFTER INSERT/UPDATE/DELETE statement trigger: batch_created per row inserted, batch_started (pending -> running), '
   'batch_completed, batch_failed, batch_cancelled when a batch reaches that status, batch_deleted when it is deleted.';
-revoke execute on function public.batch_jobs_log_events() from public, anon, authenticated, service_role;
 
 select public.create_statement_triggers('public.batch_jobs', 'public.batch_jobs_log_events', '{insert, update, delete}');
 
@@ -253,6 +253,5 @@ $$;
 comment on function public.batch_items_log_events() is
   'AFTER INSERT/UPDATE/DELETE statement trigger on batch_items: batch_item_created, batch_item_updated (status, '
   'molecule or calculation changed; nothing for other changes), batch_item_deleted. One event per changed row.';
-revoke execute on function public.batch_items_log_events() from public, anon, authenticated, service_role;
 
 select public.create_statement_triggers('public.batch_items', 'public.batch_items_log_events', '{insert, update, delete}');

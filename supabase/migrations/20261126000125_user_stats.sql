@@ -116,34 +116,49 @@ comment on view public.user_stats is
 revoke all on table public.user_stats from public, anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------------
--- molecules -> user_stats_slots.molecules
+-- molecules -> user_stats_slots.molecules, atomic_properties -> user_stats_slots.atoms
 -- ---------------------------------------------------------------------------------------------
-create function public.molecules_count_user_stats()
+-- One function for both tables, which count rows per user alike: the trigger's argument names
+-- the counter. Neither table's counted rows change on update (atomic_properties is never updated).
+create function public.count_user_stats_rows()
   returns trigger
   language plpgsql
   security definer
   set search_path = ''
 as $$
+declare
+  v_user_ids uuid[];
+  v_counts   bigint[];
 begin
+  -- Signed row counts per user: + for inserted rows, - for deleted ones.
   if tg_op = 'INSERT' then
-    insert into public.user_stats_slots as s (user_id, slot, molecules)
-    select m.user_id, public.user_stats_slot(), count(*) from new_rows m group by m.user_id order by m.user_id
-    on conflict (user_id, slot) do update set molecules = s.molecules + excluded.molecules;
-  elsif tg_op = 'DELETE' then
-    insert into public.user_stats_slots as s (user_id, slot, molecules)
-    select m.user_id, public.user_stats_slot(), -count(*) from old_rows m group by m.user_id order by m.user_id
-    on conflict (user_id, slot) do update set molecules = s.molecules + excluded.molecules;
+    select array_agg(r.user_id), array_agg(r.n) into v_user_ids, v_counts
+      from (select user_id, count(*) as n from new_rows group by user_id) r;
+  else
+    select array_agg(r.user_id), array_agg(-r.n) into v_user_ids, v_counts
+      from (select user_id, count(*) as n from old_rows group by user_id) r;
   end if;
+
+  insert into public.user_stats_slots as s (user_id, slot, molecules, atoms)
+  select c.user_id, public.user_stats_slot(),
+         case tg_argv[0] when 'molecules' then c.n else 0 end,
+         case tg_argv[0] when 'atoms' then c.n else 0 end
+    from unnest(v_user_ids, v_counts) as c (user_id, n)
+   order by c.user_id
+  on conflict (user_id, slot) do update set molecules = s.molecules + excluded.molecules,
+                                            atoms     = s.atoms     + excluded.atoms;
   return null;
 end;
 $$;
 
-comment on function public.molecules_count_user_stats() is
-  'AFTER INSERT/DELETE statement trigger on molecules: adds the signed row count per user to the session''s '
-  'user_stats_slots row.';
-revoke execute on function public.molecules_count_user_stats() from public, anon, authenticated, service_role;
+comment on function public.count_user_stats_rows() is
+  'AFTER INSERT/DELETE statement trigger on molecules (argument molecules) and atomic_properties (argument atoms): '
+  'adds the signed row count per user to that counter of the session''s user_stats_slots row.';
 
-select public.create_statement_triggers('public.molecules', 'public.molecules_count_user_stats', '{insert, delete}');
+select public.create_statement_triggers('public.molecules', 'public.count_user_stats_rows', '{insert, delete}',
+                                        'molecules_count_user_stats', '{molecules}');
+select public.create_statement_triggers('public.atomic_properties', 'public.count_user_stats_rows', '{insert, delete}',
+                                        'atomic_properties_count_user_stats', '{atoms}');
 
 -- ---------------------------------------------------------------------------------------------
 -- calculations -> user_stats_slots.calculations_<status>, calculations_<method>
@@ -157,7 +172,9 @@ as $$
 declare
   changes jsonb;
 begin
-  -- Signed changes per (user, status, method): +1 for each row as it is now, -1 as it was.
+  -- Signed changes per (user, status, method): +1 for each row as it is now, -1 as it was. The
+  -- same three statements as batch_items_count_batch_jobs over other columns: each names the
+  -- transition tables its event has (old_rows only on update and delete, new_rows on insert and update).
   if tg_op = 'INSERT' then
     select jsonb_agg(g) into changes
       from (select user_id, status, method, count(*) as n
@@ -213,39 +230,8 @@ $$;
 comment on function public.calculations_count_user_stats() is
   'AFTER INSERT/UPDATE/DELETE statement trigger on calculations: adds signed counts per user, status and method to '
   'the session''s user_stats_slots row.';
-revoke execute on function public.calculations_count_user_stats() from public, anon, authenticated, service_role;
 
 select public.create_statement_triggers('public.calculations', 'public.calculations_count_user_stats', '{insert, update, delete}');
-
--- ---------------------------------------------------------------------------------------------
--- atomic_properties -> user_stats_slots.atoms (atomic_properties is never updated)
--- ---------------------------------------------------------------------------------------------
-create function public.atomic_properties_count_user_stats()
-  returns trigger
-  language plpgsql
-  security definer
-  set search_path = ''
-as $$
-begin
-  if tg_op = 'INSERT' then
-    insert into public.user_stats_slots as s (user_id, slot, atoms)
-    select a.user_id, public.user_stats_slot(), count(*) from new_rows a group by a.user_id order by a.user_id
-    on conflict (user_id, slot) do update set atoms = s.atoms + excluded.atoms;
-  elsif tg_op = 'DELETE' then
-    insert into public.user_stats_slots as s (user_id, slot, atoms)
-    select a.user_id, public.user_stats_slot(), -count(*) from old_rows a group by a.user_id order by a.user_id
-    on conflict (user_id, slot) do update set atoms = s.atoms + excluded.atoms;
-  end if;
-  return null;
-end;
-$$;
-
-comment on function public.atomic_properties_count_user_stats() is
-  'AFTER INSERT/DELETE statement trigger on atomic_properties: adds the signed row count per user to the session''s '
-  'user_stats_slots row.';
-revoke execute on function public.atomic_properties_count_user_stats() from public, anon, authenticated, service_role;
-
-select public.create_statement_triggers('public.atomic_properties', 'public.atomic_properties_count_user_stats', '{insert, delete}');
 
 -- ---------------------------------------------------------------------------------------------
 -- Repair: rebuild every user's figures from the tables, into slot 0 (database owner only).

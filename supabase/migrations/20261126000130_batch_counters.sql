@@ -64,7 +64,8 @@ as $$
 declare
   changes jsonb;
 begin
-  -- Signed changes per (batch, item status): +1 for each row as it is now, -1 as it was.
+  -- Signed changes per (batch, item status): +1 for each row as it is now, -1 as it was, as in
+  -- calculations_count_user_stats (one statement per event: its transition tables differ).
   if tg_op = 'INSERT' then
     select jsonb_agg(g) into changes
       from (select batch_job_id, status, count(*) as n
@@ -129,7 +130,6 @@ $$;
 comment on function public.batch_items_count_batch_jobs() is
   'AFTER INSERT/UPDATE/DELETE statement trigger on batch_items: adds signed item counts per batch and status to '
   'batch_jobs, and moves the batch status with batch_job_next_status().';
-revoke execute on function public.batch_items_count_batch_jobs() from public, anon, authenticated, service_role;
 
 select public.create_statement_triggers('public.batch_items', 'public.batch_items_count_batch_jobs', '{insert, update, delete}');
 
@@ -207,6 +207,5 @@ $$;
 
 comment on function public.batch_jobs_cancel_items() is
   'AFTER UPDATE statement trigger on batch_jobs: the pending and claimed items of a batch that became cancelled are cancelled.';
-revoke execute on function public.batch_jobs_cancel_items() from public, anon, authenticated, service_role;
 
 select public.create_statement_triggers('public.batch_jobs', 'public.batch_jobs_cancel_items', '{update}');

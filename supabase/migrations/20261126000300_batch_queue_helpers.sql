@@ -8,7 +8,10 @@
 --   public.batch_item_held           "the runner holds the item", the rule complete and fail use.
 --
 -- Who runs them: every function is `security invoker`, so row-level security and the table
--- grants apply exactly as to the caller's own statements.
+-- grants apply exactly as to the caller's own statements. Each step therefore opens with the same
+-- declaration (plpgsql, security invoker, search_path, #variable_conflict, v_user from
+-- public.batch_caller): the attributes PostgreSQL makes every function state; the rule behind
+-- them, who the caller is, is public.batch_caller alone.
 --   * A user (or the service-role key acting for one) runs as `qf_api`: RLS limits every
 --     statement to that user's rows, and each function also filters on auth.uid() explicitly.
 --   * The service-role key may work across users only by passing p_all_users => true. Then the
@@ -151,6 +154,7 @@ comment on function public.batch_item_held(text, text, uuid, text) is
   'True when p_runner_id holds an item (status, claimed_by, calculation_id): claimed by it, or cancelled mid-run '
   'and not yet answered. Complete and fail accept only held items.';
 
+-- The same list twice: SQL grants and revokes in separate statements, and both name the functions.
 revoke execute on function
   public.batch_caller(boolean),
   public.batch_item_attempt_limit(),

@@ -32,6 +32,7 @@
 -- which becomes the representative (trigger calculations_repoint_same_structure). The foreign
 -- key is deferred so that this happens before it is checked.
 
+-- Two functions of one form (sum, max), not one: each generates its own column (calculations below).
 create function public.structure_fingerprint(p_distances real[])
   returns double precision
   language sql
@@ -198,7 +199,6 @@ $$;
 comment on function public.calculations_repoint_same_structure() is
   'AFTER DELETE statement trigger: rows marked same_structure_as a deleted calculation point at the oldest of them '
   'instead, and that one becomes the representative.';
-revoke execute on function public.calculations_repoint_same_structure() from public, anon, authenticated, service_role;
 
 select public.create_statement_triggers('public.calculations', 'public.calculations_repoint_same_structure', '{delete}');
 

@@ -240,7 +240,6 @@ $$;
 
 comment on function public.datasets_log_created() is
   'AFTER INSERT statement trigger on datasets: one dataset_created event per row.';
-revoke execute on function public.datasets_log_created() from public, anon, authenticated, service_role;
 
 select public.create_statement_triggers('public.datasets', 'public.datasets_log_created', '{insert}', 'datasets_log_events');
 
@@ -272,6 +271,5 @@ $$;
 
 comment on function public.releases_log_updated() is
   'AFTER UPDATE statement trigger on releases: release_created when sealed, release_withdrawn when withdrawn.';
-revoke execute on function public.releases_log_updated() from public, anon, authenticated, service_role;
 
 select public.create_statement_triggers('public.releases', 'public.releases_log_updated', '{update}', 'releases_log_events');

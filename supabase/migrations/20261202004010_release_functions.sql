@@ -274,7 +274,6 @@ $$;
 comment on function public.calculations_guard_releases() is
   'AFTER DELETE/UPDATE statement trigger on calculations: a row held by a published release may not go or change '
   '(SQLSTATE QF409 naming the releases), unless qf.release_withdraw_reason is set, which withdraws those releases.';
-revoke execute on function public.calculations_guard_releases() from public, anon, authenticated, service_role;
 
 select public.create_statement_triggers('public.calculations', 'public.calculations_guard_releases', '{delete, update}');
 

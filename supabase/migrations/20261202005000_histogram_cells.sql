@@ -76,6 +76,8 @@ create policy histogram_cells_select_own on public.histogram_cells
   for select to qf_api
   using (user_id = (select auth.uid()));
 
+-- The shape of histogram_cells, per block: a table of its own, so that each read is a range of
+-- its own primary key and a block row never sits among the cells a read of cells walks.
 create table public.histogram_blocks (
   user_id  uuid     not null,
   quantity text     not null,
@@ -242,7 +244,6 @@ $$;
 comment on function public.calculations_count_histograms() is
   'AFTER INSERT/UPDATE/DELETE statement trigger on calculations: adds the rows'' energy per atom and gap to '
   'histogram_cells (+1 as they are now, -1 as they were).';
-revoke execute on function public.calculations_count_histograms() from public, anon, authenticated, service_role;
 
 select public.create_statement_triggers('public.calculations', 'public.calculations_count_histograms', '{insert, update, delete}');
 
@@ -274,7 +275,6 @@ $$;
 comment on function public.molecules_recount_histograms() is
   'AFTER UPDATE statement trigger on molecules: moves the energy per atom of the calculations of molecules whose '
   'n_atoms changed to their new cells.';
-revoke execute on function public.molecules_recount_histograms() from public, anon, authenticated, service_role;
 
 select public.create_statement_triggers('public.molecules', 'public.molecules_recount_histograms', '{update}');
 

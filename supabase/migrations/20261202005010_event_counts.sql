@@ -79,7 +79,6 @@ $$;
 comment on function public.event_logs_count_minutes() is
   'AFTER INSERT/DELETE statement trigger on event_logs: adds the signed count of events per user and minute to '
   'event_counts (the session''s slot); drops minutes whose count reaches zero.';
-revoke execute on function public.event_logs_count_minutes() from public, anon, authenticated, service_role;
 
 select public.create_statement_triggers('public.event_logs', 'public.event_logs_count_minutes', '{insert, delete}');
 
