@@ -11,6 +11,9 @@
 // BENCH_SECONDS (0 = drain, for many), BENCH_SINGLE_SECONDS (30), BENCH_RECORD (1: append the table
 // to bench/RESULTS.md; 0: print only).
 // A fresh stack is started unless BENCH_STACK_ENV names a stack.env file of a running one.
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import postgres from 'postgres';
 import { QfClient } from '../shared/client.ts';
 import { addItems, claim, complete, completeMany, createBatch } from '../shared/client-batches.ts';
@@ -20,6 +23,7 @@ import { loadStackEnv } from '../scripts/stack/stack-env.ts';
 import { resultFor } from '../test/support/payloads.ts';
 import { startTestStack } from '../test/support/stack.ts';
 import { createUser } from '../test/support/users.ts';
+import { childCpuSeconds, cpuSeconds, cpuSpent } from './lib/proc-cpu.ts';
 import { appendResults } from './lib/results.ts';
 import { percentile, table } from './lib/table.ts';
 
@@ -35,13 +39,27 @@ const CHUNK = 10_000;
 async function connect() {
   if (process.env.BENCH_STACK_ENV) {
     const env = await loadStackEnv(process.env.BENCH_STACK_ENV);
-    return { url: env.SUPABASE_URL, dbUrl: env.SUPABASE_DB_URL, jwtSecret: env.SUPABASE_JWT_SECRET, destroy: async () => {} };
+    return { url: env.SUPABASE_URL, dbUrl: env.SUPABASE_DB_URL, jwtSecret: env.SUPABASE_JWT_SECRET, destroy: async () => {}, functions: undefined };
   }
   return await startTestStack();
 }
 
 const stack = await connect();
 const sql = postgres(stack.dbUrl, { max: 2, onnotice: () => {} });
+
+/**
+ * CPU seconds so far of the three parties (PostgreSQL's backends, the Deno functions, this process
+ * with its runners), when the stack is this benchmark's own; undefined for a stack named by
+ * BENCH_STACK_ENV, whose processes may be elsewhere.
+ */
+async function cpuNow(): Promise<{ pg: Map<number, number>; deno: number; runners: number } | undefined> {
+  const denoPid = stack.functions?.pid();
+  if (!denoPid) return undefined;
+  const [{ dir }] = await sql`select current_setting('data_directory') as dir`;
+  const postmasterPid = Number(readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const own = process.cpuUsage();
+  return { pg: childCpuSeconds(postmasterPid), deno: cpuSeconds(denoPid), runners: (own.user + own.system) / 1e6 };
+}
 
 interface Phase {
   label: string;
@@ -94,9 +112,11 @@ async function phase(mode: 'single' | 'many', seconds: number): Promise<Phase> {
       }
     }
   };
+  const cpuBefore = await cpuNow();
   t0 = performance.now();
   await Promise.all(Array.from({ length: RUNNERS }, (_, k) => runner(`bench-${k}`)));
   const wallS = (performance.now() - t0) / 1000;
+  const cpuAfter = await cpuNow();
 
   // Checks: no item handed out twice, every completion linked, counters equal count(*).
   const doubleClaims = [...timesClaimed.values()].filter((n) => n > 1).length;
@@ -121,7 +141,23 @@ async function phase(mode: 'single' | 'many', seconds: number): Promise<Phase> {
   const checks = `- ${mode}: ${completed} of ${ITEMS} items claimed and completed in ${wallS.toFixed(1)} s ` +
     `(${seconds > 0 ? `stopped after ${seconds} s` : 'drained'}); double claims: ${doubleClaims}; ` +
     `completed items linked both ways to their calculation: ${linked}; counters equal count(*) by status: ${countersOk ? 'yes' : 'NO'}`;
-  return { label: mode, rows, checks, ok: doubleClaims === 0 && countersOk && linked === completed };
+  return { label: mode, rows, checks: checks + cpuLine(mode, completed, cpuBefore, cpuAfter), ok: doubleClaims === 0 && countersOk && linked === completed };
+}
+
+/**
+ * Where the time went: CPU milliseconds per completed item of each party, and the rate those alone
+ * allow on this machine's cores (each party's CPU per item summed, against the cores there are).
+ */
+function cpuLine(mode: string, items: number, before: Awaited<ReturnType<typeof cpuNow>>, after: Awaited<ReturnType<typeof cpuNow>>): string {
+  if (!before || !after || items === 0) return '';
+  const ms = (s: number) => (s * 1000) / items;
+  const pg = ms(cpuSpent(before.pg, after.pg));
+  const deno = ms(after.deno - before.deno);
+  const runners = ms(after.runners - before.runners);
+  const cores = availableParallelism();
+  return `\n- ${mode}: CPU per completed item: PostgreSQL ${pg.toFixed(2)} ms, Deno functions ${deno.toFixed(2)} ms, ` +
+    `the ${RUNNERS} runners (this process) ${runners.toFixed(2)} ms; on ${cores} cores these alone allow ` +
+    `${((cores * 1000) / (pg + deno + runners)).toFixed(0)} items/s`;
 }
 
 try {
