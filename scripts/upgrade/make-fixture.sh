@@ -42,8 +42,6 @@ set -a; . "$scratch/local/stack.env"; set +a
 
 (cd "$prev" && "$fixture/fill.sh")
 
-subject=$(git -C "$repo" log -1 --format='%h %s' "$commit" | cut -c1-100)
 (cd "$repo" && node --import tsx scripts/dump-data.ts --db-url "$SUPABASE_DB_URL" --out "$fixture/data.sql" \
-  --note "The data of a Quantum Forge Data database at $commit" \
-  --note "($subject)," \
-  --note "filled by $(basename "$fixture")/fill.sh. Regenerate: scripts/upgrade/make-fixture.sh ${fixture#"$repo"/}")
+  --note "The data of a Quantum Forge Data database at $commit ($(git -C "$repo" log -1 --format=%cs "$commit"))," \
+  --note "filled by its $(basename "$fixture")/fill.sh. Regenerate: scripts/upgrade/make-fixture.sh ${fixture#"$repo"/}")

@@ -167,11 +167,13 @@ describe('a database of the version before the identity work, upgraded', () => {
     expect(stats).toEqual([{ id: userId, molecules: true, calculations: true, methods: true, atoms: true, events: true }]);
     const batches = await db.sql`
       select b.id from public.batch_jobs b
+       cross join lateral (
+         select count(*) as total, count(*) filter (where i.status = 'pending') as pending,
+                count(*) filter (where i.status = 'claimed') as claimed, count(*) filter (where i.status = 'completed') as completed,
+                count(*) filter (where i.status = 'failed') as failed, count(*) filter (where i.status = 'cancelled') as cancelled
+           from public.batch_items i where i.user_id = b.user_id and i.batch_job_id = b.id) n
        where (b.total_items, b.pending_items, b.claimed_items, b.completed_items, b.failed_items, b.cancelled_items)
-             is distinct from (select count(*), count(*) filter (where i.status = 'pending'), count(*) filter (where i.status = 'claimed'),
-                                      count(*) filter (where i.status = 'completed'), count(*) filter (where i.status = 'failed'),
-                                      count(*) filter (where i.status = 'cancelled')
-                                 from public.batch_items i where i.user_id = b.user_id and i.batch_job_id = b.id)`;
+             is distinct from (n.total, n.pending, n.claimed, n.completed, n.failed, n.cancelled)`;
     expect(batches).toEqual([]);
   });
 
