@@ -36,6 +36,16 @@ export async function dataTables(sql: Sql): Promise<TableInfo[]> {
      order by n.nspname, c.relname`);
 }
 
+/** A table's rows in COPY's text format, one line each, ordered by `order` (column names). */
+export async function tableRows(sql: Sql, table: { schema: string; name: string }, columns: string[], order: string[]): Promise<string[]> {
+  const stream = await sql.unsafe(`copy (select ${columns.map(ident).join(', ')} from ${qualified(table)}
+                                          order by ${order.map(ident).join(', ')}) to stdout`).readable();
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? text.replace(/\n$/, '').split('\n') : [];
+}
+
 /** Every table's rows and every identity sequence's position, as one text. */
 export async function dumpData(dbUrl: string, header: string[] = []): Promise<string> {
   const sql = postgres(dbUrl, { max: 1, onnotice: () => {} });
@@ -44,23 +54,15 @@ export async function dumpData(dbUrl: string, header: string[] = []): Promise<st
     // One snapshot for every table: the counters and the rows they count agree.
     await sql.begin('isolation level repeatable read read only', async (tx) => {
       for (const t of await dataTables(tx)) {
-        const cols = t.columns.map(ident).join(', ');
-        const order = (t.key.length ? t.key : t.columns).map(ident).join(', ');
-        out.push(`COPY ${qualified(t)} (${cols}) FROM stdin;`);
-        const stream = await tx.unsafe(`copy (select ${cols} from ${qualified(t)} order by ${order}) to stdout`).readable();
-        const chunks: Buffer[] = [];
-        for await (const chunk of stream) chunks.push(Buffer.from(chunk));
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (text) out.push(text.replace(/\n$/, ''));
+        out.push(`COPY ${qualified(t)} (${t.columns.map(ident).join(', ')}) FROM stdin;`);
+        out.push(...await tableRows(tx, t, t.columns, t.key.length ? t.key : t.columns));
         out.push('\\.', '');
       }
       const sequences = await tx.unsafe<{ seq: string; value: string; called: boolean }[]>(`
         select format('%I.%I', s.schemaname, s.sequencename) as seq, coalesce(s.last_value, s.start_value)::text as value,
                s.last_value is not null as called
           from pg_catalog.pg_sequences s
-          join pg_catalog.pg_namespace n on n.nspname = s.schemaname
-          join pg_catalog.pg_class c on c.relnamespace = n.oid and c.relname = s.sequencename
-         where n.nspname in ('public', 'auth')
+         where s.schemaname in ('public', 'auth')
          order by 1`);
       for (const s of sequences) out.push(`SELECT pg_catalog.setval('${s.seq}', ${s.value}, ${s.called});`);
     });

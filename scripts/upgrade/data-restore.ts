@@ -93,8 +93,8 @@ export async function restoreData(dbUrl: string, dump: Dump): Promise<void> {
 
 async function restoreTable(tx: postgres.TransactionSql, t: DumpTable): Promise<void> {
   const name = `${t.schema}.${t.name}`;
-  const target = await tx<{ attname: string; generated: boolean; required: boolean }[]>`
-    select a.attname, a.attgenerated <> '' as generated,
+  const target = await tx<{ attname: string; type: string; generated: boolean; required: boolean }[]>`
+    select a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) as type, a.attgenerated <> '' as generated,
            a.attnotnull and not a.atthasdef and a.attidentity = '' and a.attgenerated = '' as required
       from pg_catalog.pg_attribute a
      where a.attrelid = to_regclass(${qualified(t)}) and a.attnum > 0 and not a.attisdropped
@@ -111,27 +111,32 @@ async function restoreTable(tx: postgres.TransactionSql, t: DumpTable): Promise<
     throw new Error(`restore: ${name}.${missing.map((c) => c.attname).join(', ')} is not null without a default, and the dump has no value for it`);
   }
 
-  const cols = t.columns.map(ident).join(', ');
-  if (folded.length === 0) {
-    await copyIn(tx, `copy ${qualified(t)} (${cols}) from stdin`, t.rows);
-    return;
+  // Each column travels as a text[] and is read by its type's input function, as COPY reads it;
+  // the folded columns are computed from the row's others. (postgres.js cannot report an error
+  // that ends a COPY FROM STDIN: the stream would wait for ever, so no COPY here.)
+  const into = [...t.columns, ...folded.map((c) => c.attname)].map(ident).join(', ');
+  const select = [...t.columns.map(ident), ...folded.map((c) => FOLDED_COLUMNS[`${name}.${c.attname}`])].join(', ');
+  const unnest = t.columns.map((_, k) => `$${k + 1}::text[]`).join(', ');
+  const typed = t.columns.map((c, k) => `u.c${k}::${known.get(c)!.type} as ${ident(c)}`).join(', ');
+  const statement = `insert into ${qualified(t)} (${into}) overriding system value
+    select ${select} from (select ${typed} from unnest(${unnest}) as u(${t.columns.map((_, k) => `c${k}`).join(', ')})) r`;
+  for (let from = 0; from < t.rows.length; from += RESTORE_BATCH) {
+    const fields = t.rows.slice(from, from + RESTORE_BATCH).map((line) => copyFields(line, t.columns.length, name));
+    await tx.unsafe(statement, t.columns.map((_, k) => fields.map((f) => f[k])) as never[]);
   }
-  // Through a scratch copy of the table (its columns and defaults, none of its constraints), where
-  // the folded columns are computed before the rows meet the table's checks.
-  const stage = `"restore_${t.name.replaceAll('"', '""')}"`;
-  await tx.unsafe(`create temporary table ${stage} (like ${qualified(t)} including defaults) on commit drop`);
-  await copyIn(tx, `copy pg_temp.${stage} (${cols}) from stdin`, t.rows);
-  const all = [...t.columns, ...folded.map((c) => c.attname)].map(ident).join(', ');
-  const values = [...t.columns.map(ident), ...folded.map((c) => FOLDED_COLUMNS[`${name}.${c.attname}`])].join(', ');
-  await tx.unsafe(`insert into ${qualified(t)} (${all}) overriding system value select ${values} from pg_temp.${stage}`);
 }
 
-async function copyIn(tx: postgres.TransactionSql, statement: string, rows: string[]): Promise<void> {
-  const stream = await tx.unsafe(statement).writable();
-  await new Promise<void>((resolve, reject) => {
-    stream.on('error', reject);
-    stream.on('finish', resolve);
-    if (rows.length) stream.write(rows.join('\n') + '\n');
-    stream.end();
-  });
+/** Rows per insert statement. */
+const RESTORE_BATCH = 1000;
+
+const ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+/** A line of COPY's text format as its fields: `\N` is null, backslash escapes decoded. */
+export function copyFields(line: string, n: number, table: string): (string | null)[] {
+  const fields = line.split('\t').map((f) => (f === '\\N' ? null : f.replace(/\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)/g, (_, e: string) =>
+    e[0] === 'x' ? String.fromCharCode(parseInt(e.slice(1), 16))
+      : /^[0-7]/.test(e) ? String.fromCharCode(parseInt(e, 8))
+        : ESCAPES[e] ?? e)));
+  if (fields.length !== n) throw new Error(`restore: a row of ${table} has ${fields.length} fields, not ${n}: ${line.slice(0, 80)}`);
+  return fields;
 }
