@@ -6,13 +6,15 @@
 // push`, then `npm run backfill:molecule-keys`), it keeps every row, every calculation has the
 // specification it was run with, every molecule its key, the counters equal a recount, and this
 // version's functions find the stored results again.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { backfillMoleculeKeys, type BackfillReport } from '../../scripts/molecule-keys/backfill.ts';
 import { mintToken, newJwtSecret } from '../../scripts/stack/keys.ts';
+import { dumpSchema } from '../../scripts/stack/dump-schema.ts';
 import { pushMigrations } from '../../scripts/stack/migrate.ts';
+import { repoPath } from '../../scripts/stack/paths.ts';
 import { dataTables, tableRows } from '../../scripts/upgrade/data-dump.ts';
 import { startStack, type Stack } from '../../scripts/stack/stack.ts';
 import { QfClient } from '../../shared/client.ts';
@@ -92,6 +94,16 @@ describe('a database of the version before the identity work, upgraded', () => {
       const now = await tableRows(db.sql, t, columns, order);
       expect(now, table).toEqual(t.rows.map((r) => r.split('\t')).map((f) => at.map((k) => f[k]).join('\t')));
     }
+  });
+
+  it('has the schema of a fresh build (supabase/schema.sql)', async () => {
+    const upgraded = await dumpSchema(db.sql);
+    const fresh = await readFile(repoPath('supabase/schema.sql'), 'utf8');
+    // The first line that differs, rather than two texts of 3,000 lines.
+    const a = upgraded.split('\n');
+    const b = fresh.split('\n');
+    const i = a.findIndex((line, k) => line !== b[k]);
+    expect(i < 0 && a.length === b.length ? null : { line: i + 1, upgraded: a[i], fresh: b[i] }).toBeNull();
   });
 
   it('gives every calculation the specification it was run with: its batch\'s xtb_args, its program call, else the defaults', async () => {
