@@ -2,7 +2,8 @@
 // (`npm run db:dump-data`, or pg_dump's COPY form) into a database, as pg_restore would (triggers
 // off: counters and events come with the rows). With --through, first applies the migrations up to
 // that version (`supabase db push` on them alone), the schema the dump's rows are read into; then
-// `npx supabase db push` applies the rest. supabase/migrations/README.md, "Upgrades", says when.
+// `npx supabase db push` applies the rest. When: supabase/migrations/README.md, "Upgrades, and
+// their tests".
 import { readFile } from 'node:fs/promises';
 import { cliArgs } from './lib/cli-args.ts';
 import { pushMigrations } from './stack/migrate.ts';

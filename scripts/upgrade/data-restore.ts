@@ -1,6 +1,6 @@
 // Loads a data-only dump (./data-dump.ts, or pg_dump's COPY form) into a database whose schema is
 // the one the dump's rows are to be read into: the migrations that precede the first delta written
-// after the dump's version (see supabase/migrations/README.md, "Upgrades").
+// after the dump's version (see supabase/migrations/README.md, "Upgrades, and their tests").
 //
 // As pg_restore does, triggers are off while rows go in (session_replication_role = replica): the
 // rows arrive with the counters, events and statuses their triggers already wrote, and must not be

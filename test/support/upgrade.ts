@@ -2,7 +2,8 @@
 // fixture (test/fixtures/upgrade/<name>: data.sql, written by scripts/upgrade/make-fixture.sh from a
 // stack of that version, and fixture.json) is restored into the schema of the migrations through
 // `restore_through`, the last one that version's rows are read into; the test then applies the
-// rest as an upgrade does (supabase/migrations/README.md, "Upgrades") and checks the result.
+// rest as an upgrade does and checks the result (supabase/migrations/README.md, "Upgrades, and
+// their tests").
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
