@@ -2,7 +2,9 @@
 // migrations with the pinned Supabase CLI's `db push`, the same command ops run against a project.
 // The CLI's own output reads like an interactive session (`Do you want to push these migrations?
 // [Y/n] y`), so the start log gets a one-line summary counted from the migration history instead.
-import { readFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
@@ -52,11 +54,30 @@ async function appliedVersions(dbUrl: string): Promise<string[]> {
 
 /**
  * Applies the pending migrations and answers with a summary line: `applied 2 migrations (…)` or
- * `schema up to date (…)`. A failing push throws with the CLI's output in its message.
+ * `schema up to date (…)`. A failing push throws with the CLI's output in its message. With
+ * `through`, only the migrations up to that version.
  */
-export async function pushMigrations(dbUrl: string): Promise<string> {
+export async function pushMigrations(dbUrl: string, opts: { through?: string } = {}): Promise<string> {
   const before = new Set(await appliedVersions(dbUrl));
-  await supabaseCli(['db', 'push', '--db-url', cliDbUrl(dbUrl), '--yes']);
+  if (opts.through) {
+    // The same command on a copy of the project that holds the migrations up to `through` only: the
+    // schema a database of an earlier version is restored into (scripts/upgrade, the upgrade tests).
+    const workdir = await mkdtemp(path.join(os.tmpdir(), 'qf-migrations-'));
+    try {
+      await mkdir(path.join(workdir, 'supabase', 'migrations'), { recursive: true });
+      await cp(repoPath('supabase/config.toml'), path.join(workdir, 'supabase', 'config.toml'));
+      for (const file of await readdir(repoPath('supabase/migrations'))) {
+        if (/^\d+_.*\.sql$/.test(file) && file.split('_')[0] <= opts.through) {
+          await cp(repoPath('supabase/migrations', file), path.join(workdir, 'supabase', 'migrations', file));
+        }
+      }
+      await supabaseCli(['db', 'push', '--db-url', cliDbUrl(dbUrl), '--yes', '--workdir', workdir]);
+    } finally {
+      await rm(workdir, { recursive: true, force: true });
+    }
+  } else {
+    await supabaseCli(['db', 'push', '--db-url', cliDbUrl(dbUrl), '--yes']);
+  }
   const after = await appliedVersions(dbUrl);
   const added = after.filter((v) => !before.has(v));
   const plural = (n: number) => `${n} migration${n === 1 ? '' : 's'}`;
