@@ -18,7 +18,7 @@ import { conflict, notFound, unprocessable } from '../_shared/errors.ts';
 import { parseBody, uuidParam } from '../_shared/params.ts';
 import { EXPORT_STATEMENT_TIMEOUT_MS } from '../_shared/row-stream.ts';
 import { releaseResponse } from './release-sql.ts';
-import { SEALING_COLUMNS, sealNextPart, type SealingRow } from './seal-part.ts';
+import { sealingColumns, sealNextPart, type SealingRow } from './seal-part.ts';
 
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
@@ -55,7 +55,7 @@ export async function createRelease(c: RequestContext, partRows: number): Promis
     }
     const selected = filters ? filterClause(tx, filters) : tx`false`;
     const [made] = await tx<SealingRow[]>`
-      select ${tx.unsafe(SEALING_COLUMNS)} from public.create_release(${datasetId}::uuid, ${tx.json(facts as never)}::jsonb, array(
+      select ${sealingColumns(tx)} from public.create_release(${datasetId}::uuid, ${tx.json(facts as never)}::jsonb, array(
         select c.id
           from public.calculations c join public.molecules m on m.id = c.molecule_id and m.user_id = c.user_id
          where c.status = 'completed' and (${selected} or c.id = any(${ids}::uuid[])))) r`;

@@ -10,7 +10,7 @@
 // or locked FOR UPDATE), so two requests never hash the same part.
 import type postgres from 'postgres';
 import type { ReleaseSealing } from '../../../shared/contract/datasets.ts';
-import type { Tx } from '../_shared/db.ts';
+import type { Fragment, Tx } from '../_shared/db.ts';
 import { EXPORT_FORMATS } from '../_shared/export-formats.ts';
 import { Sha256 } from '../_shared/sha256.ts';
 import { exactFloats, findRelease, memberRows, rangeEnd, sealPath, type ReleaseRow } from './release-sql.ts';
@@ -25,8 +25,9 @@ export interface SealingRow {
   sha256_midstate: Uint8Array | null;
 }
 
-/** The columns of SealingRow, for `public.releases r`. */
-export const SEALING_COLUMNS = 'r.id, r.dataset_id, r.version, r.hashed_through, r.hashed_bytes::float8 as hashed_bytes, r.sha256_midstate';
+/** The columns of SealingRow, for `public.releases r` (the byte count fits a double exactly). */
+export const sealingColumns = (tx: Tx): Fragment =>
+  tx`r.id, r.dataset_id, r.version, r.hashed_through, r.hashed_bytes::float8 as hashed_bytes, r.sha256_midstate`;
 
 export type PartResult = { sealed: ReleaseRow } | { sealing: ReleaseSealing };
 

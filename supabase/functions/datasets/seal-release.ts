@@ -9,7 +9,7 @@ import { notFound } from '../_shared/errors.ts';
 import { parseBody, uuidParam } from '../_shared/params.ts';
 import { EXPORT_STATEMENT_TIMEOUT_MS } from '../_shared/row-stream.ts';
 import { findRelease, releaseResponse, versionParam } from './release-sql.ts';
-import { SEALING_COLUMNS, sealNextPart, type SealingRow } from './seal-part.ts';
+import { sealingColumns, sealNextPart, type SealingRow } from './seal-part.ts';
 
 export async function sealRelease(c: RequestContext, partRows: number): Promise<Response> {
   const datasetId = uuidParam(c);
@@ -21,7 +21,7 @@ export async function sealRelease(c: RequestContext, partRows: number): Promise<
     // making the release may take.
     await tx`select set_config('statement_timeout', ${String(EXPORT_STATEMENT_TIMEOUT_MS)}, true)`;
     const [row] = await tx<(SealingRow & { status: string })[]>`
-      select ${tx.unsafe(SEALING_COLUMNS)}, r.status
+      select ${sealingColumns(tx)}, r.status
         from public.releases r
        where r.dataset_id = ${datasetId}::uuid and r.version = ${version}
          for update`;
