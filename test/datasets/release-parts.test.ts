@@ -47,10 +47,10 @@ afterAll(async () => {
 
 const BODY = { license: 'CC0-1.0', authors: ['test'], filters: {} };
 
-async function request(base: string, method: string, path: string, body?: unknown) {
+async function request(base: string, method: string, path: string, body?: unknown, token = user.token) {
   const res = await fetch(`${base}/functions/v1/${path}`, {
     method,
-    headers: { authorization: `Bearer ${user.token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const bytes = new Uint8Array(await res.arrayBuffer());
@@ -159,23 +159,30 @@ describe('a release sealed in parts', () => {
   });
 
   it('a member of a sealing release cannot be deleted; force drops the sealing release', async () => {
-    const id = await dataset('guarded');
-    const first = await parts('POST', `datasets/${id}/releases`, BODY);
+    // A user of its own, whose calculations no published release holds: only the guard's rule for
+    // sealing releases can refuse the delete.
+    const owner = await createUser(sql, stack.jwtSecret);
+    await seedCalculations(sql, { userId: owner.id, n: PART + 1, chunk: PART + 1 });
+    const as = (method: string, path: string, body?: unknown) => request(stack.url, method, path, body, owner.token);
+    const made = await as('POST', 'datasets', { name: 'guarded' });
+    expect(made.status, made.text).toBe(201);
+    const id = made.json.id as string;
+    const first = await as('POST', `datasets/${id}/releases`, BODY);
     expect(first.status, first.text).toBe(202);
+    const sealing = first.json as ReleaseSealing;
     const [member] = await sql`
       select rm.calculation_id::text as id from public.release_members rm
-       where rm.release_id = ${(first.json as ReleaseSealing).release.id} order by rm.ordinal desc limit 1`;
-    const refused = await parts('DELETE', `ingest/calculations/${member.id}`);
+       where rm.release_id = ${sealing.release.id} order by rm.ordinal desc limit 1`;
+    const refused = await as('DELETE', `ingest/calculations/${member.id}`);
     expect(refused.status, refused.text).toBe(409);
-    // The releases of the tests above hold it too; the details name each, this one among them.
-    expect(refused.json.error.message).toMatch(/is held by release/);
-    expect(JSON.stringify(refused.json.error.details)).toContain('guarded');
+    expect(refused.json.error.message).toMatch(/is held by release guarded v1/);
+    expect(refused.json.error.details[0].issue).toMatch(/release 1 \(being sealed\) holds/);
 
-    const forced = await parts('DELETE', `ingest/calculations/${member.id}?force=true`);
+    const forced = await as('DELETE', `ingest/calculations/${member.id}?force=true`);
     expect(forced.status, forced.text).toBe(200);
-    expect((await parts('GET', `datasets/${id}/releases/1`)).status).toBe(404);
-    expect((await parts('POST', (first.json as ReleaseSealing).sealing.next)).status).toBe(404);
-    const [{ n }] = await sql`select count(*)::int as n from public.release_members where release_id = ${(first.json as ReleaseSealing).release.id}`;
+    expect((await as('GET', `datasets/${id}/releases/1`)).status).toBe(404);
+    expect((await as('POST', sealing.sealing.next)).status).toBe(404);
+    const [{ n }] = await sql`select count(*)::int as n from public.release_members where release_id = ${sealing.release.id}`;
     expect(n).toBe(0);
   });
 });
