@@ -643,7 +643,7 @@ create table public.releases (
   constraint releases_sealing_has_no_manifest CHECK ((status = 'sealing'::text) = (manifest IS NULL)),
   constraint releases_sealing_progress CHECK ((status = 'sealing'::text) = (hashed_through IS NOT NULL AND hashed_bytes IS NOT NULL) AND hashed_through >= 0 AND hashed_bytes >= 0),
   constraint releases_selection_object CHECK (jsonb_typeof(selection) = 'object'::text),
-  constraint releases_sha256_midstate_length CHECK (status = 'sealing'::text AND octet_length(sha256_midstate) = (32 + hashed_bytes % 64::bigint)),
+  constraint releases_sha256_midstate_length CHECK (sha256_midstate IS NULL OR status = 'sealing'::text AND octet_length(sha256_midstate) = (32 + hashed_bytes % 64::bigint)),
   constraint releases_split_complete CHECK ((split_seed IS NULL) = (split_fractions IS NULL)),
   constraint releases_split_fractions_valid CHECK (cardinality(split_fractions) = 3 AND (0::double precision <= ALL (split_fractions)) AND abs(split_fractions[1] + split_fractions[2] + split_fractions[3] - 1::double precision) < 0.000000001::double precision),
   constraint releases_split_seed_length CHECK (char_length(split_seed) >= 1 AND char_length(split_seed) <= 200),

@@ -114,7 +114,7 @@ create table public.releases (
            and hashed_through >= 0 and hashed_bytes >= 0),
   -- The eight chaining words (32 bytes) and the bytes of the unfinished 64-byte block.
   constraint releases_sha256_midstate_length
-    check (status = 'sealing' and octet_length(sha256_midstate) = 32 + hashed_bytes % 64)
+    check (sha256_midstate is null or (status = 'sealing' and octet_length(sha256_midstate) = 32 + hashed_bytes % 64))
 );
 
 comment on table public.releases is

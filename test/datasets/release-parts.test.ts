@@ -27,6 +27,8 @@ let stack: TestStack;
 let onePart: RunningFunctions;
 let sql: postgres.Sql;
 let user: TestUser;
+/** A user of its own, whose calculations no published release holds (the guard's test). */
+let owner: TestUser;
 
 beforeAll(async () => {
   stack = await startTestStack({ RELEASE_PART_ROWS: String(PART) });
@@ -37,7 +39,9 @@ beforeAll(async () => {
   sql = postgres(stack.dbUrl, { max: 2, onnotice: () => {} });
   user = await createUser(sql, stack.jwtSecret);
   await seedCalculations(sql, { userId: user.id, n: N, chunk: N });
-}, 300_000);
+  owner = await createUser(sql, stack.jwtSecret);
+  await seedCalculations(sql, { userId: owner.id, n: PART + 1, chunk: PART + 1 });
+}, 600_000);
 
 afterAll(async () => {
   await sql?.end();
@@ -159,10 +163,8 @@ describe('a release sealed in parts', () => {
   });
 
   it('a member of a sealing release cannot be deleted; force drops the sealing release', async () => {
-    // A user of its own, whose calculations no published release holds: only the guard's rule for
-    // sealing releases can refuse the delete.
-    const owner = await createUser(sql, stack.jwtSecret);
-    await seedCalculations(sql, { userId: owner.id, n: PART + 1, chunk: PART + 1 });
+    // Calculations no published release holds: only the guard's rule for sealing releases can
+    // refuse the delete.
     const as = (method: string, path: string, body?: unknown) => request(stack.url, method, path, body, owner.token);
     const made = await as('POST', 'datasets', { name: 'guarded' });
     expect(made.status, made.text).toBe(201);
