@@ -40,7 +40,14 @@ beforeAll(async () => {
   user = await createUser(sql, stack.jwtSecret);
   await seedCalculations(sql, { userId: user.id, n: N, chunk: N });
   owner = await createUser(sql, stack.jwtSecret);
-  await seedCalculations(sql, { userId: owner.id, n: PART + 1, chunk: PART + 1 });
+  // A pool of its own: a second seed on the first pool did not finish (its reserved connection
+  // comes back with session_replication_role = replica).
+  const other = postgres(stack.dbUrl, { max: 2, onnotice: () => {} });
+  try {
+    await seedCalculations(other, { userId: owner.id, n: PART + 1, chunk: PART + 1 });
+  } finally {
+    await other.end();
+  }
 }, 600_000);
 
 afterAll(async () => {
