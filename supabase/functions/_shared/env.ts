@@ -56,10 +56,12 @@ export interface FunctionEnv {
 
 /**
  * Members hashed per request while a release is sealed (docs/releases.md, "Sealing in parts"):
- * reading a member's ndjson row and hashing it (sha256.ts) costs the function about 40 µs of CPU
- * (bench:release), so a part of 10,000 stays near 0.4 s, well inside a hosted request's 2 s.
+ * reading a member's ndjson row and hashing it (sha256.ts) cost the function 52 µs of CPU per
+ * member of ~20 atoms (bench:release, 10^5 members in parts of 10,000: 0.92 s for the first
+ * request, which also writes the members, 0.5 s for the others), so parts of 5,000 stay near
+ * 0.3–0.5 s, well inside a hosted request's 2 s.
  */
-export const RELEASE_PART_ROWS = 10_000;
+export const RELEASE_PART_ROWS = 5_000;
 
 /** Builds the environment from a lookup (Deno.env.get in functions, an object in tests). */
 export function readEnv(get: (name: string) => string | undefined): FunctionEnv {

@@ -8,7 +8,7 @@
 // the typed client and `npm run release` follow. Nothing is visible until the transaction commits,
 // and a sealing release is listed nowhere and exports nothing.
 //
-// CPU: each request hashes at most RELEASE_PART_ROWS members (about 40 µs of the function's CPU
+// CPU: each request hashes at most RELEASE_PART_ROWS members (about 50 µs of the function's CPU
 // each, bench:release), so a hosted function's 2 s per request holds a release of any size.
 import { CreateReleaseBody, type Manifest } from '../../../shared/contract/datasets.ts';
 import { filterClause, resolveFilters } from '../_shared/calculation-filters.ts';

@@ -3,7 +3,7 @@
 // (202: more parts follow) or, after the last part, public.seal_release (the manifest; 201).
 //
 // Why in parts: the content hash covers every member's ndjson (2.3 kB for ~20 atoms), and reading
-// and hashing it costs the function about 40 µs of CPU per member (bench:release), so 10^5
+// and hashing it costs the function about 50 µs of CPU per member (bench:release), so 10^5
 // members cost several seconds and 10^6 a minute, where a hosted request gets 2 s. Each request
 // hashes at most RELEASE_PART_ROWS members; the state between requests is the SHA-256 midstate
 // (_shared/sha256.ts) in the release row. The caller holds the row (created in its transaction,
