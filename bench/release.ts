@@ -21,6 +21,7 @@ import postgres from 'postgres';
 import { mintToken } from '../scripts/stack/keys.ts';
 import { cursorDownload } from '../shared/client-query.ts';
 import type { ReleaseResponse, ReleaseSealing } from '../shared/contract/datasets.ts';
+import { RELEASE_PART_ROWS } from '../supabase/functions/_shared/env.ts';
 import { Sha256 } from '../supabase/functions/_shared/sha256.ts';
 import { startTestStack } from '../test/support/stack.ts';
 import { childCpuSeconds, cpuSeconds, cpuSpent } from './lib/proc-cpu.ts';
@@ -179,7 +180,7 @@ try {
   ].join('\n\n');
   const load = (await readFile('/proc/loadavg', 'utf8')).trim();
   const setup = `${N.toLocaleString('en-US')} seeded calculations (~20 atoms), one release of all of them, ` +
-    `RELEASE_PART_ROWS ${PART_ROWS ?? 'default'}; nproc ${os.cpus().length}, load ${load} at the end. ` +
+    `RELEASE_PART_ROWS ${PART_ROWS ?? `${RELEASE_PART_ROWS.toLocaleString('en-US')} (the default)`}; nproc ${os.cpus().length}, load ${load} at the end. ` +
     'Deno CPU = utime+stime of the functions process during each request (a hosted request gets 2 s).';
   console.log(notes.join('\n'));
   await appendResults('bench:release', setup, `${body}\n\n${notes.join('\n')}`);
