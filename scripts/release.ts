@@ -1,6 +1,7 @@
 // `npm run release -- --dataset NAME --filter key=value … --license SPDX --author NAME [--out FILE]`:
 // makes the next release of a dataset (created when missing) from any /query/calculations filter
-// and/or a file of calculation ids, prints its manifest (JSON, stdout), and with --out downloads
+// and/or a file of calculation ids (a large one is sealed over several requests, which the typed
+// client follows, saying how far it is), prints its manifest (JSON, stdout), and with --out downloads
 // the export part by part (cursor) while hashing it. For the canonical ndjson export the file's
 // SHA-256 must equal the manifest's content hash, or the tool exits 1. With --version it makes no
 // release and works on that existing one.
@@ -131,6 +132,8 @@ async function main(): Promise<number> {
       calculation_ids: ids,
       split: values['split-seed'] ? { seed: values['split-seed'], fractions: parseFractions(values['split-fractions']) } : undefined,
       reference_energies: values.e0,
+    }, {
+      onSealing: ({ release: r, sealing }) => say(`sealing release ${r.version}: ${sealing.hashed} of ${sealing.members} members hashed`),
     });
     say(`made release ${release.release.version} of ${dataset.name}: ${release.manifest.counts.calculations} calculations`);
   }

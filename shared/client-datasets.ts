@@ -1,9 +1,11 @@
-// Typed client calls of the datasets function: datasets, releases, manifests, and a release's
-// export as a byte stream over fetch (it may be large), resumed by cursor part after part.
+// Typed client calls of the datasets function: datasets, releases (made in one call, however many
+// requests sealing takes), manifests, and a release's export as a byte stream over fetch (it may
+// be large), resumed by cursor part after part.
 import { functionUrl, type QfClient } from './client.ts';
 import { cursorDownload } from './client-query.ts';
 import type {
   CreateDatasetBody, CreateReleaseBody, Dataset, ExportReleaseQuery, ListDatasetsResponse, OwnerQuery, ReleaseResponse,
+  ReleaseSealing,
 } from './contract/datasets.ts';
 
 const releasesPath = (datasetId: string) => `datasets/${encodeURIComponent(datasetId)}/releases`;
@@ -14,9 +16,35 @@ export const createDataset = (client: QfClient, body: CreateDatasetBody) =>
 export const listDatasets = (client: QfClient, query: OwnerQuery = {}) =>
   client.call<ListDatasetsResponse>('datasets', { method: 'GET', query });
 
-/** Not retried: a lost answer could otherwise make two releases. */
-export const createRelease = (client: QfClient, datasetId: string, body: CreateReleaseBody) =>
-  client.call<ReleaseResponse>(releasesPath(datasetId), { method: 'POST', body, retry: false });
+export interface CreateReleaseOptions {
+  /** Called after each part while the release is sealing (progress: members hashed of all). */
+  onSealing?: (progress: ReleaseSealing) => void;
+}
+
+/**
+ * Makes a release and returns it sealed. The server hashes a large release's content over several
+ * requests: while it answers 202 (sealing), this posts the next part (`sealing.next`) until the
+ * last one answers with the manifest. The first request is not retried (a lost answer could
+ * otherwise make two releases); the next parts are, since each continues where the release row
+ * says, and a release already sealed answers with itself.
+ */
+export async function createRelease(
+  client: QfClient, datasetId: string, body: CreateReleaseBody, opts: CreateReleaseOptions = {},
+): Promise<ReleaseResponse> {
+  let answer = await client.call<ReleaseResponse | ReleaseSealing>(releasesPath(datasetId), { method: 'POST', body, retry: false });
+  const owner = body.user_id ? { user_id: body.user_id } : {};
+  while (isSealing(answer)) {
+    opts.onSealing?.(answer);
+    answer = await sealRelease(client, datasetId, answer.release.version, owner);
+  }
+  return answer;
+}
+
+/** Hashes the next part of a sealing release: its progress (202), or the release once sealed. */
+export const sealRelease = (client: QfClient, datasetId: string, version: number, body: OwnerQuery = {}) =>
+  client.call<ReleaseResponse | ReleaseSealing>(`${releasesPath(datasetId)}/${version}/seal`, { method: 'POST', body });
+
+export const isSealing = (answer: ReleaseResponse | ReleaseSealing): answer is ReleaseSealing => 'sealing' in answer;
 
 export const getRelease = (client: QfClient, datasetId: string, version: number, query: OwnerQuery = {}) =>
   client.call<ReleaseResponse>(`${releasesPath(datasetId)}/${version}`, { method: 'GET', query });

@@ -604,7 +604,7 @@ CREATE UNIQUE INDEX release_members_user_id_calculation_id_release_id_key ON pub
 create policy release_members_insert_own on public.release_members as permissive for insert to qf_api
   with check (((user_id = ( SELECT auth.uid() AS uid)) AND (EXISTS ( SELECT 1
    FROM public.releases r
-  WHERE ((r.user_id = release_members.user_id) AND (r.id = release_members.release_id) AND (r.manifest IS NULL))))));
+  WHERE ((r.user_id = release_members.user_id) AND (r.id = release_members.release_id) AND (r.status = 'sealing'::text) AND (r.hashed_through = 0))))));
 create policy release_members_select_own on public.release_members as permissive for select to qf_api
   using ((user_id = ( SELECT auth.uid() AS uid)));
 grant select, insert on table public.release_members to qf_api;
@@ -622,11 +622,14 @@ create table public.releases (
   selection        jsonb default '{}'::jsonb not null,
   split_seed       text,
   split_fractions  double precision[],
-  status           text default 'published'::text not null,
+  status           text default 'sealing'::text not null,
   withdrawn_reason text,
   withdrawn_at     timestamp with time zone,
   manifest         jsonb,
   content_sha256   text,
+  hashed_through   integer default 0,
+  hashed_bytes     bigint default 0,
+  sha256_midstate  bytea,
   created_at       timestamp with time zone default now() not null,
   constraint releases_authors_length CHECK (cardinality(authors) >= 1 AND cardinality(authors) <= 100 AND array_position(authors, NULL::text) IS NULL),
   constraint releases_citation_length CHECK (char_length(citation) >= 1 AND char_length(citation) <= 4000),
@@ -638,11 +641,14 @@ create table public.releases (
   constraint releases_manifest_object CHECK (jsonb_typeof(manifest) = 'object'::text),
   constraint releases_pkey PRIMARY KEY (id),
   constraint releases_sealed_has_hash CHECK ((manifest IS NULL) = (content_sha256 IS NULL)),
+  constraint releases_sealing_has_no_manifest CHECK ((status = 'sealing'::text) = (manifest IS NULL)),
+  constraint releases_sealing_progress CHECK ((status = 'sealing'::text) = (hashed_through IS NOT NULL AND hashed_bytes IS NOT NULL) AND hashed_through >= 0 AND hashed_bytes >= 0),
   constraint releases_selection_object CHECK (jsonb_typeof(selection) = 'object'::text),
+  constraint releases_sha256_midstate_length CHECK (sha256_midstate IS NULL OR status = 'sealing'::text AND octet_length(sha256_midstate) = (32 + hashed_bytes % 64::bigint)),
   constraint releases_split_complete CHECK ((split_seed IS NULL) = (split_fractions IS NULL)),
   constraint releases_split_fractions_valid CHECK (cardinality(split_fractions) = 3 AND (0::double precision <= ALL (split_fractions)) AND abs(split_fractions[1] + split_fractions[2] + split_fractions[3] - 1::double precision) < 0.000000001::double precision),
   constraint releases_split_seed_length CHECK (char_length(split_seed) >= 1 AND char_length(split_seed) <= 200),
-  constraint releases_status_valid CHECK (status = ANY (ARRAY['published'::text, 'withdrawn'::text])),
+  constraint releases_status_valid CHECK (status = ANY (ARRAY['sealing'::text, 'published'::text, 'withdrawn'::text])),
   constraint releases_user_id_dataset_id_version_key UNIQUE (user_id, dataset_id, version),
   constraint releases_user_id_id_key UNIQUE (user_id, id),
   constraint releases_version_positive CHECK (version >= 1),
@@ -651,6 +657,7 @@ create table public.releases (
 comment on table public.releases is 'A frozen release of a dataset: members in public.release_members, manifest computed by public.create_release and sealed with its content hash by public.seal_release. Immutable once sealed (trigger releases_frozen) except for withdrawal.';
 comment on column public.releases.selection is 'What was asked for, for the record: the /query/calculations filters and the explicit ids.';
 comment on column public.releases.content_sha256 is 'SHA-256 of the canonical ndjson export of the release (all members, no split), hex.';
+comment on column public.releases.sha256_midstate is 'While sealing: the SHA-256 state after the ndjson of members 1..hashed_through (hashed_bytes bytes): eight big-endian words, then the hashed_bytes % 64 bytes of the unfinished block. Null before the first part and once published.';
 alter table public.releases enable row level security;
 CREATE TRIGGER releases_frozen BEFORE UPDATE ON public.releases FOR EACH ROW WHEN (old.* IS DISTINCT FROM new.*) EXECUTE FUNCTION public.releases_frozen();
 CREATE TRIGGER releases_log_events_after_update AFTER UPDATE ON public.releases REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.releases_log_updated();
@@ -663,7 +670,7 @@ create policy releases_update_own on public.releases as permissive for update to
   with check ((user_id = ( SELECT auth.uid() AS uid)));
 grant select on table public.releases to qf_api;
 grant insert (dataset_id, version, description, license, authors, doi, citation, selection, split_seed, split_fractions) on table public.releases to qf_api;
-grant update (manifest, content_sha256) on table public.releases to qf_api;
+grant update (status, manifest, content_sha256, hashed_through, hashed_bytes, sha256_midstate) on table public.releases to qf_api;
 
 create table public.specifications (
   id         uuid default gen_random_uuid() not null,
@@ -1653,10 +1660,11 @@ begin
     return null;
   end if;
 
-  -- The published releases that hold one of them. A user being deleted takes their releases too
-  -- (the cascade may reach calculations first): skip those.
+  -- The published and sealing releases that hold one of them. A user being deleted takes their
+  -- releases too (the cascade may reach calculations first): skip those.
   select jsonb_agg(jsonb_build_object('release_id', r.id, 'dataset', d.name, 'version', r.version,
-                                      'calculation_id', h.calculation_id) order by d.name, r.version)
+                                      'calculation_id', h.calculation_id, 'status', r.status)
+                   order by d.name, r.version)
     into v_held
     from (select rm.user_id, rm.release_id, min(rm.calculation_id::text) as calculation_id
             from unnest(v_users, v_ids) as t(user_id, id)
@@ -1664,7 +1672,7 @@ begin
            group by rm.user_id, rm.release_id) h
     join public.releases r on r.user_id = h.user_id and r.id = h.release_id
     join public.datasets d on d.user_id = r.user_id and d.id = r.dataset_id
-   where r.status = 'published' and r.manifest is not null
+   where r.status in ('published', 'sealing')
      and exists (select 1 from auth.users u where u.id = r.user_id);
 
   if v_held is null then
@@ -1677,6 +1685,10 @@ begin
       using errcode = 'QF409', detail = v_held::text;
   end if;
 
+  -- A sealing release was never published: nobody holds its hash. It goes, members and all.
+  delete from public.releases r
+   where r.id in (select (e ->> 'release_id')::uuid from jsonb_array_elements(v_held) e where e ->> 'status' = 'sealing');
+
   update public.releases r
      set status = 'withdrawn',
          withdrawn_reason = v_reason,
@@ -1685,11 +1697,11 @@ begin
            'status', 'withdrawn',
            'withdrawn', jsonb_build_object('reason', v_reason,
                                            'at', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')))
-   where r.id in (select (e ->> 'release_id')::uuid from jsonb_array_elements(v_held) e);
+   where r.id in (select (e ->> 'release_id')::uuid from jsonb_array_elements(v_held) e where e ->> 'status' = 'published');
   return null;
 end;
 $function$;
-comment on function public.calculations_guard_releases() is 'AFTER DELETE/UPDATE statement trigger on calculations: a row held by a published release may not go or change (SQLSTATE QF409 naming the releases), unless qf.release_withdraw_reason is set, which withdraws those releases.';
+comment on function public.calculations_guard_releases() is 'AFTER DELETE/UPDATE statement trigger on calculations: a row held by a published or sealing release may not go or change (SQLSTATE QF409 naming the releases), unless qf.release_withdraw_reason is set, which withdraws the published ones and drops the sealing ones.';
 
 CREATE OR REPLACE FUNCTION public.calculations_log_events()
  RETURNS trigger
@@ -3125,6 +3137,22 @@ end;
 $function$;
 comment on function public.refresh_user_stats() is 'Rebuilds user_stats_slots from molecules, calculations and atomic_properties under share locks: every user''s figures into slot 0, the other slots emptied. Owner only (repair).';
 
+CREATE OR REPLACE FUNCTION public.release_atom_counts(p_release_id uuid)
+ RETURNS TABLE(specification_id uuid, element text, atoms bigint)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select c.specification_id, p.element, count(*)
+    from public.release_members rm
+    join public.calculations c on c.user_id = rm.user_id and c.id = rm.calculation_id
+    join public.atomic_properties p on p.calculation_id = rm.calculation_id
+   where rm.user_id = (select auth.uid()) and rm.release_id = p_release_id
+   group by c.specification_id, p.element
+$function$;
+comment on function public.release_atom_counts(uuid) is 'Atoms per (specification, element) over the members of one of the caller''s releases.';
+grant execute on function public.release_atom_counts(uuid) to qf_api, service_role;
+
 CREATE OR REPLACE FUNCTION public.release_split(p_seed text, p_fractions double precision[], p_inchikey text)
  RETURNS text
  LANGUAGE sql
@@ -3149,10 +3177,18 @@ CREATE OR REPLACE FUNCTION public.releases_frozen()
  SET search_path TO ''
 AS $function$
 begin
-  -- Sealing: the release being built gets its manifest and hash, once.
-  if old.manifest is null
+  -- A part hashed: a sealing release's progress moves forward, and nothing else changes.
+  if old.status = 'sealing' and new.status = 'sealing' and new.hashed_through > old.hashed_through
+     and (to_jsonb(old) - 'hashed_through' - 'hashed_bytes' - 'sha256_midstate')
+       = (to_jsonb(new) - 'hashed_through' - 'hashed_bytes' - 'sha256_midstate') then
+    return new;
+  end if;
+  -- Sealing: a sealing release is published with its manifest and hash, once; its progress goes.
+  if old.status = 'sealing' and new.status = 'published'
      and (new.manifest is not null and new.content_sha256 is not null)
-     and (to_jsonb(old) - 'manifest' - 'content_sha256') = (to_jsonb(new) - 'manifest' - 'content_sha256') then
+     and new.hashed_through is null and new.hashed_bytes is null and new.sha256_midstate is null
+     and (to_jsonb(old) - 'status' - 'manifest' - 'content_sha256' - 'hashed_through' - 'hashed_bytes' - 'sha256_midstate')
+       = (to_jsonb(new) - 'status' - 'manifest' - 'content_sha256' - 'hashed_through' - 'hashed_bytes' - 'sha256_midstate') then
     return new;
   end if;
   -- Withdrawal: published to withdrawn, with its reason; the manifest gains the same facts.
@@ -3165,7 +3201,7 @@ begin
     using errcode = 'QF409';
 end;
 $function$;
-comment on function public.releases_frozen() is 'BEFORE UPDATE row trigger on releases: allows sealing (manifest null -> set) and withdrawal; nothing else.';
+comment on function public.releases_frozen() is 'BEFORE UPDATE row trigger on releases: allows a sealing release''s progress, sealing (sealing -> published with manifest and hash) and withdrawal; nothing else.';
 
 CREATE OR REPLACE FUNCTION public.releases_log_updated()
  RETURNS trigger
@@ -3304,12 +3340,7 @@ begin
   -- Atoms per (specification, element), in one pass over the members' atoms: the elements of the
   -- manifest, and the pairs whose reference atom energies it lists.
   with k as (
-    select c.specification_id, p.element, count(*) as n
-      from public.release_members rm
-      join public.calculations c on c.user_id = rm.user_id and c.id = rm.calculation_id
-      join public.atomic_properties p on p.calculation_id = rm.calculation_id
-     where rm.user_id = v_user and rm.release_id = p_release_id
-     group by c.specification_id, p.element
+    select a.specification_id, a.element, a.atoms as n from public.release_atom_counts(p_release_id) a
   )
   select (select array_agg(k.specification_id order by k.specification_id, k.element) from k),
          (select array_agg(k.element order by k.specification_id, k.element) from k),
@@ -3374,13 +3405,14 @@ begin
     || v_manifest;
 
   update public.releases r
-     set manifest = v_manifest, content_sha256 = p_content_sha256
+     set status = 'published', manifest = v_manifest, content_sha256 = p_content_sha256,
+         hashed_through = null, hashed_bytes = null, sha256_midstate = null
    where r.user_id = v_user and r.id = p_release_id
   returning * into v_release;
   return v_release;
 end;
 $function$;
-comment on function public.seal_release(uuid,text,bigint) is 'Computes a release''s manifest from its members (counts, elements, methods, specifications, xtb versions, energy and gap ranges, splits, date) with the content hash the caller computed, and seals it.';
+comment on function public.seal_release(uuid,text,bigint) is 'Computes a release''s manifest from its members (counts, elements, methods, specifications, xtb versions, energy and gap ranges, splits, date) with the content hash the caller computed, and publishes it.';
 grant execute on function public.seal_release(uuid,text,bigint) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.set_updated_at()

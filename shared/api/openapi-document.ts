@@ -33,7 +33,7 @@ const ERROR_MEANINGS: Record<number, string> = {
   504: 'query_timeout: the statement ran past its time limit; narrow the query (not worth retrying as is)',
 };
 
-const SUCCESS_MEANINGS: Record<number, string> = { 200: 'OK', 201: 'Created', 503: 'The database is unreachable' };
+const SUCCESS_MEANINGS: Record<number, string> = { 200: 'OK', 201: 'Created', 202: 'Accepted: more to do', 503: 'The database is unreachable' };
 
 const SECURITY_SCHEME = 'bearer';
 

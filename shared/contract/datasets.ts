@@ -144,6 +144,30 @@ export type Manifest = z.output<typeof Manifest>;
 export const ReleaseResponse = z.object({ release: ReleaseSummary, manifest: Manifest });
 export type ReleaseResponse = z.output<typeof ReleaseResponse>;
 
+/**
+ * 202 from making a release whose content hash needs more parts than one request hashes
+ * (RELEASE_PART_ROWS members each): the release is `sealing`, listed nowhere and not exportable
+ * until POST `next` has hashed the rest; the last part answers 201 with ReleaseResponse.
+ * The typed client (shared/client-datasets.ts) follows `next` itself.
+ */
+export const ReleaseSealing = z.object({
+  release: z.object({ id: Uuid, version: z.number().int(), status: z.literal('sealing') }),
+  sealing: z.object({
+    /** Members of the release. */
+    members: z.number().int(),
+    /** Members hashed so far (ordinals 1..hashed), and their ndjson bytes. */
+    hashed: z.number().int(),
+    bytes: z.number().int(),
+    /** The function path to POST for the next part: `datasets/<id>/releases/<version>/seal`. */
+    next: z.string(),
+  }),
+});
+export type ReleaseSealing = z.output<typeof ReleaseSealing>;
+
+/** The continuation's body: only whose release, for the service-role key. */
+export const SealReleaseBody = z.object({ user_id: Uuid.optional() }).strict();
+export type SealReleaseBody = z.input<typeof SealReleaseBody>;
+
 export const ExportReleaseQuery = z.object({
   user_id: Uuid.optional(),
   format: z.enum(EXPORT_FORMATS, `must be one of ${EXPORT_FORMATS.join(', ')}`),

@@ -7,10 +7,13 @@
 --   datasets         a user's named collection of releases.
 --   releases         one frozen selection: version 1, 2, … per dataset, description, SPDX licence,
 --                    authors, DOI or citation, optional train/validation/test split (fractions and
---                    seed), status published | withdrawn (+ reason), and the manifest. `manifest`
---                    and `content_sha256` are null only while the release is being built, inside
---                    the transaction that creates it (migration release_functions); a release is
---                    visible to others only sealed.
+--                    seed), status sealing | published | withdrawn (+ reason), and the manifest.
+--                    `manifest` and `content_sha256` are null only while the release is `sealing`:
+--                    its content hash is computed in parts, one bounded request each (a hosted
+--                    function has 2 s of CPU per request; 10^5 members cost more), and the SHA-256
+--                    state between parts is kept here (hashed_through, hashed_bytes,
+--                    sha256_midstate; migration release_functions). A sealing release is listed
+--                    nowhere and exports nothing; it is published when its last part is hashed.
 --   release_members  the frozen membership: one row per calculation, `ordinal` 1..n in the
 --                    canonical order (InChIKey, then calculation id), with its split. A table
 --                    rather than an array so that the delete guard finds the releases holding a
@@ -20,8 +23,9 @@
 --                    outlives a forced delete (the release is then withdrawn, never changed); the
 --                    guard trigger on calculations (release_functions) is what keeps members.
 --
--- Nothing here is ever updated by an API role except as trigger releases_frozen allows: sealing a
--- release being built, and (through the security definer guard) withdrawing one.
+-- Nothing here is ever updated by an API role except as trigger releases_frozen allows: the
+-- progress of a sealing release, sealing it, and (through the security definer guard) withdrawing
+-- one.
 -- Policies are for qf_api with (select auth.uid()); anon and authenticated get nothing.
 
 -- ---------------------------------------------------------------------------------------------
@@ -62,11 +66,16 @@ create table public.releases (
   selection        jsonb       not null default '{}',
   split_seed       text,
   split_fractions  float8[],
-  status           text        not null default 'published',
+  status           text        not null default 'sealing',
   withdrawn_reason text,
   withdrawn_at     timestamptz,
   manifest         jsonb,
   content_sha256   text,
+  -- While sealing: members hashed so far (ordinals 1..hashed_through), their ndjson bytes, and the
+  -- SHA-256 state after them (null before the first part). All null once published.
+  hashed_through   integer     default 0,
+  hashed_bytes     bigint      default 0,
+  sha256_midstate  bytea,
   created_at       timestamptz not null default now(),
 
   constraint releases_pkey primary key (id),
@@ -90,14 +99,22 @@ create table public.releases (
            and abs(split_fractions[1] + split_fractions[2] + split_fractions[3] - 1) < 1e-9),
   constraint releases_split_seed_length check (char_length(split_seed) between 1 and 200),
   constraint releases_split_complete check ((split_seed is null) = (split_fractions is null)),
-  -- published: exportable, its members guarded. withdrawn: a member was deleted or changed with
-  -- force; the manifest says why, and exports are refused.
-  constraint releases_status_valid check (status in ('published', 'withdrawn')),
+  -- sealing: members written, content hash in progress; not listed, not exportable, its members
+  -- guarded. published: exportable, its members guarded. withdrawn: a member was deleted or
+  -- changed with force; the manifest says why, and exports are refused.
+  constraint releases_status_valid check (status in ('sealing', 'published', 'withdrawn')),
   constraint releases_withdrawn_has_reason
     check ((status = 'withdrawn') = (withdrawn_reason is not null and withdrawn_at is not null)),
   constraint releases_manifest_object check (jsonb_typeof(manifest) = 'object'),
   constraint releases_content_sha256_format check (content_sha256 ~ '^[0-9a-f]{64}$'),
-  constraint releases_sealed_has_hash check ((manifest is null) = (content_sha256 is null))
+  constraint releases_sealed_has_hash check ((manifest is null) = (content_sha256 is null)),
+  constraint releases_sealing_has_no_manifest check ((status = 'sealing') = (manifest is null)),
+  constraint releases_sealing_progress
+    check ((status = 'sealing') = (hashed_through is not null and hashed_bytes is not null)
+           and hashed_through >= 0 and hashed_bytes >= 0),
+  -- The eight chaining words (32 bytes) and the bytes of the unfinished 64-byte block.
+  constraint releases_sha256_midstate_length
+    check (sha256_midstate is null or (status = 'sealing' and octet_length(sha256_midstate) = 32 + hashed_bytes % 64))
 );
 
 comment on table public.releases is
@@ -108,6 +125,10 @@ comment on column public.releases.selection is
   'What was asked for, for the record: the /query/calculations filters and the explicit ids.';
 comment on column public.releases.content_sha256 is
   'SHA-256 of the canonical ndjson export of the release (all members, no split), hex.';
+comment on column public.releases.sha256_midstate is
+  'While sealing: the SHA-256 state after the ndjson of members 1..hashed_through (hashed_bytes bytes): '
+  'eight big-endian words, then the hashed_bytes % 64 bytes of the unfinished block. Null before the first part '
+  'and once published.';
 
 -- The guard's and the listing's look-up: a dataset's releases by version.
 -- (releases_user_id_dataset_id_version_key serves it.)
@@ -145,10 +166,18 @@ create function public.releases_frozen()
   set search_path = ''
 as $$
 begin
-  -- Sealing: the release being built gets its manifest and hash, once.
-  if old.manifest is null
+  -- A part hashed: a sealing release's progress moves forward, and nothing else changes.
+  if old.status = 'sealing' and new.status = 'sealing' and new.hashed_through > old.hashed_through
+     and (to_jsonb(old) - 'hashed_through' - 'hashed_bytes' - 'sha256_midstate')
+       = (to_jsonb(new) - 'hashed_through' - 'hashed_bytes' - 'sha256_midstate') then
+    return new;
+  end if;
+  -- Sealing: a sealing release is published with its manifest and hash, once; its progress goes.
+  if old.status = 'sealing' and new.status = 'published'
      and (new.manifest is not null and new.content_sha256 is not null)
-     and (to_jsonb(old) - 'manifest' - 'content_sha256') = (to_jsonb(new) - 'manifest' - 'content_sha256') then
+     and new.hashed_through is null and new.hashed_bytes is null and new.sha256_midstate is null
+     and (to_jsonb(old) - 'status' - 'manifest' - 'content_sha256' - 'hashed_through' - 'hashed_bytes' - 'sha256_midstate')
+       = (to_jsonb(new) - 'status' - 'manifest' - 'content_sha256' - 'hashed_through' - 'hashed_bytes' - 'sha256_midstate') then
     return new;
   end if;
   -- Withdrawal: published to withdrawn, with its reason; the manifest gains the same facts.
@@ -163,7 +192,8 @@ end;
 $$;
 
 comment on function public.releases_frozen() is
-  'BEFORE UPDATE row trigger on releases: allows sealing (manifest null -> set) and withdrawal; nothing else.';
+  'BEFORE UPDATE row trigger on releases: allows a sealing release''s progress, sealing (sealing -> published with '
+  'manifest and hash) and withdrawal; nothing else.';
 revoke execute on function public.releases_frozen() from public, anon, authenticated, service_role;
 
 create trigger releases_frozen
@@ -188,8 +218,9 @@ grant insert (name, description) on table public.datasets to qf_api;
 grant select on table public.releases to qf_api;
 grant insert (dataset_id, version, description, license, authors, doi, citation, selection, split_seed, split_fractions)
   on table public.releases to qf_api;
--- Sealing only (public.seal_release); trigger releases_frozen refuses anything else.
-grant update (manifest, content_sha256) on table public.releases to qf_api;
+-- Sealing only (a part's progress, and public.seal_release); trigger releases_frozen refuses
+-- anything else, and withdrawn_reason and withdrawn_at are the guard's alone.
+grant update (status, manifest, content_sha256, hashed_through, hashed_bytes, sha256_midstate) on table public.releases to qf_api;
 grant select, insert on table public.release_members to qf_api;
 
 create policy datasets_select_own on public.datasets
@@ -213,13 +244,14 @@ create policy releases_update_own on public.releases
 create policy release_members_select_own on public.release_members
   for select to qf_api
   using (user_id = (select auth.uid()));
--- Members only for a release still being built (no manifest yet): a sealed one takes no more.
+-- Members only for a release still being built, before its first part is hashed (in the
+-- transaction of public.create_release): a release being sealed or sealed takes no more.
 create policy release_members_insert_own on public.release_members
   for insert to qf_api
   with check (user_id = (select auth.uid())
               and exists (select 1 from public.releases r
                            where r.user_id = release_members.user_id and r.id = release_members.release_id
-                             and r.manifest is null));
+                             and r.status = 'sealing' and r.hashed_through = 0));
 
 -- ---------------------------------------------------------------------------------------------
 -- Events: dataset_created, release_created (when sealed), release_withdrawn

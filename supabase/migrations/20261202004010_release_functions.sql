@@ -1,30 +1,36 @@
--- Making a release, and keeping it: create_release, seal_release, release_split, and the guard
--- that stops a held calculation from being deleted or changed (issue 19).
+-- Making a release, and keeping it: create_release, seal_release, release_split,
+-- release_atom_counts, and the guard that stops a held calculation from being deleted or changed
+-- (issue 19).
 --
--- A release is made in one transaction by the datasets function
--- (supabase/functions/datasets/create-release.ts):
+-- A release is made by the datasets function (supabase/functions/datasets/create-release.ts and
+-- seal-release.ts), in one transaction per part:
 --   1. public.create_release(dataset, facts, ids)  inserts the release (next version of the
---      dataset) and its members: the completed calculations among `ids`, ordered by InChIKey and
---      then id (the canonical order), each with its split. The caller computes `ids` inside the
---      same statement from any /query/calculations filter, so they never leave the database.
+--      dataset, status sealing) and its members: the completed calculations among `ids`, ordered
+--      by InChIKey and then id (the canonical order), each with its split. The caller computes
+--      `ids` inside the same statement from any /query/calculations filter, so they never leave
+--      the database.
 --   2. the function streams the canonical ndjson export of the members and hashes it (SHA-256 of
 --      the bytes a client downloads; PostgreSQL has no incremental hash, and one bytea of a large
---      release would pass its 1 GB limit).
---   3. public.seal_release(release, sha256, bytes)  computes the manifest from the members (with
---      the reference atom energies of …4005_reference_energies) and seals the release. Until then it has no manifest, so no other transaction sees it half made
---      (readers only list sealed releases), and members can only be added while it has none.
+--      release would pass its 1 GB limit), at most RELEASE_PART_ROWS members per request: a
+--      hosted function has 2 s of CPU per request. Between parts the SHA-256 state is kept in the
+--      release row (hashed_through, hashed_bytes, sha256_midstate), under its row lock.
+--   3. public.seal_release(release, sha256, bytes)  after the last part, computes the manifest
+--      from the members (with the reference atom energies of …4005_reference_energies) and
+--      publishes the release. Until then it has no manifest, so no reader lists or exports it,
+--      and members can only be added before its first part is hashed.
 --
 -- Splits are by molecule: a member's split is a function of the seed and its InChIKey alone
 -- (release_split), so no InChIKey is in two splits and the same seed gives the same split on any
 -- database.
 --
--- The guard (calculations_guard_releases): a calculation held by a published release may not be
--- deleted or changed. Every path (DELETE /ingest/calculations/:id, POST /ingest/delete, a molecule
+-- The guard (calculations_guard_releases): a calculation held by a published or sealing release
+-- may not be deleted or changed (a sealing release's hash would otherwise mix old and new rows). Every path (DELETE /ingest/calculations/:id, POST /ingest/delete, a molecule
 -- delete cascading to its calculations, a re-pointed same-structure mark, a PATCH) reaches the
 -- table, so the one trigger covers them all. It raises SQLSTATE QF409, naming the releases (the
 -- functions answer 409). With `qf.release_withdraw_reason` set in the transaction (the `force`
--- of the delete routes) it withdraws those releases with that reason instead, and lets the change
--- happen. Re-ingesting never changes a member: members are completed, and ingest only moves
+-- of the delete routes) it withdraws those releases with that reason instead (and drops a sealing
+-- one, which nobody has seen: its members are the only record, and they would no longer export),
+-- and lets the change happen. Re-ingesting never changes a member: members are completed, and ingest only moves
 -- pending, running and failed rows forward.
 
 -- ---------------------------------------------------------------------------------------------
@@ -104,6 +110,30 @@ comment on function public.create_release(uuid, jsonb, uuid[]) is
   'in canonical order (InChIKey, id) and their splits. public.seal_release finishes it in the same transaction.';
 
 -- ---------------------------------------------------------------------------------------------
+-- release_atom_counts: atoms per (specification, element)
+-- ---------------------------------------------------------------------------------------------
+-- One pass over the members' atoms. seal_release takes the manifest's elements and the pairs
+-- whose reference atom energies it lists from it; the datasets function checks those energies
+-- with it before hashing when the caller requires them (reference_energies: true), so a refusal
+-- costs no hashing.
+create function public.release_atom_counts(p_release_id uuid)
+  returns table (specification_id uuid, element text, atoms bigint)
+  language sql
+  stable
+  set search_path = ''
+as $$
+  select c.specification_id, p.element, count(*)
+    from public.release_members rm
+    join public.calculations c on c.user_id = rm.user_id and c.id = rm.calculation_id
+    join public.atomic_properties p on p.calculation_id = rm.calculation_id
+   where rm.user_id = (select auth.uid()) and rm.release_id = p_release_id
+   group by c.specification_id, p.element
+$$;
+
+comment on function public.release_atom_counts(uuid) is
+  'Atoms per (specification, element) over the members of one of the caller''s releases.';
+
+-- ---------------------------------------------------------------------------------------------
 -- seal_release: the manifest
 -- ---------------------------------------------------------------------------------------------
 create function public.seal_release(p_release_id uuid, p_content_sha256 text, p_content_bytes bigint)
@@ -126,12 +156,7 @@ begin
   -- Atoms per (specification, element), in one pass over the members' atoms: the elements of the
   -- manifest, and the pairs whose reference atom energies it lists.
   with k as (
-    select c.specification_id, p.element, count(*) as n
-      from public.release_members rm
-      join public.calculations c on c.user_id = rm.user_id and c.id = rm.calculation_id
-      join public.atomic_properties p on p.calculation_id = rm.calculation_id
-     where rm.user_id = v_user and rm.release_id = p_release_id
-     group by c.specification_id, p.element
+    select a.specification_id, a.element, a.atoms as n from public.release_atom_counts(p_release_id) a
   )
   select (select array_agg(k.specification_id order by k.specification_id, k.element) from k),
          (select array_agg(k.element order by k.specification_id, k.element) from k),
@@ -196,7 +221,8 @@ begin
     || v_manifest;
 
   update public.releases r
-     set manifest = v_manifest, content_sha256 = p_content_sha256
+     set status = 'published', manifest = v_manifest, content_sha256 = p_content_sha256,
+         hashed_through = null, hashed_bytes = null, sha256_midstate = null
    where r.user_id = v_user and r.id = p_release_id
   returning * into v_release;
   return v_release;
@@ -205,7 +231,7 @@ $$;
 
 comment on function public.seal_release(uuid, text, bigint) is
   'Computes a release''s manifest from its members (counts, elements, methods, specifications, xtb versions, energy '
-  'and gap ranges, splits, date) with the content hash the caller computed, and seals it.';
+  'and gap ranges, splits, date) with the content hash the caller computed, and publishes it.';
 
 -- ---------------------------------------------------------------------------------------------
 -- The guard on calculations
@@ -234,10 +260,11 @@ begin
     return null;
   end if;
 
-  -- The published releases that hold one of them. A user being deleted takes their releases too
-  -- (the cascade may reach calculations first): skip those.
+  -- The published and sealing releases that hold one of them. A user being deleted takes their
+  -- releases too (the cascade may reach calculations first): skip those.
   select jsonb_agg(jsonb_build_object('release_id', r.id, 'dataset', d.name, 'version', r.version,
-                                      'calculation_id', h.calculation_id) order by d.name, r.version)
+                                      'calculation_id', h.calculation_id, 'status', r.status)
+                   order by d.name, r.version)
     into v_held
     from (select rm.user_id, rm.release_id, min(rm.calculation_id::text) as calculation_id
             from unnest(v_users, v_ids) as t(user_id, id)
@@ -245,7 +272,7 @@ begin
            group by rm.user_id, rm.release_id) h
     join public.releases r on r.user_id = h.user_id and r.id = h.release_id
     join public.datasets d on d.user_id = r.user_id and d.id = r.dataset_id
-   where r.status = 'published' and r.manifest is not null
+   where r.status in ('published', 'sealing')
      and exists (select 1 from auth.users u where u.id = r.user_id);
 
   if v_held is null then
@@ -258,6 +285,10 @@ begin
       using errcode = 'QF409', detail = v_held::text;
   end if;
 
+  -- A sealing release was never published: nobody holds its hash. It goes, members and all.
+  delete from public.releases r
+   where r.id in (select (e ->> 'release_id')::uuid from jsonb_array_elements(v_held) e where e ->> 'status' = 'sealing');
+
   update public.releases r
      set status = 'withdrawn',
          withdrawn_reason = v_reason,
@@ -266,14 +297,15 @@ begin
            'status', 'withdrawn',
            'withdrawn', jsonb_build_object('reason', v_reason,
                                            'at', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')))
-   where r.id in (select (e ->> 'release_id')::uuid from jsonb_array_elements(v_held) e);
+   where r.id in (select (e ->> 'release_id')::uuid from jsonb_array_elements(v_held) e where e ->> 'status' = 'published');
   return null;
 end;
 $$;
 
 comment on function public.calculations_guard_releases() is
-  'AFTER DELETE/UPDATE statement trigger on calculations: a row held by a published release may not go or change '
-  '(SQLSTATE QF409 naming the releases), unless qf.release_withdraw_reason is set, which withdraws those releases.';
+  'AFTER DELETE/UPDATE statement trigger on calculations: a row held by a published or sealing release may not go '
+  'or change (SQLSTATE QF409 naming the releases), unless qf.release_withdraw_reason is set, which withdraws the '
+  'published ones and drops the sealing ones.';
 
 select public.create_statement_triggers('public.calculations', 'public.calculations_guard_releases', '{delete, update}');
 
@@ -282,9 +314,11 @@ select public.create_statement_triggers('public.calculations', 'public.calculati
 -- ---------------------------------------------------------------------------------------------
 revoke all on function public.release_split(text, float8[], text),
                        public.create_release(uuid, jsonb, uuid[]),
+                       public.release_atom_counts(uuid),
                        public.seal_release(uuid, text, bigint)
   from public, anon, authenticated;
 grant execute on function public.release_split(text, float8[], text),
                           public.create_release(uuid, jsonb, uuid[]),
+                          public.release_atom_counts(uuid),
                           public.seal_release(uuid, text, bigint)
   to qf_api;

@@ -74,3 +74,28 @@ describe('release_split', () => {
     expect(row.all_train).toBe(true);
   });
 });
+
+describe('a sealing release', () => {
+  it('moves its hash progress only forward, takes members only before its first part, and is published only with a manifest', async () => {
+    const sealing = await asRole(API_ROLE, user.id, async (tx) => {
+      const [d] = await tx`insert into public.datasets (name) values ('sealing') returning id`;
+      const [r] = await tx`
+        select id, status, hashed_through, hashed_bytes
+          from public.create_release(${d.id}, '{"license": "MIT", "authors": ["t"]}'::jsonb, array[${calcId}::uuid])`;
+      expect(r).toMatchObject({ status: 'sealing', hashed_through: 0, hashed_bytes: '0' });
+      return r.id as string;
+    });
+    const as = (statement: (tx: any) => Promise<unknown>) => asRole(API_ROLE, user.id, statement);
+    // A part of 70 bytes: the eight words and 70 % 64 = 6 pending bytes.
+    await as((tx) => tx`update public.releases set hashed_through = 1, hashed_bytes = 70, sha256_midstate = ${new Uint8Array(38)} where id = ${sealing}`);
+    const back = await errorOf(as((tx) => tx`update public.releases set hashed_through = 0, hashed_bytes = 0, sha256_midstate = null where id = ${sealing}`));
+    expect(back.code).toBe('QF409');
+    const short = await errorOf(as((tx) => tx`update public.releases set hashed_through = 2, hashed_bytes = 140, sha256_midstate = ${new Uint8Array(38)} where id = ${sealing}`));
+    expect(short.code).toBe('23514');
+    const member = await errorOf(as((tx) => tx`
+      insert into public.release_members (release_id, ordinal, calculation_id) values (${sealing}, 2, ${calcId})`));
+    expect(member.code).toBe('42501');
+    const bare = await errorOf(as((tx) => tx`update public.releases set status = 'published' where id = ${sealing}`));
+    expect(['QF409', '23514']).toContain(bare.code);
+  });
+});

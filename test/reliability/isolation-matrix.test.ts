@@ -89,6 +89,9 @@ export const ROUTES: Route[] = [
   { name: 'GET datasets', method: 'GET', path: () => 'datasets', ok: 200, other: 200, svc: 400, setup: aRelease },
   { name: 'POST datasets/:id/releases', method: 'POST', path: () => `datasets/${aDatasetId}/releases`,
     body: (f) => ({ license: 'MIT', authors: ['A'], calculation_ids: [f.calculationId] }), ok: 201, other: 404, svc: 422, mutates: true, setup: aRelease },
+  // A sealed release: its owner gets it back (200), nothing is hashed or changed.
+  { name: 'POST datasets/:id/releases/:version/seal', method: 'POST', path: () => `datasets/${aDatasetId}/releases/1/seal`, body: () => ({}),
+    ok: 200, other: 404, svc: 422, setup: aRelease },
   { name: 'GET datasets/:id/releases/:version', method: 'GET', path: () => `datasets/${aDatasetId}/releases/1`, ok: 200, other: 404, svc: 400, setup: aRelease },
   { name: 'GET datasets/:id/releases/:version/export', method: 'GET', path: () => `datasets/${aDatasetId}/releases/1/export?format=ndjson`,
     ok: 200, other: 404, svc: 400, setup: aRelease },

@@ -38,6 +38,8 @@ export interface FunctionEnv {
   exportsPerUser: number;
   /** Most calculations in one export response (EXPORT_PART_ROWS, at most MAX_EXPORT_LIMIT). */
   exportPartRows: number;
+  /** Most release members one request hashes while sealing a release (RELEASE_PART_ROWS). */
+  releasePartRows: number;
   /** Largest request body ingest accepts (413 beyond). */
   ingestMaxBytes: number;
   /** Most calculations in one ingest request (413 beyond). */
@@ -51,6 +53,15 @@ export interface FunctionEnv {
   /** CPU (ms) after which a request starts no new molecule identification (the platform allows 2,000). */
   requestCpuBudgetMs: number;
 }
+
+/**
+ * Members hashed per request while a release is sealed (docs/releases.md, "Sealing in parts"):
+ * reading a member's ndjson row and hashing it (sha256.ts) cost the function 52 µs of CPU per
+ * member of ~20 atoms (bench:release, 10^5 members in parts of 10,000: 0.92 s for the first
+ * request, which also writes the members, 0.5 s for the others), so parts of 5,000 stay near
+ * 0.3–0.5 s, well inside a hosted request's 2 s.
+ */
+export const RELEASE_PART_ROWS = 5_000;
 
 /** Builds the environment from a lookup (Deno.env.get in functions, an object in tests). */
 export function readEnv(get: (name: string) => string | undefined): FunctionEnv {
@@ -81,6 +92,7 @@ export function readEnv(get: (name: string) => string | undefined): FunctionEnv 
     statementTimeoutMs: positiveInt('DB_STATEMENT_TIMEOUT_MS', 20_000),
     exportsPerUser: positiveInt('EXPORTS_PER_USER', 2),
     exportPartRows: Math.min(positiveInt('EXPORT_PART_ROWS', MAX_EXPORT_LIMIT), MAX_EXPORT_LIMIT),
+    releasePartRows: positiveInt('RELEASE_PART_ROWS', RELEASE_PART_ROWS),
     ingestMaxBytes: positiveInt('INGEST_MAX_BYTES', INGEST_DEFAULT_MAX_BYTES),
     ingestMaxItems: positiveInt('INGEST_MAX_ITEMS', INGEST_DEFAULT_MAX_ITEMS),
     ingestMaxAtoms: positiveInt('INGEST_MAX_ATOMS', INGEST_DEFAULT_MAX_ATOMS),

@@ -108,7 +108,7 @@ export function toErrorResponse(err: unknown): Response {
 
 /**
  * SQLSTATE QF409, raised by our own SQL (migration release_functions): a calculation held by a
- * published release may not be deleted or changed, or a sealed release changed. The message is
+ * published or sealing release may not be deleted or changed, or a sealed release changed. The message is
  * ours and names the release; `detail` lists every release concerned as JSON.
  */
 function releaseHeldError(err: unknown): ApiError | undefined {
@@ -116,10 +116,11 @@ function releaseHeldError(err: unknown): ApiError | undefined {
   if (e?.code !== 'QF409') return undefined;
   let details: ErrorDetail[] = [];
   try {
-    const held = JSON.parse(e.detail ?? '[]') as { release_id: string; dataset: string; version: number; calculation_id: string }[];
+    const held = JSON.parse(e.detail ?? '[]') as
+      { release_id: string; dataset: string; version: number; calculation_id: string; status?: string }[];
     details = held.slice(0, 20).map((h) => ({
       path: `releases.${h.release_id}`,
-      issue: `dataset ${h.dataset} release ${h.version} holds calculation ${h.calculation_id}`,
+      issue: `dataset ${h.dataset} release ${h.version}${h.status === 'sealing' ? ' (being sealed)' : ''} holds calculation ${h.calculation_id}`,
     }));
   } catch {
     // No detail: the message alone names the release.

@@ -1,24 +1,28 @@
 // POST /datasets/:id/releases: freezes a selection (any /query/calculations filter, explicit ids,
-// or both; completed calculations only) as the dataset's next release, in one transaction:
-// public.create_release writes the release and its members in canonical order with their splits,
-// the canonical ndjson export is hashed here as it streams from a cursor, and public.seal_release
-// computes the manifest and seals it (migration release_functions). Nothing is visible until the
-// transaction commits.
+// or both; completed calculations only) as the dataset's next release. In this request's
+// transaction public.create_release writes the release (status sealing) and its members in
+// canonical order with their splits, and the first part of the canonical ndjson export is hashed
+// as it streams from a cursor (seal-part.ts). When that was all of it, public.seal_release
+// computes the manifest and publishes the release: 201. Otherwise the SHA-256 state is saved in
+// the release row and the answer is 202 with where to continue (POST …/seal, seal-release.ts);
+// the typed client and `npm run release` follow. Nothing is visible until the transaction commits,
+// and a sealing release is listed nowhere and exports nothing.
 //
-// CPU: reading the ndjson rows and hashing them (node:crypto) cost 2.6 s of the function's CPU per
-// 10^5 calculations of ~20 atoms (bench:release); a hosted function has 2 s of CPU per request,
-// so docs/releases.md sets the hosted limit at 50,000 such calculations per release.
+// CPU: each request hashes at most RELEASE_PART_ROWS members (about 50 µs of the function's CPU
+// each, bench:release), so a hosted function's 2 s per request holds a release of any size.
 import { CreateReleaseBody, type Manifest } from '../../../shared/contract/datasets.ts';
 import { filterClause, resolveFilters } from '../_shared/calculation-filters.ts';
 import type { RequestContext } from '../_shared/caller.ts';
+import type { Tx } from '../_shared/db.ts';
 import { conflict, notFound, unprocessable } from '../_shared/errors.ts';
 import { parseBody, uuidParam } from '../_shared/params.ts';
 import { EXPORT_STATEMENT_TIMEOUT_MS } from '../_shared/row-stream.ts';
-import { digestNdjson, findRelease, releaseResponse } from './release-sql.ts';
+import { releaseResponse } from './release-sql.ts';
+import { sealingColumns, sealNextPart, type SealingRow } from './seal-part.ts';
 
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
-export async function createRelease(c: RequestContext): Promise<Response> {
+export async function createRelease(c: RequestContext, partRows: number): Promise<Response> {
   const datasetId = uuidParam(c);
   const body = await parseBody(c, CreateReleaseBody, MAX_BODY_BYTES);
   if (body.filters?.user_id !== undefined) {
@@ -34,7 +38,7 @@ export async function createRelease(c: RequestContext): Promise<Response> {
     }),
   };
 
-  const release = await c.var.db(async (tx) => {
+  const part = await c.var.db(async (tx) => {
     await tx`select set_config('statement_timeout', ${String(EXPORT_STATEMENT_TIMEOUT_MS)}, true)`;
     const [dataset] = await tx`select id from public.datasets where id = ${datasetId}::uuid`;
     if (!dataset) throw notFound('dataset');
@@ -50,32 +54,34 @@ export async function createRelease(c: RequestContext): Promise<Response> {
       }
     }
     const selected = filters ? filterClause(tx, filters) : tx`false`;
-    const [made] = await tx<{ id: string }[]>`
-      select r.id from public.create_release(${datasetId}::uuid, ${tx.json(facts as never)}::jsonb, array(
+    const [made] = await tx<SealingRow[]>`
+      select ${sealingColumns(tx)} from public.create_release(${datasetId}::uuid, ${tx.json(facts as never)}::jsonb, array(
         select c.id
           from public.calculations c join public.molecules m on m.id = c.molecule_id and m.user_id = c.user_id
          where c.status = 'completed' and (${selected} or c.id = any(${ids}::uuid[])))) r`;
-    const [{ n }] = await tx<{ n: number }[]>`
-      select count(*)::int as n from public.release_members where release_id = ${made.id}::uuid`;
-    if (n === 0) {
+    const [{ held }] = await tx<{ held: boolean }[]>`
+      select exists (select 1 from public.release_members rm where rm.release_id = ${made.id}::uuid) as held`;
+    if (!held) {
       throw unprocessable('the selection holds no completed calculation', [{ path: body.filters ? 'filters' : 'calculation_ids', issue: 'selects no completed calculation' }]);
     }
-    const content = await digestNdjson(tx, made.id);
-    const [sealed] = await tx<{ version: number }[]>`select version from public.seal_release(${made.id}::uuid, ${content.sha256}, ${content.bytes})`;
-    const found = await findRelease(tx, datasetId, sealed.version);
-    if (body.reference_energies) refuseWithoutE0(found.manifest.reference_energies.missing);
-    return found;
+    if (body.reference_energies) await refuseWithoutE0(tx, made.id);
+    return sealNextPart(tx, made, partRows);
   });
-  return c.json(releaseResponse(release), 201);
+  return 'sealed' in part ? c.json(releaseResponse(part.sealed), 201) : c.json(part.sealing, 202);
 }
 
 /**
  * `reference_energies: true` and an element of the release has no E0 under one of its
  * specifications: 409, one detail per missing atom saying what to run (the transaction rolls back,
- * so no release is made). The manifest is computed after the content hash, so a refusal costs that
- * hashing; the E0 batch is small and is run first (docs/releases.md).
+ * so no release is made). Checked before any hashing, from the members' atoms; the manifest
+ * states the E0 again when the last part seals the release (docs/releases.md).
  */
-function refuseWithoutE0(missing: Manifest['reference_energies']['missing']): void {
+async function refuseWithoutE0(tx: Tx, releaseId: string): Promise<void> {
+  const [{ missing }] = await tx<{ missing: Manifest['reference_energies']['missing'] }[]>`
+    select public.reference_atom_energies(
+             coalesce(array_agg(a.specification_id order by a.specification_id, a.element), '{}'),
+             coalesce(array_agg(a.element order by a.specification_id, a.element), '{}')) -> 'missing' as missing
+      from public.release_atom_counts(${releaseId}::uuid) a`;
   if (!missing.length) return;
   const what = (m: (typeof missing)[number]) => m.multiplicity === null
     ? `${m.element}: no ground-state multiplicity is known for this element`

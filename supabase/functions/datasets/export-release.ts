@@ -11,6 +11,7 @@
 // whole export byte for byte (the csv header comes with the first part only).
 // profile=mace: the first part opens with one IsolatedAtom frame per reference atom energy of the
 // manifest (isolatedAtomFrames).
+// A sealing release (its content hash not finished, seal-part.ts) exports nothing: 409.
 // ETag: the full canonical ndjson export (no split, no profile, no cursor or limit, and all of it
 // in one part) carries the release's content hash, and If-None-Match with it answers 304.
 import { z } from 'zod';

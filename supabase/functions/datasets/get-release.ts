@@ -1,4 +1,5 @@
-// GET /datasets/:id/releases/:version: the release and its manifest (a withdrawn one says why).
+// GET /datasets/:id/releases/:version: the release and its manifest (a withdrawn one says why; a
+// sealing one, which has no manifest yet, is a 409 saying how far it is).
 import { OwnerQuery } from '../../../shared/contract/datasets.ts';
 import type { RequestContext } from '../_shared/caller.ts';
 import { parseQuery, uuidParam } from '../_shared/params.ts';

@@ -2,14 +2,12 @@
 // look-up of a release by dataset and version, and the members of a release in canonical order
 // through the export writers of _shared/export-formats.ts (the same writers as /query/export, so a
 // release and a live export of the same calculations write the same bytes per calculation).
-import { createHash } from 'node:crypto';
-import type postgres from 'postgres';
 import type { Manifest, ReleaseResponse, ReleaseSummary, Split } from '../../../shared/contract/datasets.ts';
 import type { RequestContext } from '../_shared/caller.ts';
 import { iso } from '../_shared/cursor.ts';
 import type { Fragment, Tx } from '../_shared/db.ts';
-import { badRequest, notFound } from '../_shared/errors.ts';
-import { EXPORT_FORMATS, type ExportFormatSql, type WriterOptions } from '../_shared/export-formats.ts';
+import { badRequest, conflict, notFound } from '../_shared/errors.ts';
+import type { ExportFormatSql, WriterOptions } from '../_shared/export-formats.ts';
 import { HARTREE_EV } from '../../../shared/units.ts';
 
 /** The path parameter `version`: 1, 2, … */
@@ -41,13 +39,28 @@ export interface ReleaseRow {
   split_seed: string | null;
 }
 
-/** A sealed release by dataset and version, or a 404. */
+/** The function path that hashes a sealing release's next part (POST). */
+export const sealPath = (datasetId: string, version: number) => `datasets/${datasetId}/releases/${version}/seal`;
+
+/**
+ * A sealed release by dataset and version; a 404 when there is none, a 409 while it is sealing
+ * (no manifest or content hash yet: nothing to show or export), saying how far it is.
+ */
 export async function findRelease(tx: Tx, datasetId: string, version: number): Promise<ReleaseRow> {
-  const [row] = await tx<ReleaseRow[]>`
-    select ${releaseSummary(tx)} as summary, r.manifest, r.split_seed
+  const [row] = await tx<(ReleaseRow & { hashed_through: number | null; members: number | null })[]>`
+    select case when r.manifest is not null then ${releaseSummary(tx)} end as summary, r.manifest, r.split_seed,
+           r.hashed_through,
+           case when r.manifest is null
+                then (select max(rm.ordinal) from public.release_members rm where rm.user_id = r.user_id and rm.release_id = r.id)
+           end as members
       from public.releases r
-     where r.dataset_id = ${datasetId}::uuid and r.version = ${version} and r.manifest is not null`;
+     where r.dataset_id = ${datasetId}::uuid and r.version = ${version}`;
   if (!row) throw notFound(`release ${version} of dataset ${datasetId}`);
+  if (row.manifest === null) {
+    throw conflict(`release ${version} is still being sealed (${row.hashed_through} of ${row.members} members hashed): ` +
+      `it has no manifest and exports nothing until POST /${sealPath(datasetId, version)} has hashed the rest`,
+    [{ path: 'version', issue: 'sealing' }]);
+  }
   return row;
 }
 
@@ -92,24 +105,6 @@ export async function rangeEnd(tx: Tx, m: MemberRange, limit: number): Promise<n
 
 /** Exact float text, as every export writes it (the server default, made explicit). */
 export const exactFloats = (tx: Tx) => tx`select set_config('extra_float_digits', '1', true)`;
-
-/**
- * SHA-256 and size of a release's canonical ndjson export, read from a cursor in the caller's
- * transaction: the bytes GET …/export?format=ndjson sends, hashed as they would be sent.
- */
-export async function digestNdjson(tx: Tx, releaseId: string): Promise<{ sha256: string; bytes: number }> {
-  await exactFloats(tx);
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const rows = memberRows(tx, EXPORT_FORMATS.ndjson, { refKeys: false }, { releaseId }).raw();
-  for await (const chunk of rows.cursor(2000) as AsyncIterable<postgres.Row[]>) {
-    for (const r of chunk as unknown as Uint8Array[][]) {
-      hash.update(r[0]);
-      bytes += r[0].byteLength;
-    }
-  }
-  return { sha256: hash.digest('hex'), bytes };
-}
 
 /**
  * The manifest's reference atom energies as extxyz frames MACE takes its E0s from: one atom, with
