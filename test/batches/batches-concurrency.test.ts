@@ -91,5 +91,7 @@ describe('concurrent claiming', () => {
     expect(counters).toEqual(counted);
     const events = await batchEvents(batch.id);
     expect(events).toEqual(['batch_created', 'batch_started', failed.length ? 'batch_failed' : 'batch_completed']);
-  }, 240_000);
+    // About 35 s alone; in CI, beside the fuzz suite's 2,000 cases per route and the other files,
+    // it took 175 s on one leg and more than 240 s on the next. What it checks is not time.
+  }, 600_000);
 });

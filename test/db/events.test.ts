@@ -44,7 +44,10 @@ describe('event logging', () => {
         returning id`;
       const stats = await tx`
         select funcname, calls::int from pg_stat_xact_user_functions where schemaname = 'public' order by funcname`;
-      return { ids: rows.map((r) => r.id as string), calls: Object.fromEntries(stats.map((s) => [s.funcname, s.calls])) };
+      // structure_group is the expression of calculations_structure_idx: when this insert doubles
+      // the table, the young-table check's ANALYZE evaluates it on the rows it samples.
+      const counted = stats.filter((s) => s.funcname !== 'structure_group');
+      return { ids: rows.map((r) => r.id as string), calls: Object.fromEntries(counted.map((s) => [s.funcname, s.calls])) };
     });
 
     expect(ids).toHaveLength(5000);
