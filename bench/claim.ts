@@ -11,9 +11,7 @@
 // BENCH_SECONDS (0 = drain, for many), BENCH_SINGLE_SECONDS (30), BENCH_RECORD (1: append the table
 // to bench/RESULTS.md; 0: print only).
 // A fresh stack is started unless BENCH_STACK_ENV names a stack.env file of a running one.
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
 import postgres from 'postgres';
 import { QfClient } from '../shared/client.ts';
 import { addItems, claim, complete, completeMany, createBatch } from '../shared/client-batches.ts';
@@ -39,7 +37,7 @@ const CHUNK = 10_000;
 async function connect() {
   if (process.env.BENCH_STACK_ENV) {
     const env = await loadStackEnv(process.env.BENCH_STACK_ENV);
-    return { url: env.SUPABASE_URL, dbUrl: env.SUPABASE_DB_URL, jwtSecret: env.SUPABASE_JWT_SECRET, destroy: async () => {}, functions: undefined };
+    return { url: env.SUPABASE_URL, dbUrl: env.SUPABASE_DB_URL, jwtSecret: env.SUPABASE_JWT_SECRET, destroy: async () => {}, functions: undefined, postgres: undefined };
   }
   return await startTestStack();
 }
@@ -49,14 +47,13 @@ const sql = postgres(stack.dbUrl, { max: 2, onnotice: () => {} });
 
 /**
  * CPU seconds so far of the three parties (PostgreSQL's backends, the Deno functions, this process
- * with its runners), when the stack is this benchmark's own; undefined for a stack named by
- * BENCH_STACK_ENV, whose processes may be elsewhere.
+ * with its runners), when the stack is this benchmark's own (as bench:release reads them); undefined
+ * for a stack named by BENCH_STACK_ENV, whose processes may be elsewhere.
  */
-async function cpuNow(): Promise<{ pg: Map<number, number>; deno: number; runners: number } | undefined> {
+function cpuNow(): { pg: Map<number, number>; deno: number; runners: number } | undefined {
   const denoPid = stack.functions?.pid();
-  if (!denoPid) return undefined;
-  const [{ dir }] = await sql`select current_setting('data_directory') as dir`;
-  const postmasterPid = Number(readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const postmasterPid = stack.postgres?.pid();
+  if (!denoPid || !postmasterPid) return undefined;
   const own = process.cpuUsage();
   return { pg: childCpuSeconds(postmasterPid), deno: cpuSeconds(denoPid), runners: (own.user + own.system) / 1e6 };
 }
@@ -112,11 +109,11 @@ async function phase(mode: 'single' | 'many', seconds: number): Promise<Phase> {
       }
     }
   };
-  const cpuBefore = await cpuNow();
+  const cpuBefore = cpuNow();
   t0 = performance.now();
   await Promise.all(Array.from({ length: RUNNERS }, (_, k) => runner(`bench-${k}`)));
   const wallS = (performance.now() - t0) / 1000;
-  const cpuAfter = await cpuNow();
+  const cpuAfter = cpuNow();
 
   // Checks: no item handed out twice, every completion linked, counters equal count(*).
   const doubleClaims = [...timesClaimed.values()].filter((n) => n > 1).length;
@@ -148,7 +145,7 @@ async function phase(mode: 'single' | 'many', seconds: number): Promise<Phase> {
  * Where the time went: CPU milliseconds per completed item of each party, and the rate those alone
  * allow on this machine's cores (each party's CPU per item summed, against the cores there are).
  */
-function cpuLine(mode: string, items: number, before: Awaited<ReturnType<typeof cpuNow>>, after: Awaited<ReturnType<typeof cpuNow>>): string {
+function cpuLine(mode: string, items: number, before: ReturnType<typeof cpuNow>, after: ReturnType<typeof cpuNow>): string {
   if (!before || !after || items === 0) return '';
   const ms = (s: number) => (s * 1000) / items;
   const pg = ms(cpuSpent(before.pg, after.pg));
