@@ -15,7 +15,6 @@
 // share), and, on a second stack with every budget lifted (RDKit, request CPU, atoms; the old
 // 25 MB body), the 1,000 new molecules in one request as the code did before the budgets.
 // Prints a table and appends it to bench/RESULTS.md with the date, the core count and the load.
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +26,6 @@ import { readEnv } from '../supabase/functions/_shared/env.ts';
 import { createBatch } from '../shared/client-batches.ts';
 import { loadRDKit } from '../shared/chem/rdkit.ts';
 import { nodeSupabase } from '../scripts/lib/supabase.ts';
-import { mintToken } from '../scripts/stack/keys.ts';
 import { parseUploadArgs } from '../scripts/upload/args.ts';
 import { runPipeline } from '../scripts/upload/pipeline.ts';
 import { makeSender } from '../scripts/upload/send.ts';
@@ -38,6 +36,7 @@ import { appendResults } from './lib/results.ts';
 import { table } from './lib/table.ts';
 import { makeDistinctMoleculeJobs } from './make-jobs.ts';
 import { seedCalculations } from './seed-calculations.ts';
+import { createUser } from '../test/support/users.ts';
 
 const BUDGET_S = 2;
 const INGEST_N = Number(process.env.BENCH_CPU_INGEST_N ?? 1000);
@@ -88,11 +87,7 @@ function answered(r: { status: number; text: string }): string {
   return r.status === 200 ? `${parsed.counts?.created} created` : `HTTP ${r.status} ${parsed.error?.code ?? ''}`.trim();
 }
 
-async function newUser(sql: postgres.Sql, stack: TestStack) {
-  const id = randomUUID();
-  await sql`insert into auth.users (id) values (${id})`;
-  return { id, token: await mintToken({ secret: stack.jwtSecret, role: 'authenticated', sub: id }) };
-}
+const newUser = (sql: postgres.Sql, stack: TestStack) => createUser(sql, stack.jwtSecret);
 
 const rows: (string | number)[][] = [];
 const summarise = (what: string, samples: Sample[], note = '') => {

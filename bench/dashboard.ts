@@ -13,7 +13,6 @@
 // The local server sends files uncompressed over loopback, so the times are mostly parse,
 // execution and the API's answers, not the network. Prints a table and appends it to
 // bench/RESULTS.md with the date, cores and load average (BENCH_RESULTS=0 to skip).
-import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,12 +22,12 @@ import { QfClient } from '../shared/client.ts';
 import { listCalculations } from '../shared/client-query.ts';
 import { parseJobFiles, readJobFiles, walkJobs } from '../shared/xtb/index.ts';
 import { nodeSupabase } from '../scripts/lib/supabase.ts';
-import { mintToken } from '../scripts/stack/keys.ts';
 import { launchChromium, serveFreshDashboard } from '../test/dashboard/browser.ts';
 import { FIXTURE_JOBS } from '../test/support/fixtures.ts';
 import { startTestStack } from '../test/support/stack.ts';
 import { appendResults } from './lib/results.ts';
 import { formatNumber, table } from './lib/table.ts';
+import { createUser } from '../test/support/users.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const kB = (n: number) => `${(n / 1024).toFixed(1)} kB`;
@@ -52,11 +51,9 @@ try {
   ]);
 
   // 2. A user with the fixture jobs.
-  const userId = randomUUID();
   const sql = postgres(stack.dbUrl, { max: 1, onnotice: () => {} });
-  await sql`insert into auth.users (id, email) values (${userId}, ${`${userId}@bench.local`})`;
+  const { token } = await createUser(sql, stack.jwtSecret);
   await sql.end();
-  const token = await mintToken({ secret: stack.jwtSecret, role: 'authenticated', sub: userId });
   const client = new QfClient(nodeSupabase(stack.url, token));
   const items = [];
   for await (const ev of walkJobs(FIXTURE_JOBS)) {

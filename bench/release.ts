@@ -14,11 +14,10 @@
 //      manifest. BENCH_EXPORTS=0 leaves the exports out (a 10^6 run);
 //   4. bytes per member on disk (release_members and its indexes).
 // Prints a table and appends it to bench/RESULTS.md with the date, cores and load.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import postgres from 'postgres';
-import { mintToken } from '../scripts/stack/keys.ts';
 import { cursorDownload } from '../shared/client-query.ts';
 import type { ReleaseResponse, ReleaseSealing } from '../shared/contract/datasets.ts';
 import { RELEASE_PART_ROWS } from '../supabase/functions/_shared/env.ts';
@@ -28,6 +27,7 @@ import { childCpuSeconds, cpuSeconds, cpuSpent } from './lib/proc-cpu.ts';
 import { appendResults } from './lib/results.ts';
 import { table } from './lib/table.ts';
 import { seedCalculations } from './seed-calculations.ts';
+import { createUser } from '../test/support/users.ts';
 
 const N = Number(process.env.BENCH_N ?? 100_000);
 const EXPORTS = process.env.BENCH_EXPORTS !== '0';
@@ -84,12 +84,10 @@ const summary = (steps: Step[]) => ({
 });
 
 try {
-  const userId = randomUUID();
-  await sql`insert into auth.users (id) values (${userId})`;
+  const { id: userId, token } = await createUser(sql, stack.jwtSecret);
   console.log(`seeding ${N.toLocaleString('en-US')} calculations…`);
   await seedCalculations(sql, { userId, n: N });
   await sql`analyze`;
-  const token = await mintToken({ secret: stack.jwtSecret, role: 'authenticated', sub: userId });
   const fn = `${stack.url}/functions/v1`;
   const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   const post = async (path: string, body: unknown): Promise<{ status: number; json: any; step: Step }> => {

@@ -27,17 +27,18 @@
 --   * functions set `search_path = ''` and qualify every name; `security definer` only where a
 --     trigger must write what the caller may not (event_logs, counters);
 --   * every CREATE FUNCTION states its own attributes (language, volatility, strict, parallel,
---     security, search_path, plpgsql's #variable_conflict): PostgreSQL has no way to share them,
---     so functions of one kind open with the same lines; what they share beyond that lives in a
---     helper (create_statement_triggers here, batch_caller, log_caller_event, add_histogram_cells);
+--     security, search_path, plpgsql's #variable_conflict): PostgreSQL has no way to share them.
+--     They go on one line after `returns`, in that order, as pg_dump prints them; a planner
+--     setting (`set plan_cache_mode`, `set enable_nestloop`) gets a line of its own, under the
+--     comment that says why. What functions share beyond that lives in a helper
+--     (create_statement_triggers here, batch_caller, log_caller_event, add_histogram_cells);
 --   * API roles get nothing by default: each migration revokes, and the RLS migration grants
 --     exactly what each role needs to qf_api (migration api_role) and service_role; anon and
 --     authenticated get nothing.
 
 create function public.set_updated_at()
   returns trigger
-  language plpgsql
-  set search_path = ''
+  language plpgsql set search_path = ''
 as $$
 begin
   new.updated_at := now();
@@ -59,8 +60,7 @@ create function public.create_statement_triggers(
   p_args     text[] default '{}'
 )
   returns void
-  language plpgsql
-  set search_path = ''
+  language plpgsql set search_path = ''
 as $$
 declare
   v_event text;
@@ -107,9 +107,7 @@ revoke execute on function public.create_statement_triggers(regclass, regproc, t
 -- Security definer because ANALYZE needs the table's owner; it takes no argument from the caller.
 create function public.analyze_while_young()
   returns trigger
-  language plpgsql
-  security definer
-  set search_path = ''
+  language plpgsql security definer set search_path = ''
 as $$
 declare
   v_analyzed_pages integer;

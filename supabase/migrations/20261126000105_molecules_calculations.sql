@@ -97,9 +97,7 @@ revoke all on table public.molecules from public, anon, authenticated, service_r
 -- molecules_legacy_idx when no such row is left.
 create function public.adopt_legacy_molecules(p_user uuid, p_molecules jsonb)
   returns void
-  language sql
-  security invoker
-  set search_path = ''
+  language sql security invoker set search_path = ''
 as $$
   update public.molecules m
      set molecule_key = c.molecule_key
@@ -207,8 +205,7 @@ create index calculations_user_id_created_at_idx on public.calculations (user_id
 
 create function public.calculations_check_status_transition()
   returns trigger
-  language plpgsql
-  set search_path = ''
+  language plpgsql set search_path = ''
 as $$
 begin
   -- Attached with `when (old.status is distinct from new.status)`: same -> same never gets here.

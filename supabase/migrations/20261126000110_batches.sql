@@ -229,8 +229,7 @@ create index batch_items_user_id_batch_job_id_seq_idx
 
 create function public.batch_items_stamp_completed_at()
   returns trigger
-  language plpgsql
-  set search_path = ''
+  language plpgsql set search_path = ''
 as $$
 begin
   -- Unless the writer sets completed_at itself, it is now() when the item finishes and null otherwise.
@@ -253,8 +252,7 @@ create trigger batch_items_stamp_completed_at
 -- A live item whose molecule goes is cancelled; its finished items stay as they finished.
 create function public.batch_items_cancel_without_molecule()
   returns trigger
-  language plpgsql
-  set search_path = ''
+  language plpgsql set search_path = ''
 as $$
 begin
   -- Attached with `when (new.molecule_id is null and old.molecule_id is not null)`.

@@ -96,8 +96,7 @@ revoke all on sequence public.event_logs_id_seq from public, anon, authenticated
 -- ---------------------------------------------------------------------------------------------
 create function public.event_logs_refuse_changes()
   returns trigger
-  language plpgsql
-  set search_path = ''
+  language plpgsql set search_path = ''
 as $$
 begin
   if tg_op = 'DELETE' and current_setting('quantum_forge.purging_event_logs', true) = 'on' then
@@ -123,9 +122,7 @@ create trigger event_logs_append_only
 -- ---------------------------------------------------------------------------------------------
 create function public.purge_event_logs(older_than interval)
   returns bigint
-  language plpgsql
-  security definer
-  set search_path = ''
+  language plpgsql security definer set search_path = ''
 as $$
 declare
   purged bigint;
@@ -154,8 +151,7 @@ revoke execute on function public.purge_event_logs(interval) from public, anon, 
 -- ---------------------------------------------------------------------------------------------
 create function public.log_caller_event(p_function text, p_event_type text, p_payload jsonb, p_max_bytes integer)
   returns bigint
-  language plpgsql
-  set search_path = ''
+  language plpgsql set search_path = ''
 as $$
 declare
   caller uuid := (select auth.uid());
@@ -188,9 +184,7 @@ revoke execute on function public.log_caller_event(text, text, jsonb, integer)
 
 create function public.log_performance_metric(payload jsonb)
   returns bigint
-  language sql
-  security definer
-  set search_path = ''
+  language sql security definer set search_path = ''
 as $$
   select public.log_caller_event('log_performance_metric', 'performance_metric', payload, 16384);
 $$;
@@ -202,9 +196,7 @@ grant execute on function public.log_performance_metric(jsonb) to qf_api, servic
 
 create function public.log_error_event(payload jsonb)
   returns bigint
-  language sql
-  security definer
-  set search_path = ''
+  language sql security definer set search_path = ''
 as $$
   select public.log_caller_event('log_error_event', 'error', payload, 4096);
 $$;

@@ -31,9 +31,7 @@
 -- ---------------------------------------------------------------------------------------------
 create function public.molecules_log_events()
   returns trigger
-  language plpgsql
-  security definer
-  set search_path = ''
+  language plpgsql security definer set search_path = ''
 as $$
 begin
   if tg_op = 'INSERT' then
@@ -61,9 +59,7 @@ select public.create_statement_triggers('public.molecules', 'public.molecules_lo
 -- ---------------------------------------------------------------------------------------------
 create function public.calculations_log_events()
   returns trigger
-  language plpgsql
-  security definer
-  set search_path = ''
+  language plpgsql security definer set search_path = ''
 as $$
 begin
   if tg_op = 'INSERT' then
@@ -137,9 +133,7 @@ select public.create_statement_triggers('public.calculations', 'public.calculati
 -- ---------------------------------------------------------------------------------------------
 create function public.batch_jobs_log_events()
   returns trigger
-  language plpgsql
-  security definer
-  set search_path = ''
+  language plpgsql security definer set search_path = ''
 as $$
 begin
   if tg_op = 'INSERT' then
@@ -196,9 +190,7 @@ select public.create_statement_triggers('public.batch_jobs', 'public.batch_jobs_
 -- ---------------------------------------------------------------------------------------------
 create function public.batch_items_log_events()
   returns trigger
-  language plpgsql
-  security definer
-  set search_path = ''
+  language plpgsql security definer set search_path = ''
   -- PL/pgSQL keeps the plan of its first call in a session, made for that call's transition
   -- tables: a nested loop of old × new rows when they held a row or two. Reused for 10,000 rows
   -- (cancelling a batch at its size limit) it compared 10^8 pairs: 62 s, against 1.4 s hashed,

@@ -76,10 +76,7 @@ revoke all on table public.user_stats_slots from public, anon, authenticated, se
 
 create function public.user_stats_slot()
   returns smallint
-  language sql
-  stable
-  parallel restricted
-  set search_path = ''
+  language sql stable parallel restricted set search_path = ''
 as $$
   select (pg_catalog.pg_backend_pid() % 16)::smallint
 $$;
@@ -122,9 +119,7 @@ revoke all on table public.user_stats from public, anon, authenticated, service_
 -- the counter. Neither table's counted rows change on update (atomic_properties is never updated).
 create function public.count_user_stats_rows()
   returns trigger
-  language plpgsql
-  security definer
-  set search_path = ''
+  language plpgsql security definer set search_path = ''
 as $$
 declare
   v_user_ids uuid[];
@@ -165,9 +160,7 @@ select public.create_statement_triggers('public.atomic_properties', 'public.coun
 -- ---------------------------------------------------------------------------------------------
 create function public.calculations_count_user_stats()
   returns trigger
-  language plpgsql
-  security definer
-  set search_path = ''
+  language plpgsql security definer set search_path = ''
 as $$
 declare
   changes jsonb;
@@ -238,9 +231,7 @@ select public.create_statement_triggers('public.calculations', 'public.calculati
 -- ---------------------------------------------------------------------------------------------
 create function public.refresh_user_stats()
   returns void
-  language plpgsql
-  security definer
-  set search_path = ''
+  language plpgsql security definer set search_path = ''
 as $$
 begin
   -- Writers of the counted tables wait until this transaction ends, so no change slips between

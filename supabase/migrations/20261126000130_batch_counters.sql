@@ -28,9 +28,7 @@ create function public.batch_job_next_status(
   failed_items    integer
 )
   returns text
-  language sql
-  immutable
-  set search_path = ''
+  language sql immutable set search_path = ''
 as $$
   select case
     when current_status = 'cancelled' then 'cancelled'
@@ -57,9 +55,7 @@ revoke execute on function public.batch_job_next_status(text, integer, integer, 
 -- ---------------------------------------------------------------------------------------------
 create function public.batch_items_count_batch_jobs()
   returns trigger
-  language plpgsql
-  security definer
-  set search_path = ''
+  language plpgsql security definer set search_path = ''
 as $$
 declare
   changes jsonb;
@@ -138,8 +134,7 @@ select public.create_statement_triggers('public.batch_items', 'public.batch_item
 -- ---------------------------------------------------------------------------------------------
 create function public.batch_jobs_check_status_change()
   returns trigger
-  language plpgsql
-  set search_path = ''
+  language plpgsql set search_path = ''
 as $$
 begin
   if new.status = 'cancelled' then
@@ -186,8 +181,7 @@ create trigger batch_jobs_status_transition
 -- ---------------------------------------------------------------------------------------------
 create function public.batch_jobs_cancel_items()
   returns trigger
-  language plpgsql
-  set search_path = ''
+  language plpgsql set search_path = ''
 as $$
 begin
   -- Runs as the caller: the items belong to the same user as their batch.

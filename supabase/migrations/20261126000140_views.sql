@@ -19,10 +19,7 @@
 -- ---------------------------------------------------------------------------------------------
 create function public.events_last_24h(p_user_id uuid)
   returns bigint
-  language plpgsql
-  stable
-  security invoker
-  set search_path = ''
+  language plpgsql stable security invoker set search_path = ''
 as $$
 declare
   v_since constant timestamptz := now() - interval '24 hours';

@@ -33,10 +33,7 @@
 
 create function public.batch_caller(p_all_users boolean)
   returns uuid
-  language plpgsql
-  stable
-  security invoker
-  set search_path = ''
+  language plpgsql stable security invoker set search_path = ''
 as $$
 declare
   v_user uuid := (select auth.uid());
@@ -67,10 +64,7 @@ comment on function public.batch_caller(boolean) is
 -- qf.max_item_attempts (`alter database … set qf.max_item_attempts = 50`), 20 when unset.
 create function public.batch_item_attempt_limit()
   returns integer
-  language sql
-  stable
-  parallel safe
-  set search_path = ''
+  language sql stable parallel safe set search_path = ''
 as $$
   select coalesce(nullif(current_setting('qf.max_item_attempts', true), '')::integer, 20)
 $$;
@@ -80,10 +74,7 @@ comment on function public.batch_item_attempt_limit() is
 
 create function public.batch_item_history_length()
   returns integer
-  language sql
-  immutable
-  parallel safe
-  set search_path = ''
+  language sql immutable parallel safe set search_path = ''
 as $$
   select 10
 $$;
@@ -94,10 +85,7 @@ comment on function public.batch_item_history_length() is
 -- The history with p_entry appended, trimmed to its last batch_item_history_length() entries.
 create function public.batch_item_append_attempt(p_history jsonb, p_entry jsonb)
   returns jsonb
-  language sql
-  immutable
-  parallel safe
-  set search_path = ''
+  language sql immutable parallel safe set search_path = ''
 as $$
   select coalesce(jsonb_agg(h.entry order by h.n), '[]'::jsonb)
     from jsonb_array_elements(p_history || jsonb_build_array(p_entry)) with ordinality as h (entry, n)
@@ -115,9 +103,7 @@ create function public.batch_item_close_attempt(
   p_ended_at timestamptz
 )
   returns jsonb
-  language sql
-  immutable
-  set search_path = ''
+  language sql immutable set search_path = ''
 as $$
   -- Closes the open attempt (or one closed as `cancelled` by this runner, which a late result
   -- supersedes); without one, records a closed attempt of its own.
@@ -141,10 +127,7 @@ comment on function public.batch_item_close_attempt(jsonb, text, text, text, tim
 -- finished work is kept). The one statement of the rule: complete and fail ask it.
 create function public.batch_item_held(p_status text, p_claimed_by text, p_calculation_id uuid, p_runner_id text)
   returns boolean
-  language sql
-  immutable
-  parallel safe
-  set search_path = ''
+  language sql immutable parallel safe set search_path = ''
 as $$
   select p_claimed_by is not distinct from p_runner_id and p_runner_id is not null
      and (p_status = 'claimed' or (p_status = 'cancelled' and p_calculation_id is null));

@@ -11,9 +11,7 @@
 -- ---------------------------------------------------------------------------------------------
 create function public.add_batch_items(p_batch_id uuid, p_molecules jsonb, p_items jsonb)
   returns table (outcome text, items integer, molecules integer, molecules_created integer)
-  language plpgsql
-  security invoker
-  set search_path = ''
+  language plpgsql security invoker set search_path = ''
 as $$
 #variable_conflict use_column
 declare
@@ -79,9 +77,7 @@ comment on function public.add_batch_items(uuid, jsonb, jsonb) is
 -- ---------------------------------------------------------------------------------------------
 create function public.create_batch(p_batch jsonb, p_molecules jsonb, p_items jsonb)
   returns table (batch_id uuid, items integer, molecules integer, molecules_created integer)
-  language plpgsql
-  security invoker
-  set search_path = ''
+  language plpgsql security invoker set search_path = ''
 as $$
 #variable_conflict use_column
 declare

@@ -54,9 +54,7 @@ create function public.claim_batch_items(
     item_id uuid, batch_id uuid, user_id uuid, molecule_id uuid, canonical_smiles text, name text,
     charge integer, multiplicity integer, input_geometry jsonb, method text, task text, solvent text,
     xtb_args text[], attempt integer, max_attempts integer, lease_expires_at timestamptz)
-  language plpgsql
-  security invoker
-  set search_path = ''
+  language plpgsql security invoker set search_path = ''
   set plan_cache_mode = force_custom_plan
   -- Each walk reads a share of one user's items in that user's claim order and stops. For an
   -- all-users claim the user is a lateral parameter, estimated as an average user: with many users

@@ -15,9 +15,7 @@ create function public.heartbeat_batch_items(
   p_all_users     boolean default false
 )
   returns table (item_id uuid, held boolean, status text, claimed_by text, lease_expires_at timestamptz)
-  language plpgsql
-  security invoker
-  set search_path = ''
+  language plpgsql security invoker set search_path = ''
 as $$
 #variable_conflict use_column
 declare

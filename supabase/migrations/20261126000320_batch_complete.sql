@@ -20,9 +20,7 @@ create function public.lock_items_for_completion(p_runner_id text, p_item_ids uu
   returns table (item_id uuid, outcome text, status text, calculation_id uuid, molecule_id uuid, inchikey text,
                  molecule_key text, method text, task text, solvent text, charge integer, multiplicity integer, xtb_args text[],
                  spec jsonb)
-  language plpgsql
-  security invoker
-  set search_path = ''
+  language plpgsql security invoker set search_path = ''
 as $$
 #variable_conflict use_column
 begin
@@ -71,9 +69,7 @@ grant execute on function public.lock_items_for_completion(text, uuid[]) to qf_a
 -- ---------------------------------------------------------------------------------------------
 create function public.complete_batch_items(p_runner_id text, p_item_ids uuid[], p_calculation_ids uuid[])
   returns table (item_id uuid, calculation_id uuid)
-  language plpgsql
-  security invoker
-  set search_path = ''
+  language plpgsql security invoker set search_path = ''
 as $$
 #variable_conflict use_column
 declare

@@ -17,9 +17,7 @@ create function public.fail_batch_item(
   p_all_users   boolean default false
 )
   returns table (outcome text, status text, attempts integer, max_attempts integer, claimed_by text)
-  language plpgsql
-  security invoker
-  set search_path = ''
+  language plpgsql security invoker set search_path = ''
 as $$
 #variable_conflict use_column
 declare

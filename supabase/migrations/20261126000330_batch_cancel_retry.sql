@@ -11,9 +11,7 @@
 -- ---------------------------------------------------------------------------------------------
 create function public.cancel_batch(p_batch_id uuid, p_all_users boolean default false)
   returns table (outcome text, cancelled_items integer)
-  language plpgsql
-  security invoker
-  set search_path = ''
+  language plpgsql security invoker set search_path = ''
 as $$
 #variable_conflict use_column
 declare
@@ -86,9 +84,7 @@ comment on function public.cancel_batch(uuid, boolean) is
 -- ---------------------------------------------------------------------------------------------
 create function public.retry_batch(p_batch_id uuid, p_all_users boolean default false)
   returns table (outcome text, retried_items integer, exhausted_items integer)
-  language plpgsql
-  security invoker
-  set search_path = ''
+  language plpgsql security invoker set search_path = ''
 as $$
 #variable_conflict use_column
 declare

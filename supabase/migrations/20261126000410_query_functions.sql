@@ -15,11 +15,7 @@
 
 create function public.formula_elements(formula text)
   returns text[]
-  language sql
-  immutable
-  strict
-  parallel safe
-  set search_path = ''
+  language sql immutable strict parallel safe set search_path = ''
 as $$
   select coalesce(array_agg(distinct m[1] order by m[1]), '{}')
     from regexp_matches(formula, '([A-Z][a-z]?)', 'g') as m;
@@ -33,10 +29,7 @@ grant execute on function public.formula_elements(text) to qf_api, service_role;
 
 create function public.calculation_histograms(p_bins integer)
   returns jsonb
-  language plpgsql
-  stable
-  security invoker
-  set search_path = ''
+  language plpgsql stable security invoker set search_path = ''
 as $$
 begin
   if p_bins is null or p_bins < 1 or p_bins > 1000 then

@@ -35,10 +35,7 @@
 -- ---------------------------------------------------------------------------------------------
 create function public.xtb_specification(p_method text, p_task text, p_solvent text, p_args text[])
   returns jsonb
-  language plpgsql
-  immutable
-  parallel safe
-  set search_path = ''
+  language plpgsql immutable parallel safe set search_path = ''
 as $$
 declare
   v_args   text[] := coalesce(p_args, '{}');
@@ -139,11 +136,7 @@ comment on function public.xtb_specification(text, text, text, text[]) is
 
 create function public.specification_hash(p_spec jsonb)
   returns text
-  language sql
-  immutable
-  strict
-  parallel safe
-  set search_path = ''
+  language sql immutable strict parallel safe set search_path = ''
 as $$
   -- convert_to is stable only because of the encoding name; 'UTF8' is fixed here.
   select pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(p_spec::text, 'UTF8')), 'hex')
@@ -157,10 +150,7 @@ comment on function public.specification_hash(jsonb) is
 -- backfill below only.
 create function public.calculation_recorded_args(p_metadata jsonb)
   returns text[]
-  language sql
-  immutable
-  parallel safe
-  set search_path = ''
+  language sql immutable parallel safe set search_path = ''
 as $$
   select case
     when jsonb_typeof(p_metadata -> 'program_call') = 'string'
@@ -261,8 +251,7 @@ create index calculations_user_id_specification_id_idx on public.calculations (u
 -- ---------------------------------------------------------------------------------------------
 create function public.calculations_default_specification()
   returns trigger
-  language plpgsql
-  set search_path = ''
+  language plpgsql set search_path = ''
 as $$
 declare
   v_spec jsonb := public.xtb_specification(new.method, new.task, new.solvent, '{}');

@@ -35,11 +35,7 @@
 -- Two functions of one form (sum, max), not one: each generates its own column (calculations below).
 create function public.structure_fingerprint(p_distances real[])
   returns double precision
-  language sql
-  immutable
-  strict
-  parallel safe
-  set search_path = ''
+  language sql immutable strict parallel safe set search_path = ''
 as $$
   select coalesce(sum(d::double precision), 0) from pg_catalog.unnest(p_distances) as d
 $$;
@@ -49,11 +45,7 @@ comment on function public.structure_fingerprint(real[]) is
 
 create function public.structure_extent(p_distances real[])
   returns double precision
-  language sql
-  immutable
-  strict
-  parallel safe
-  set search_path = ''
+  language sql immutable strict parallel safe set search_path = ''
 as $$
   select coalesce(max(d::double precision), 0) from pg_catalog.unnest(p_distances) as d
 $$;
@@ -63,10 +55,7 @@ comment on function public.structure_extent(real[]) is
 
 create function public.same_structure_tolerance_ang()
   returns double precision
-  language sql
-  immutable
-  parallel safe
-  set search_path = ''
+  language sql immutable parallel safe set search_path = ''
 as $$
   select 0.001::double precision
 $$;
@@ -76,9 +65,7 @@ comment on function public.same_structure_tolerance_ang() is
 
 create function public.same_structure(p_a real[], p_b real[])
   returns boolean
-  language sql
-  immutable
-  parallel safe
+  language sql immutable parallel safe
   -- Dear on purpose: the planner then tests it after the cheap conditions (the fingerprint range).
   cost 10000
   set search_path = ''
@@ -93,10 +80,7 @@ comment on function public.same_structure(real[], real[]) is
 
 create function public.same_structure_window(p_distances real[])
   returns double precision
-  language sql
-  immutable
-  parallel safe
-  set search_path = ''
+  language sql immutable parallel safe set search_path = ''
 as $$
   -- Keys that agree within the tolerance per distance have sums within count × tolerance.
   select coalesce(cardinality(p_distances), 0) * public.same_structure_tolerance_ang() + 1e-9
@@ -139,10 +123,7 @@ comment on column public.calculations.same_structure_as is
 -- each request slower than the last, then 504s). Only calculations_structure_idx holds this value.
 create function public.structure_group(p_molecule_id uuid, p_specification_id uuid, p_charge integer, p_multiplicity integer)
   returns bytea
-  language sql
-  immutable
-  parallel safe
-  set search_path = ''
+  language sql immutable parallel safe set search_path = ''
 as $$
   select uuid_send(p_molecule_id) || uuid_send(p_specification_id) || int4send(p_charge) || int4send(p_multiplicity)
 $$;
@@ -173,8 +154,7 @@ create index calculations_user_id_same_structure_as_idx
 -- ---------------------------------------------------------------------------------------------
 create function public.calculations_repoint_same_structure()
   returns trigger
-  language plpgsql
-  set search_path = ''
+  language plpgsql set search_path = ''
 as $$
 begin
   with orphaned as (

@@ -162,8 +162,7 @@ create unique index release_members_user_id_calculation_id_release_id_key
 -- ---------------------------------------------------------------------------------------------
 create function public.releases_frozen()
   returns trigger
-  language plpgsql
-  set search_path = ''
+  language plpgsql set search_path = ''
 as $$
 begin
   -- A part hashed: a sealing release's progress moves forward, and nothing else changes.
@@ -258,9 +257,7 @@ create policy release_members_insert_own on public.release_members
 -- ---------------------------------------------------------------------------------------------
 create function public.datasets_log_created()
   returns trigger
-  language plpgsql
-  security definer
-  set search_path = ''
+  language plpgsql security definer set search_path = ''
 as $$
 begin
   insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)
@@ -279,9 +276,7 @@ select public.create_statement_triggers('public.datasets', 'public.datasets_log_
 -- when its status becomes withdrawn.
 create function public.releases_log_updated()
   returns trigger
-  language plpgsql
-  security definer
-  set search_path = ''
+  language plpgsql security definer set search_path = ''
 as $$
 begin
   insert into public.event_logs (event_type, entity_type, entity_id, user_id, payload)

@@ -23,11 +23,7 @@
 -- ---------------------------------------------------------------------------------------------
 create function public.element_ground_multiplicity(p_element text)
   returns integer
-  language sql
-  immutable
-  strict
-  parallel safe
-  set search_path = ''
+  language sql immutable strict parallel safe set search_path = ''
 as $$
   -- Hund's rules on the outer s and p shells of the main-group elements (and the closed-shell
   -- group 12): s1 2, s2 1, p1 2, p2 3, p3 4, p4 3, p5 2, p6 1. Transition metals, lanthanides and
@@ -55,9 +51,7 @@ comment on function public.element_ground_multiplicity(text) is
 -- release holds.
 create function public.reference_atom_energies(p_specification_ids uuid[], p_elements text[])
   returns jsonb
-  language sql
-  stable
-  set search_path = ''
+  language sql stable set search_path = ''
 as $$
   -- {atoms: [{specification, element, multiplicity, energy_eh, calculation_id}],
   --  missing: [{specification, spec, element, multiplicity}]}, each ordered by specification hash

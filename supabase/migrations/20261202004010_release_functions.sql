@@ -38,11 +38,7 @@
 -- ---------------------------------------------------------------------------------------------
 create function public.release_split(p_seed text, p_fractions float8[], p_inchikey text)
   returns text
-  language sql
-  immutable
-  strict
-  parallel safe
-  set search_path = ''
+  language sql immutable strict parallel safe set search_path = ''
 as $$
   -- The first 52 bits of SHA-256(seed ':' InChIKey) as a fraction in [0, 1): exact in a double.
   select case
@@ -64,8 +60,7 @@ comment on function public.release_split(text, float8[], text) is
 -- p_release: {description, license, authors, doi, citation, selection, split: {seed, fractions}}.
 create function public.create_release(p_dataset_id uuid, p_release jsonb, p_calculation_ids uuid[])
   returns public.releases
-  language plpgsql
-  set search_path = ''
+  language plpgsql set search_path = ''
 as $$
 declare
   v_user uuid := auth.uid();
@@ -118,9 +113,7 @@ comment on function public.create_release(uuid, jsonb, uuid[]) is
 -- costs no hashing.
 create function public.release_atom_counts(p_release_id uuid)
   returns table (specification_id uuid, element text, atoms bigint)
-  language sql
-  stable
-  set search_path = ''
+  language sql stable set search_path = ''
 as $$
   select c.specification_id, p.element, count(*)
     from public.release_members rm
@@ -138,8 +131,7 @@ comment on function public.release_atom_counts(uuid) is
 -- ---------------------------------------------------------------------------------------------
 create function public.seal_release(p_release_id uuid, p_content_sha256 text, p_content_bytes bigint)
   returns public.releases
-  language plpgsql
-  set search_path = ''
+  language plpgsql set search_path = ''
 as $$
 declare
   v_user uuid := auth.uid();
@@ -238,9 +230,7 @@ comment on function public.seal_release(uuid, text, bigint) is
 -- ---------------------------------------------------------------------------------------------
 create function public.calculations_guard_releases()
   returns trigger
-  language plpgsql
-  security definer
-  set search_path = ''
+  language plpgsql security definer set search_path = ''
 as $$
 declare
   v_reason text := nullif(current_setting('qf.release_withdraw_reason', true), '');

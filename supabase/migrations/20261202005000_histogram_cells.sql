@@ -106,11 +106,7 @@ create policy histogram_blocks_select_own on public.histogram_blocks
 
 create function public.histogram_block(p_cell bigint)
   returns bigint
-  language sql
-  immutable
-  strict
-  parallel safe
-  set search_path = ''
+  language sql immutable strict parallel safe set search_path = ''
 as $$
   -- Floor division (cells are negative for energies): cells 32b .. 32b + 31 make block b.
   select p_cell >> 5
@@ -123,10 +119,7 @@ grant execute on function public.histogram_block(bigint) to qf_api, service_role
 
 create function public.histogram_cell_width(p_quantity text)
   returns double precision
-  language sql
-  immutable
-  parallel safe
-  set search_path = ''
+  language sql immutable parallel safe set search_path = ''
 as $$
   select case p_quantity when 'energy_per_atom_eh' then 1e-4::float8 when 'homo_lumo_gap_ev' then 0.01::float8 end
 $$;
@@ -142,9 +135,7 @@ grant execute on function public.histogram_cell_width(text) to qf_api, service_r
 create function public.histogram_cells_of(
   p_user_ids uuid[], p_n_atoms integer[], p_energies_eh float8[], p_gaps_ev float8[], p_signs integer[])
   returns table (user_id uuid, quantity text, cell bigint, n integer)
-  language sql
-  stable
-  set search_path = ''
+  language sql stable set search_path = ''
 as $$
   select r.user_id, q.quantity, q.cell, sum(r.sign)::integer
     from unnest(p_user_ids, p_n_atoms, p_energies_eh, p_gaps_ev, p_signs)
@@ -169,8 +160,7 @@ revoke execute on function public.histogram_cells_of(uuid[], integer[], float8[]
 create function public.add_histogram_cells(
   p_user_ids uuid[], p_n_atoms integer[], p_energies_eh float8[], p_gaps_ev float8[], p_signs integer[])
   returns void
-  language sql
-  set search_path = ''
+  language sql set search_path = ''
 as $$
   -- Blocks first, then cells: every writer locks rows in that order, and in key order within each.
   insert into public.histogram_blocks as b (user_id, quantity, block, slot, n)
@@ -199,9 +189,7 @@ revoke execute on function public.add_histogram_cells(uuid[], integer[], float8[
 -- ---------------------------------------------------------------------------------------------
 create function public.calculations_count_histograms()
   returns trigger
-  language plpgsql
-  security definer
-  set search_path = ''
+  language plpgsql security definer set search_path = ''
 as $$
 begin
   -- The molecule's n_atoms by the composite key; a row whose molecule is gone (a cascade from a
@@ -252,9 +240,7 @@ select public.create_statement_triggers('public.calculations', 'public.calculati
 -- ---------------------------------------------------------------------------------------------
 create function public.molecules_recount_histograms()
   returns trigger
-  language plpgsql
-  security definer
-  set search_path = ''
+  language plpgsql security definer set search_path = ''
 as $$
 begin
   -- Each calculation of a molecule whose n_atoms changed: out at the old count, in at the new.
@@ -280,9 +266,7 @@ select public.create_statement_triggers('public.molecules', 'public.molecules_re
 
 create function public.molecules_uncount_histograms()
   returns trigger
-  language plpgsql
-  security definer
-  set search_path = ''
+  language plpgsql security definer set search_path = ''
 as $$
 begin
   perform public.add_histogram_cells(array_agg(c.user_id), array_agg(old.n_atoms),
@@ -309,9 +293,7 @@ create trigger molecules_uncount_histograms_before_delete
 -- ---------------------------------------------------------------------------------------------
 create function public.refresh_histogram_cells()
   returns void
-  language plpgsql
-  security definer
-  set search_path = ''
+  language plpgsql security definer set search_path = ''
 as $$
 begin
   -- Writers wait until this transaction ends, so no change slips between the count and the store.

@@ -44,9 +44,7 @@ grant execute on function public.events_last_24h(uuid) to qf_api;
 
 create function public.event_logs_count_minutes()
   returns trigger
-  language plpgsql
-  security definer
-  set search_path = ''
+  language plpgsql security definer set search_path = ''
 as $$
 begin
   if tg_op = 'INSERT' then

@@ -1,17 +1,18 @@
 // A release exports the same bytes after the whole stack restarts (PostgreSQL and Deno, on the
 // same data directory): nothing in the bytes depends on the process, the session or the time.
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { randomUUID, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { mintToken, newJwtSecret } from '../../scripts/stack/keys.ts';
+import { newJwtSecret } from '../../scripts/stack/keys.ts';
 import { startStack, type Stack, type StackOptions } from '../../scripts/stack/stack.ts';
 import { nodeSupabase } from '../../scripts/lib/supabase.ts';
 import { QfClient } from '../../shared/client.ts';
 import { calcOf } from '../support/payloads.ts';
 import { freePort } from '../support/stack.ts';
+import { createUser } from '../support/users.ts';
 
 let stack: Stack | undefined;
 let dir: string | undefined;
@@ -39,11 +40,9 @@ describe('a release across a restart', () => {
       dataDir: path.join(dir, 'data'), dbPort: await freePort(), functionsPort: await freePort(), jwtSecret: newJwtSecret(),
     };
     stack = await startStack(opts);
-    const userId = randomUUID();
     const sql = postgres(stack.dbUrl, { max: 1, onnotice: () => {} });
-    await sql`insert into auth.users (id) values (${userId})`;
+    const { token } = await createUser(sql, opts.jwtSecret);
     await sql.end();
-    const token = await mintToken({ secret: opts.jwtSecret, role: 'authenticated', sub: userId });
     const post = async (route: string, body: unknown) => {
       const res = await fetch(`${stack!.url}/functions/v1/${route}`, {
         method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),

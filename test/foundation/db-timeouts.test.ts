@@ -3,14 +3,13 @@
 // - a request that finds every connection busy answers 503 database_busy at once, not after the
 //   request holding it;
 // - a statement that times out answers 504 query_timeout, which the typed client does not retry.
-import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QfApiError, QfClient } from '../../shared/client.ts';
 import { nodeSupabase } from '../../scripts/lib/supabase.ts';
-import { mintToken } from '../../scripts/stack/keys.ts';
 import { calc } from '../support/payloads.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
+import { createUser } from '../support/users.ts';
 
 let stack: TestStack;
 let sql: postgres.Sql;
@@ -25,11 +24,7 @@ afterAll(async () => {
   await stack?.destroy();
 });
 
-async function newUser() {
-  const id = randomUUID();
-  await sql`insert into auth.users (id) values (${id})`;
-  return { id, token: await mintToken({ secret: stack.jwtSecret, role: 'authenticated', sub: id }) };
-}
+const newUser = () => createUser(sql, stack.jwtSecret);
 
 const request = async (path: string, token: string, body?: unknown) => {
   const res = await fetch(`${stack.url}/functions/v1/${path}`, {

@@ -2,16 +2,15 @@
 // whose budget is 1 ms (each request identifies exactly one new molecule: the first is always
 // tried) and whose InChI limit is generous (no molecule is too slow, whatever the machine's load).
 // Also: molecule keys end to end (tautomers), and rows written before molecule keys existed.
-import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QfClient } from '../../shared/client.ts';
 import { createBatch } from '../../shared/client-batches.ts';
 import { nodeSupabase } from '../../scripts/lib/supabase.ts';
 import { backfillMoleculeKeys } from '../../scripts/molecule-keys/backfill.ts';
-import { mintToken } from '../../scripts/stack/keys.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 import { calcWithAtoms } from '../support/payloads.ts';
+import { createUser } from '../support/users.ts';
 
 let stack: TestStack;
 let sql: postgres.Sql;
@@ -26,11 +25,7 @@ afterAll(async () => {
   await stack?.destroy();
 });
 
-async function newUser() {
-  const id = randomUUID();
-  await sql`insert into auth.users (id) values (${id})`;
-  return { id, token: await mintToken({ secret: stack.jwtSecret, role: 'authenticated', sub: id }) };
-}
+const newUser = () => createUser(sql, stack.jwtSecret);
 
 /** A typed client that counts its HTTP requests. */
 function countingClient(token: string) {

@@ -15,6 +15,7 @@ import { CSV_COLUMNS, type ExportFormat } from '../../../shared/contract/query.t
 import { BOHR_ANGSTROM, HARTREE_EV, HARTREE_PER_BOHR_EV_PER_ANGSTROM } from '../../../shared/units.ts';
 import { iso } from './cursor.ts';
 import type { Fragment, Tx } from './db.ts';
+import { badRequest } from './errors.ts';
 
 /** The hash of the row's specification: one primary-key probe per row written, not a join of every row filtered. */
 export const specificationHash = (tx: Tx): Fragment =>
@@ -31,6 +32,22 @@ export interface WriterOptions {
   refKeys: boolean;
   mace?: boolean;
 }
+
+/**
+ * The writer an export query asks for. `ref_keys` and `profile` name extxyz keys, so with another
+ * format they are a 400 rather than silently ignored. (A release export has no `ref_keys`.)
+ */
+export function exportWriter(q: { format: ExportFormat; ref_keys?: boolean; profile?: 'mace' }): WriterOptions {
+  for (const [param, given] of [['ref_keys', q.ref_keys], ['profile', q.profile]] as const) {
+    if (given && q.format !== 'extxyz') {
+      throw badRequest(`invalid query parameter ${param}: only for format=extxyz`, [{ path: param, issue: 'only for format=extxyz' }]);
+    }
+  }
+  return { refKeys: q.ref_keys ?? false, mace: q.profile === 'mace' };
+}
+
+/** Calculations in one export response: as many as asked, never more than a part (the CPU per request). */
+export const partLimit = (asked: number | undefined, partRows: number): number => Math.min(asked ?? partRows, partRows);
 
 export interface ExportFormatSql {
   /** Rows come as the raw bytes of their columns (postgres.js `.raw()`) rather than parsed values. */

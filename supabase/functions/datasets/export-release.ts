@@ -20,7 +20,7 @@ import { EXPORT_CONTENT_TYPES, NEXT_CURSOR_HEADER } from '../../../shared/contra
 import type { RequestContext } from '../_shared/caller.ts';
 import { CursorField, cursorCodec, cursorError } from '../_shared/cursor.ts';
 import { badRequest, conflict } from '../_shared/errors.ts';
-import { EXPORT_FORMATS } from '../_shared/export-formats.ts';
+import { EXPORT_FORMATS, exportWriter, partLimit } from '../_shared/export-formats.ts';
 import { parseQuery, uuidParam } from '../_shared/params.ts';
 import { EXPORT_STATEMENT_TIMEOUT_MS, streamRows } from '../_shared/row-stream.ts';
 import { exactFloats, findRelease, isolatedAtomFrames, memberRows, rangeEnd, versionParam, type MemberRange } from './release-sql.ts';
@@ -32,9 +32,7 @@ export async function exportRelease(c: RequestContext, partRows: number): Promis
   const datasetId = uuidParam(c);
   const version = versionParam(c);
   const q = parseQuery(c, ExportReleaseQuery);
-  if (q.profile && q.format !== 'extxyz') {
-    throw badRequest('invalid query parameter profile: only for format=extxyz', [{ path: 'profile', issue: 'only for format=extxyz' }]);
-  }
+  const writer = exportWriter(q);
   const cursor = q.cursor === undefined ? undefined : releaseCursor.decode(q.cursor);
 
   const release = await c.var.db((tx) => findRelease(tx, datasetId, version));
@@ -46,7 +44,7 @@ export async function exportRelease(c: RequestContext, partRows: number): Promis
   }
   if (cursor && cursor.id !== release.summary.id) throw cursorError('this cursor belongs to another release');
 
-  const limit = Math.min(q.limit ?? partRows, partRows);
+  const limit = partLimit(q.limit, partRows);
   const whole = q.format === 'ndjson' && !q.split && !q.profile && !cursor && q.limit === undefined &&
     release.summary.calculations <= limit;
   const etag = whole ? `"${release.summary.content_sha256}"` : undefined;
@@ -55,7 +53,6 @@ export async function exportRelease(c: RequestContext, partRows: number): Promis
   }
 
   const format = EXPORT_FORMATS[q.format];
-  const writer = { refKeys: false, mace: q.profile === 'mace' };
   const range: MemberRange = { releaseId: release.summary.id, split: q.split, after: cursor?.o };
   const { body, meta } = await streamRows({
     db: c.var.db,

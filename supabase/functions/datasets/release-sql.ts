@@ -39,6 +39,10 @@ export interface ReleaseRow {
   split_seed: string | null;
 }
 
+/** For `public.releases r` while sealing: its member count, the last ordinal (the manifest has it once sealed). */
+export const sealingMembers = (tx: Tx): Fragment =>
+  tx`(select max(rm.ordinal) from public.release_members rm where rm.user_id = r.user_id and rm.release_id = r.id)`;
+
 /** The function path that hashes a sealing release's next part (POST). */
 export const sealPath = (datasetId: string, version: number) => `datasets/${datasetId}/releases/${version}/seal`;
 
@@ -50,9 +54,7 @@ export async function findRelease(tx: Tx, datasetId: string, version: number): P
   const [row] = await tx<(ReleaseRow & { hashed_through: number | null; members: number | null })[]>`
     select case when r.manifest is not null then ${releaseSummary(tx)} end as summary, r.manifest, r.split_seed,
            r.hashed_through,
-           case when r.manifest is null
-                then (select max(rm.ordinal) from public.release_members rm where rm.user_id = r.user_id and rm.release_id = r.id)
-           end as members
+           case when r.manifest is null then ${sealingMembers(tx)} end as members
       from public.releases r
      where r.dataset_id = ${datasetId}::uuid and r.version = ${version}`;
   if (!row) throw notFound(`release ${version} of dataset ${datasetId}`);

@@ -13,7 +13,7 @@ import type { ReleaseSealing } from '../../../shared/contract/datasets.ts';
 import type { Fragment, Tx } from '../_shared/db.ts';
 import { EXPORT_FORMATS } from '../_shared/export-formats.ts';
 import { Sha256 } from '../_shared/sha256.ts';
-import { exactFloats, findRelease, memberRows, rangeEnd, sealPath, type ReleaseRow } from './release-sql.ts';
+import { exactFloats, findRelease, memberRows, rangeEnd, sealingMembers, sealPath, type ReleaseRow } from './release-sql.ts';
 
 /** A sealing release as its row holds it (locked by the caller). */
 export interface SealingRow {
@@ -54,7 +54,7 @@ export async function sealNextPart(tx: Tx, r: SealingRow, partRows: number): Pro
        set hashed_through = ${through}, hashed_bytes = ${hash.bytes}, sha256_midstate = ${hash.save()}
      where id = ${r.id}::uuid`;
   const [{ members }] = await tx<{ members: number }[]>`
-    select max(rm.ordinal) as members from public.release_members rm where rm.release_id = ${r.id}::uuid`;
+    select ${sealingMembers(tx)} as members from public.releases r where r.id = ${r.id}::uuid`;
   return {
     sealing: {
       release: { id: r.id, version: r.version, status: 'sealing' },

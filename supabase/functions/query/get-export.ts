@@ -7,22 +7,15 @@
 import { EXPORT_CONTENT_TYPES, ExportQuery, NEXT_CURSOR_HEADER } from '../../../shared/contract/query.ts';
 import { filterClause, resolveFilters } from '../_shared/calculation-filters.ts';
 import type { RequestContext } from '../_shared/caller.ts';
-import { badRequest } from '../_shared/errors.ts';
-import { EXPORT_FORMATS } from '../_shared/export-formats.ts';
+import { EXPORT_FORMATS, exportWriter, partLimit } from '../_shared/export-formats.ts';
 import { parseQuery } from '../_shared/params.ts';
 import { EXPORT_STATEMENT_TIMEOUT_MS, streamRows } from '../_shared/row-stream.ts';
 import { cursorAfter, cursorValue, keysetFrom, keysetIds, keysetOrder, keysetSelect } from './calculation-sql.ts';
 
 export async function getExport(c: RequestContext, partRows: number): Promise<Response> {
   const q = parseQuery(c, ExportQuery);
-  const limit = Math.min(q.limit ?? partRows, partRows);
-  if (q.ref_keys && q.format !== 'extxyz') {
-    throw badRequest('invalid query parameter ref_keys: only for format=extxyz', [{ path: 'ref_keys', issue: 'only for format=extxyz' }]);
-  }
-  if (q.profile && q.format !== 'extxyz') {
-    throw badRequest('invalid query parameter profile: only for format=extxyz', [{ path: 'profile', issue: 'only for format=extxyz' }]);
-  }
-  const writer = { refKeys: q.ref_keys, mace: q.profile === 'mace' };
+  const limit = partLimit(q.limit, partRows);
+  const writer = exportWriter(q);
   const keyset = keysetFrom(q);
   const filters = await resolveFilters(q);
   const format = EXPORT_FORMATS[q.format];
