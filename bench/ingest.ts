@@ -18,6 +18,7 @@ import { createUser } from '../test/support/users.ts';
 import { rng, syntheticCalculation } from './lib/synthetic.ts';
 import { table } from './lib/table.ts';
 import { appendResults } from './lib/results.ts';
+import { endStream } from './lib/copy-stream.ts';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
 const CLIENTS = 4;
@@ -156,10 +157,3 @@ async function insertMolecules(
   return ids;
 }
 
-function endStream(stream: NodeJS.WritableStream): Promise<void> {
-  return new Promise((resolve, reject) => {
-    stream.on('error', reject);
-    stream.on('finish', () => resolve());
-    stream.end();
-  });
-}

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -23,12 +23,13 @@ import { mintToken, newJwtSecret } from '../scripts/stack/keys.ts';
 import { repoPath } from '../scripts/stack/paths.ts';
 import { startStack, type Stack } from '../scripts/stack/stack.ts';
 import { freePort, startTestStack } from '../test/support/stack.ts';
-import { API_ROLE } from '../supabase/functions/_shared/db.ts';
+import { actAs, API_ROLE } from '../test/support/db.ts';
 import { childCpuSeconds, cpuSeconds, cpuSpent } from './lib/proc-cpu.ts';
 import { appendResults } from './lib/results.ts';
 import { percentile, table } from './lib/table.ts';
 import { seedCalculations } from './seed-calculations.ts';
 import { MAX_EXPORT_LIMIT, NEXT_CURSOR_HEADER } from '../shared/contract/query.ts';
+import { insertUser } from '../test/support/users.ts';
 
 const N = Number(process.env.BENCH_N ?? 1_000_000);
 const EXPORT_N = Math.min(N, Number(process.env.BENCH_EXPORT_N ?? 100_000));
@@ -70,7 +71,7 @@ try {
   let seedNote = `reused ${have.toLocaleString('en-US')} seeded calculations`;
   if (have < N) {
     if (have > 0) userId = randomUUID();
-    await sql`insert into auth.users (id) values (${userId}) on conflict do nothing`;
+    await insertUser(sql, userId);
     let last = 0;
     const seeded = await seedCalculations(sql, {
       userId, n: N,
@@ -151,8 +152,7 @@ try {
     const ms: number[] = [];
     for (let i = 0; i < runs + 2; i++) {
       const t = await sql.begin(async (tx) => {
-        await tx`select set_config('request.jwt.claims', ${JSON.stringify({ role: 'authenticated', sub: userId })}, true),
-                        set_config('role', ${API_ROLE}, true), set_config('statement_timeout', '120s', true)`;
+        await actAs(tx, API_ROLE, userId, { statementTimeoutMs: 120_000 });
         const start = performance.now();
         await tx.unsafe(query);
         return performance.now() - start;
@@ -348,8 +348,7 @@ async function writePlans(sql: postgres.Sql, userId: string, q: { eLo: number; e
   ];
   for (const [name, why, query] of plans) {
     const text = await sql.begin(async (tx) => {
-      await tx`select set_config('request.jwt.claims', ${JSON.stringify({ role: 'authenticated', sub: userId })}, true),
-                      set_config('role', ${API_ROLE}, true)`;
+      await actAs(tx, API_ROLE, userId);
       await tx.unsafe('explain (analyze, buffers) ' + query); // warm
       const rows = await tx.unsafe('explain (analyze, buffers) ' + query);
       return rows.map((r) => r['QUERY PLAN']).join('\n');

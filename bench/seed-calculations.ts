@@ -17,6 +17,8 @@ import { identifyMolecule, type MoleculeIdentity } from '../shared/chem/molecule
 import { loadRDKit } from '../shared/chem/rdkit.ts';
 import { AU_DEBYE } from '../shared/units.ts';
 import { rng } from './lib/synthetic.ts';
+import { finished, write } from './lib/copy-stream.ts';
+import { insertUser } from '../test/support/users.ts';
 
 export interface SeedOptions {
   userId: string;
@@ -164,7 +166,7 @@ export async function seedCalculations(sql: postgres.Sql, opts: SeedOptions): Pr
         source, tags, completed_at, created_at, updated_at) from stdin`.writable();
       const atomCopy = await atomConn`copy public.atomic_properties (calculation_id, user_id, atom_index, element, atomic_number,
         x_ang, y_ang, z_ang, partial_charge_e, grad_x_eh_bohr, grad_y_eh_bohr, grad_z_eh_bohr) from stdin`.writable();
-      const finished = Promise.all([finishedPromise(calcCopy), finishedPromise(atomCopy)]);
+      const copied = Promise.all([finished(calcCopy), finished(atomCopy)]);
       for (let from = 0; from < size; from += 500) {
         let calcText = '';
         let atomText = '';
@@ -205,7 +207,7 @@ export async function seedCalculations(sql: postgres.Sql, opts: SeedOptions): Pr
       }
       calcCopy.end();
       atomCopy.end();
-      await finished;
+      await copied;
       opts.onProgress?.(done + size, opts.n);
     }
   } finally {
@@ -216,18 +218,6 @@ export async function seedCalculations(sql: postgres.Sql, opts: SeedOptions): Pr
     insert into public.user_stats_slots as s (user_id, slot, atoms) values (${user}, 0, ${atoms})
     on conflict (user_id, slot) do update set atoms = s.atoms + excluded.atoms`;
   return { molecules: mols.length, calculations: opts.n, atoms, seconds: (performance.now() - started) / 1000 };
-}
-
-function finishedPromise(stream: NodeJS.WritableStream): Promise<void> {
-  return new Promise((resolve, reject) => {
-    stream.on('error', reject);
-    stream.on('finish', () => resolve());
-  });
-}
-
-/** Writes and waits for the stream to drain when its buffer is full (backpressure). */
-function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
-  return stream.write(text) ? Promise.resolve() : new Promise((resolve) => stream.once('drain', () => resolve()));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,7 +246,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (!values['db-url']) usageExit('seed-calculations', USAGE, '--db-url is required (or set SUPABASE_DB_URL)');
   const sql = postgres(values['db-url'], { max: 2, onnotice: () => {} });
   try {
-    await sql`insert into auth.users (id) values (${values.user}) on conflict do nothing`;
+    await insertUser(sql, values.user);
     const n = Number(values.n);
     let last = 0;
     const r = await seedCalculations(sql, {

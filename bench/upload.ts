@@ -8,7 +8,6 @@
 // Prints a table and appends it to bench/RESULTS.md.
 //
 //   BENCH_UPLOAD_N=10000 BENCH_CONCURRENCY=4 BENCH_BATCH=200 npm run bench:upload
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +18,7 @@ import { startTestStack, type TestStack } from '../test/support/stack.ts';
 import { makeJobs } from './make-jobs.ts';
 import { appendResults } from './lib/results.ts';
 import { table } from './lib/table.ts';
+import { insertUser } from '../test/support/users.ts';
 
 const N = Number(process.env.BENCH_UPLOAD_N ?? 10_000);
 const CONCURRENCY = process.env.BENCH_CONCURRENCY ?? '4';
@@ -63,8 +63,7 @@ try {
   const genSeconds = (performance.now() - t0) / 1000;
   console.log(`wrote ${N} jobs in ${genSeconds.toFixed(1)} s`);
 
-  const userId = randomUUID();
-  await sql`insert into auth.users (id, email) values (${userId}, ${`${userId}@bench.local`})`;
+  const userId = await insertUser(sql);
   const env = { SUPABASE_URL: conn.url, SUPABASE_SERVICE_ROLE_KEY: conn.serviceRoleKey };
   const common = ['--jobs-root', root, '--concurrency', CONCURRENCY, '--batch-size', BATCH];
 

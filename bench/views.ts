@@ -15,13 +15,16 @@
 //   SUPABASE_DB_URL=postgresql://… npm run bench:views   # an existing database (adds bench users)
 //   BENCH_N=100000 npm run bench:views                   # smaller
 //   BENCH_RESULTS=0 npm run bench:views                  # do not append to bench/RESULTS.md
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { startTestStack, type TestStack } from '../test/support/stack.ts';
-import { API_ROLE } from '../supabase/functions/_shared/db.ts';
+import { actAs, API_ROLE } from '../test/support/db.ts';
 import { appendResults } from './lib/results.ts';
 import { HEXANES, rng } from './lib/synthetic.ts';
 import { percentile, table } from './lib/table.ts';
+import { finished, write } from './lib/copy-stream.ts';
+import { fakeInchikey } from '../test/support/sql-helpers.ts';
+import { insertUser } from '../test/support/users.ts';
 
 const N = Number(process.env.BENCH_N ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -36,32 +39,20 @@ const sql = postgres(dbUrl, { max: 4, onnotice: () => {} });
 
 /** Runs `query` in one transaction as an API role with the user's claims, as the functions do. */
 async function asUser<T>(role: 'authenticated' | 'service_role', userId: string | null, query: (tx: postgres.TransactionSql) => PromiseLike<T>): Promise<T> {
-  const claims = JSON.stringify(userId ? { role, sub: userId } : { role });
   return sql.begin(async (tx) => {
     // A user's token runs as the functions' own role (the Data API's `authenticated` holds nothing).
-    await tx`select set_config('request.jwt.claims', ${claims}, true),
-                    set_config('role', ${role === 'authenticated' ? API_ROLE : role}, true)`;
+    await actAs(tx, role === 'authenticated' ? API_ROLE : role, userId ?? undefined);
     return query(tx);
   }) as Promise<T>;
 }
 
-async function newUser(): Promise<string> {
-  const id = randomUUID();
-  await sql`insert into auth.users (id, email) values (${id}, ${`${id}@bench.local`})`;
-  return id;
-}
+const newUser = (): Promise<string> => insertUser(sql);
 
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 const fmt = (n: number) => n.toLocaleString('en-US');
 
 // ---------------------------------------------------------------------------------------------
 // Seeding by COPY
-
-/** A well-formed InChIKey (14-10-1 capital letters); unique enough for a bench. */
-function inchikeyLike(): string {
-  const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(65 + (b % 26))).join('');
-  return `${letters(14)}-${letters(10)}-${letters(1)}`;
-}
 
 /** The 20 atoms of a hexane as COPY text after `calculation_id \t user_id \t`: one line each. */
 const ATOM_SUFFIXES = Array.from({ length: 20 }, (_, a) => {
@@ -74,17 +65,6 @@ const ATOM_SUFFIXES = Array.from({ length: 20 }, (_, a) => {
 
 const METHODS = ['GFN2-xTB', 'GFN2-xTB', 'GFN2-xTB', 'GFN2-xTB', 'GFN2-xTB', 'GFN2-xTB', 'GFN1-xTB', 'GFN1-xTB', 'GFN0-xTB', 'GFN-FF'];
 
-function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
-  return stream.write(text) ? Promise.resolve() : new Promise((resolve) => stream.once('drain', () => resolve()));
-}
-
-function finished(stream: NodeJS.WritableStream): Promise<void> {
-  return new Promise((resolve, reject) => {
-    stream.on('error', reject);
-    stream.on('finish', () => resolve());
-  });
-}
-
 /**
  * `n` calculations for `userId` (90 % completed, some failed, running and pending; created_at
  * spread over the last year in id order) and their 20 atoms each.
@@ -92,7 +72,7 @@ function finished(stream: NodeJS.WritableStream): Promise<void> {
 async function seed(userId: string, n: number, onProgress?: (done: number) => void): Promise<void> {
   const random = rng(7);
   const molecules = Array.from({ length: MOLECULES }, (_, i) => ({
-    user_id: userId, canonical_smiles: HEXANES[i % HEXANES.length], inchikey: inchikeyLike(), molecule_key: inchikeyLike(), formula: 'C6H14',
+    user_id: userId, canonical_smiles: HEXANES[i % HEXANES.length], inchikey: fakeInchikey(), molecule_key: fakeInchikey(), formula: 'C6H14',
     input_smiles: HEXANES[i % HEXANES.length], n_atoms: 20, name: `bench hexane ${i}`,
   }));
   const moleculeIds = (await sql`insert into public.molecules ${sql(molecules)} returning id`).map((r) => r.id as string);
@@ -190,7 +170,7 @@ try {
         insert into public.batch_items (batch_job_id, molecule_id)
         select ${job.id}, (${moleculeIds}::uuid[])[1 + g % 100] from generate_series(1, ${ITEMS_PER_BATCH}::int) as g`;
       await tx`
-        update public.batch_items set status = 'claimed', claimed_by = 'runner:bench', attempts = 1,
+        update public.batch_items set status = 'claimed', claimed_by = 'runner:bench', attempts = 1, total_attempts = 1,
                lease_expires_at = now() + interval '5 minutes'
          where id in (select id from public.batch_items where batch_job_id = ${job.id}
                        order by id limit ${Math.floor((ITEMS_PER_BATCH * b) / BATCHES)})`;

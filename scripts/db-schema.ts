@@ -3,26 +3,15 @@
 // SUPABASE_DB_URL or DATABASE_URL set, builds in a scratch database on that server instead.
 // `--check` writes nothing and exits 1 when the committed file is stale.
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { migratedSchema } from './stack/dump-schema.ts';
 import { repoPath } from './stack/paths.ts';
 import { startPostgres, type RunningPostgres } from './stack/postgres.ts';
+import { freePort } from './stack/free-port.ts';
 
 const SCHEMA_FILE = repoPath('supabase/schema.sql');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { check: { type: 'boolean', default: false } } });

@@ -11,9 +11,9 @@ export const AU_DEBYE = 2.541746473;
 export const HARTREE_PER_BOHR_EV_PER_ANGSTROM = HARTREE_EV / BOHR_ANGSTROM;
 
 export const bohrToAngstrom = (bohr: number): number => bohr * BOHR_ANGSTROM;
-export const angstromToBohr = (angstrom: number): number => angstrom / BOHR_ANGSTROM;
 export const hartreeToEv = (eh: number): number => eh * HARTREE_EV;
-export const auDipoleToDebye = (au: number): number => au * AU_DEBYE;
+/** The magnitude in Debye of a dipole vector in e·Bohr (xtb's `dipole_au`). */
+export const dipoleDebye = (au: readonly number[]): number => Math.hypot(...au) * AU_DEBYE;
 /** A dipole in e·Bohr expressed in e·Å (ASE's dipole unit). */
 export const auDipoleToEAngstrom = (au: number): number => au * BOHR_ANGSTROM;
 /** Force in eV/Å from a gradient component in Eh/Bohr (force = −gradient). */

@@ -11,7 +11,7 @@ import { loadStackEnv } from '../stack/stack-env.ts';
 import { commandFailure, readCommandLine } from '../lib/cli-args.ts';
 import { parseRunnerArgs, USAGE, UsageError } from './args.ts';
 import { FatalError, runLoop } from './claim-loop.ts';
-import { preflight, resolveRunnerConnection, runnerClient, UnreachableError, type Env, type RunnerConnection } from './connection.ts';
+import { preflight, resolveRunnerConnection, runnerClient, UnreachableError, type Env } from './connection.ts';
 import { runProcess } from './process.ts';
 import { batchesApi } from './report.ts';
 import { formatItemLine, formatSummary, Tally } from './summary.ts';

@@ -6,7 +6,7 @@ import { loadStackEnv } from '../stack/stack-env.ts';
 import { dryRunChecks } from './dry-run-checks.ts';
 import { commandFailure, readCommandLine } from '../lib/cli-args.ts';
 import { checkJobsRoot, parseUploadArgs, USAGE } from './args.ts';
-import { clientFor, preflight, resolveConnection, UnreachableError, type Connection, type Env } from '../lib/connection.ts';
+import { clientFor, preflight, resolveConnection, UnreachableError, type Env } from '../lib/connection.ts';
 import type { JobReport } from './outcomes.ts';
 import { runPipeline } from './pipeline.ts';
 import { startProgress } from './progress.ts';

@@ -42,5 +42,4 @@ export const Provenance = z.object({
   /** Only when the runner or uploader was asked to keep it (--keep-raw-output). */
   raw_output: RawOutput.nullish(),
 });
-export type ProvenanceInput = z.input<typeof Provenance>;
 export type Provenance = z.output<typeof Provenance>;

@@ -2,7 +2,7 @@
 // writes it, mapped onto the native ingest item. Bohr → Å and a.u. → Debye happen here, via units.ts.
 import { z } from 'zod';
 import { normaliseSymbol } from '../chem/elements.ts';
-import { AU_DEBYE, bohrToAngstrom } from '../units.ts';
+import { bohrToAngstrom, dipoleDebye } from '../units.ts';
 import { Finite, Int32, MAX_ATOMS, Metadata, Uuid, Vec3 } from './common.ts';
 import type { IngestCalculationInput } from './ingest.ts';
 
@@ -107,7 +107,7 @@ export function qcschemaToIngest(r: QcSchemaAtomicResult): IngestCalculationInpu
       ? {
           total_energy_eh: energy as number,
           dipole_au: dipole ?? null,
-          dipole_debye: dipole ? Math.hypot(...dipole) * AU_DEBYE : null,
+          dipole_debye: dipole ? dipoleDebye(dipole) : null,
           xtb_version: r.provenance?.version ?? null,
         }
       : null,

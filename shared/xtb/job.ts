@@ -3,7 +3,7 @@
 // xtb's own files are the truth; results.json only fills gaps and is cross-checked.
 import { IngestCalculation, type IngestCalculationInput, type Results } from '../contract/ingest.ts';
 import type { Geometry, Method, Task, Vec3 } from '../contract/common.ts';
-import { AU_DEBYE, bohrToAngstrom } from '../units.ts';
+import { bohrToAngstrom, dipoleDebye } from '../units.ts';
 import { parseCharges } from './charges.ts';
 import { parseGradient } from './gradient.ts';
 import { parseMetadata } from './metadata.ts';
@@ -195,7 +195,7 @@ function dipoleOf(log: XtbLog | null, json: XtbOutJson | null, task: Task): Pick
     const precise = task !== 'opt' && json?.dipoleAu && maxAbsDiff(json.dipoleAu, printed.au) <= tol ? json.dipoleAu : null;
     return { dipole_au: precise ?? printed.au, dipole_debye: printed.debye };
   }
-  if (json?.dipoleAu && task !== 'opt') return { dipole_au: json.dipoleAu, dipole_debye: Math.hypot(...json.dipoleAu) * AU_DEBYE };
+  if (json?.dipoleAu && task !== 'opt') return { dipole_au: json.dipoleAu, dipole_debye: dipoleDebye(json.dipoleAu) };
   return { dipole_au: null, dipole_debye: null };
 }
 

@@ -27,9 +27,9 @@
 --   * functions set `search_path = ''` and qualify every name; `security definer` only where a
 --     trigger must write what the caller may not (event_logs, counters);
 --   * every CREATE FUNCTION states its own attributes (language, volatility, strict, parallel,
---     security, search_path, plpgsql's #variable_conflict): PostgreSQL has no way to share them.
---     They go on one line after `returns`, in that order, as pg_dump prints them; a planner
---     setting (`set plan_cache_mode`, `set enable_nestloop`) gets a line of its own, under the
+--     security, search_path; in a plpgsql body, #variable_conflict): PostgreSQL has no way to
+--     share them. They go on one line after `returns`, in that order; a planner setting or cost
+--     (`set plan_cache_mode`, `set enable_nestloop`, `cost`) gets a line of its own, under a
 --     comment that says why. What functions share beyond that lives in a helper
 --     (create_statement_triggers here, batch_caller, log_caller_event, add_histogram_cells);
 --   * API roles get nothing by default: each migration revokes, and the RLS migration grants

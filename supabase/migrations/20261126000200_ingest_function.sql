@@ -45,7 +45,7 @@
 -- a SQL function with `set search_path` is never inlined, so each call starts an executor and
 -- evaluates the bounds again. Tried as public.same_structure_representative(user, group,
 -- distances, below), bench:ingest (20,000 conformers) took 36.1 and 39.0 s against 31.2 and
--- 25.8 s for these subqueries, run in alternation on one quiet machine.
+-- 25.8 s for these subqueries, run in alternation on one machine (2 cores, load 1.3 to 2.8).
 
 -- One ingest item as the function receives it (a jsonb array of these): the molecule's identity
 -- computed by the caller with RDKit, then the calculation's columns.
@@ -76,9 +76,7 @@ create function public.ingest_calculations(
 )
 returns table (idx int, outcome text, calculation_id uuid, molecule_id uuid, atoms_written int,
                specification_hash text, same_structure_as uuid)
-language plpgsql
-security invoker
-set search_path = ''
+  language plpgsql security invoker set search_path = ''
 as $$
 -- The output columns (idx, calculation_id, molecule_id, …) share names with table columns.
 #variable_conflict use_column

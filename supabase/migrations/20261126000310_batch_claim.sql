@@ -55,6 +55,7 @@ create function public.claim_batch_items(
     charge integer, multiplicity integer, input_geometry jsonb, method text, task text, solvent text,
     xtb_args text[], attempt integer, max_attempts integer, lease_expires_at timestamptz)
   language plpgsql security invoker set search_path = ''
+  -- A plan for each call's values: see "The plan is made for each call's values" below.
   set plan_cache_mode = force_custom_plan
   -- Each walk reads a share of one user's items in that user's claim order and stops. For an
   -- all-users claim the user is a lateral parameter, estimated as an average user: with many users

@@ -65,10 +65,9 @@ comment on function public.same_structure_tolerance_ang() is
 
 create function public.same_structure(p_a real[], p_b real[])
   returns boolean
-  language sql immutable parallel safe
+  language sql immutable parallel safe set search_path = ''
   -- Dear on purpose: the planner then tests it after the cheap conditions (the fingerprint range).
   cost 10000
-  set search_path = ''
 as $$
   select cardinality(p_a) = cardinality(p_b)
      and coalesce((select max(abs(x::double precision - y::double precision))

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { API_ROLE } from '../support/db.ts';
+import { actAs, API_ROLE } from '../support/db.ts';
 import { newUser } from '../support/users.ts';
 
 const ITEMS_PER_USER = 2_000;
@@ -44,15 +44,11 @@ class Rollback extends Error {}
  * Inside `tx`, as the functions run a request: a user's (`sub`) as the functions' role with that
  * user's claims, or the service role across users.
  */
-async function actAs(tx: postgres.TransactionSql, sub?: string): Promise<void> {
-  const role = sub ? API_ROLE : 'service_role';
-  const claims = JSON.stringify(sub ? { role: 'authenticated', sub } : { role: 'service_role' });
-  await tx`select set_config('request.jwt.claims', ${claims}, true), set_config('role', ${role}, true)`;
-}
+const runAs = (tx: postgres.TransactionSql, sub?: string): Promise<void> => actAs(tx, sub ? API_ROLE : 'service_role', sub);
 
 /** A batch of `n` pending items of one molecule for `userId`, created with create_batch. */
 async function createBatch(tx: postgres.TransactionSql, userId: string, n: number): Promise<void> {
-  await actAs(tx, userId);
+  await runAs(tx, userId);
   const molecules = [{
     molecule_key: 'XLYOFNOQVPJJNP-UHFFFAOYNA-N', inchikey: 'XLYOFNOQVPJJNP-UHFFFAOYSA-N', canonical_smiles: 'O', formula: 'H2O',
     name: 'water', input_smiles: 'O', n_atoms: 3,
@@ -65,8 +61,8 @@ async function createBatch(tx: postgres.TransactionSql, userId: string, n: numbe
 /** The plans of the claim statement over `CALLS` calls in one session, one mode. */
 async function claimPlans(tx: postgres.TransactionSql, mode: 'user' | 'all_users', userId: string): Promise<string[]> {
   notices.length = 0;
-  if (mode === 'user') await actAs(tx, userId);
-  else await actAs(tx);
+  if (mode === 'user') await runAs(tx, userId);
+  else await runAs(tx);
   for (let call = 0; call < CALLS; call += 1) {
     const rows = await tx`select item_id from public.claim_batch_items(${`plan-${randomUUID()}`}, ${LIMIT}, 60, null, ${mode === 'all_users' ? [METHOD] : null}::text[], ${mode === 'all_users'})`;
     expect(rows.length).toBe(LIMIT);

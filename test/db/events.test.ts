@@ -2,7 +2,7 @@
 // (a 5,000-row insert is one trigger call), none for a no-op update, and an append-only log.
 import type postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
-import { adminSql, API_ROLE, asRole } from '../support/db.ts';
+import { actAs, adminSql, API_ROLE, asRole } from '../support/db.ts';
 import { newUser } from '../support/users.ts';
 import { fakeInchikey, errorOf } from '../support/sql-helpers.ts';
 
@@ -24,7 +24,6 @@ describe('event logging', () => {
   it('a 5,000-row insert writes exactly 5,000 calculation_completed events in one trigger call', async () => {
     const user = await newUser();
     const moleculeId = await newMolecule(user.id);
-    const claims = JSON.stringify({ role: 'authenticated', sub: user.id });
     // Ingest names each row's specification; a row inserted without one gets the default from a
     // row trigger (for SQL written by hand), which is not what this test measures.
     const [spec] = await adminSql()`
@@ -36,7 +35,7 @@ describe('event logging', () => {
       // Count function calls of this transaction only (pg_stat_xact_user_functions), then act
       // exactly as the functions do: claims set, role switched.
       await tx`select set_config('track_functions', 'all', true)`;
-      await tx`select set_config('request.jwt.claims', ${claims}, true), set_config('role', ${API_ROLE}, true)`;
+      await actAs(tx, API_ROLE, user.id);
       const rows = await tx`
         insert into public.calculations (molecule_id, specification_id, method, task, status, total_energy_eh, geometry_sha256)
         select ${moleculeId}, ${spec.id}, 'GFN2-xTB', 'sp', 'completed', -5.0 - g * 1e-6, encode(sha256(g::text::bytea), 'hex')

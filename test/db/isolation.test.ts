@@ -1,6 +1,6 @@
 // Row-level security: a user reaches only their own rows in every table and view, a child row can
 // never point at another user's parent, and anon reaches nothing at all.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adminSql, API_ROLE, asRole, type Role } from '../support/db.ts';
 import { newUser, type TestUser } from '../support/users.ts';

@@ -3,7 +3,7 @@
 // promises.
 import postgres from 'postgres';
 import { describe, expect, inject, it } from 'vitest';
-import { adminSql, API_ROLE, asRole } from '../support/db.ts';
+import { actAs, adminSql, API_ROLE, asRole } from '../support/db.ts';
 import { newUser } from '../support/users.ts';
 import { fakeInchikey } from '../support/sql-helpers.ts';
 
@@ -112,13 +112,12 @@ describe('database_stats', () => {
       const first = 0;
       const second = pids.findIndex((p) => p % 16 !== pids[first] % 16);
       const [a, b] = [reserved[first], reserved[second]];
-      const claims = JSON.stringify({ role: 'authenticated', sub: user.id });
       const insertMolecule = (c: postgres.ReservedSql) => c`
         insert into public.molecules (canonical_smiles, inchikey, formula, input_smiles, n_atoms)
         values ('O', ${fakeInchikey()}, 'H2O', 'O', 3)`;
       for (const c of [a, b]) {
         await c`begin`;
-        await c`select set_config('request.jwt.claims', ${claims}, true), set_config('role', ${API_ROLE}, true)`;
+        await actAs(c, API_ROLE, user.id);
       }
       // A holds its counter row until it commits; B's insert must not queue behind it.
       await insertMolecule(a);

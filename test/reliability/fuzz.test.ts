@@ -15,7 +15,6 @@ import {
   ExportQuery, GetByIdQuery, ListCalculationsQuery, ListEventsQuery, ListMoleculesQuery, StatsQuery,
 } from '../../shared/contract/query.ts';
 import { userCounts } from '../support/counts.ts';
-import { call } from '../support/http.ts';
 import { calc, calcWithAtoms, GEOMETRIES, resultFor } from '../support/payloads.ts';
 import { BOHR_ANGSTROM } from '../../shared/units.ts';
 import { newUser, type TestUser } from '../support/users.ts';
@@ -74,13 +73,6 @@ const hostileJson: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     fc.dictionary(fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom(...SQL_META, '__proto__', 'constructor', '')), tie('value'), { maxKeys: 5 }),
   ),
 })).value;
-
-/** Deeply nested arrays or objects, as a value (depth up to 5,000) to place inside a body. */
-const deepValue = fc.tuple(fc.integer({ min: 50, max: 5000 }), fc.boolean()).map(([depth, objects]) => {
-  let v: unknown = 1;
-  for (let i = 0; i < depth; i++) v = objects ? { a: v } : [v];
-  return v;
-});
 
 // ---------------------------------------------------------------------------------------------
 // Routes

@@ -5,7 +5,6 @@
 // role (row-level security): zero of A's rows.
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ClaimedItem } from '../../shared/contract/batches.ts';
 import { mintToken, newJwtSecret } from '../../scripts/stack/keys.ts';
 import { TABLES, userCounts } from '../support/counts.ts';
 import { adminSql, API_ROLE, asRole } from '../support/db.ts';

@@ -2,7 +2,7 @@
 // same claims-and-role transaction the functions use (API_ROLE), to check RLS.
 import postgres from 'postgres';
 import { inject } from 'vitest';
-import { API_ROLE as FUNCTIONS_ROLE } from '../../supabase/functions/_shared/db.ts';
+import { API_ROLE as FUNCTIONS_ROLE, switchCaller, type Tx } from '../../supabase/functions/_shared/db.ts';
 
 let admin: postgres.Sql | undefined;
 
@@ -23,10 +23,19 @@ export type Role = 'anon' | 'authenticated' | 'service_role' | typeof API_ROLE;
  * what PostgREST would switch to for a token naming them.
  */
 export function asRole<T>(role: Role, userId: string | undefined, work: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
-  const tokenRole = role === API_ROLE ? 'authenticated' : role;
-  const claims = JSON.stringify(userId ? { role: tokenRole, sub: userId } : { role: tokenRole });
   return adminSql().begin(async (tx) => {
-    await tx`select set_config('request.jwt.claims', ${claims}, true), set_config('role', ${role}, true)`;
+    await actAs(tx, role, userId);
     return work(tx);
   }) as Promise<T>;
+}
+
+/**
+ * Makes the rest of an open transaction (`tx`, or a reserved connection after `begin`) run as
+ * `role` with the user's claims, by the functions' own switchCaller. Also for benchmarks, on any
+ * server.
+ */
+export function actAs(tx: postgres.TransactionSql | postgres.ReservedSql, role: Role, userId?: string, opts: { statementTimeoutMs?: number } = {}): Promise<void> {
+  const tokenRole = role === API_ROLE ? 'authenticated' : role;
+  const claims = userId ? { role: tokenRole, sub: userId } : { role: tokenRole };
+  return switchCaller(tx as Tx, { role, claims }, opts.statementTimeoutMs);
 }

@@ -3,24 +3,13 @@
 // removed afterwards. Global setup starts one for a whole test run (test files reach it with
 // inject('stack')); tests that stop or kill parts of a stack start their own.
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { newJwtSecret } from '../../scripts/stack/keys.ts';
 import { startStack, type Stack } from '../../scripts/stack/stack.ts';
+import { freePort } from '../../scripts/stack/free-port.ts';
 
-/** A free TCP port on loopback, so test stacks never collide with `npm start` or each other. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface TestStack extends Stack {
   dataDir: string;

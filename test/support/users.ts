@@ -11,10 +11,15 @@ export interface TestUser {
   token: string;
 }
 
+/** A row in auth.users of the database behind `sql`: the given id, or a new one; kept when it is there. */
+export async function insertUser(sql: postgres.Sql, id: string = randomUUID()): Promise<string> {
+  await sql`insert into auth.users (id, email) values (${id}, ${`${id}@test.local`}) on conflict (id) do nothing`;
+  return id;
+}
+
 /** A new user of the database behind `sql`, with a token signed by `jwtSecret` (any stack, benchmarks too). */
 export async function createUser(sql: postgres.Sql, jwtSecret: string): Promise<TestUser> {
-  const id = randomUUID();
-  await sql`insert into auth.users (id, email) values (${id}, ${`${id}@test.local`})`;
+  const id = await insertUser(sql);
   return { id, token: await mintToken({ secret: jwtSecret, role: 'authenticated', sub: id }) };
 }
 

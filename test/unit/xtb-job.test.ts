@@ -1,6 +1,5 @@
 // The job combiner on every fixture job: expected outcome per job (from the format doc and the `variant`
 // column of shared/tools/fixtures.csv), values equal to xtb's native files, and the damage cases.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IngestCalculation } from '../../shared/contract/ingest.ts';
@@ -52,7 +51,6 @@ const NOT_JOBS = ['2025-03', '2025-04', '2025-04/scratch', 'legacy'];
 
 const files: Record<string, JobFiles> = {};
 const parsed: Record<string, ParsedJob> = {};
-const native = (p: string, f: string) => readFileSync(path.join(FIXTURES, p, f), 'utf8');
 
 // Independent, minimal readers of xtb's native files, so the comparison does not use the code under test.
 const lastTotalEnergy = (text: string) => Number([...text.matchAll(/\| TOTAL ENERGY\s+(\S+) Eh/g)].pop()![1]);

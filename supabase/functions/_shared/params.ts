@@ -22,6 +22,16 @@ export function uuidParam(c: RequestContext, name = 'id'): string {
   return value.toLowerCase();
 }
 
+/** A path parameter that must be a release number (1, 2, …): anything else is a 400 naming it. */
+export function versionParam(c: RequestContext, name = 'version'): number {
+  const text = c.req.param(name) ?? '';
+  const n = /^[1-9][0-9]{0,8}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(n)) {
+    throw badRequest(`invalid path parameter ${name}: must be a release number (1, 2, …)`, [{ path: name, issue: 'must be a positive integer' }]);
+  }
+  return n;
+}
+
 type OwnerFields = { user_id?: string; all_users?: boolean };
 
 const takesAllUsers = (schema: z.ZodType) => schema instanceof z.ZodObject && 'all_users' in schema.shape;

@@ -139,4 +139,3 @@ export async function prepareItems(
 
 export const isRejected = (item: ItemOutcome): item is RejectedItem => 'errors' in item;
 export const isDeferred = (item: ItemOutcome): item is DeferredItem => 'deferred' in item;
-export const isPrepared = (item: ItemOutcome): item is PreparedItem => 'molecule' in item;

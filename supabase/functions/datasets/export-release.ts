@@ -21,9 +21,9 @@ import type { RequestContext } from '../_shared/caller.ts';
 import { CursorField, cursorCodec, cursorError } from '../_shared/cursor.ts';
 import { badRequest, conflict } from '../_shared/errors.ts';
 import { EXPORT_FORMATS, exportWriter, partLimit } from '../_shared/export-formats.ts';
-import { parseQuery, uuidParam } from '../_shared/params.ts';
+import { cursorParam, parseQuery, uuidParam, versionParam } from '../_shared/params.ts';
 import { EXPORT_STATEMENT_TIMEOUT_MS, streamRows } from '../_shared/row-stream.ts';
-import { exactFloats, findRelease, isolatedAtomFrames, memberRows, rangeEnd, versionParam, type MemberRange } from './release-sql.ts';
+import { exactFloats, findRelease, isolatedAtomFrames, memberRows, rangeEnd, type MemberRange } from './release-sql.ts';
 
 /** Where a release export continues: the release and the last member written. */
 const releaseCursor = cursorCodec('release-export', { id: CursorField.id, o: z.number().int().min(1) });
@@ -33,7 +33,7 @@ export async function exportRelease(c: RequestContext, partRows: number): Promis
   const version = versionParam(c);
   const q = parseQuery(c, ExportReleaseQuery);
   const writer = exportWriter(q);
-  const cursor = q.cursor === undefined ? undefined : releaseCursor.decode(q.cursor);
+  const cursor = cursorParam(releaseCursor, q.cursor);
 
   const release = await c.var.db((tx) => findRelease(tx, datasetId, version));
   const withdrawn = (reason: string | null) =>

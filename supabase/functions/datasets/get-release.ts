@@ -2,8 +2,8 @@
 // sealing one, which has no manifest yet, is a 409 saying how far it is).
 import { OwnerQuery } from '../../../shared/contract/datasets.ts';
 import type { RequestContext } from '../_shared/caller.ts';
-import { parseQuery, uuidParam } from '../_shared/params.ts';
-import { findRelease, releaseResponse, versionParam } from './release-sql.ts';
+import { parseQuery, uuidParam, versionParam } from '../_shared/params.ts';
+import { findRelease, releaseResponse } from './release-sql.ts';
 
 export async function getRelease(c: RequestContext): Promise<Response> {
   const datasetId = uuidParam(c);

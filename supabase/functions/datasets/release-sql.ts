@@ -3,22 +3,11 @@
 // through the export writers of _shared/export-formats.ts (the same writers as /query/export, so a
 // release and a live export of the same calculations write the same bytes per calculation).
 import type { Manifest, ReleaseResponse, ReleaseSummary, Split } from '../../../shared/contract/datasets.ts';
-import type { RequestContext } from '../_shared/caller.ts';
 import { iso } from '../_shared/cursor.ts';
 import type { Fragment, Tx } from '../_shared/db.ts';
-import { badRequest, conflict, notFound } from '../_shared/errors.ts';
+import { conflict, notFound } from '../_shared/errors.ts';
 import type { ExportFormatSql, WriterOptions } from '../_shared/export-formats.ts';
 import { HARTREE_EV } from '../../../shared/units.ts';
-
-/** The path parameter `version`: 1, 2, … */
-export function versionParam(c: RequestContext): number {
-  const text = c.req.param('version') ?? '';
-  const n = /^[1-9][0-9]{0,8}$/.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(n)) {
-    throw badRequest('invalid path parameter version: must be a release number (1, 2, …)', [{ path: 'version', issue: 'must be a positive integer' }]);
-  }
-  return n;
-}
 
 /** A ReleaseSummary as JSON, for `public.releases r`. */
 const releaseSummary = (tx: Tx): Fragment => tx`json_build_object(

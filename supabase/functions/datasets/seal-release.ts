@@ -6,9 +6,9 @@
 import { SealReleaseBody } from '../../../shared/contract/datasets.ts';
 import type { RequestContext } from '../_shared/caller.ts';
 import { notFound } from '../_shared/errors.ts';
-import { parseBody, uuidParam } from '../_shared/params.ts';
+import { parseBody, uuidParam, versionParam } from '../_shared/params.ts';
 import { EXPORT_STATEMENT_TIMEOUT_MS } from '../_shared/row-stream.ts';
-import { findRelease, releaseResponse, versionParam } from './release-sql.ts';
+import { findRelease, releaseResponse } from './release-sql.ts';
 import { sealingColumns, sealNextPart, type SealingRow } from './seal-part.ts';
 
 export async function sealRelease(c: RequestContext, partRows: number): Promise<Response> {

@@ -1,31 +1,19 @@
 // The health check: is the database reachable, how fast, which migration is applied, and do the
 // tables exist. Bounded by a short timeout so a dead database answers 503 instead of hanging.
 // The full report is for the service role; `publicHealth` is what anyone else may see.
+import type { HealthResponse, PublicHealthResponse } from '../../../shared/contract/health.ts';
 import type { Sql } from '../_shared/db.ts';
 
 export const EXPECTED_TABLES = [
   'molecules', 'calculations', 'atomic_properties', 'batch_jobs', 'batch_items', 'event_logs',
 ] as const;
 
-export interface Health {
-  status: 'ok' | 'unavailable';
-  database: {
-    reachable: boolean;
-    latency_ms: number | null;
-    server_version: string | null;
-    migration_version: string | null;
-    tables: Record<string, boolean>;
-    all_tables_present: boolean;
-    error?: string;
-  };
-}
-
 /** Up or down, and nothing else. */
-export function publicHealth(health: Health): Pick<Health, 'status'> {
+export function publicHealth(health: HealthResponse): PublicHealthResponse {
   return { status: health.status };
 }
 
-export async function checkHealth(sql: Sql, timeoutMs = 2500): Promise<Health> {
+export async function checkHealth(sql: Sql, timeoutMs = 2500): Promise<HealthResponse> {
   const started = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
