@@ -153,22 +153,33 @@ describe('database_stats', () => {
   });
 });
 
+/**
+ * A batch of ten items of one molecule, five of them completed, made by the user under RLS;
+ * `then` changes it further in the same transaction.
+ */
+async function halfDoneBatch(
+  userId: string, moleculeId: string, name: string,
+  then?: (tx: postgres.TransactionSql, batchId: string) => Promise<unknown>,
+): Promise<string> {
+  return asRole(API_ROLE, userId, async (tx) => {
+    const [b] = await tx`insert into public.batch_jobs (name) values (${name}) returning id`;
+    await tx`insert into public.batch_items (batch_job_id, molecule_id) select ${b.id}, ${moleculeId} from generate_series(1, 10)`;
+    await tx`
+      update public.batch_items set status = 'completed'
+       where id in (select id from public.batch_items where batch_job_id = ${b.id} order by id limit 5)`;
+    await then?.(tx, b.id);
+    return b.id as string;
+  });
+}
+
 describe('batch_progress', () => {
   it('reports percent done, recent rate and an ETA for a running batch', async () => {
     const user = await newUser();
     const { moleculeId } = await addCalculations(user.id, 1, 'GFN2-xTB', 'completed');
-    const batchId = await asRole(API_ROLE, user.id, async (tx) => {
-      const [b] = await tx`insert into public.batch_jobs (name) values ('progress') returning id`;
-      await tx`insert into public.batch_items (batch_job_id, molecule_id) select ${b.id}, ${moleculeId} from generate_series(1, 10)`;
-      // Four finished in the last ten minutes, one long ago (not part of the rate), five left.
-      await tx`
-        update public.batch_items set status = 'completed'
-         where id in (select id from public.batch_items where batch_job_id = ${b.id} order by id limit 5)`;
-      await tx`
-        update public.batch_items set completed_at = now() - interval '1 hour'
-         where id in (select id from public.batch_items where batch_job_id = ${b.id} and status = 'completed' order by id limit 1)`;
-      return b.id as string;
-    });
+    // Four finished in the last ten minutes, one long ago (not part of the rate), five left.
+    const batchId = await halfDoneBatch(user.id, moleculeId, 'progress', (tx, id) => tx`
+      update public.batch_items set completed_at = now() - interval '1 hour'
+       where id in (select id from public.batch_items where batch_job_id = ${id} and status = 'completed' order by id limit 1)`);
     // Running for over 10 minutes: the rate is the last 10 minutes' items over 10 minutes.
     await adminSql()`update public.batch_jobs set started_at = now() - interval '1 hour' where id = ${batchId}`;
     const [row] = await asRole(API_ROLE, user.id, (tx) => tx`
@@ -187,14 +198,7 @@ describe('batch_progress', () => {
   it('reads the rate of a burst right after the start over the time the batch has run', async () => {
     const user = await newUser();
     const { moleculeId } = await addCalculations(user.id, 1, 'GFN2-xTB', 'completed');
-    const batchId = await asRole(API_ROLE, user.id, async (tx) => {
-      const [b] = await tx`insert into public.batch_jobs (name) values ('burst') returning id`;
-      await tx`insert into public.batch_items (batch_job_id, molecule_id) select ${b.id}, ${moleculeId} from generate_series(1, 10)`;
-      await tx`
-        update public.batch_items set status = 'completed'
-         where id in (select id from public.batch_items where batch_job_id = ${b.id} order by id limit 5)`;
-      return b.id as string;
-    });
+    const batchId = await halfDoneBatch(user.id, moleculeId, 'burst');
     // Five items done 3 s after the start (one transaction, so now() is one instant): 100 a
     // minute, and the five left take 3 s more; a fixed 10-minute divisor would say 0.5 and 10 min.
     const [row] = await adminSql().begin(async (tx) => {

@@ -11,7 +11,7 @@
 //   csv     one row per calculation, CSV_COLUMNS, RFC 4180 quoting; text that would start a
 //           spreadsheet formula gets a leading ' (csvField).
 import type postgres from 'postgres';
-import { CSV_COLUMNS, type ExportFormat } from '../../../shared/contract/query.ts';
+import { CSV_COLUMNS, type ExportFormat, type ExportProfile } from '../../../shared/contract/query.ts';
 import { BOHR_ANGSTROM, HARTREE_EV, HARTREE_PER_BOHR_EV_PER_ANGSTROM } from '../../../shared/units.ts';
 import { iso } from './cursor.ts';
 import type { Fragment, Tx } from './db.ts';
@@ -37,7 +37,7 @@ export interface WriterOptions {
  * The writer an export query asks for. `ref_keys` and `profile` name extxyz keys, so with another
  * format they are a 400 rather than silently ignored. (A release export has no `ref_keys`.)
  */
-export function exportWriter(q: { format: ExportFormat; ref_keys?: boolean; profile?: 'mace' }): WriterOptions {
+export function exportWriter(q: { format: ExportFormat; ref_keys?: boolean; profile?: ExportProfile }): WriterOptions {
   for (const [param, given] of [['ref_keys', q.ref_keys], ['profile', q.profile]] as const) {
     if (given && q.format !== 'extxyz') {
       throw badRequest(`invalid query parameter ${param}: only for format=extxyz`, [{ path: param, issue: 'only for format=extxyz' }]);
