@@ -2,13 +2,16 @@
 // connection per isolate, a 300 ms wait for it, and a 5 s statement timeout:
 // - a request that finds every connection busy answers 503 database_busy at once, not after the
 //   request holding it;
-// - a statement that times out answers 504 query_timeout, which the typed client does not retry.
+// - a statement that times out answers 504 query_timeout, which the typed client does not retry;
+// - an export that streams for longer than that timeout still arrives whole: its streaming
+//   statement runs under EXPORT_STATEMENT_TIMEOUT_MS (row-stream.ts).
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QfApiError, QfClient } from '../../shared/client.ts';
 import { nodeSupabase } from '../../scripts/lib/supabase.ts';
 import { calc } from '../support/payloads.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
+import { fakeInchikey } from '../support/sql-helpers.ts';
 import { createUser } from '../support/users.ts';
 
 let stack: TestStack;
@@ -88,5 +91,34 @@ describe('connections and time', () => {
     }
     const [{ n }] = await sql`select count(*)::int as n from public.calculations where user_id = ${user.id}`;
     expect(n).toBe(0);
+  }, 60_000);
+
+  it('an export that streams for longer than the statement timeout still arrives whole', async () => {
+    const user = await newUser();
+    const N = 4_000;
+    const [m] = await sql`
+      insert into public.molecules (user_id, canonical_smiles, inchikey, molecule_key, formula, input_smiles, n_atoms)
+      values (${user.id}, 'O', ${fakeInchikey()}, ${fakeInchikey()}, 'H2O', 'O', 3) returning id`;
+    const [spec] = await sql`
+      insert into public.specifications (user_id, spec)
+      values (${user.id}, public.xtb_specification('GFN2-xTB', 'sp', null, '{}')) returning id`;
+    await sql`
+      insert into public.calculations (user_id, molecule_id, specification_id, method, task, status, total_energy_eh, geometry_sha256)
+      select ${user.id}, ${m.id}, ${spec.id}, 'GFN2-xTB', 'sp', 'completed', -5 - g * 1e-6, encode(sha256(g::text::bytea), 'hex')
+        from generate_series(1, ${N}::int) as g`;
+    // Every row the export writes looks up its specification's hash; reading a specification now
+    // takes 2 ms, so streaming 4,000 rows takes about 8 s, past the stack's 5 s statement timeout.
+    // The look-ups before the streaming statement read no specification and stay fast.
+    await sql.unsafe(`
+      create function public.test_slow_read() returns boolean language sql volatile as 'select pg_sleep(0.002) is not null';
+      create policy test_slow_read on public.specifications as restrictive for select to qf_api using (public.test_slow_read());`);
+    try {
+      const res = await fetch(`${stack.url}/functions/v1/query/export?format=csv`, { headers: { authorization: `Bearer ${user.token}` } });
+      expect(res.status).toBe(200);
+      const lines = (await res.text()).trimEnd().split('\n');
+      expect(lines.length).toBe(N + 1); // the header and every calculation
+    } finally {
+      await sql.unsafe('drop policy test_slow_read on public.specifications; drop function public.test_slow_read();');
+    }
   }, 60_000);
 });

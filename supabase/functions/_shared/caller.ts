@@ -34,8 +34,11 @@ export interface Owner {
   allUsers: boolean;
 }
 
-/** Runs `work` in the request's transaction, as its owner. */
-export type Db = <T>(work: (tx: Tx) => Promise<T>) => Promise<T>;
+/**
+ * Runs `work` in the request's transaction, as its owner, under DB_STATEMENT_TIMEOUT_MS or the
+ * longer `statementTimeoutMs` of a route that must (making a release reads every member).
+ */
+export type Db = <T>(work: (tx: Tx) => Promise<T>, opts?: { statementTimeoutMs?: number }) => Promise<T>;
 
 export interface RequestEnv {
   Variables: {
@@ -86,9 +89,9 @@ export function caller(deps: CallerDeps, roles: readonly Role[] = ROLES, opts: C
     // requireAuth sets `claims` only, which RequestEnv has too.
     return authenticate(c as unknown as Context<AuthEnv>, async () => {
       c.set('env', deps.env);
-      c.set('db', (work) => withCaller(sql, c.get('claims'), work, {
+      c.set('db', (work, opts) => withCaller(sql, c.get('claims'), work, {
         actAs: ownerOf(c).actAs,
-        statementTimeoutMs: deps.env.statementTimeoutMs,
+        statementTimeoutMs: opts?.statementTimeoutMs ?? deps.env.statementTimeoutMs,
         readOnly,
       }));
       c.set('identify', (smiles) => identifyAll(deps.sql, smiles, identifyBudget(deps.env, startedCpuMs)));

@@ -12,7 +12,10 @@ import type { Tx } from '../_shared/db.ts';
 export interface RowStreamOptions<M> {
   /** The request's runner (c.var.db): the stream lives in its transaction. */
   db: Db;
-  /** Runs first, in the transaction: settings and look-ups; returns the query to stream. */
+  /**
+   * Runs first, in the transaction: settings and look-ups; returns the query to stream, which then
+   * runs under EXPORT_STATEMENT_TIMEOUT_MS.
+   */
   prepare: (tx: Tx) => Promise<{ query: StreamableQuery; meta: M }>;
   chunkRows: number;
   /** One chunk of rows to bytes or text (the rows arrive in order). */
@@ -45,6 +48,8 @@ export function streamRows<M>(o: RowStreamOptions<M>): Promise<{ body: ReadableS
     let answered = false;
     const transaction = o.db(async (tx) => {
       const { query, meta } = await o.prepare(tx);
+      // The look-ups of `prepare` ran under the request's timeout; the streaming statement gets its own.
+      await tx`select set_config('statement_timeout', ${String(EXPORT_STATEMENT_TIMEOUT_MS)}, true)`;
       const rows = (query as postgres.PendingQuery<postgres.Row[]>).cursor(o.chunkRows)[Symbol.asyncIterator]() as
         AsyncIterator<postgres.Row[], undefined>;
       let first: Chunk | undefined = await rows.next();

@@ -17,8 +17,7 @@ import type { Tx } from '../_shared/db.ts';
 import { conflict, notFound, unprocessable } from '../_shared/errors.ts';
 import { parseBody, uuidParam } from '../_shared/params.ts';
 import { EXPORT_STATEMENT_TIMEOUT_MS } from '../_shared/row-stream.ts';
-import { releaseResponse } from './release-sql.ts';
-import { sealingColumns, sealNextPart, type SealingRow } from './seal-part.ts';
+import { partResponse, sealingColumns, sealNextPart, type SealingRow } from './seal-part.ts';
 
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
@@ -38,8 +37,8 @@ export async function createRelease(c: RequestContext, partRows: number): Promis
     }),
   };
 
+  // Writing the members reads every selected calculation (47 s for 10^6): as long as an export may take.
   const part = await c.var.db(async (tx) => {
-    await tx`select set_config('statement_timeout', ${String(EXPORT_STATEMENT_TIMEOUT_MS)}, true)`;
     const [dataset] = await tx`select id from public.datasets where id = ${datasetId}::uuid`;
     if (!dataset) throw notFound('dataset');
     if (ids.length) {
@@ -66,8 +65,8 @@ export async function createRelease(c: RequestContext, partRows: number): Promis
     }
     if (body.reference_energies) await refuseWithoutE0(tx, made.id);
     return sealNextPart(tx, made, partRows);
-  });
-  return 'sealed' in part ? c.json(releaseResponse(part.sealed), 201) : c.json(part.sealing, 202);
+  }, { statementTimeoutMs: EXPORT_STATEMENT_TIMEOUT_MS });
+  return partResponse(c, part);
 }
 
 /**

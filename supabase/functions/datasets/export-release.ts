@@ -22,7 +22,7 @@ import { CursorField, cursorCodec, cursorError } from '../_shared/cursor.ts';
 import { badRequest, conflict } from '../_shared/errors.ts';
 import { EXPORT_FORMATS, exportWriter, partLimit } from '../_shared/export-formats.ts';
 import { cursorParam, parseQuery, uuidParam, versionParam } from '../_shared/params.ts';
-import { EXPORT_STATEMENT_TIMEOUT_MS, streamRows } from '../_shared/row-stream.ts';
+import { streamRows } from '../_shared/row-stream.ts';
 import { exactFloats, findRelease, isolatedAtomFrames, memberRows, rangeEnd, type MemberRange } from './release-sql.ts';
 
 /** Where a release export continues: the release and the last member written. */
@@ -71,7 +71,6 @@ export async function exportRelease(c: RequestContext, partRows: number): Promis
         range.through = through;
         next = releaseCursor.encode({ id: release.summary.id, o: through });
       }
-      await tx`select set_config('statement_timeout', ${String(EXPORT_STATEMENT_TIMEOUT_MS)}, true)`;
       const select = memberRows(tx, format, writer, range);
       return { query: format.raw ? select.raw() : select, meta: { next } };
     },

@@ -9,17 +9,16 @@ import { notFound } from '../_shared/errors.ts';
 import { parseBody, uuidParam, versionParam } from '../_shared/params.ts';
 import { EXPORT_STATEMENT_TIMEOUT_MS } from '../_shared/row-stream.ts';
 import { findRelease, releaseResponse } from './release-sql.ts';
-import { sealingColumns, sealNextPart, type SealingRow } from './seal-part.ts';
+import { partResponse, sealingColumns, sealNextPart, type SealingRow } from './seal-part.ts';
 
 export async function sealRelease(c: RequestContext, partRows: number): Promise<Response> {
   const datasetId = uuidParam(c);
   const version = versionParam(c);
   await parseBody(c, SealReleaseBody, 4096, { optional: true });
 
+  // The last part computes the manifest over every member (seconds for 10^6): as long as making
+  // the release may take.
   const answer = await c.var.db(async (tx) => {
-    // The last part computes the manifest over every member (seconds for 10^6): as long as
-    // making the release may take.
-    await tx`select set_config('statement_timeout', ${String(EXPORT_STATEMENT_TIMEOUT_MS)}, true)`;
     const [row] = await tx<(SealingRow & { status: string })[]>`
       select ${sealingColumns(tx)}, r.status
         from public.releases r
@@ -28,7 +27,7 @@ export async function sealRelease(c: RequestContext, partRows: number): Promise<
     if (!row) throw notFound(`release ${version} of dataset ${datasetId}`);
     if (row.status !== 'sealing') return { already: await findRelease(tx, datasetId, version) };
     return sealNextPart(tx, row, partRows);
-  });
+  }, { statementTimeoutMs: EXPORT_STATEMENT_TIMEOUT_MS });
   if ('already' in answer) return c.json(releaseResponse(answer.already), 200);
-  return 'sealed' in answer ? c.json(releaseResponse(answer.sealed), 201) : c.json(answer.sealing, 202);
+  return partResponse(c, answer);
 }

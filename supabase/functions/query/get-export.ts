@@ -9,7 +9,7 @@ import { filterClause, resolveFilters } from '../_shared/calculation-filters.ts'
 import type { RequestContext } from '../_shared/caller.ts';
 import { EXPORT_FORMATS, exportWriter, partLimit } from '../_shared/export-formats.ts';
 import { parseQuery } from '../_shared/params.ts';
-import { EXPORT_STATEMENT_TIMEOUT_MS, streamRows } from '../_shared/row-stream.ts';
+import { streamRows } from '../_shared/row-stream.ts';
 import { cursorAfter, cursorValue, keysetFrom, keysetIds, keysetOrder, keysetSelect } from './calculation-sql.ts';
 
 export async function getExport(c: RequestContext, partRows: number): Promise<Response> {
@@ -42,7 +42,6 @@ export async function getExport(c: RequestContext, partRows: number): Promise<Re
         keyset.through = last;
         next = cursorAfter(keyset, last);
       }
-      await tx`select set_config('statement_timeout', ${String(EXPORT_STATEMENT_TIMEOUT_MS)}, true)`;
       const select = tx`
         /* qf:export */
         ${keysetSelect(tx, keyset, { columns: format.columns(tx, writer), extra: format.lateral(tx), where: where(), limit })}`;
