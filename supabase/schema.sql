@@ -2208,7 +2208,7 @@ begin
   return v_release;
 end;
 $function$;
-comment on function public.create_release(uuid,jsonb,uuid[]) is 'Inserts the next release of a dataset, unsealed, with the completed calculations among the ids as its members in canonical order (InChIKey, id) and their splits. public.seal_release finishes it in the same transaction.';
+comment on function public.create_release(uuid,jsonb,uuid[]) is 'Inserts the next release of a dataset with the completed calculations among the ids as its members in canonical order (InChIKey, id) and their splits, status sealing. public.seal_release publishes it after the last part.';
 grant execute on function public.create_release(uuid,jsonb,uuid[]) to qf_api, service_role;
 
 CREATE OR REPLACE FUNCTION public.create_statement_triggers(p_table regclass, p_function regproc, p_events text[], p_name text DEFAULT NULL::text, p_args text[] DEFAULT '{}'::text[])

@@ -101,8 +101,8 @@ end;
 $$;
 
 comment on function public.create_release(uuid, jsonb, uuid[]) is
-  'Inserts the next release of a dataset, unsealed, with the completed calculations among the ids as its members '
-  'in canonical order (InChIKey, id) and their splits. public.seal_release finishes it in the same transaction.';
+  'Inserts the next release of a dataset with the completed calculations among the ids as its members '
+  'in canonical order (InChIKey, id) and their splits, status sealing. public.seal_release publishes it after the last part.';
 
 -- ---------------------------------------------------------------------------------------------
 -- release_atom_counts: atoms per (specification, element)

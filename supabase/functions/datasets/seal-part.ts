@@ -10,10 +10,11 @@
 // or locked FOR UPDATE), so two requests never hash the same part.
 import type postgres from 'postgres';
 import type { ReleaseSealing } from '../../../shared/contract/datasets.ts';
+import type { RequestContext } from '../_shared/caller.ts';
 import type { Fragment, Tx } from '../_shared/db.ts';
 import { EXPORT_FORMATS } from '../_shared/export-formats.ts';
 import { Sha256 } from '../_shared/sha256.ts';
-import { exactFloats, findRelease, memberRows, rangeEnd, sealingMembers, sealPath, type ReleaseRow } from './release-sql.ts';
+import { exactFloats, findRelease, memberRows, rangeEnd, releaseResponse, sealingMembers, sealPath, type ReleaseRow } from './release-sql.ts';
 
 /** A sealing release as its row holds it (locked by the caller). */
 export interface SealingRow {
@@ -30,6 +31,10 @@ export const sealingColumns = (tx: Tx): Fragment =>
   tx`r.id, r.dataset_id, r.version, r.hashed_through, r.hashed_bytes::float8 as hashed_bytes, r.sha256_midstate`;
 
 export type PartResult = { sealed: ReleaseRow } | { sealing: ReleaseSealing };
+
+/** The answer to a request that hashed a part: 201 with the release once sealed, 202 with the progress. */
+export const partResponse = (c: RequestContext, part: PartResult): Response =>
+  'sealed' in part ? c.json(releaseResponse(part.sealed), 201) : c.json(part.sealing, 202);
 
 /** Rows fetched from the cursor at a time (~2.3 kB each). */
 const CURSOR_ROWS = 2000;
@@ -49,12 +54,11 @@ export async function sealNextPart(tx: Tx, r: SealingRow, partRows: number): Pro
     await tx`select 1 from public.seal_release(${r.id}::uuid, ${hash.hex()}, ${hash.bytes})`;
     return { sealed: await findRelease(tx, r.dataset_id, r.version) };
   }
-  await tx`
-    update public.releases
-       set hashed_through = ${through}, hashed_bytes = ${hash.bytes}, sha256_midstate = ${hash.save()}
-     where id = ${r.id}::uuid`;
   const [{ members }] = await tx<{ members: number }[]>`
-    select ${sealingMembers(tx)} as members from public.releases r where r.id = ${r.id}::uuid`;
+    update public.releases r
+       set hashed_through = ${through}, hashed_bytes = ${hash.bytes}, sha256_midstate = ${hash.save()}
+     where r.id = ${r.id}::uuid
+    returning ${sealingMembers(tx)} as members`;
   return {
     sealing: {
       release: { id: r.id, version: r.version, status: 'sealing' },
